@@ -1,0 +1,1 @@
+"""booking: public-facility reservation for a city's network of civic facilities."""

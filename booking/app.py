@@ -1,0 +1,79 @@
+"""The application factory: the only place where plugins, routes and providers are wired."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from booking.clock import Clock, SystemClock
+from booking.db.engine import create_engine, create_sessionmaker
+from booking.deps import provide_clock, provide_db_session, provide_network, provide_settings
+from booking.health import health, ready
+from booking.inventory.controllers import FacilityController, RoomController, WardController
+from booking.inventory.network import SnapshotCache
+from booking.reservations.controllers import AvailabilityController
+from booking.settings import Settings, load_settings
+from booking.web.errors import EXCEPTION_HANDLERS
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+) -> Litestar:
+    """Build the app. Tests pass their own clock and a sessionmaker bound to their transaction."""
+    settings = settings or load_settings()
+    state = State({
+        "settings": settings,
+        "clock": clock or SystemClock(),
+        "snapshot_cache": SnapshotCache(),
+    })
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncGenerator[None, None]:
+        if sessionmaker is not None:
+            app.state.sessionmaker = sessionmaker
+            yield
+            return
+        engine = create_engine(settings)
+        app.state.sessionmaker = create_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            health,
+            ready,
+            WardController,
+            FacilityController,
+            RoomController,
+            AvailabilityController,
+        ],
+        dependencies={
+            "db_session": Provide(provide_db_session),
+            "clock": Provide(provide_clock, sync_to_thread=False),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "network": Provide(provide_network),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[database],
+        state=state,
+        openapi_config=OpenAPIConfig(
+            title="booking",
+            version="1",
+            description="Public-facility reservation for a city's civic facilities",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        debug=settings.debug,
+    )

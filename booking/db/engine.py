@@ -1,0 +1,62 @@
+"""Engines and sessions for PostgreSQL (asyncpg) and the embedded SQLite (aiosqlite)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from booking.settings import Settings
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url.render_as_string(hide_password=False), settings)
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        pool_pre_ping=True,
+        echo=settings.debug,
+        connect_args={
+            # A stuck lock or a runaway query fails the request instead of hanging it.
+            "server_settings": {"lock_timeout": "5000", "statement_timeout": "30000"},
+        },
+    )
+
+
+def _sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, echo=settings.debug)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling breaks SAVEPOINT and defers BEGIN; take it over
+        # (the SQLAlchemy-documented recipe) and turn on what SQLite leaves off by default.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"

@@ -1,0 +1,38 @@
+"""Alembic, driven from code: the schema exists only through migrations/."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from booking.paths import migrations_dir
+from booking.settings import Settings
+
+
+def alembic_config(settings: Settings) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.attributes["database_url"] = settings.effective_database_url
+    config.attributes["settings"] = settings
+    return config
+
+
+def upgrade(settings: Settings, revision: str = "head") -> None:
+    command.upgrade(alembic_config(settings), revision)
+
+
+def downgrade(settings: Settings, revision: str) -> None:
+    command.downgrade(alembic_config(settings), revision)
+
+
+def current(settings: Settings) -> None:
+    command.current(alembic_config(settings), verbose=False)
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    script = ScriptDirectory(str(migrations_dir()))
+    return script.get_current_head()

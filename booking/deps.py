@@ -1,0 +1,51 @@
+"""Providers shared by every domain's controllers: the session, the clock, the network."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Annotated
+
+from litestar.datastructures import State
+from litestar.params import Dependency
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.clock import Clock
+from booking.inventory.network import NetworkSnapshot, SnapshotCache
+from booking.settings import Settings
+
+
+async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
+    """One request, one transaction: committed when the handler returns, rolled back if not.
+
+    Litestar runs this cleanup before it sends the response, so a failed commit is an error
+    response, never a 2xx for a write that did not happen.
+    """
+    async with state.sessionmaker() as session:
+        try:
+            yield session
+        except Exception:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+def provide_clock(state: State) -> Clock:
+    clock: Clock = state.clock
+    return clock
+
+
+def provide_settings(state: State) -> Settings:
+    settings: Settings = state.settings
+    return settings
+
+
+async def provide_network(state: State, db_session: AsyncSession) -> NetworkSnapshot:
+    cache: SnapshotCache = state.snapshot_cache
+    return await cache.get(db_session)
+
+
+# What these providers give is ours, not user input: handlers take it as is, unvalidated.
+DbSession = Annotated[AsyncSession, Dependency(skip_validation=True)]
+Network = Annotated[NetworkSnapshot, Dependency(skip_validation=True)]
+CurrentClock = Annotated[Clock, Dependency(skip_validation=True)]
+AppSettings = Annotated[Settings, Dependency(skip_validation=True)]

@@ -1,0 +1,38 @@
+"""Liveness and readiness for the Dockerfile and orchestrators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response, get
+from litestar.datastructures import State
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from booking.db.migrate import head_revision
+
+
+@get("/health", tags=["health"], summary="The process is up", cache=False)
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/ready", tags=["health"], summary="The database answers and its schema is at head",
+     cache=False)
+async def ready(state: State) -> Response[dict[str, Any]]:
+    head = head_revision()
+    try:
+        async with state.sessionmaker() as session:
+            await session.execute(text("SELECT 1"))
+            current = await session.scalar(text("SELECT version_num FROM alembic_version"))
+    except SQLAlchemyError as exc:
+        return Response(
+            {"status": "unavailable", "database": "unreachable or not migrated",
+             "error": type(exc).__name__},
+            status_code=HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    body = {"status": "ok" if current == head else "unavailable",
+            "migration": current, "head": head}
+    status = HTTP_200_OK if current == head else HTTP_503_SERVICE_UNAVAILABLE
+    return Response(body, status_code=status)

@@ -1,0 +1,34 @@
+"""Use cases behind `booking facilities ...` and the first start of `booking serve`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from booking.clock import Clock
+from booking.db.engine import create_engine, create_sessionmaker
+from booking.inventory.datafiles import read_network
+from booking.inventory.load import LoadReport, load_network
+from booking.inventory.models import Facility
+from booking.settings import Settings
+
+
+async def load_facilities(settings: Settings, path: Path, clock: Clock) -> LoadReport:
+    """Validate everything first, then load it in one transaction: all or nothing."""
+    network = read_network(path)  # raises DataValidationError before the database is touched
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine).begin() as session:
+            return await load_network(session, network, clock.now())
+    finally:
+        await engine.dispose()
+
+
+async def network_is_empty(settings: Settings) -> bool:
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return not await session.scalar(select(func.count()).select_from(Facility))
+    finally:
+        await engine.dispose()

@@ -1,0 +1,201 @@
+"""The format of facilities_data/: one pydantic model per record, documented in its README.
+
+Every record keeps its sources; every estimate says which fields and on what basis.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from booking.inventory.calendar import DayType
+from booking.inventory.closures import ClosureSpec
+
+Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+FacilityKindKey = Literal["civic_hall", "branch_hall", "children_centre", "senior_centre", "other"]
+FACILITY_KINDS: tuple[str, ...] = FacilityKindKey.__args__
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class _Estimable(_Record):
+    estimated_fields: tuple[str, ...] = ()
+    estimate_basis: str | None = None
+
+    @model_validator(mode="after")
+    def _basis_given(self) -> Any:
+        if self.estimated_fields and not self.estimate_basis:
+            raise ValueError("estimate_basis is required when estimated_fields is set")
+        unknown = set(self.estimated_fields) - set(type(self).model_fields)
+        if unknown:
+            raise ValueError(f"estimated_fields names unknown fields: {sorted(unknown)}")
+        return self
+
+
+class WardData(_Record):
+    key: Key
+    name_ja: Name
+    name_en: Name
+
+
+class PurposeData(_Record):
+    name_ja: Name
+    name_en: Name
+
+
+class PeriodData(_Estimable):
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,8}$")]
+    name_ja: Name
+    name_en: Name
+    start: time
+    end: time
+    day_types: tuple[DayType, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> PeriodData:
+        if self.start >= self.end:
+            raise ValueError("start must be before end")
+        if len(set(self.day_types)) != len(self.day_types):
+            raise ValueError("day_types has a duplicate")
+        return self
+
+
+class PeriodGridData(_Estimable):
+    name_ja: Name
+    name_en: Name
+    periods: tuple[PeriodData, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PeriodGridData:
+        codes = [p.code for p in self.periods]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"period codes must be unique in a grid: {codes}")
+        for day_type in DayType:
+            spans = sorted((p.start, p.end, p.code) for p in self.periods if day_type in p.day_types)
+            for (_, end, code), (start, _, next_code) in zip(spans, spans[1:], strict=False):
+                if start < end:
+                    raise ValueError(f"periods {code} and {next_code} overlap on {day_type.value}")
+        return self
+
+
+class OpeningHours(_Record):
+    weekday: tuple[time, time] | None = None
+    saturday: tuple[time, time] | None = None
+    sunday_holiday: tuple[time, time] | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OpeningHours:
+        for name in ("weekday", "saturday", "sunday_holiday"):
+            span = getattr(self, name)
+            if span is not None and span[0] >= span[1]:
+                raise ValueError(f"{name}: opening must be before closing")
+        return self
+
+    def as_json(self) -> dict[str, list[str]]:
+        return {
+            name: [span[0].strftime("%H:%M"), span[1].strftime("%H:%M")]
+            for name in ("weekday", "saturday", "sunday_holiday")
+            if (span := getattr(self, name)) is not None
+        }
+
+
+class KindData(_Record):
+    name_ja: Name
+    name_en: Name
+    policy: Key | None = None
+    period_grid: Key
+    opening_hours: OpeningHours = OpeningHours()
+    closures: tuple[ClosureSpec, ...] = ()
+
+
+class RoomData(_Estimable):
+    key: Key
+    name_ja: Name
+    name_en: Name
+    capacity: int | None = Field(default=None, gt=0, le=100_000)
+    area_m2: float | None = Field(default=None, gt=0)
+    equipment: tuple[Name, ...] = ()
+    fees: dict[str, Annotated[int, Field(ge=0, le=10_000_000)]] | None = None
+    all_day_fee: int | None = Field(default=None, ge=0, le=10_000_000)
+    online_bookable: bool = True
+    purposes: tuple[Key, ...] | None = None
+    units: tuple[Key, ...] | None = Field(default=None, min_length=1)
+    external_id: str | None = Field(default=None, max_length=40)
+    policy: Key | None = None
+    period_grid: Key | None = None
+    estimated: bool = False
+    notes: str | None = None
+    sources: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _sourced_or_estimated(self) -> RoomData:
+        if self.estimated and not self.estimate_basis:
+            raise ValueError("estimate_basis is required for an estimated room")
+        if not self.estimated and not self.sources:
+            raise ValueError("a room that is not an estimate needs at least one source")
+        return self
+
+    @property
+    def unit_keys(self) -> tuple[str, ...]:
+        return self.units or (self.key,)
+
+
+class RoomTemplateData(_Record):
+    estimate_basis: str = Field(min_length=1)
+    rooms: tuple[RoomData, ...] = Field(min_length=1)
+
+
+class FacilityData(_Estimable):
+    key: Key
+    kind: FacilityKindKey
+    name_ja: Name
+    name_en: Name
+    ward: Key | None = None
+    address: str | None = Field(default=None, max_length=300)
+    phone: str | None = Field(default=None, pattern=r"^[0-9+()\- ]{6,40}$")
+    external_id: str | None = Field(default=None, max_length=40)
+    opens_on: date | None = None
+    closes_on: date | None = None
+    policy: Key | None = None
+    period_grid: Key | None = None
+    opening_hours: OpeningHours | None = None
+    room_template: Key | None = None
+    notes: str | None = None
+    sources: tuple[str, ...] = Field(min_length=1)
+    closures: tuple[ClosureSpec, ...] = ()
+    rooms: tuple[RoomData, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FacilityData:
+        if self.opens_on and self.closes_on and self.closes_on < self.opens_on:
+            raise ValueError("closes_on is before opens_on")
+        if self.room_template and self.rooms:
+            raise ValueError("give either rooms or room_template, not both")
+        keys = [room.key for room in self.rooms]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"room keys must be unique in a facility: {keys}")
+        return self
+
+
+class PolicyData(_Record):
+    """A partial ReservationPolicy; checked against it by the loader."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    estimate_basis: str | None = None
+
+    def overrides(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class NetworkData(_Record):
+    wards: tuple[WardData, ...]
+    purposes: dict[Key, PurposeData] = {}
+    period_grids: dict[Key, PeriodGridData]
+    policies: dict[Key, PolicyData] = {}
+    kinds: dict[FacilityKindKey, KindData]
+    room_templates: dict[Key, RoomTemplateData] = {}

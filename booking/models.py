@@ -1,0 +1,34 @@
+"""Every table, imported in one place for Alembic and the tests."""
+
+from booking.inventory.models import (
+    ClosureRule,
+    Facility,
+    FacilityKind,
+    InventoryRevision,
+    Period,
+    PeriodGrid,
+    Policy,
+    Purpose,
+    Room,
+    RoomUnit,
+    Unit,
+    Ward,
+)
+from booking.reservations.models import Claim, ClaimKind
+
+__all__ = [
+    "Claim",
+    "ClaimKind",
+    "ClosureRule",
+    "Facility",
+    "FacilityKind",
+    "InventoryRevision",
+    "Period",
+    "PeriodGrid",
+    "Policy",
+    "Purpose",
+    "Room",
+    "RoomUnit",
+    "Unit",
+    "Ward",
+]

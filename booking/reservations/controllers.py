@@ -1,0 +1,81 @@
+"""HTTP for availability search across the whole network."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from booking.clock import local_today
+from booking.deps import AppSettings, CurrentClock, DbSession, Network
+from booking.errors import InvalidInput
+from booking.reservations.availability import AvailabilityQuery, SlotState, search_availability
+from booking.reservations.schemas import AvailabilityRead
+
+ListParam = Annotated[list[str] | None, Parameter(description="repeat or comma-separate")]
+
+
+class AvailabilityController(Controller):
+    path = "/api/v1/availability"
+    tags = ["availability"]  # noqa: RUF012 - Litestar's own class attribute
+
+    @get(
+        "/",
+        summary="The state of every room, date and period in a range (at most 93 days)",
+        description=(
+            "States: open, booked, closed, blocked, lottery (in the lottery application window, "
+            "with its applicant count), not_yet_open, past (the online window has ended)."
+        ),
+    )
+    async def search(  # noqa: PLR0913 - one parameter per documented filter
+        self,
+        db_session: DbSession,
+        network: Network,
+        clock: CurrentClock,
+        settings: AppSettings,
+        from_: Annotated[date, Parameter(query="from", description="first date, inclusive")],
+        to: Annotated[date, Parameter(description="last date, inclusive")],
+        ward: ListParam = None,
+        kind: ListParam = None,
+        facility: ListParam = None,
+        room: ListParam = None,
+        min_capacity: Annotated[int | None, Parameter(ge=1)] = None,
+        period: ListParam = None,
+        slot_state: Annotated[
+            list[str] | None, Parameter(query="state", description="repeat or comma-separate")
+        ] = None,
+    ) -> AvailabilityRead:
+        query = AvailabilityQuery(
+            start=from_, end=to, wards=_words(ward), kinds=_words(kind),
+            facility_ids=_ids(facility, "facility"), room_ids=_ids(room, "room"),
+            min_capacity=min_capacity, periods=_words(period), states=_states(slot_state),
+        )
+        today = local_today(clock, settings.tz)
+        rooms, slots = await search_availability(db_session, network, query, today)
+        return AvailabilityRead(
+            from_=from_, to=to, today=today, room_count=len(rooms), slot_count=slots, rooms=rooms
+        )
+
+
+def _words(values: list[str] | None) -> frozenset[str]:
+    return frozenset(w.strip() for v in values or () for w in v.split(",") if w.strip())
+
+
+def _ids(values: list[str] | None, field: str) -> frozenset[int]:
+    words = _words(values)
+    if not all(w.isdigit() and len(w) < 12 for w in words):
+        raise InvalidInput("must be numeric ids", field=field)
+    return frozenset(int(w) for w in words)
+
+
+def _states(values: list[str] | None) -> frozenset[SlotState]:
+    words = _words(values)
+    known = {s.value for s in SlotState}
+    if unknown := words - known:
+        raise InvalidInput(
+            f"unknown state {sorted(unknown)[0]!r}; one of {', '.join(sorted(known))}",
+            field="state",
+        )
+    return frozenset(SlotState(w) for w in words)

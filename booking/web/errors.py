@@ -1,0 +1,107 @@
+"""Map errors to RFC 9457 problem details with the field and the reason; never leak a trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+
+from booking.errors import (
+    BookingError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+)
+
+log = logging.getLogger("booking.web")
+PROBLEM_JSON = "application/problem+json"
+
+_STATUS: dict[type[BookingError], int] = {
+    InvalidInput: HTTP_400_BAD_REQUEST,
+    NotFound: HTTP_404_NOT_FOUND,
+    PermissionDenied: HTTP_403_FORBIDDEN,
+    Conflict: HTTP_409_CONFLICT,
+    RuleViolation: HTTP_422_UNPROCESSABLE_ENTITY,
+}
+_TITLES = {
+    400: "Bad request",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+def problem(
+    status: int, detail: str, code: str, errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def domain_error(_: Request[Any, Any, Any], exc: BookingError) -> Response[dict[str, Any]]:
+    status = next(
+        (code for kind, code in _STATUS.items() if isinstance(exc, kind)), HTTP_400_BAD_REQUEST
+    )
+    errors = [{"field": exc.field, "reason": exc.message}] if exc.field else None
+    return problem(status, exc.message, exc.code, errors)
+
+
+def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            key = item.get("key")
+            errors.append({
+                # `from_` and the like: a query name that is a Python keyword gets a trailing _
+                "field": key.rstrip("_") if isinstance(key, str) else key,
+                "source": item.get("source"),
+                "reason": item.get("message"),
+            })
+    fields = ", ".join(str(e["field"]) for e in errors if e.get("field"))
+    detail = f"invalid value for {fields}" if fields else str(exc.detail)
+    return problem(HTTP_400_BAD_REQUEST, detail, "invalid_input", errors or None)
+
+
+def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    headers = dict(exc.headers) if exc.headers else None
+    return problem(exc.status_code, str(exc.detail), "http_error", headers=headers)
+
+
+def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "an unexpected error occurred", "internal")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    BookingError: domain_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    HTTP_500_INTERNAL_SERVER_ERROR: unexpected_error,
+}
