@@ -31,16 +31,18 @@ def create_app(
 ) -> Litestar:
     """Build the app. Tests pass their own clock and a sessionmaker bound to their transaction."""
     settings = settings or load_settings()
-    state = State({
-        "settings": settings,
-        "clock": clock or SystemClock(),
-        "snapshot_cache": SnapshotCache(),
-    })
+    state = State(
+        {
+            "settings": settings,
+            "clock": clock or SystemClock(),
+            "snapshot_cache": SnapshotCache(),
+            "sessionmaker": sessionmaker,
+        }
+    )
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncGenerator[None, None]:
-        if sessionmaker is not None:
-            app.state.sessionmaker = sessionmaker
+        if sessionmaker is not None:  # the caller owns the engine
             yield
             return
         engine = create_engine(settings)

@@ -47,7 +47,9 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default=None, help="Address to listen on [default: BOOKING_HOST or 127.0.0.1]")
+@click.option(
+    "--host", default=None, help="Address to listen on [default: BOOKING_HOST or 127.0.0.1]"
+)
 @click.option("--port", type=int, default=None, help="Port [default: BOOKING_PORT or 8000]")
 def serve(host: str | None, port: int | None) -> None:
     """Migrate the database, load the bundled data if it is empty, and serve HTTP."""

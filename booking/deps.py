@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Annotated
 
 from litestar.datastructures import State
-from litestar.params import Dependency
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.clock import Clock
 from booking.inventory.network import NetworkSnapshot, SnapshotCache
 from booking.settings import Settings
+
+# What these providers give is ours, not user input: handlers take it as is, unvalidated.
+DbSession = NamedDependency[SkipValidation[AsyncSession]]
+Network = NamedDependency[SkipValidation[NetworkSnapshot]]
+CurrentClock = NamedDependency[SkipValidation[Clock]]
+AppSettings = NamedDependency[SkipValidation[Settings]]
 
 
 async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
@@ -39,13 +45,6 @@ def provide_settings(state: State) -> Settings:
     return settings
 
 
-async def provide_network(state: State, db_session: AsyncSession) -> NetworkSnapshot:
+async def provide_network(state: State, db_session: DbSession) -> NetworkSnapshot:
     cache: SnapshotCache = state.snapshot_cache
     return await cache.get(db_session)
-
-
-# What these providers give is ours, not user input: handlers take it as is, unvalidated.
-DbSession = Annotated[AsyncSession, Dependency(skip_validation=True)]
-Network = Annotated[NetworkSnapshot, Dependency(skip_validation=True)]
-CurrentClock = Annotated[Clock, Dependency(skip_validation=True)]
-AppSettings = Annotated[Settings, Dependency(skip_validation=True)]

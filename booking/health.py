@@ -18,8 +18,9 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/ready", tags=["health"], summary="The database answers and its schema is at head",
-     cache=False)
+@get(
+    "/ready", tags=["health"], summary="The database answers and its schema is at head", cache=False
+)
 async def ready(state: State) -> Response[dict[str, Any]]:
     head = head_revision()
     try:
@@ -28,11 +29,17 @@ async def ready(state: State) -> Response[dict[str, Any]]:
             current = await session.scalar(text("SELECT version_num FROM alembic_version"))
     except SQLAlchemyError as exc:
         return Response(
-            {"status": "unavailable", "database": "unreachable or not migrated",
-             "error": type(exc).__name__},
+            {
+                "status": "unavailable",
+                "database": "unreachable or not migrated",
+                "error": type(exc).__name__,
+            },
             status_code=HTTP_503_SERVICE_UNAVAILABLE,
         )
-    body = {"status": "ok" if current == head else "unavailable",
-            "migration": current, "head": head}
+    body = {
+        "status": "ok" if current == head else "unavailable",
+        "migration": current,
+        "head": head,
+    }
     status = HTTP_200_OK if current == head else HTTP_503_SERVICE_UNAVAILABLE
     return Response(body, status_code=status)

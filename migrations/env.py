@@ -42,8 +42,9 @@ async def _run_async() -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=settings.effective_database_url, target_metadata=Base.metadata,
-                      literal_binds=True)
+    context.configure(
+        url=settings.effective_database_url, target_metadata=Base.metadata, literal_binds=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 else:

@@ -6,13 +6,14 @@ from datetime import timedelta
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from booking.clock import local_today
 from booking.deps import AppSettings, CurrentClock, DbSession, Network
 from booking.errors import NotFound
 from booking.inventory import schemas, services
 from booking.inventory.closures import closed_dates
+from booking.inventory.models import Room
 
 
 class WardController(Controller):
@@ -35,20 +36,31 @@ class FacilityController(Controller):
     async def list_facilities(
         self,
         db_session: DbSession,
-        ward: str | None = None,
-        kind: str | None = None,
-        q: Annotated[str | None, Parameter(max_length=100, description="name contains")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        ward: FromQuery[str | None] = None,
+        kind: FromQuery[str | None] = None,
+        q: Annotated[
+            str | None, QueryParameter(max_length=100, description="name contains")
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> schemas.FacilityPage:
         rows, total = await services.list_facilities(
             db_session, services.FacilityFilter(ward, kind, q, limit, offset)
         )
         items = [
             schemas.FacilitySummary(
-                id=f.id, key=f.key, kind=kind_key, name_ja=f.name_ja, name_en=f.name_en,
-                ward=ward_key, address=f.address, phone=f.phone, room_count=rooms,
-                opens_on=f.opens_on, closes_on=f.closes_on, estimated_fields=f.estimated_fields,
+                id=f.id,
+                key=f.key,
+                kind=kind_key,
+                name_ja=f.name_ja,
+                name_en=f.name_en,
+                ward=ward_key,
+                address=f.address,
+                phone=f.phone,
+                room_count=rooms,
+                opens_on=f.opens_on,
+                closes_on=f.closes_on,
+                estimated_fields=f.estimated_fields,
             )
             for f, kind_key, ward_key, rooms in rows
         ]
@@ -57,7 +69,7 @@ class FacilityController(Controller):
     @get("/{facility_id:int}", summary="A facility with its rooms, periods, policy and closures")
     async def get_facility(
         self,
-        facility_id: int,
+        facility_id: FromPath[int],
         db_session: DbSession,
         network: Network,
         clock: CurrentClock,
@@ -69,21 +81,37 @@ class FacilityController(Controller):
             raise NotFound(f"no facility {facility_id}", field="facility_id")
         f, today = detail.facility, local_today(clock, settings.tz)
         return schemas.FacilityDetailRead(
-            id=f.id, key=f.key, kind=detail.kind.key, kind_name_ja=detail.kind.name_ja,
-            kind_name_en=detail.kind.name_en, name_ja=f.name_ja, name_en=f.name_en,
-            ward=schemas.WardRef(key=detail.ward.key, name_ja=detail.ward.name_ja,
-                                 name_en=detail.ward.name_en) if detail.ward else None,
-            address=f.address, phone=f.phone, external_id=f.external_id, opens_on=f.opens_on,
-            closes_on=f.closes_on, opening_hours=f.opening_hours or detail.kind.opening_hours,
-            period_grid=schemas.PeriodGridRead.of(info.grid), policy=info.policy,
+            id=f.id,
+            key=f.key,
+            kind=detail.kind.key,
+            kind_name_ja=detail.kind.name_ja,
+            kind_name_en=detail.kind.name_en,
+            name_ja=f.name_ja,
+            name_en=f.name_en,
+            ward=schemas.WardRef(
+                key=detail.ward.key, name_ja=detail.ward.name_ja, name_en=detail.ward.name_en
+            )
+            if detail.ward
+            else None,
+            address=f.address,
+            phone=f.phone,
+            external_id=f.external_id,
+            opens_on=f.opens_on,
+            closes_on=f.closes_on,
+            opening_hours=f.opening_hours or detail.kind.opening_hours,
+            period_grid=schemas.PeriodGridRead.of(info.grid),
+            policy=info.policy,
             closure_rules=[
-                schemas.ClosureRuleRead(scope="facility" if r.facility_id else "kind",
-                                        rule=r.spec, note=r.note)
+                schemas.ClosureRuleRead(
+                    scope="facility" if r.facility_id else "kind", rule=r.spec, note=r.note
+                )
                 for r in detail.closure_rules
             ],
             closed_dates=sorted(closed_dates(info.closures, today, today + timedelta(days=89))),
             rooms=[_room_summary(room) for room in detail.rooms],
-            estimated_fields=f.estimated_fields, estimate_basis=f.estimate_basis, notes=f.notes,
+            estimated_fields=f.estimated_fields,
+            estimate_basis=f.estimate_basis,
+            notes=f.notes,
             sources=f.sources,
         )
 
@@ -94,7 +122,7 @@ class RoomController(Controller):
 
     @get("/{room_id:int}", summary="A room with its units, fees, periods and policy")
     async def get_room(
-        self, room_id: int, db_session: DbSession, network: Network
+        self, room_id: FromPath[int], db_session: DbSession, network: Network
     ) -> schemas.RoomDetailRead:
         detail = await services.get_room(db_session, room_id)
         info = network.room(room_id)
@@ -103,23 +131,37 @@ class RoomController(Controller):
         room = detail.room
         return schemas.RoomDetailRead(
             **_room_summary(room).model_dump(),
-            facility_id=detail.facility.id, facility_name_ja=detail.facility.name_ja,
-            facility_name_en=detail.facility.name_en, equipment=room.equipment,
-            purposes=room.purposes, external_id=room.external_id, units=detail.unit_keys,
+            facility_id=detail.facility.id,
+            facility_name_ja=detail.facility.name_ja,
+            facility_name_en=detail.facility.name_en,
+            equipment=room.equipment,
+            purposes=room.purposes,
+            external_id=room.external_id,
+            units=detail.unit_keys,
             shares_units_with=[
                 schemas.RoomRef(id=r.id, key=r.key, name_ja=r.name_ja, name_en=r.name_en)
                 for r in detail.shares_units_with
             ],
-            period_grid=schemas.PeriodGridRead.of(info.grid), policy=info.policy,
-            estimate_basis=room.estimate_basis, notes=room.notes, sources=room.sources,
+            period_grid=schemas.PeriodGridRead.of(info.grid),
+            policy=info.policy,
+            estimate_basis=room.estimate_basis,
+            notes=room.notes,
+            sources=room.sources,
         )
 
 
-def _room_summary(room: services.Room) -> schemas.RoomSummary:
+def _room_summary(room: Room) -> schemas.RoomSummary:
     return schemas.RoomSummary(
-        id=room.id, key=room.key, name_ja=room.name_ja, name_en=room.name_en,
-        capacity=room.capacity, area_m2=room.area_m2, online_bookable=room.online_bookable,
-        fees=room.fees, all_day_fee=room.all_day_fee,
+        id=room.id,
+        key=room.key,
+        name_ja=room.name_ja,
+        name_en=room.name_en,
+        capacity=room.capacity,
+        area_m2=room.area_m2,
+        online_bookable=room.online_bookable,
+        fees=room.fees,
+        all_day_fee=room.all_day_fee,
         fee_is_estimate=room.is_estimated or "fees" in room.estimated_fields,
-        is_estimated=room.is_estimated, estimated_fields=room.estimated_fields,
+        is_estimated=room.is_estimated,
+        estimated_fields=room.estimated_fields,
     )

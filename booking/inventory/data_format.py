@@ -6,7 +6,8 @@ Every record keeps its sources; every estimate says which fields and on what bas
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Annotated, Any, Literal
+from itertools import pairwise
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -16,7 +17,7 @@ from booking.inventory.closures import ClosureSpec
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 FacilityKindKey = Literal["civic_hall", "branch_hall", "children_centre", "senior_centre", "other"]
-FACILITY_KINDS: tuple[str, ...] = FacilityKindKey.__args__
+FACILITY_KINDS: tuple[str, ...] = get_args(FacilityKindKey)
 
 
 class _Record(BaseModel):
@@ -76,8 +77,10 @@ class PeriodGridData(_Estimable):
         if len(set(codes)) != len(codes):
             raise ValueError(f"period codes must be unique in a grid: {codes}")
         for day_type in DayType:
-            spans = sorted((p.start, p.end, p.code) for p in self.periods if day_type in p.day_types)
-            for (_, end, code), (start, _, next_code) in zip(spans, spans[1:], strict=False):
+            spans = sorted(
+                (p.start, p.end, p.code) for p in self.periods if day_type in p.day_types
+            )
+            for (_, end, code), (start, _, next_code) in pairwise(spans):
                 if start < end:
                     raise ValueError(f"periods {code} and {next_code} overlap on {day_type.value}")
         return self

@@ -72,8 +72,7 @@ def read_network(path: Path) -> Network:
             if facility.key in seen:
                 errors.append(DataError(name, where, f"key also used in {seen[facility.key]}"))
             seen[facility.key] = name
-            rooms = _check_facility(network, facility, name, (lines, index, room_indices),
-                                    errors)
+            rooms = _check_facility(network, facility, name, (lines, index, room_indices), errors)
             result.facilities.append(SourcedFacility(name, facility, rooms))
     if errors:
         raise DataValidationError(errors)
@@ -106,8 +105,10 @@ def _validate(
     try:
         return model.model_validate(doc)
     except ValidationError as exc:
-        for error in exc.errors():
-            errors.append(DataError(file, _where({}, tuple(error["loc"]), None), error["msg"]))
+        errors.extend(
+            DataError(file, _where({}, tuple(error["loc"]), None), error["msg"])
+            for error in exc.errors()
+        )
         return None
 
 
@@ -122,14 +123,14 @@ def _facilities_of(
         errors.append(DataError(file, "facilities", "must be an array of tables [[facilities]]"))
         return []
     valid = []
-    for index, entry in enumerate(entries):
-        key = entry.get("key") if isinstance(entry, dict) else None
-        room_indices: list[int] = []
-        if isinstance(entry, dict) and isinstance(entry.get("rooms"), list):
+    for index, raw in enumerate(entries):
+        key = raw.get("key") if isinstance(raw, dict) else None
+        entry, room_indices = raw, []
+        if isinstance(raw, dict) and isinstance(raw.get("rooms"), list):
             # Rooms are checked one by one too: a bad room hides neither its siblings'
             # problems nor its facility's.
-            room_indices = _valid_rooms(file, index, key, entry["rooms"], lines, errors)
-            entry = {**entry, "rooms": [entry["rooms"][i] for i in room_indices]}
+            room_indices = _valid_rooms(file, index, key, raw["rooms"], lines, errors)
+            entry = {**raw, "rooms": [raw["rooms"][i] for i in room_indices]}
         try:
             valid.append((index, FacilityData.model_validate(entry), room_indices))
         except ValidationError as exc:
@@ -218,8 +219,9 @@ def _check_network(network: NetworkData, errors: list[DataError]) -> None:
         _check_closures(kind.closures, f"kinds.{key}.closures", NETWORK_FILE, errors)
     for key, template in network.room_templates.items():
         for index, room in enumerate(template.rooms):
-            _check_room_refs(network, room, None, f"room_templates.{key}.rooms[{index}]",
-                             NETWORK_FILE, errors)
+            _check_room_refs(
+                network, room, None, f"room_templates.{key}.rooms[{index}]", NETWORK_FILE, errors
+            )
 
 
 def _check_facility(
@@ -251,7 +253,9 @@ def _check_facility(
             bad("room_template", f"unknown room template {facility.room_template!r}")
         else:
             rooms = tuple(
-                room.model_copy(update={"estimated": True, "estimate_basis": template.estimate_basis})
+                room.model_copy(
+                    update={"estimated": True, "estimate_basis": template.estimate_basis}
+                )
                 for room in template.rooms
             )
     kind = network.kinds.get(facility.kind)

@@ -49,8 +49,11 @@ class LoadReport:
         if not self.changed:
             return "no changes"
         parts = []
-        for label, counter in (("created", self.created), ("updated", self.updated),
-                               ("retired", self.retired)):
+        for label, counter in (
+            ("created", self.created),
+            ("updated", self.updated),
+            ("retired", self.retired),
+        ):
             if counter:
                 items = ", ".join(f"{n} {table}" for table, n in sorted(counter.items()))
                 parts.append(f"{label} {items}")
@@ -96,12 +99,18 @@ async def load_network(session: AsyncSession, network: Network, now: datetime) -
     wards = {w.key: w.id for w in await loader.existing(Ward)}
     facilities = {f.key: f for f in await loader.existing(Facility)}
     for sourced in network.facilities:
-        facility = await _load_facility(loader, sourced.data, facilities, kinds, wards,
-                                        grids, policies)
-        await _load_closures(loader, facility_id=facility.id, kind_id=None,
-                             specs=[c.model_dump(by_alias=True, mode="json",
-                                                 exclude_none=True)
-                                    for c in sourced.data.closures])
+        facility = await _load_facility(
+            loader, sourced.data, facilities, kinds, wards, grids, policies
+        )
+        await _load_closures(
+            loader,
+            facility_id=facility.id,
+            kind_id=None,
+            specs=[
+                c.model_dump(by_alias=True, mode="json", exclude_none=True)
+                for c in sourced.data.closures
+            ],
+        )
         await _load_rooms(loader, facility, sourced.rooms, grids, policies)
     wanted = {s.data.key for s in network.facilities}
     for key, facility in facilities.items():
@@ -226,8 +235,13 @@ async def _load_closures(
     loader.report.updated["closure_rules"] += 1
     for spec, note in wanted:
         loader.session.add(
-            ClosureRule(facility_id=facility_id, facility_kind_id=kind_id, spec=spec, note=note,
-                        origin="data")
+            ClosureRule(
+                facility_id=facility_id,
+                facility_kind_id=kind_id,
+                spec=spec,
+                note=note,
+                origin="data",
+            )
         )
 
 
@@ -290,8 +304,13 @@ async def _load_rooms(
         if room is None:
             room = loader.create(
                 "rooms",
-                Room(facility_id=facility.id, key=data.key, created_at=loader.now,
-                     updated_at=loader.now, **values),
+                Room(
+                    facility_id=facility.id,
+                    key=data.key,
+                    created_at=loader.now,
+                    updated_at=loader.now,
+                    **values,
+                ),
             )
             await loader.session.flush()
         else:
@@ -337,8 +356,9 @@ async def _load_room_units(loader: _Loader, room_id: int, wanted: set[int]) -> N
     loader.report.updated["room_units"] += 1
     if current - wanted:
         await loader.session.execute(
-            delete(RoomUnit).where(RoomUnit.room_id == room_id,
-                                   RoomUnit.unit_id.in_(current - wanted))
+            delete(RoomUnit).where(
+                RoomUnit.room_id == room_id, RoomUnit.unit_id.in_(current - wanted)
+            )
         )
     for unit_id in wanted - current:
         loader.session.add(RoomUnit(room_id=room_id, unit_id=unit_id))

@@ -135,9 +135,7 @@ class ClosureRule(Base):
 
     __tablename__ = "closure_rules"
     __table_args__ = (
-        CheckConstraint(
-            "(facility_kind_id IS NULL) <> (facility_id IS NULL)", name="one_owner"
-        ),
+        CheckConstraint("(facility_kind_id IS NULL) <> (facility_id IS NULL)", name="one_owner"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -125,11 +125,13 @@ async def build_snapshot(session: AsyncSession, revision: int) -> NetworkSnapsho
     wards = {w.id: w for w in (await session.scalars(select(Ward))).all()}
     rules: dict[tuple[str, int], list[ClosureSpec]] = {}
     for rule in (await session.scalars(select(ClosureRule).order_by(ClosureRule.id))).all():
-        owner = ("kind", rule.facility_kind_id) if rule.facility_kind_id else ("facility", rule.facility_id)
+        owner = (
+            ("kind", rule.facility_kind_id)
+            if rule.facility_kind_id
+            else ("facility", rule.facility_id)
+        )
         rules.setdefault(owner, []).append(closure_spec_adapter.validate_python(rule.spec))  # type: ignore[arg-type]
-    facility_rows = (
-        await session.scalars(select(Facility).where(Facility.active.is_(True)))
-    ).all()
+    facility_rows = (await session.scalars(select(Facility).where(Facility.active.is_(True)))).all()
     resolved: dict[tuple[int | None, ...], ReservationPolicy] = {}
 
     def policy_of(layers: tuple[int | None, ...]) -> ReservationPolicy:
@@ -141,15 +143,20 @@ async def build_snapshot(session: AsyncSession, revision: int) -> NetworkSnapsho
     for row in facility_rows:
         kind = kinds[row.kind_id]
         facilities[row.id] = FacilityInfo(
-            id=row.id, key=row.key, kind=kinds[row.kind_id].key, ward_id=row.ward_id,
-            name_ja=row.name_ja, name_en=row.name_en, opens_on=row.opens_on,
+            id=row.id,
+            key=row.key,
+            kind=kinds[row.kind_id].key,
+            ward_id=row.ward_id,
+            name_ja=row.name_ja,
+            name_en=row.name_en,
+            opens_on=row.opens_on,
             closes_on=row.closes_on,
             closures=(*rules.get(("kind", row.kind_id), ()), *rules.get(("facility", row.id), ())),
             policy=policy_of((kind.policy_id, row.policy_id)),
             grid=grids[row.period_grid_id or kind.period_grid_id],
         )
     units: dict[int, list[int]] = {}
-    for room_id, unit_id in (await session.execute(select(RoomUnit.room_id, RoomUnit.unit_id))).tuples():
+    for room_id, unit_id in await session.execute(select(RoomUnit.room_id, RoomUnit.unit_id)):
         units.setdefault(room_id, []).append(unit_id)
     rooms: list[tuple[tuple[Any, ...], RoomInfo]] = []
     by_id = {row.id: row for row in facility_rows}
@@ -162,12 +169,23 @@ async def build_snapshot(session: AsyncSession, revision: int) -> NetworkSnapsho
         grid_id = room.period_grid_id or facility.period_grid_id or kind.period_grid_id
         ward = wards.get(facility.ward_id) if facility.ward_id else None
         order = (ward.sort_order if ward else 99, facility.kind_id, facility.id, room.sort_order)
-        rooms.append((order, RoomInfo(
-            id=room.id, facility_id=facility.id, key=room.key, name_ja=room.name_ja,
-            name_en=room.name_en, capacity=room.capacity, online_bookable=room.online_bookable,
-            unit_ids=tuple(sorted(units.get(room.id, ()))), grid=grids[grid_id],
-            policy=policy_of((kind.policy_id, facility.policy_id, room.policy_id)),
-        )))
+        rooms.append(
+            (
+                order,
+                RoomInfo(
+                    id=room.id,
+                    facility_id=facility.id,
+                    key=room.key,
+                    name_ja=room.name_ja,
+                    name_en=room.name_en,
+                    capacity=room.capacity,
+                    online_bookable=room.online_bookable,
+                    unit_ids=tuple(sorted(units.get(room.id, ()))),
+                    grid=grids[grid_id],
+                    policy=policy_of((kind.policy_id, facility.policy_id, room.policy_id)),
+                ),
+            )
+        )
     rooms.sort(key=lambda item: item[0])
     return NetworkSnapshot(
         revision=revision,
@@ -191,18 +209,30 @@ async def _grids(session: AsyncSession) -> dict[int, GridInfo]:
             )
             if on
         )
-        periods.setdefault(row.grid_id, []).append(PeriodInfo(
-            code=row.code, name_ja=row.name_ja, name_en=row.name_en, start=row.start_time,
-            end=row.end_time, day_types=day_types, estimated_fields=tuple(row.estimated_fields),
-        ))
+        periods.setdefault(row.grid_id, []).append(
+            PeriodInfo(
+                code=row.code,
+                name_ja=row.name_ja,
+                name_en=row.name_en,
+                start=row.start_time,
+                end=row.end_time,
+                day_types=day_types,
+                estimated_fields=tuple(row.estimated_fields),
+            )
+        )
     grids: dict[int, GridInfo] = {}
     for grid in (await session.scalars(select(PeriodGrid))).all():
         own = tuple(periods.get(grid.id, ()))
         grids[grid.id] = GridInfo(
-            id=grid.id, key=grid.key, name_ja=grid.name_ja, name_en=grid.name_en, periods=own,
+            id=grid.id,
+            key=grid.key,
+            name_ja=grid.name_ja,
+            name_en=grid.name_en,
+            periods=own,
             codes_by_day_type={
-                day_type: tuple(p.code for p in sorted(own, key=lambda p: p.start)
-                                if day_type in p.day_types)
+                day_type: tuple(
+                    p.code for p in sorted(own, key=lambda p: p.start) if day_type in p.day_types
+                )
                 for day_type in DayType
             },
         )

@@ -70,8 +70,11 @@ class PeriodGridRead(BaseModel):
             name_en=grid.name_en,
             periods=[
                 PeriodRead(
-                    code=p.code, name_ja=p.name_ja, name_en=p.name_en,
-                    start=p.start.strftime("%H:%M"), end=p.end.strftime("%H:%M"),
+                    code=p.code,
+                    name_ja=p.name_ja,
+                    name_en=p.name_en,
+                    start=p.start.strftime("%H:%M"),
+                    end=p.end.strftime("%H:%M"),
                     day_types=sorted(str(t) for t in p.day_types),
                     estimated_fields=list(p.estimated_fields),
                 )

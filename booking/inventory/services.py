@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from booking.errors import InvalidInput, NotFound
 from booking.inventory.models import (
@@ -50,7 +51,7 @@ async def list_wards(session: AsyncSession) -> list[tuple[Ward, int]]:
         .outerjoin(counts, counts.c.ward_id == Ward.id)
         .order_by(Ward.sort_order)
     )
-    return [(ward, int(n)) for ward, n in rows.tuples()]
+    return [(ward, int(n)) for ward, n in rows]
 
 
 @dataclass(frozen=True)
@@ -66,24 +67,28 @@ async def list_facilities(
     session: AsyncSession, filters: FacilityFilter
 ) -> tuple[list[tuple[Facility, str, str | None, int]], int]:
     """Active facilities matching the filters, with kind key, ward key and room count."""
-    conditions = [Facility.active.is_(True)]
+    conditions: list[ColumnElement[bool]] = [Facility.active.is_(True)]
     if filters.ward is not None:
         ward_id = await session.scalar(select(Ward.id).where(Ward.key == filters.ward))
         if ward_id is None:
             raise InvalidInput(f"unknown ward {filters.ward!r}", field="ward")
         conditions.append(Facility.ward_id == ward_id)
     if filters.kind is not None:
-        kind_id = await session.scalar(select(FacilityKind.id).where(FacilityKind.key == filters.kind))
+        kind_id = await session.scalar(
+            select(FacilityKind.id).where(FacilityKind.key == filters.kind)
+        )
         if kind_id is None:
             raise InvalidInput(f"unknown facility kind {filters.kind!r}", field="kind")
         conditions.append(Facility.kind_id == kind_id)
     if filters.q:
         needle = filters.q.strip().lower()
-        conditions.append(or_(
-            func.lower(Facility.name_ja).contains(needle, autoescape=True),
-            func.lower(Facility.name_en).contains(needle, autoescape=True),
-            func.lower(Facility.key).contains(needle, autoescape=True),
-        ))
+        conditions.append(
+            or_(
+                func.lower(Facility.name_ja).contains(needle, autoescape=True),
+                func.lower(Facility.name_en).contains(needle, autoescape=True),
+                func.lower(Facility.key).contains(needle, autoescape=True),
+            )
+        )
     total = await session.scalar(select(func.count()).select_from(Facility).where(*conditions))
     room_counts = (
         select(Room.facility_id, func.count().label("n"))
@@ -101,7 +106,7 @@ async def list_facilities(
         .limit(filters.limit)
         .offset(filters.offset)
     )
-    return [(f, kind, ward, int(n)) for f, kind, ward, n in rows.tuples()], int(total or 0)
+    return [(f, kind, ward, int(n)) for f, kind, ward, n in rows], int(total or 0)
 
 
 @dataclass(frozen=True)
@@ -129,8 +134,12 @@ async def get_facility(session: AsyncSession, facility_id: int) -> FacilityDetai
     rules = (
         await session.scalars(
             select(ClosureRule)
-            .where(or_(ClosureRule.facility_id == facility.id,
-                       ClosureRule.facility_kind_id == facility.kind_id))
+            .where(
+                or_(
+                    ClosureRule.facility_id == facility.id,
+                    ClosureRule.facility_kind_id == facility.kind_id,
+                )
+            )
             .order_by(ClosureRule.facility_id.is_not(None), ClosureRule.id)
         )
     ).all()
@@ -152,17 +161,21 @@ async def get_room(session: AsyncSession, room_id: int) -> RoomDetail:
     facility = await session.get_one(Facility, room.facility_id)
     unit_rows = (
         await session.execute(
-            select(Unit.id, Unit.key).join(RoomUnit, RoomUnit.unit_id == Unit.id)
-            .where(RoomUnit.room_id == room.id).order_by(Unit.key)
+            select(Unit.id, Unit.key)
+            .join(RoomUnit, RoomUnit.unit_id == Unit.id)
+            .where(RoomUnit.room_id == room.id)
+            .order_by(Unit.key)
         )
-    ).tuples().all()
+    ).all()
     unit_ids = [unit_id for unit_id, _ in unit_rows]
     sharing = (
         await session.scalars(
             select(Room)
-            .join(RoomUnit, RoomUnit.room_id == Room.id)
-            .where(RoomUnit.unit_id.in_(unit_ids), Room.id != room.id, Room.active.is_(True))
-            .distinct()
+            .where(
+                Room.id.in_(select(RoomUnit.room_id).where(RoomUnit.unit_id.in_(unit_ids))),
+                Room.id != room.id,
+                Room.active.is_(True),
+            )
             .order_by(Room.sort_order)
         )
     ).all()

@@ -77,17 +77,19 @@ def select_rooms(snapshot: NetworkSnapshot, query: AvailabilityQuery) -> list[Ro
             raise InvalidInput(f"unknown ward {ward!r}", field="ward")
         ward_ids.add(snapshot.ward_keys[ward])
     if unknown := query.kinds - snapshot.kinds:
-        raise InvalidInput(f"unknown facility kind {sorted(unknown)[0]!r}", field="kind")
+        raise InvalidInput(f"unknown facility kind {min(unknown)!r}", field="kind")
     if unknown_ids := query.facility_ids - snapshot.facilities.keys():
         raise InvalidInput(f"unknown facility {min(unknown_ids)}", field="facility")
     room_ids = {room.id for room in snapshot.rooms}
     if unknown_ids := query.room_ids - room_ids:
         raise InvalidInput(f"unknown room {min(unknown_ids)}", field="room")
     if query.periods and not any(
-        code in room.grid.codes_by_day_type[t] for room in snapshot.rooms
-        for t in room.grid.codes_by_day_type for code in query.periods
+        code in room.grid.codes_by_day_type[t]
+        for room in snapshot.rooms
+        for t in room.grid.codes_by_day_type
+        for code in query.periods
     ):
-        raise InvalidInput(f"unknown period {sorted(query.periods)[0]!r}", field="period")
+        raise InvalidInput(f"unknown period {min(query.periods)!r}", field="period")
     kept = []
     for room in snapshot.rooms:
         facility = snapshot.facilities[room.facility_id]
@@ -96,8 +98,10 @@ def select_rooms(snapshot: NetworkSnapshot, query: AvailabilityQuery) -> list[Ro
             or (query.kinds and facility.kind not in query.kinds)
             or (query.facility_ids and facility.id not in query.facility_ids)
             or (query.room_ids and room.id not in query.room_ids)
-            or (query.min_capacity is not None
-                and (room.capacity is None or room.capacity < query.min_capacity))
+            or (
+                query.min_capacity is not None
+                and (room.capacity is None or room.capacity < query.min_capacity)
+            )
         ):
             continue
         kept.append(room)
@@ -114,7 +118,7 @@ async def load_claims(
     if unit_ids is not None:
         statement = statement.where(Claim.unit_id.in_(list(unit_ids)))
     rows = await session.execute(statement)
-    return {(unit, day, code): kind for unit, day, code, kind in rows.tuples()}
+    return {(unit, day, code): kind for unit, day, code, kind in rows}
 
 
 async def search_availability(
@@ -215,9 +219,7 @@ class _SlotGrid:
                 days.append(DayRead(date=iso, slots=slots))
         return days
 
-    def _state(
-        self, room: RoomInfo, day: date, code: str, phase: SlotState | None
-    ) -> SlotRead:
+    def _state(self, room: RoomInfo, day: date, code: str, phase: SlotState | None) -> SlotRead:
         if phase is None:  # the room has claims in the range: look this slot up
             held = [self.claims.get((unit, day, code)) for unit in room.unit_ids]
             if ClaimKind.BLOCK in held:

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from booking.clock import local_today
 from booking.deps import AppSettings, CurrentClock, DbSession, Network
@@ -14,7 +14,7 @@ from booking.errors import InvalidInput
 from booking.reservations.availability import AvailabilityQuery, SlotState, search_availability
 from booking.reservations.schemas import AvailabilityRead
 
-ListParam = Annotated[list[str] | None, Parameter(description="repeat or comma-separate")]
+ListParam = Annotated[list[str] | None, QueryParameter(description="repeat or comma-separate")]
 
 
 class AvailabilityController(Controller):
@@ -29,28 +29,34 @@ class AvailabilityController(Controller):
             "with its applicant count), not_yet_open, past (the online window has ended)."
         ),
     )
-    async def search(  # noqa: PLR0913 - one parameter per documented filter
+    async def search(  # noqa: PLR0913, PLR0917 - one parameter per documented filter
         self,
         db_session: DbSession,
         network: Network,
         clock: CurrentClock,
         settings: AppSettings,
-        from_: Annotated[date, Parameter(query="from", description="first date, inclusive")],
-        to: Annotated[date, Parameter(description="last date, inclusive")],
+        from_: Annotated[date, QueryParameter(name="from", description="first date, inclusive")],
+        to: Annotated[date, QueryParameter(description="last date, inclusive")],
         ward: ListParam = None,
         kind: ListParam = None,
         facility: ListParam = None,
         room: ListParam = None,
-        min_capacity: Annotated[int | None, Parameter(ge=1)] = None,
+        min_capacity: Annotated[int | None, QueryParameter(ge=1)] = None,
         period: ListParam = None,
         slot_state: Annotated[
-            list[str] | None, Parameter(query="state", description="repeat or comma-separate")
+            list[str] | None, QueryParameter(name="state", description="repeat or comma-separate")
         ] = None,
     ) -> AvailabilityRead:
         query = AvailabilityQuery(
-            start=from_, end=to, wards=_words(ward), kinds=_words(kind),
-            facility_ids=_ids(facility, "facility"), room_ids=_ids(room, "room"),
-            min_capacity=min_capacity, periods=_words(period), states=_states(slot_state),
+            start=from_,
+            end=to,
+            wards=_words(ward),
+            kinds=_words(kind),
+            facility_ids=_ids(facility, "facility"),
+            room_ids=_ids(room, "room"),
+            min_capacity=min_capacity,
+            periods=_words(period),
+            states=_states(slot_state),
         )
         today = local_today(clock, settings.tz)
         rooms, slots = await search_availability(db_session, network, query, today)
@@ -75,7 +81,7 @@ def _states(values: list[str] | None) -> frozenset[SlotState]:
     known = {s.value for s in SlotState}
     if unknown := words - known:
         raise InvalidInput(
-            f"unknown state {sorted(unknown)[0]!r}; one of {', '.join(sorted(known))}",
+            f"unknown state {min(unknown)!r}; one of {', '.join(sorted(known))}",
             field="state",
         )
     return frozenset(SlotState(w) for w in words)

@@ -37,8 +37,14 @@ class Claim(Base):
     use_date: Mapped[date] = mapped_column(Date)
     period_code: Mapped[str] = mapped_column(String(8))
     kind: Mapped[ClaimKind] = mapped_column(
-        Enum(ClaimKind, name="claim_kind", native_enum=False, length=16, create_constraint=True,
-             values_callable=lambda kinds: [k.value for k in kinds])
+        Enum(
+            ClaimKind,
+            name="claim_kind",
+            native_enum=False,
+            length=16,
+            create_constraint=True,
+            values_callable=lambda kinds: [k.value for k in kinds],
+        )
     )
     # The booking, hold, win or block that owns the claim; its table comes with issue 4/5.
     owner_id: Mapped[int | None] = mapped_column(Integer)

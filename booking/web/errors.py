@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import Request, Response
@@ -26,6 +27,7 @@ from booking.errors import (
 )
 
 log = logging.getLogger("booking.web")
+_MISSING = re.compile(r"Missing required (\w+) parameter '([^']+)'")
 PROBLEM_JSON = "application/problem+json"
 
 _STATUS: dict[type[BookingError], int] = {
@@ -50,7 +52,10 @@ _TITLES = {
 
 
 def problem(
-    status: int, detail: str, code: str, errors: list[dict[str, Any]] | None = None,
+    status: int,
+    detail: str,
+    code: str,
+    errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {
@@ -73,17 +78,24 @@ def domain_error(_: Request[Any, Any, Any], exc: BookingError) -> Response[dict[
     return problem(status, exc.message, exc.code, errors)
 
 
-def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+def validation_error(
+    _: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, Any]]:
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             key = item.get("key")
-            errors.append({
-                # `from_` and the like: a query name that is a Python keyword gets a trailing _
-                "field": key.rstrip("_") if isinstance(key, str) else key,
-                "source": item.get("source"),
-                "reason": item.get("message"),
-            })
+            errors.append(
+                {
+                    # `from_` and the like: a query name that is a Python keyword gets a trailing _
+                    "field": key.rstrip("_") if isinstance(key, str) else key,
+                    "source": item.get("source"),
+                    "reason": item.get("message"),
+                }
+            )
+    missing = _MISSING.search(str(exc.detail))
+    if not errors and missing:  # Litestar names a missing parameter only in its message
+        errors.append({"field": missing[2], "source": missing[1], "reason": "required"})
     fields = ", ".join(str(e["field"]) for e in errors if e.get("field"))
     detail = f"invalid value for {fields}" if fields else str(exc.detail)
     return problem(HTTP_400_BAD_REQUEST, detail, "invalid_input", errors or None)
@@ -95,7 +107,7 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
 
 
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "an unexpected error occurred", "internal")
 
 

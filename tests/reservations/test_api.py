@@ -1,0 +1,115 @@
+"""GET /api/v1/availability over HTTP: parameters, states, and clear 400s naming the field."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from tests.helpers import claim, facility_id
+
+URL = "/api/v1/availability"
+
+
+async def test_whole_network_answers_with_every_state_in_place(client, test_network):
+    await claim(test_network, "test-hall", "room-1", date(2026, 12, 10), "10")
+    await test_network.commit()
+    response = await client.get(URL, params={"from": "2026-12-01", "to": "2026-12-31"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["from"], body["to"], body["today"]) == ("2026-12-01", "2026-12-31", "2026-11-25")
+    assert body["room_count"] == len(body["rooms"]) == 6
+    states = {
+        (room["room_name_en"], day["date"], slot["period"]): slot["state"]
+        for room in body["rooms"]
+        for day in room["days"]
+        for slot in day["slots"]
+    }
+    assert body["slot_count"] == len(states)
+    assert states[("Meeting Room 1", "2026-12-10", "10")] == "booked"
+    assert states[("Meeting Rooms 1+2", "2026-12-10", "10")] == "booked"
+    assert states[("Meeting Room 2", "2026-12-10", "10")] == "open"
+    assert states[("Meeting Room 1", "2026-12-29", "10")] == "closed"
+    assert states[("Meeting Room 1", "2026-12-21", "20")] == "closed"  # 3rd Monday
+    # December is open first-come since 29 July; the counter hall since 1 November.
+    assert states[("Main Hall", "2026-12-10", "10")] == "open"
+
+
+async def test_the_clock_decides_lottery_and_past(client, test_network, clock):
+    clock.set(datetime(2026, 4, 20, 3, 0, tzinfo=UTC))  # noon in Tokyo
+    hall = await facility_id(test_network, "test-hall")
+    response = await client.get(
+        URL, params={"from": "2026-08-03", "to": "2026-08-03", "facility": hall, "period": "10"}
+    )
+    assert response.status_code == 200, response.text
+    slots = {r["room_name_en"]: r["days"][0]["slots"][0] for r in response.json()["rooms"]}
+    assert slots["Meeting Room 1"] == {"period": "10", "state": "lottery", "applicants": 0}
+    assert slots["Main Hall"] == {"period": "10", "state": "not_yet_open"}
+
+
+async def test_filters_combine_and_accept_comma_lists(client, test_network):
+    response = await client.get(
+        URL,
+        params={
+            "from": "2026-12-14",
+            "to": "2026-12-14",
+            "ward": "kawasaki,nakahara",
+            "kind": ["civic_hall"],
+            "min_capacity": 100,
+            "state": "open,booked",
+        },
+    )
+    assert response.status_code == 200, response.text
+    names = {r["room_name_en"] for r in response.json()["rooms"]}
+    assert names == {"Meeting Rooms 1+2", "Main Hall"}
+
+
+async def test_a_filter_that_leaves_nothing_is_an_empty_answer(client, test_network):
+    response = await client.get(
+        URL, params={"from": "2026-12-29", "to": "2026-12-30", "state": "open"}
+    )
+    assert response.status_code == 200
+    assert response.json()["rooms"] == []
+    assert response.json()["slot_count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "2026-12-31", "to": "2026-12-01"}, "to"),
+        ({"from": "2026-12-01", "to": "2027-03-04"}, "to"),
+        ({"from": "2026-12-xx", "to": "2026-12-01"}, "from"),
+        ({"from": "2026-02-30", "to": "2026-03-01"}, "from"),
+        ({"to": "2026-12-01"}, "from"),
+        ({"from": "2026-12-01"}, "to"),
+        ({"from": "2026-12-01", "to": "2026-12-01", "ward": "atlantis"}, "ward"),
+        ({"from": "2026-12-01", "to": "2026-12-01", "kind": "castle"}, "kind"),
+        ({"from": "2026-12-01", "to": "2026-12-01", "facility": "999999"}, "facility"),
+        ({"from": "2026-12-01", "to": "2026-12-01", "facility": "abc"}, "facility"),
+        ({"from": "2026-12-01", "to": "2026-12-01", "room": "-1"}, "room"),
+        ({"from": "2026-12-01", "to": "2026-12-01", "period": "99"}, "period"),
+        ({"from": "2026-12-01", "to": "2026-12-01", "state": "free"}, "state"),
+        ({"from": "2026-12-01", "to": "2026-12-01", "min_capacity": "0"}, "min_capacity"),
+        ({"from": "2026-12-01", "to": "2026-12-01", "min_capacity": "many"}, "min_capacity"),
+    ],
+)
+async def test_bad_input_is_a_400_naming_the_field(client, test_network, params, field):
+    response = await client.get(URL, params=params)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == 400
+    assert field in [error["field"] for error in body["errors"]], body
+    assert all(error["reason"] for error in body["errors"])
+
+
+async def test_bundled_network_answers_for_a_month(client):
+    response = await client.get(URL, params={"from": "2026-12-01", "to": "2026-12-31"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["room_count"] > 50
+    assert body["slot_count"] > 5_000
+    assert {s["state"] for r in body["rooms"] for d in r["days"] for s in d["slots"]} >= {
+        "open",
+        "closed",
+    }
