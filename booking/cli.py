@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from booking.clock import SystemClock
 from booking.db import migrate
-from booking.inventory.commands import load_facilities, network_is_empty
+from booking.inventory.commands import NotMigratedError, load_facilities, network_is_empty
 from booking.inventory.datafiles import DataValidationError, read_network
 from booking.paths import facilities_data_dir
 from booking.settings import Settings, load_settings
@@ -134,5 +134,8 @@ def facilities_load(path: Path | None) -> None:
         report = asyncio.run(load_facilities(settings, path, SystemClock()))
     except DataValidationError as exc:
         _report_invalid(exc)
+        sys.exit(1)
+    except NotMigratedError as exc:
+        click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     click.echo(f"loaded {path}: {report.summary()}")

@@ -4,14 +4,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.clock import Clock
 from booking.db.engine import create_engine, create_sessionmaker
+from booking.db.migrate import head_revision
 from booking.inventory.datafiles import read_network
 from booking.inventory.load import LoadReport, load_network
 from booking.inventory.models import Facility
 from booking.settings import Settings
+
+
+class NotMigratedError(Exception):
+    def __init__(self) -> None:
+        super().__init__("the database schema is not at head: run `booking db upgrade` first")
+
+
+async def schema_revision(session: AsyncSession) -> str | None:
+    try:
+        async with session.begin_nested():
+            return await session.scalar(text("SELECT version_num FROM alembic_version"))
+    except DBAPIError:
+        return None
 
 
 async def load_facilities(settings: Settings, path: Path, clock: Clock) -> LoadReport:
@@ -20,6 +36,8 @@ async def load_facilities(settings: Settings, path: Path, clock: Clock) -> LoadR
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine).begin() as session:
+            if await schema_revision(session) != head_revision():
+                raise NotMigratedError
             return await load_network(session, network, clock.now())
     finally:
         await engine.dispose()

@@ -1,0 +1,28 @@
+# Multi-stage: build a virtualenv with the package (its data and migrations inside), then copy
+# it into a clean image that runs as an unprivileged user.
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+FROM ${BASE_IMAGE} AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY booking ./booking
+COPY facilities_data ./facilities_data
+COPY migrations ./migrations
+RUN python3 -m venv /opt/booking && /opt/booking/bin/pip install --no-cache-dir .
+
+FROM ${BASE_IMAGE}
+RUN useradd --create-home --uid 10001 booking \
+    && mkdir -p /var/lib/booking && chown booking:booking /var/lib/booking
+COPY --from=build /opt/booking /opt/booking
+ENV PATH=/opt/booking/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    BOOKING_HOST=0.0.0.0 \
+    BOOKING_PORT=8000 \
+    BOOKING_DATA_DIR=/var/lib/booking
+# Set BOOKING_DATABASE_URL=postgresql+asyncpg://user:password@host/db for production;
+# without it the image keeps an embedded SQLite file in /var/lib/booking (mount a volume).
+USER booking
+WORKDIR /home/booking
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s \
+    CMD python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"
+CMD ["booking", "serve"]

@@ -1,0 +1,119 @@
+"""The `booking` command, run as an operator would: a real process on a real database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import TEST_DATA
+
+COMMANDS = [
+    [], ["serve"], ["db"], ["db", "upgrade"], ["db", "downgrade"], ["db", "current"],
+    ["facilities"], ["facilities", "load"], ["facilities", "validate"],
+]
+
+
+def booking(*args: str, data_dir: Path, url: str = "", timeout: float = 120
+            ) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BOOKING_DATA_DIR": str(data_dir), "BOOKING_DATABASE_URL": url}
+    return subprocess.run(  # noqa: S603 - our own command
+        [sys.executable, "-m", "booking", *args], env=env, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "booking")
+def test_every_command_has_help(tmp_path, command):
+    result = booking(*command, "--help", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout
+
+
+def test_validate_reports_every_problem_and_fails(tmp_path):
+    result = booking("facilities", "validate", str(TEST_DATA / "bad"), data_dir=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.count("error: facilities.toml: line") == 3
+    assert "3 problem(s); nothing was loaded" in result.stderr
+
+
+def test_load_before_migrating_is_a_clear_error(tmp_path):
+    result = booking("facilities", "load", str(TEST_DATA / "network"), data_dir=tmp_path)
+    assert result.returncode == 1
+    assert "booking db upgrade" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_load_reload_and_refuse_bad_data_on_sqlite(tmp_path):
+    assert booking("db", "upgrade", data_dir=tmp_path).returncode == 0
+    current = booking("db", "current", data_dir=tmp_path)
+    assert "(head)" in current.stdout
+    first = booking("facilities", "load", str(TEST_DATA / "network"), data_dir=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "created 3 facilities" in first.stdout
+    again = booking("facilities", "load", str(TEST_DATA / "network"), data_dir=tmp_path)
+    assert again.stdout.strip().endswith("no changes")
+    bad = booking("facilities", "load", str(TEST_DATA / "bad"), data_dir=tmp_path)
+    assert bad.returncode == 1
+    assert "nothing was loaded" in bad.stderr
+    still = booking("facilities", "load", str(TEST_DATA / "network"), data_dir=tmp_path)
+    assert still.stdout.strip().endswith("no changes")  # the bad load changed nothing
+    assert booking("db", "downgrade", "base", data_dir=tmp_path).returncode == 0
+    assert "(head)" not in booking("db", "current", data_dir=tmp_path).stdout
+
+
+def test_bad_settings_are_a_clear_error(tmp_path):
+    env = {**os.environ, "BOOKING_PORT": "http", "BOOKING_DATA_DIR": str(tmp_path)}
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "booking", "db", "current"], env=env, capture_output=True,
+        text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 2
+    assert "BOOKING_PORT" in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_on_a_fresh_data_dir_answers_for_the_whole_network(tmp_path):
+    """The README's first command: an empty embedded database is migrated and loaded."""
+    port = _free_port()
+    env = {**os.environ, "BOOKING_DATA_DIR": str(tmp_path / "data"), "BOOKING_DATABASE_URL": ""}
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "booking", "serve", "--port", str(port)], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, "the server stopped"
+            assert time.monotonic() < deadline, "the server did not become ready"
+            time.sleep(0.3)
+        response = httpx.get(f"{base}/api/v1/availability",
+                             params={"from": "2027-01-04", "to": "2027-02-03"}, timeout=30)
+        assert response.status_code == 200, response.text
+        assert response.json()["room_count"] > 50
+        facilities = httpx.get(f"{base}/api/v1/facilities", params={"q": "中原"}).json()
+        assert any(item["name_ja"] == "中原市民館" for item in facilities["items"])
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert "loaded facility data" in output
+    assert (tmp_path / "data" / "booking.sqlite3").exists()
+    shutil.rmtree(tmp_path / "data")
