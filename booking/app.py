@@ -21,6 +21,7 @@ from booking.inventory.network import SnapshotCache
 from booking.reservations.controllers import AvailabilityController
 from booking.settings import Settings, load_settings
 from booking.web.errors import EXCEPTION_HANDLERS
+from booking.web.timing import server_timing_middleware
 
 
 def create_app(
@@ -68,6 +69,7 @@ def create_app(
             "network": Provide(provide_network),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[server_timing_middleware],
         lifespan=[database],
         state=state,
         openapi_config=OpenAPIConfig(

@@ -72,7 +72,8 @@ def serve(host: str | None, port: int | None) -> None:
         host=host or settings.host,
         port=port or settings.port,
         proxy_headers=True,
-        log_level="info",
+        log_level=settings.log_level,
+        access_log=settings.log_level in {"info", "debug"},
     )
 
 

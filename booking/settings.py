@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
@@ -25,6 +26,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     timezone: str = Field(default="Asia/Tokyo", description="The facilities' local time zone.")
     debug: bool = False
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        default="info", description="Server log level; below info, requests are not logged."
+    )
     db_pool_size: int = Field(default=10, ge=1)
 
     @field_validator("database_url")

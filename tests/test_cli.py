@@ -16,17 +16,29 @@ import pytest
 from tests.conftest import TEST_DATA
 
 COMMANDS = [
-    [], ["serve"], ["db"], ["db", "upgrade"], ["db", "downgrade"], ["db", "current"],
-    ["facilities"], ["facilities", "load"], ["facilities", "validate"],
+    [],
+    ["serve"],
+    ["db"],
+    ["db", "upgrade"],
+    ["db", "downgrade"],
+    ["db", "current"],
+    ["facilities"],
+    ["facilities", "load"],
+    ["facilities", "validate"],
 ]
 
 
-def booking(*args: str, data_dir: Path, url: str = "", timeout: float = 120
-            ) -> subprocess.CompletedProcess[str]:
+def booking(
+    *args: str, data_dir: Path, url: str = "", timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "BOOKING_DATA_DIR": str(data_dir), "BOOKING_DATABASE_URL": url}
     return subprocess.run(  # noqa: S603 - our own command
-        [sys.executable, "-m", "booking", *args], env=env, capture_output=True, text=True,
-        timeout=timeout, check=False,
+        [sys.executable, "-m", "booking", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -71,9 +83,13 @@ def test_migrate_load_reload_and_refuse_bad_data_on_sqlite(tmp_path):
 
 def test_bad_settings_are_a_clear_error(tmp_path):
     env = {**os.environ, "BOOKING_PORT": "http", "BOOKING_DATA_DIR": str(tmp_path)}
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "booking", "db", "current"], env=env, capture_output=True,
-        text=True, timeout=60, check=False,
+    result = subprocess.run(
+        [sys.executable, "-m", "booking", "db", "current"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 2
     assert "BOOKING_PORT" in result.stderr
@@ -90,8 +106,11 @@ def test_serve_on_a_fresh_data_dir_answers_for_the_whole_network(tmp_path):
     port = _free_port()
     env = {**os.environ, "BOOKING_DATA_DIR": str(tmp_path / "data"), "BOOKING_DATABASE_URL": ""}
     server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "booking", "serve", "--port", str(port)], env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "booking", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -105,8 +124,11 @@ def test_serve_on_a_fresh_data_dir_answers_for_the_whole_network(tmp_path):
             assert server.poll() is None, "the server stopped"
             assert time.monotonic() < deadline, "the server did not become ready"
             time.sleep(0.3)
-        response = httpx.get(f"{base}/api/v1/availability",
-                             params={"from": "2027-01-04", "to": "2027-02-03"}, timeout=30)
+        response = httpx.get(
+            f"{base}/api/v1/availability",
+            params={"from": "2027-01-04", "to": "2027-02-03"},
+            timeout=30,
+        )
         assert response.status_code == 200, response.text
         assert response.json()["room_count"] > 50
         facilities = httpx.get(f"{base}/api/v1/facilities", params={"q": "中原"}).json()

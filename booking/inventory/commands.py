@@ -25,9 +25,10 @@ class NotMigratedError(Exception):
 async def schema_revision(session: AsyncSession) -> str | None:
     try:
         async with session.begin_nested():
-            return await session.scalar(text("SELECT version_num FROM alembic_version"))
+            found = await session.scalar(text("SELECT version_num FROM alembic_version"))
     except DBAPIError:
         return None
+    return str(found) if found is not None else None
 
 
 async def load_facilities(settings: Settings, path: Path, clock: Clock) -> LoadReport:
