@@ -14,10 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.clock import Clock, SystemClock
 from booking.db.engine import create_engine, create_sessionmaker
-from booking.deps import provide_clock, provide_db_session, provide_network, provide_settings
+from booking.deps import (
+    provide_claims_cache,
+    provide_clock,
+    provide_db_session,
+    provide_network,
+    provide_settings,
+)
 from booking.health import health, ready
 from booking.inventory.controllers import FacilityController, RoomController, WardController
 from booking.inventory.network import SnapshotCache
+from booking.reservations.claims_cache import ClaimsCache
 from booking.reservations.controllers import AvailabilityController
 from booking.settings import Settings, load_settings
 from booking.web.errors import EXCEPTION_HANDLERS
@@ -37,6 +44,7 @@ def create_app(
             "settings": settings,
             "clock": clock or SystemClock(),
             "snapshot_cache": SnapshotCache(),
+            "claims_cache": ClaimsCache(),
             "sessionmaker": sessionmaker,
         }
     )
@@ -67,6 +75,7 @@ def create_app(
             "clock": Provide(provide_clock, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "network": Provide(provide_network),
+            "claims_cache": Provide(provide_claims_cache, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[server_timing_middleware],

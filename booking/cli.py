@@ -37,6 +37,18 @@ def _report_invalid(exc: DataValidationError) -> None:
     click.echo(f"{len(exc.errors)} problem(s); nothing was loaded", err=True)
 
 
+def _load_or_exit(settings: Settings, path: Path) -> None:
+    try:
+        report = asyncio.run(load_facilities(settings, path, SystemClock()))
+    except DataValidationError as exc:
+        _report_invalid(exc)
+        sys.exit(1)
+    except NotMigratedError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"loaded facility data from {path}: {report.summary()}")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """booking: reservations for a city's civic halls, children's and senior centres.
@@ -60,13 +72,7 @@ def serve(host: str | None, port: int | None) -> None:
     settings = _settings()
     migrate.upgrade(settings)
     if asyncio.run(network_is_empty(settings)):
-        path = _data_path(None, settings)
-        try:
-            report = asyncio.run(load_facilities(settings, path, SystemClock()))
-        except DataValidationError as exc:
-            _report_invalid(exc)
-            sys.exit(1)
-        click.echo(f"loaded facility data from {path}: {report.summary()}")
+        _load_or_exit(settings, _data_path(None, settings))
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,
@@ -130,13 +136,4 @@ def facilities_load(path: Path | None) -> None:
     rooms that left the data are retired, never deleted.
     """
     settings = _settings()
-    path = _data_path(path, settings)
-    try:
-        report = asyncio.run(load_facilities(settings, path, SystemClock()))
-    except DataValidationError as exc:
-        _report_invalid(exc)
-        sys.exit(1)
-    except NotMigratedError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    click.echo(f"loaded {path}: {report.summary()}")
+    _load_or_exit(settings, _data_path(path, settings))

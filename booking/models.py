@@ -14,11 +14,12 @@ from booking.inventory.models import (
     Unit,
     Ward,
 )
-from booking.reservations.models import Claim, ClaimKind
+from booking.reservations.models import Claim, ClaimKind, ClaimMonth
 
 __all__ = [
     "Claim",
     "ClaimKind",
+    "ClaimMonth",
     "ClosureRule",
     "Facility",
     "FacilityKind",

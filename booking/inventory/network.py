@@ -90,6 +90,9 @@ class NetworkSnapshot:
     facilities: dict[int, FacilityInfo]
     rooms: tuple[RoomInfo, ...]  # active rooms, ordered by ward, facility, room
     _closed: dict[tuple[int, int], frozenset[date]] = field(default_factory=dict)
+    # Caches of values derived from this snapshot alone, by their owner (e.g. availability);
+    # they go with the snapshot when the inventory changes.
+    derived: dict[object, object] = field(default_factory=dict)
 
     def closed_dates(self, facility_id: int, year: int) -> frozenset[date]:
         """The dates of `year` on which the facility's closure rules close it (memoised)."""

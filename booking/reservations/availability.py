@@ -9,18 +9,19 @@ at the clock's today: `lottery` (with its applicants), `open`, `not_yet_open` or
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.errors import InvalidInput
 from booking.inventory.calendar import day_type
 from booking.inventory.network import NetworkSnapshot, RoomInfo
 from booking.inventory.policy import Phase, ReservationPolicy, booking_phase
-from booking.reservations.models import Claim, ClaimKind
+from booking.reservations.claims_cache import ClaimsCache, MonthClaims, Signature, parse
+from booking.reservations.models import ClaimKind
 from booking.reservations.schemas import DayRead, RoomAvailabilityRead, SlotRead
 
 MAX_DAYS = 93
@@ -108,22 +109,10 @@ def select_rooms(snapshot: NetworkSnapshot, query: AvailabilityQuery) -> list[Ro
     return kept
 
 
-async def load_claims(
-    session: AsyncSession, start: date, end: date, unit_ids: Iterable[int] | None
-) -> dict[tuple[int, date, str], ClaimKind]:
-    """Live claims in the range, by (unit, date, period)."""
-    statement = select(Claim.unit_id, Claim.use_date, Claim.period_code, Claim.kind).where(
-        Claim.use_date >= start, Claim.use_date <= end
-    )
-    if unit_ids is not None:
-        statement = statement.where(Claim.unit_id.in_(list(unit_ids)))
-    rows = await session.execute(statement)
-    return {(unit, day, code): kind for unit, day, code, kind in rows}
-
-
 async def search_availability(
     session: AsyncSession,
     snapshot: NetworkSnapshot,
+    claims_cache: ClaimsCache,
     query: AvailabilityQuery,
     today: date,
     applicants: Mapping[tuple[int, date, str], int] | None = None,
@@ -133,17 +122,15 @@ async def search_availability(
     `applicants` counts lottery applications per (room, date, period); the lottery adds it.
     """
     rooms = select_rooms(snapshot, query)
-    whole_network = len(rooms) == len(snapshot.rooms)
-    unit_ids = None if whole_network else {u for room in rooms for u in room.unit_ids}
-    claims = await load_claims(session, query.start, query.end, unit_ids)
+    claims = await claims_cache.months(session, query.start, query.end)
     grid = _SlotGrid(snapshot, query, today, claims, applicants or {})
     result = []
     count = 0
     for room in rooms:
-        days = grid.room_days(room)
+        days, slots = grid.room_days(room)
         if days:
             result.append(_room_header(snapshot, room, days))
-            count += sum(len(day.slots) for day in days)
+            count += slots
     return result, count
 
 
@@ -165,11 +152,51 @@ def _room_header(
     )
 
 
-class _SlotGrid:
-    """Works out states for one request, sharing what rooms have in common.
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One (facility, policy, grid)'s days over a range, before claims."""
 
-    Slots are immutable and shared: a month of the whole network is tens of
-    thousands of slots, and building each anew would cost more than the rest of the request.
+    closed: list[bool]
+    phases: list[SlotState]
+    codes: list[tuple[str, ...]]
+    days: list[DayRead | None]
+    present: list[DayRead]
+    slot_count: int
+
+
+class _Memo:
+    """What availability derives from the network and the day alone, kept across requests.
+
+    Rows and days depend on the snapshot (closures, policies, grids), today, and the query's
+    range and filters, never on claims: they are shared by every request of the same day until
+    the inventory changes. Days and slots are immutable, so equal ones are one object.
+    """
+
+    LIMIT = 100_000
+
+    def __init__(self, today: date) -> None:
+        self.today = today
+        self.rows: dict[tuple[Any, ...], _Row] = {}
+        self.days: dict[tuple[Any, ...], DayRead | None] = {}
+        self.phases: dict[tuple[int, date, date], list[SlotState]] = {}
+        self.closed: dict[tuple[int, date, date], list[bool]] = {}
+        self.slots: dict[tuple[str, SlotState], SlotRead] = {}
+
+    @classmethod
+    def of(cls, snapshot: NetworkSnapshot, today: date) -> _Memo:
+        memo = snapshot.derived.get(_Memo)
+        if not isinstance(memo, _Memo) or memo.today != today or len(memo.days) > cls.LIMIT:
+            memo = cls(today)
+            snapshot.derived[_Memo] = memo
+        return memo
+
+
+class _SlotGrid:
+    """Works out the states of one request.
+
+    A month of the whole network is tens of thousands of slots. Each room starts from the row
+    of days its facility, policy and grid give (memoised across requests), and only the days
+    with claims or applicants are looked at one by one.
     """
 
     def __init__(
@@ -177,74 +204,172 @@ class _SlotGrid:
         snapshot: NetworkSnapshot,
         query: AvailabilityQuery,
         today: date,
-        claims: dict[tuple[int, date, str], ClaimKind],
+        claims: list[MonthClaims],
         applicants: Mapping[tuple[int, date, str], int],
     ) -> None:
         self.snapshot = snapshot
         self.query = query
-        self.today = today
         self.claims = claims
-        self.applicants = applicants
-        self.days = [(day, day.isoformat(), day_type(day)) for day in query.days]
-        self.claimed_units = {unit for unit, _, _ in claims}
-        self._phases: dict[tuple[int, date], SlotState] = {}
-        self._slots: dict[tuple[str, SlotState], SlotRead] = {}
+        self.memo = _Memo.of(snapshot, today)
+        self.applicants: dict[int, dict[date, dict[str, int]]] = {}
+        for (room, day, code), count in applicants.items():
+            self.applicants.setdefault(room, {}).setdefault(day, {})[code] = count
+        self.days = query.days
+        self.index = {day: i for i, day in enumerate(self.days)}
+        self.isos = [day.isoformat() for day in self.days]
+        self.filters = (tuple(sorted(query.periods)), tuple(sorted(query.states)))
 
-    def room_days(self, room: RoomInfo) -> list[DayRead]:
-        facility = self.snapshot.facilities[room.facility_id]
-        periods, states = self.query.periods, self.query.states
-        has_claims = any(unit in self.claimed_units for unit in room.unit_ids)
-        days = []
-        for day, iso, kind_of_day in self.days:
-            codes = room.grid.codes_by_day_type[kind_of_day]
-            if periods:
-                codes = tuple(code for code in codes if code in periods)
-            if not codes:
+    def room_days(self, room: RoomInfo) -> tuple[list[DayRead], int]:
+        """The room's days that have slots to show, and how many slots they hold."""
+        row = self._row(room)
+        taken = _room_claims(self.claims, room.unit_ids)
+        counts = self.applicants.get(room.id)
+        if not taken and not counts:
+            return row.present, row.slot_count
+        days = list(row.days)
+        slot_count = row.slot_count
+        for day in {*(taken or ()), *(counts or ())}:
+            index = self.index.get(day)
+            if index is None or row.closed[index] or not row.codes[index]:
                 continue
-            if (
-                (facility.opens_on and day < facility.opens_on)
-                or (facility.closes_on and day > facility.closes_on)
-                or day in self.snapshot.closed_dates(facility.id, day.year)
-            ):
-                slots = [self._slot(code, SlotState.CLOSED) for code in codes]
+            day_counts = counts.get(day) if counts else None
+            signature = taken.get(day, "") if taken else ""
+            if day_counts and row.phases[index] is SlotState.LOTTERY:
+                found = self._contested_day(index, row, signature, day_counts)
+            elif signature:
+                found = self._day(index, row.codes[index], row.phases[index], signature)
             else:
-                phase = self._phase(room.policy, day)
-                slots = [
-                    self._state(room, day, code, phase if not has_claims else None)
-                    for code in codes
-                ]
-            if states:
-                slots = [slot for slot in slots if slot.state in states]
-            if slots:
-                days.append(DayRead(date=iso, slots=slots))
-        return days
+                continue
+            before = days[index]
+            slot_count += (len(found.slots) if found else 0) - (len(before.slots) if before else 0)
+            days[index] = found
+        return [day for day in days if day is not None], slot_count
 
-    def _state(self, room: RoomInfo, day: date, code: str, phase: SlotState | None) -> SlotRead:
-        if phase is None:  # the room has claims in the range: look this slot up
-            held = [self.claims.get((unit, day, code)) for unit in room.unit_ids]
-            if ClaimKind.BLOCK in held:
-                return self._slot(code, SlotState.BLOCKED)
-            if any(held):
-                return self._slot(code, SlotState.BOOKED)
-            phase = self._phase(room.policy, day)
-        if phase is SlotState.LOTTERY:
-            count = self.applicants.get((room.id, day, code), 0)
-            if count:
-                return SlotRead(period=code, state=SlotState.LOTTERY, applicants=count)
-            return self._slot(code, SlotState.LOTTERY, applicants=True)
-        return self._slot(code, phase)
+    def _row(self, room: RoomInfo) -> _Row:
+        key = (
+            room.facility_id,
+            id(room.policy),
+            room.grid.id,
+            self.query.start,
+            self.query.end,
+            self.filters,
+        )
+        row = self.memo.rows.get(key)
+        if row is None:
+            closed = self._closed_vector(room.facility_id)
+            phases = [
+                SlotState.CLOSED if shut else phase
+                for phase, shut in zip(self._phase_vector(room.policy), closed, strict=True)
+            ]
+            codes = self._codes_vector(room)
+            days = [
+                self._day(i, codes[i], phases[i], "") if codes[i] else None
+                for i in range(len(self.days))
+            ]
+            present = [day for day in days if day is not None]
+            row = _Row(closed, phases, codes, days, present, sum(len(d.slots) for d in present))
+            self.memo.rows[key] = row
+        return row
 
-    def _phase(self, policy: ReservationPolicy, day: date) -> SlotState:
-        key = (id(policy), day)
-        state = self._phases.get(key)
-        if state is None:
-            state = _PHASE_STATE[booking_phase(policy, day, self.today)]
-            self._phases[key] = state
-        return state
+    def _closed_vector(self, facility_id: int) -> list[bool]:
+        key = (facility_id, self.query.start, self.query.end)
+        vector = self.memo.closed.get(key)
+        if vector is None:
+            facility = self.snapshot.facilities[facility_id]
+            vector = [
+                bool(
+                    (facility.opens_on and day < facility.opens_on)
+                    or (facility.closes_on and day > facility.closes_on)
+                    or day in self.snapshot.closed_dates(facility_id, day.year)
+                )
+                for day in self.days
+            ]
+            self.memo.closed[key] = vector
+        return vector
 
-    def _slot(self, code: str, state: SlotState, *, applicants: bool = False) -> SlotRead:
-        slot = self._slots.get((code, state))
+    def _phase_vector(self, policy: ReservationPolicy) -> list[SlotState]:
+        key = (id(policy), self.query.start, self.query.end)
+        vector = self.memo.phases.get(key)
+        if vector is None:
+            today = self.memo.today
+            vector = [_PHASE_STATE[booking_phase(policy, day, today)] for day in self.days]
+            self.memo.phases[key] = vector
+        return vector
+
+    def _codes_vector(self, room: RoomInfo) -> list[tuple[str, ...]]:
+        wanted = self.query.periods
+        by_type = {
+            kind: tuple(c for c in codes if not wanted or c in wanted)
+            for kind, codes in room.grid.codes_by_day_type.items()
+        }
+        return [by_type[day_type(day)] for day in self.days]
+
+    def _day(
+        self, index: int, codes: tuple[str, ...], phase: SlotState, signature: Signature
+    ) -> DayRead | None:
+        """The day's slots given its phase and the claims on it."""
+        key = (self.isos[index], codes, phase, signature, self.filters[1])
+        if key in self.memo.days:
+            return self.memo.days[key]
+        taken = parse(signature) if signature else {}
+        slots = [self._slot(code, _claimed_state(taken.get(code)) or phase) for code in codes]
+        self.memo.days[key] = found = self._present(index, slots)
+        return found
+
+    def _contested_day(
+        self, index: int, row: _Row, signature: Signature, counts: dict[str, int]
+    ) -> DayRead | None:
+        taken = parse(signature) if signature else {}
+        slots = []
+        for code in row.codes[index]:
+            state = _claimed_state(taken.get(code))
+            if state is None and counts.get(code):
+                slots.append(
+                    SlotRead(period=code, state=SlotState.LOTTERY, applicants=counts[code])
+                )
+            else:
+                slots.append(self._slot(code, state or row.phases[index]))
+        return self._present(index, slots)
+
+    def _present(self, index: int, slots: list[SlotRead]) -> DayRead | None:
+        if self.query.states:
+            slots = [slot for slot in slots if slot.state in self.query.states]
+        return DayRead(date=self.isos[index], slots=slots) if slots else None
+
+    def _slot(self, code: str, state: SlotState) -> SlotRead:
+        slot = self.memo.slots.get((code, state))
         if slot is None:
-            slot = SlotRead(period=code, state=state, applicants=0 if applicants else None)
-            self._slots[(code, state)] = slot
+            # A lottery slot always says how many applied, even none yet.
+            slot = SlotRead(
+                period=code, state=state, applicants=0 if state is SlotState.LOTTERY else None
+            )
+            self.memo.slots[(code, state)] = slot
         return slot
+
+
+def _claimed_state(kind: str | None) -> SlotState | None:
+    if kind is None:
+        return None
+    return SlotState.BLOCKED if kind == ClaimKind.BLOCK.value else SlotState.BOOKED
+
+
+def _room_claims(claims: list[MonthClaims], units: tuple[int, ...]) -> dict[date, Signature] | None:
+    """The claims on a room's units by day; for a combined room, merged (a block wins)."""
+    if len(units) == 1 and len(claims) == 1:
+        return claims[0].get(units[0])
+    if len(units) == 1:
+        joined: dict[date, Signature] = {}
+        for month in claims:
+            joined.update(month.get(units[0], {}))
+        return joined or None
+    merged: dict[date, dict[str, str]] = {}
+    for unit in units:
+        for day, signature in (item for month in claims for item in month.get(unit, {}).items()):
+            into = merged.setdefault(day, {})
+            for code, kind in parse(signature).items():
+                if into.get(code) != ClaimKind.BLOCK.value:
+                    into[code] = kind
+    return {
+        day: ",".join(f"{code}:{kind}" for code, kind in sorted(taken.items()))
+        for day, taken in merged.items()
+    } or None

@@ -9,7 +9,7 @@ from litestar import Controller, get
 from litestar.params import QueryParameter
 
 from booking.clock import local_today
-from booking.deps import AppSettings, CurrentClock, DbSession, Network
+from booking.deps import AppSettings, Claims, CurrentClock, DbSession, Network
 from booking.errors import InvalidInput
 from booking.reservations.availability import AvailabilityQuery, SlotState, search_availability
 from booking.reservations.schemas import AvailabilityRead
@@ -33,6 +33,7 @@ class AvailabilityController(Controller):
         self,
         db_session: DbSession,
         network: Network,
+        claims_cache: Claims,
         clock: CurrentClock,
         settings: AppSettings,
         from_: Annotated[date, QueryParameter(name="from", description="first date, inclusive")],
@@ -59,7 +60,7 @@ class AvailabilityController(Controller):
             states=_states(slot_state),
         )
         today = local_today(clock, settings.tz)
-        rooms, slots = await search_availability(db_session, network, query, today)
+        rooms, slots = await search_availability(db_session, network, claims_cache, query, today)
         return AvailabilityRead(
             from_=from_, to=to, today=today, room_count=len(rooms), slot_count=slots, rooms=rooms
         )

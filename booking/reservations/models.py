@@ -49,3 +49,17 @@ class Claim(Base):
     # The booking, hold, win or block that owns the claim; its table comes with issue 4/5.
     owner_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ClaimMonth(Base):
+    """A version per use month, raised by database triggers on every change to its claims.
+
+    App processes cache a month's claims and check this version on each request (one primary
+    key lookup), so no code path that writes claims can forget to invalidate them. The
+    triggers are in migrations/versions/2026_11_24_0002_claim_month_versions.py.
+    """
+
+    __tablename__ = "claim_months"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the first day of the month
+    version: Mapped[int] = mapped_column(Integer)

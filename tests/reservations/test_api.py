@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import httpx
 import pytest
 
+from booking.app import create_app
 from tests.helpers import claim, facility_id
 
 URL = "/api/v1/availability"
@@ -113,3 +115,16 @@ async def test_bundled_network_answers_for_a_month(client):
         "open",
         "closed",
     }
+
+
+async def test_reads_through_the_apps_own_engine(database):
+    """The app as served: its own engine and pool (autocommit reads on PostgreSQL)."""
+    app = create_app(database.settings)
+    async with app.lifespan():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
+            for _ in range(3):  # a connection back in the pool is reused cleanly
+                response = await http.get(URL, params={"from": "2026-12-01", "to": "2026-12-07"})
+                assert response.status_code == 200, response.text
+                assert response.json()["room_count"] > 50
+            assert (await http.get("/ready")).json()["status"] == "ok"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from booking.clock import FrozenClock
@@ -12,7 +13,8 @@ from booking.errors import InvalidInput
 from booking.inventory.network import SnapshotCache
 from booking.inventory.services import bump_revision
 from booking.reservations.availability import AvailabilityQuery, SlotState, search_availability
-from booking.reservations.models import ClaimKind
+from booking.reservations.claims_cache import ClaimsCache
+from booking.reservations.models import Claim, ClaimKind, ClaimMonth
 from tests.helpers import claim, facility_id, room_id
 
 
@@ -20,7 +22,7 @@ async def grid(session, today: date, start: date, end: date, **filters):
     """{(room key, date, period): state} for the test network."""
     snapshot = await SnapshotCache().get(session)
     rooms, count = await search_availability(
-        session, snapshot, AvailabilityQuery(start=start, end=end, **filters), today
+        session, snapshot, ClaimsCache(), AvailabilityQuery(start=start, end=end, **filters), today
     )
     keys = {room.id: room.key for room in snapshot.rooms}
     states = {
@@ -128,6 +130,7 @@ async def test_lottery_slots_carry_applicant_counts(test_network):
     rooms, _ = await search_availability(
         test_network,
         snapshot,
+        ClaimsCache(),
         AvailabilityQuery(start=day, end=day, room_ids=frozenset({room})),
         date(2026, 4, 20),
         applicants={(room, day, "20"): 3},
@@ -199,7 +202,9 @@ async def test_bad_queries_name_their_field(test_network, query, field):
     snapshot = await SnapshotCache().get(test_network)
     arguments = {"start": date(2026, 12, 1), "end": date(2026, 12, 1), **query}
     with pytest.raises(InvalidInput) as caught:
-        await search_availability(test_network, snapshot, AvailabilityQuery(**arguments), TODAY)
+        await search_availability(
+            test_network, snapshot, ClaimsCache(), AvailabilityQuery(**arguments), TODAY
+        )
     assert caught.value.field == field
 
 
@@ -220,3 +225,41 @@ async def test_snapshot_follows_the_inventory_revision(test_network, clock: Froz
     assert await cache.get(test_network) is first  # unchanged revision: same snapshot
     await bump_revision(test_network, datetime(2026, 11, 25, tzinfo=UTC))
     assert await cache.get(test_network) is not first
+
+
+async def test_triggers_version_each_month_of_claims(test_network):
+    async def versions():
+        rows = await test_network.execute(select(ClaimMonth.month, ClaimMonth.version))
+        return dict(rows.all())
+
+    before = await versions()
+    await claim(test_network, "test-hall", "room-1", date(2026, 12, 10), "10")
+    after_insert = await versions()
+    assert after_insert[date(2026, 12, 1)] == before.get(date(2026, 12, 1), 0) + 1
+    await test_network.execute(
+        update(Claim).where(Claim.use_date == date(2026, 12, 10)).values(use_date=date(2027, 1, 5))
+    )
+    moved = await versions()
+    assert moved[date(2026, 12, 1)] == after_insert[date(2026, 12, 1)] + 1
+    assert moved[date(2027, 1, 1)] == before.get(date(2027, 1, 1), 0) + 1
+    await test_network.execute(delete(Claim).where(Claim.use_date == date(2027, 1, 5)))
+    assert (await versions())[date(2027, 1, 1)] == moved[date(2027, 1, 1)] + 1
+
+
+async def test_cached_claims_follow_every_change(test_network):
+    cache, day = ClaimsCache(), date(2026, 12, 10)
+    snapshot = await SnapshotCache().get(test_network)
+    room = await room_id(test_network, "test-hall", "room-1")
+    query = AvailabilityQuery(start=day, end=day, room_ids=frozenset({room}))
+
+    async def state():
+        rooms, _ = await search_availability(test_network, snapshot, cache, query, TODAY)
+        return rooms[0].days[0].slots[0].state
+
+    assert await state() == SlotState.OPEN
+    await claim(test_network, "test-hall", "room-1", day, "10")
+    assert await state() == SlotState.BOOKED
+    await test_network.execute(update(Claim).values(kind=ClaimKind.BLOCK))
+    assert await state() == SlotState.BLOCKED
+    await test_network.execute(delete(Claim))
+    assert await state() == SlotState.OPEN

@@ -1,0 +1,95 @@
+"""Claims by use month, cached per process and checked against the database on each read.
+
+Availability reads every claim of the network over its range; fetching and grouping them was
+most of a request's time (bench/availability.py). A month's claims are kept here with the
+version the database's triggers keep for that month (reservations.models.ClaimMonth); each
+read looks the versions up in one query and refetches only the months that moved. A write
+committed between the two queries only makes the cache refetch once more, never serve stale.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from booking.reservations.models import Claim, ClaimKind, ClaimMonth
+
+# The claims on one unit for one day as a canonical signature: "10:booking,30:block".
+Signature = str
+MonthClaims = dict[int, dict[date, Signature]]  # unit -> date -> signature
+
+_CLAIMS_SQL = (
+    "SELECT unit_id, use_date, period_code, kind FROM claims"
+    " WHERE use_date >= $1 AND use_date <= $2"
+)
+
+
+class ClaimsCache:
+    def __init__(self, max_months: int = 36) -> None:
+        self._months: OrderedDict[date, tuple[int, MonthClaims]] = OrderedDict()
+        self._max = max_months
+
+    async def months(self, session: AsyncSession, start: date, end: date) -> list[MonthClaims]:
+        """The claims of every month that the range touches (whole months, every unit)."""
+        wanted = months_between(start, end)
+        rows = await session.execute(
+            select(ClaimMonth.month, ClaimMonth.version).where(ClaimMonth.month.in_(wanted))
+        )
+        versions = dict(rows.all())
+        result = []
+        for month in wanted:
+            version = versions.get(month, 0)
+            cached = self._months.get(month)
+            if cached is None or cached[0] != version:
+                cached = (version, await fetch_month(session, month))
+                self._months[month] = cached
+                while len(self._months) > self._max:
+                    self._months.popitem(last=False)
+            self._months.move_to_end(month)
+            result.append(cached[1])
+        return result
+
+
+def months_between(start: date, end: date) -> list[date]:
+    months, month = [], start.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months
+
+
+async def fetch_month(session: AsyncSession, month: date) -> MonthClaims:
+    last = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    connection = await session.connection()
+    rows = await _rows(connection, month, last)
+    parts: dict[tuple[int, date], list[str]] = {}
+    for unit, day, code, kind in rows:
+        parts.setdefault((unit, day), []).append(f"{code}:{kind}")
+    claims: MonthClaims = {}
+    for (unit, day), items in parts.items():
+        claims.setdefault(unit, {})[day] = ",".join(sorted(items))
+    return claims
+
+
+async def _rows(connection: AsyncConnection, first: date, last: date) -> Sequence[Any]:
+    if connection.dialect.name == "postgresql":
+        # Straight from asyncpg: SQLAlchemy's per-row work cost more than the query (bench/).
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection
+        rows: list[Any] = await driver.fetch(_CLAIMS_SQL, first, last)
+        return rows
+    result = await connection.execute(
+        select(Claim.unit_id, Claim.use_date, Claim.period_code, Claim.kind).where(
+            Claim.use_date >= first, Claim.use_date <= last
+        )
+    )
+    return [(unit, day, code, ClaimKind(kind).value) for unit, day, code, kind in result]
+
+
+def parse(signature: Signature) -> dict[str, str]:
+    return dict(part.split(":", 1) for part in signature.split(","))
