@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from booking.inventory.calendar import DayType
 from booking.inventory.closures import ClosureSpec
 
-Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 FacilityKindKey = Literal["civic_hall", "branch_hall", "children_centre", "senior_centre", "other"]
 FACILITY_KINDS: tuple[str, ...] = get_args(FacilityKindKey)
@@ -149,8 +149,24 @@ class RoomData(_Estimable):
 
 
 class RoomTemplateData(_Record):
+    """The standard rooms of a kind, for a facility whose rooms no source lists: every one of
+    them is an estimate, on the template's basis."""
+
     estimate_basis: str = Field(min_length=1)
     rooms: tuple[RoomData, ...] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rooms_are_estimates(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("rooms"), list):
+            basis = data.get("estimate_basis")
+            rooms = [
+                {"estimated": True, "estimate_basis": basis, **room} if isinstance(room, dict)
+                else room
+                for room in data["rooms"]
+            ]
+            return {**data, "rooms": rooms}
+        return data
 
 
 class FacilityData(_Estimable):
