@@ -7,10 +7,9 @@ from typing import Any
 from litestar import Response, get
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from booking.db.migrate import head_revision
+from booking.db.migrate import head_revision, schema_revision
 
 
 @get("/health", tags=["health"], summary="The process is up", cache=False)
@@ -25,9 +24,8 @@ async def ready(state: State) -> Response[dict[str, Any]]:
     head = head_revision()
     try:
         async with state.sessionmaker() as session:
-            await session.execute(text("SELECT 1"))
-            current = await session.scalar(text("SELECT version_num FROM alembic_version"))
-    except SQLAlchemyError as exc:
+            current = await schema_revision(session)
+    except (SQLAlchemyError, OSError) as exc:
         return Response(
             {
                 "status": "unavailable",

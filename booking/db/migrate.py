@@ -7,6 +7,9 @@ from functools import lru_cache
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.paths import migrations_dir
 from booking.settings import Settings
@@ -36,3 +39,13 @@ def current(settings: Settings) -> None:
 def head_revision() -> str | None:
     script = ScriptDirectory(str(migrations_dir()))
     return script.get_current_head()
+
+
+async def schema_revision(session: AsyncSession) -> str | None:
+    """The revision the database is at, or None when it has no schema yet."""
+    try:
+        async with session.begin_nested():
+            found = await session.scalar(text("SELECT version_num FROM alembic_version"))
+    except DBAPIError:
+        return None
+    return str(found) if found is not None else None

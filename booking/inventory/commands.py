@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import func, select, text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select
 
 from booking.clock import Clock
 from booking.db.engine import create_engine, create_sessionmaker
-from booking.db.migrate import head_revision
+from booking.db.migrate import head_revision, schema_revision
 from booking.inventory.datafiles import read_network
 from booking.inventory.load import LoadReport, load_network
 from booking.inventory.models import Facility
@@ -20,15 +18,6 @@ from booking.settings import Settings
 class NotMigratedError(Exception):
     def __init__(self) -> None:
         super().__init__("the database schema is not at head: run `booking db upgrade` first")
-
-
-async def schema_revision(session: AsyncSession) -> str | None:
-    try:
-        async with session.begin_nested():
-            found = await session.scalar(text("SELECT version_num FROM alembic_version"))
-    except DBAPIError:
-        return None
-    return str(found) if found is not None else None
 
 
 async def load_facilities(settings: Settings, path: Path, clock: Clock) -> LoadReport:

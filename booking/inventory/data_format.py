@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, time
 from itertools import pairwise
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -17,7 +17,6 @@ from booking.inventory.closures import ClosureSpec
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 FacilityKindKey = Literal["civic_hall", "branch_hall", "children_centre", "senior_centre", "other"]
-FACILITY_KINDS: tuple[str, ...] = get_args(FacilityKindKey)
 
 
 class _Record(BaseModel):
@@ -161,7 +160,8 @@ class RoomTemplateData(_Record):
         if isinstance(data, dict) and isinstance(data.get("rooms"), list):
             basis = data.get("estimate_basis")
             rooms = [
-                {"estimated": True, "estimate_basis": basis, **room} if isinstance(room, dict)
+                {"estimated": True, "estimate_basis": basis, **room}
+                if isinstance(room, dict)
                 else room
                 for room in data["rooms"]
             ]
