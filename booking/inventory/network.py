@@ -126,21 +126,9 @@ async def build_snapshot(session: AsyncSession, revision: int) -> NetworkSnapsho
     policies = {p.id: p.settings for p in (await session.scalars(select(Policy))).all()}
     kinds = {k.id: k for k in (await session.scalars(select(FacilityKind))).all()}
     wards = {w.id: w for w in (await session.scalars(select(Ward))).all()}
-    rules: dict[tuple[str, int], list[ClosureSpec]] = {}
-    for rule in (await session.scalars(select(ClosureRule).order_by(ClosureRule.id))).all():
-        owner = (
-            ("kind", rule.facility_kind_id)
-            if rule.facility_kind_id
-            else ("facility", rule.facility_id)
-        )
-        rules.setdefault(owner, []).append(closure_spec_adapter.validate_python(rule.spec))  # type: ignore[arg-type]
+    rules = await _closure_rules(session)
     facility_rows = (await session.scalars(select(Facility).where(Facility.active.is_(True)))).all()
-    resolved: dict[tuple[int | None, ...], ReservationPolicy] = {}
-
-    def policy_of(layers: tuple[int | None, ...]) -> ReservationPolicy:
-        if layers not in resolved:
-            resolved[layers] = effective_policy(*(policies.get(i) if i else None for i in layers))
-        return resolved[layers]
+    policy_of = _PolicyLayers(policies)
 
     facilities: dict[int, FacilityInfo] = {}
     for row in facility_rows:
@@ -197,6 +185,36 @@ async def build_snapshot(session: AsyncSession, revision: int) -> NetworkSnapsho
         facilities=facilities,
         rooms=tuple(room for _, room in rooms),
     )
+
+
+class _PolicyLayers:
+    """Effective policies by their layers (kind, facility[, room] policy ids), each merged once
+    and shared: availability memoises per policy object."""
+
+    def __init__(self, policies: dict[int, dict[str, Any]]) -> None:
+        self._policies = policies
+        self._resolved: dict[tuple[int | None, ...], ReservationPolicy] = {}
+
+    def __call__(self, layers: tuple[int | None, ...]) -> ReservationPolicy:
+        if layers not in self._resolved:
+            self._resolved[layers] = effective_policy(
+                *(self._policies.get(i) if i else None for i in layers)
+            )
+        return self._resolved[layers]
+
+
+async def _closure_rules(session: AsyncSession) -> dict[tuple[str, int], list[ClosureSpec]]:
+    """Closure rules by owner: ("kind", kind id) or ("facility", facility id)."""
+    rules: dict[tuple[str, int], list[ClosureSpec]] = {}
+    for rule in (await session.scalars(select(ClosureRule).order_by(ClosureRule.id))).all():
+        owner = (
+            ("kind", rule.facility_kind_id)
+            if rule.facility_kind_id
+            else ("facility", rule.facility_id)
+        )
+        spec: ClosureSpec = closure_spec_adapter.validate_python(rule.spec)
+        rules.setdefault(owner, []).append(spec)  # type: ignore[arg-type]
+    return rules
 
 
 async def _grids(session: AsyncSession) -> dict[int, GridInfo]:

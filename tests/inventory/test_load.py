@@ -138,12 +138,7 @@ def test_every_bad_record_is_reported_with_file_line_and_key():
     ],
 )
 def test_bad_facility_files(tmp_path, edit, expected):
-    changed = _copy(tmp_path)
-    path = changed / "facilities.toml"
-    path.write_text(edit(path.read_text("utf-8")), "utf-8")
-    with pytest.raises(DataValidationError) as caught:
-        read_network(changed)
-    text = "\n".join(str(e) for e in caught.value.errors)
+    text = _problems_after(tmp_path, "facilities.toml", edit)
     assert "facilities.toml" in text
     assert expected in text
 
@@ -168,12 +163,7 @@ def test_bad_facility_files(tmp_path, edit, expected):
     ],
 )
 def test_bad_network_file(tmp_path, edit, expected):
-    changed = _copy(tmp_path)
-    path = changed / "network.toml"
-    path.write_text(edit(path.read_text("utf-8")), "utf-8")
-    with pytest.raises(DataValidationError) as caught:
-        read_network(changed)
-    text = "\n".join(str(e) for e in caught.value.errors)
+    text = _problems_after(tmp_path, "network.toml", edit)
     assert "network.toml" in text
     assert expected in text
 
@@ -207,6 +197,16 @@ def test_bundled_kawasaki_data_is_valid():
                     facility.data.key,
                     room.key,
                 )
+
+
+def _problems_after(tmp_path: Path, name: str, edit) -> str:
+    """Every problem reported once `edit` has changed one file of the test network."""
+    changed = _copy(tmp_path)
+    path = changed / name
+    path.write_text(edit(path.read_text("utf-8")), "utf-8")
+    with pytest.raises(DataValidationError) as caught:
+        read_network(changed)
+    return "\n".join(str(e) for e in caught.value.errors)
 
 
 def _copy(tmp_path: Path) -> Path:
