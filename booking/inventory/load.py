@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.inventory.data_format import FacilityData, RoomData
+from booking.inventory.data_format import FacilityData, NetworkData, RoomData
 from booking.inventory.datafiles import Network
 from booking.inventory.models import (
     ClosureRule,
@@ -124,7 +124,7 @@ async def load_network(session: AsyncSession, network: Network, now: datetime) -
     return loader.report
 
 
-async def _load_simple(loader: _Loader, data: Any) -> None:
+async def _load_simple(loader: _Loader, data: NetworkData) -> None:
     wards = {w.key: w for w in await loader.existing(Ward)}
     for order, ward in enumerate(data.wards):
         values = {"name_ja": ward.name_ja, "name_en": ward.name_en, "sort_order": order}
@@ -142,10 +142,10 @@ async def _load_simple(loader: _Loader, data: Any) -> None:
     await loader.session.flush()
 
 
-async def _load_grids(loader: _Loader, data: Any) -> dict[str, int]:
+async def _load_grids(loader: _Loader, data: NetworkData) -> dict[str, int]:
     grids = {g.key: g for g in await loader.existing(PeriodGrid)}
     for key, grid_data in data.period_grids.items():
-        values = {
+        values: dict[str, Any] = {
             "name_ja": grid_data.name_ja,
             "name_en": grid_data.name_en,
             "estimated_fields": list(grid_data.estimated_fields),
@@ -183,7 +183,7 @@ async def _load_grids(loader: _Loader, data: Any) -> dict[str, int]:
     return {key: grid.id for key, grid in grids.items()}
 
 
-async def _load_policies(loader: _Loader, data: Any) -> dict[str, int]:
+async def _load_policies(loader: _Loader, data: NetworkData) -> dict[str, int]:
     policies = {p.key: p for p in await loader.existing(Policy)}
     for key, policy in data.policies.items():
         values = {"settings": policy.overrides(), "estimate_basis": policy.estimate_basis}
@@ -196,7 +196,7 @@ async def _load_policies(loader: _Loader, data: Any) -> dict[str, int]:
 
 
 async def _load_kinds(
-    loader: _Loader, data: Any, grids: dict[str, int], policies: dict[str, int]
+    loader: _Loader, data: NetworkData, grids: dict[str, int], policies: dict[str, int]
 ) -> dict[str, int]:
     kinds = {k.key: k for k in await loader.existing(FacilityKind)}
     for key, kind in data.kinds.items():

@@ -172,7 +172,9 @@ class _Memo:
     the inventory changes. Days and slots are immutable, so equal ones are one object.
     """
 
-    LIMIT = 100_000
+    # Bounds on memory: past them the memo starts afresh (distinct ranges and filters add up).
+    DAY_LIMIT = 100_000
+    ROW_LIMIT = 5_000
 
     def __init__(self, today: date) -> None:
         self.today = today
@@ -185,7 +187,12 @@ class _Memo:
     @classmethod
     def of(cls, snapshot: NetworkSnapshot, today: date) -> _Memo:
         memo = snapshot.derived.get(_Memo)
-        if not isinstance(memo, _Memo) or memo.today != today or len(memo.days) > cls.LIMIT:
+        if (
+            not isinstance(memo, _Memo)
+            or memo.today != today
+            or len(memo.days) > cls.DAY_LIMIT
+            or len(memo.rows) > cls.ROW_LIMIT
+        ):
             memo = cls(today)
             snapshot.derived[_Memo] = memo
         return memo
