@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 
 from booking.clock import SystemClock
 from booking.db import migrate
@@ -45,6 +46,11 @@ def _load_or_exit(settings: Settings, path: Path) -> None:
         sys.exit(1)
     except NotMigratedError as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except DBAPIError as exc:
+        click.echo(
+            f"error: the database refused the load ({exc.orig}); nothing was loaded", err=True
+        )
         sys.exit(1)
     click.echo(f"loaded facility data from {path}: {report.summary()}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -10,10 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
-from tests.conftest import TEST_DATA
+from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES, TEST_DATA, _recreate_postgres
 
 COMMANDS = [
     [],
@@ -139,3 +142,43 @@ def test_serve_on_a_fresh_data_dir_answers_for_the_whole_network(tmp_path):
     assert "loaded facility data" in output
     assert (tmp_path / "data" / "booking.sqlite3").exists()
     shutil.rmtree(tmp_path / "data")
+
+
+async def test_a_load_that_fails_in_the_database_leaves_nothing(tmp_path):
+    """All or nothing: the load stops on a lock it cannot get (lock_timeout) and rolls back
+    what it had written."""
+    url = POSTGRES_URL.rsplit("/", 1)[0] + "/booking_test_cli"
+    try:
+        await asyncio.to_thread(_recreate, url)
+    except OSError as exc:
+        if REQUIRE_POSTGRES:
+            raise
+        pytest.skip(f"PostgreSQL is not reachable: {exc}")
+    assert (
+        await asyncio.to_thread(booking, "db", "upgrade", data_dir=tmp_path, url=url)
+    ).returncode == 0
+    parsed = make_url(url)
+    holder = await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database=parsed.database
+    )
+    try:
+        transaction = holder.transaction()
+        await transaction.start()
+        await holder.execute("LOCK TABLE rooms IN ACCESS EXCLUSIVE MODE")
+        result = await asyncio.to_thread(
+            booking, "facilities", "load", str(TEST_DATA / "network"), data_dir=tmp_path, url=url
+        )
+        await transaction.rollback()
+        assert result.returncode == 1
+        assert "lock timeout" in result.stderr
+        assert "refused the load" in result.stderr
+        assert "nothing was loaded" in result.stderr
+        assert "Traceback" not in result.stderr
+        for table in ("wards", "facilities", "rooms", "period_grids"):
+            assert await holder.fetchval(f"SELECT count(*) FROM {table}") == 0, table  # noqa: S608
+    finally:
+        await holder.close()
+
+
+def _recreate(url: str) -> None:
+    asyncio.run(_recreate_postgres(url))
