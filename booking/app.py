@@ -12,6 +12,11 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from booking.accounts.auth import provide_principal, provide_viewer
+from booking.accounts.controllers import AuthController, MeController, TokenController
+from booking.accounts.group_controllers import GroupController
+from booking.accounts.staff_controllers import ManagerController, UserController
+from booking.audit.controllers import AuditController
 from booking.clock import Clock, SystemClock
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.deps import (
@@ -27,6 +32,7 @@ from booking.inventory.network import SnapshotCache
 from booking.reservations.claims_cache import ClaimsCache
 from booking.reservations.controllers import AvailabilityController
 from booking.settings import Settings, load_settings
+from booking.web.content_type import require_json_body
 from booking.web.errors import EXCEPTION_HANDLERS
 from booking.web.timing import server_timing_middleware
 
@@ -69,6 +75,13 @@ def create_app(
             FacilityController,
             RoomController,
             AvailabilityController,
+            AuthController,
+            MeController,
+            TokenController,
+            GroupController,
+            ManagerController,
+            UserController,
+            AuditController,
         ],
         dependencies={
             "db_session": Provide(provide_db_session),
@@ -76,7 +89,10 @@ def create_app(
             "settings": Provide(provide_settings, sync_to_thread=False),
             "network": Provide(provide_network),
             "claims_cache": Provide(provide_claims_cache, sync_to_thread=False),
+            "principal": Provide(provide_principal),
+            "viewer": Provide(provide_viewer),
         },
+        before_request=require_json_body,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[server_timing_middleware],
         lifespan=[database],

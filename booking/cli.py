@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
+from booking.accounts.commands import create_staff
+from booking.accounts.models import StaffRole
 from booking.clock import SystemClock
 from booking.db import migrate
+from booking.db.engine import create_engine, create_sessionmaker
+from booking.errors import BookingError
 from booking.inventory.commands import NotMigratedError, load_facilities, network_is_empty
 from booking.inventory.datafiles import DataValidationError, read_network
 from booking.paths import facilities_data_dir
@@ -143,3 +148,123 @@ def facilities_load(path: Path | None) -> None:
     """
     settings = _settings()
     _load_or_exit(settings, _data_path(path, settings))
+
+
+@main.group()
+def users() -> None:
+    """Administrators and facility managers."""
+
+
+def _staff_options(fn: Any) -> Any:
+    fn = click.option("--email", required=True, help="Their e-mail: the login name")(fn)
+    fn = click.option("--name", required=True, help="Their name as shown to staff")(fn)
+    return click.option(
+        "--password-stdin",
+        is_flag=True,
+        help="Read the password from standard input instead of prompting. "
+        "With neither a terminal nor this flag, an invitation to set one is mailed.",
+    )(fn)
+
+
+def _password(from_stdin: bool) -> str | None:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if sys.stdin.isatty():
+        value: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return value
+    return None
+
+
+def _create_staff(
+    email: str, name: str, role: StaffRole, facility: tuple[str, ...], password: str | None
+) -> None:
+    settings = _settings()
+    try:
+        user_id = asyncio.run(
+            create_staff(
+                settings,
+                SystemClock(),
+                email=email,
+                name=name,
+                role=role,
+                facilities=facility,
+                password=password,
+            )
+        )
+    except BookingError as exc:
+        click.echo(f"error: {exc.field or 'input'}: {exc.message}", err=True)
+        sys.exit(1)
+    how = "with the password given" if password else "an invitation mail is in the outbox"
+    click.echo(f"{role.value} {email} is user {user_id}; {how}")
+
+
+@users.command("create-admin")
+@_staff_options
+def users_create_admin(email: str, name: str, password_stdin: bool) -> None:
+    """Make someone an administrator (the first one is created this way)."""
+    _create_staff(email, name, StaffRole.ADMIN, (), _password(password_stdin))
+
+
+@users.command("create-manager")
+@_staff_options
+@click.option(
+    "--facility",
+    "facility",
+    multiple=True,
+    required=True,
+    help="A facility key or id they manage; repeat for several",
+)
+def users_create_manager(
+    email: str, name: str, password_stdin: bool, facility: tuple[str, ...]
+) -> None:
+    """Make someone the manager of one or more facilities."""
+    _create_staff(email, name, StaffRole.MANAGER, facility, _password(password_stdin))
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit")
+def worker(once: bool) -> None:
+    """Deliver the outbox's mails over SMTP until stopped (SIGTERM, Ctrl-C)."""
+    from booking.notifications.worker import run_worker  # noqa: PLC0415
+
+    report = asyncio.run(run_worker(_settings(), SystemClock(), once=once))
+    click.echo(f"sent {report.sent}, to retry {report.retried}, dead {report.dead}")
+
+
+@main.group()
+def outbox() -> None:
+    """Look at and requeue undelivered mail."""
+
+
+async def _in_transaction(settings: Settings, work: Any) -> Any:
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine).begin() as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+@outbox.command("status")
+def outbox_status() -> None:
+    """Messages by status: pending, sent, dead."""
+    from booking.notifications.worker import outbox_counts  # noqa: PLC0415
+
+    counts = asyncio.run(_in_transaction(_settings(), outbox_counts))
+    click.echo("  ".join(f"{status}: {count}" for status, count in counts.items()))
+
+
+@outbox.command("requeue")
+@click.argument("message_id", type=int, required=False)
+@click.option("--all-dead", is_flag=True, help="Requeue every dead message")
+def outbox_requeue(message_id: int | None, all_dead: bool) -> None:
+    """Give a dead message (or --all-dead) a fresh set of attempts."""
+    from booking.notifications.worker import requeue  # noqa: PLC0415
+
+    if (message_id is None) == (not all_dead):
+        raise click.UsageError("give a MESSAGE_ID or --all-dead, not both")
+    clock = SystemClock()
+    count = asyncio.run(
+        _in_transaction(_settings(), lambda session: requeue(session, clock, message_id))
+    )
+    click.echo(f"requeued {count}")

@@ -12,6 +12,7 @@ from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from booking.clock import Clock
+from booking.errors import BookingError
 from booking.inventory.network import NetworkSnapshot, SnapshotCache
 from booking.reservations.claims_cache import ClaimsCache
 from booking.settings import Settings
@@ -44,6 +45,12 @@ async def provide_db_session(
             await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         try:
             yield session
+        except BookingError as exc:
+            if exc.keeps_changes:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
         except Exception:
             await session.rollback()
             raise

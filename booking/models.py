@@ -1,5 +1,16 @@
 """Every table, imported in one place for Alembic and the tests."""
 
+from booking.accounts.models import (
+    ApiToken,
+    Group,
+    LoginThrottle,
+    ManagerFacility,
+    Member,
+    PasswordToken,
+    User,
+    WebSession,
+)
+from booking.audit.models import AuditEvent
 from booking.inventory.models import (
     ClosureRule,
     Facility,
@@ -14,16 +25,25 @@ from booking.inventory.models import (
     Unit,
     Ward,
 )
+from booking.notifications.models import OutboxMessage
 from booking.reservations.models import Claim, ClaimKind, ClaimMonth
 
 __all__ = [
+    "ApiToken",
+    "AuditEvent",
     "Claim",
     "ClaimKind",
     "ClaimMonth",
     "ClosureRule",
     "Facility",
     "FacilityKind",
+    "Group",
     "InventoryRevision",
+    "LoginThrottle",
+    "ManagerFacility",
+    "Member",
+    "OutboxMessage",
+    "PasswordToken",
     "Period",
     "PeriodGrid",
     "Policy",
@@ -31,5 +51,7 @@ __all__ = [
     "Room",
     "RoomUnit",
     "Unit",
+    "User",
     "Ward",
+    "WebSession",
 ]

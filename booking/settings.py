@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +30,36 @@ class Settings(BaseSettings):
         default="info", description="Server log level; below info, requests are not logged."
     )
     db_pool_size: int = Field(default=10, ge=1)
+
+    # Links in mails point here: the address people use to reach the site.
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL for links.")
+
+    # Passwords: Argon2id, tuned to 50-250 ms per hash on a 2-core server (bench/passwords.py).
+    password_time_cost: int = Field(default=3, ge=1)
+    password_memory_kib: int = Field(default=65536, ge=8)
+    password_parallelism: int = Field(default=2, ge=1)
+
+    # Web sessions end after this long idle, and after max_hours whatever happens.
+    session_idle_minutes: int = Field(default=120, ge=1)
+    session_max_hours: int = Field(default=12, ge=1)
+
+    # Login throttling, counted in the database so every app process sees the same counts.
+    login_account_failures: int = Field(default=5, ge=1, description="per account and window")
+    login_address_failures: int = Field(default=20, ge=1, description="per address and window")
+    login_window_minutes: int = Field(default=15, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+
+    # Mail: the worker delivers the outbox through this SMTP server.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = Field(default=False, description="Upgrade with STARTTLS after connect.")
+    smtp_tls: bool = Field(default=False, description="Implicit TLS from the start (port 465).")
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_from: str = "booking@localhost"
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    worker_poll_seconds: float = Field(default=5.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

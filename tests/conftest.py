@@ -38,6 +38,12 @@ POSTGRES_URL = os.environ.get(
     "BOOKING_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/booking_test"
 )
 REQUIRE_POSTGRES = os.environ.get("BOOKING_TEST_REQUIRE_POSTGRES") == "1"
+# Argon2id at its cheapest: tests log in hundreds of times; bench/passwords.py measures the real one.
+FAST_HASHING: dict[str, int] = {
+    "password_time_cost": 1,
+    "password_memory_kib": 64,
+    "password_parallelism": 1,
+}
 # 2026-11-25 10:00 in Tokyo: the default "now" of a test unless it sets its own.
 DEFAULT_NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 
@@ -92,9 +98,9 @@ def engine_settings(
     if name == "postgresql":
         if not _postgres_reachable():
             pytest.skip("PostgreSQL is not reachable (set BOOKING_TEST_REQUIRE_POSTGRES=1 to fail)")
-        settings = Settings(database_url=POSTGRES_URL, data_dir=data_dir)
+        settings = Settings(database_url=POSTGRES_URL, data_dir=data_dir, **FAST_HASHING)
     else:
-        settings = Settings(database_url=None, data_dir=data_dir)
+        settings = Settings(database_url=None, data_dir=data_dir, **FAST_HASHING)
     in_thread(lambda: migrate.upgrade(settings))
     in_thread(
         lambda: asyncio.run(

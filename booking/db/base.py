@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, Enum, MetaData
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -48,3 +49,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         if not isinstance(value, datetime):
             raise TypeError(f"unexpected {type(value)!r} in a UTC column")
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def enum_column(kind: type[enum.StrEnum], name: str) -> Enum:
+    """A string enum stored as its values in VARCHAR with a CHECK, the same on every engine."""
+    return Enum(
+        kind,
+        name=name,
+        native_enum=False,
+        length=max(len(member.value) for member in kind),
+        create_constraint=True,
+        values_callable=lambda members: [m.value for m in members],
+    )

@@ -6,17 +6,23 @@ import logging
 import re
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
+    HTTP_401_UNAUTHORIZED,
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
+from sqlalchemy.exc import IntegrityError
 
+from booking.db.errors import as_conflict
 from booking.errors import (
     BookingError,
     Conflict,
@@ -24,6 +30,8 @@ from booking.errors import (
     NotFound,
     PermissionDenied,
     RuleViolation,
+    TooManyRequests,
+    Unauthenticated,
 )
 
 log = logging.getLogger("booking.web")
@@ -32,6 +40,8 @@ PROBLEM_JSON = "application/problem+json"
 
 _STATUS: dict[type[BookingError], int] = {
     InvalidInput: HTTP_400_BAD_REQUEST,
+    Unauthenticated: HTTP_401_UNAUTHORIZED,
+    TooManyRequests: HTTP_429_TOO_MANY_REQUESTS,
     NotFound: HTTP_404_NOT_FOUND,
     PermissionDenied: HTTP_403_FORBIDDEN,
     Conflict: HTTP_409_CONFLICT,
@@ -39,6 +49,7 @@ _STATUS: dict[type[BookingError], int] = {
 }
 _TITLES = {
     400: "Bad request",
+    401: "Unauthorized",
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
@@ -74,17 +85,27 @@ def domain_error(_: Request[Any, Any, Any], exc: BookingError) -> Response[dict[
     status = next(
         (code for kind, code in _STATUS.items() if isinstance(exc, kind)), HTTP_400_BAD_REQUEST
     )
-    errors = [{"field": exc.field, "reason": exc.message}] if exc.field else None
-    return problem(status, exc.message, exc.code, errors)
+    errors = [{"field": field, "reason": reason} for field, reason in exc.problems] or None
+    headers: dict[str, str] = {}
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, Unauthenticated):
+        headers["WWW-Authenticate"] = 'Bearer realm="booking"'
+    return problem(status, exc.message, exc.code, errors, headers or None)
 
 
 def validation_error(
     _: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
-    errors = []
+    errors: list[dict[str, Any]] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             key = item.get("key")
+            if key == "data" and item.get("message") == "'data'":  # Litestar's words for no body
+                errors.append(
+                    {"field": "body", "source": "body", "reason": "a JSON body is required"}
+                )
+                continue
             errors.append(
                 {
                     # `from_` and the like: a query name that is a Python keyword gets a trailing _
@@ -106,6 +127,12 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
     return problem(exc.status_code, str(exc.detail), "http_error", headers=headers)
 
 
+def integrity_error(
+    request: Request[Any, Any, Any], exc: IntegrityError
+) -> Response[dict[str, Any]]:
+    return domain_error(request, as_conflict(exc))
+
+
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "an unexpected error occurred", "internal")
@@ -115,5 +142,47 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     BookingError: domain_error,
     ValidationException: validation_error,
     HTTPException: http_error,
+    IntegrityError: integrity_error,
     HTTP_500_INTERNAL_SERVER_ERROR: unexpected_error,
 }
+
+
+class FieldProblem(msgspec.Struct):
+    field: str | None
+    reason: str
+    source: str | None = None
+
+
+class ProblemDetails(msgspec.Struct):
+    """RFC 9457 problem details, as every error of the API is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldProblem] | None = None
+
+
+_DESCRIPTIONS = {
+    400: "Malformed input: the field and the reason",
+    401: "Not logged in, or the credentials are wrong",
+    403: "Logged in, but not allowed (role, facility, CSRF)",
+    404: "No such thing, or not yours to see",
+    409: "Conflicts with the current state",
+    415: "The body must be application/json",
+    422: "Well formed, but a rule forbids it",
+    429: "Too many attempts: see Retry-After",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the errors a route can answer."""
+    return {
+        status: ResponseSpec(
+            data_container=ProblemDetails,
+            description=_DESCRIPTIONS[status],
+            media_type=PROBLEM_JSON,
+        )
+        for status in statuses
+    }

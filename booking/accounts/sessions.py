@@ -1,0 +1,245 @@
+"""Server-side web sessions and bearer API tokens, and the principal each one stands for.
+
+Both are looked up on every request by an indexed selector, then the verifier hash is compared
+in constant time. Nothing about them lives in process memory: ending a session or suspending a
+user is one row changed, seen at once by every process.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import delete, null, select, union_all, update
+from sqlalchemy.engine import Result
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.access import Principal
+from booking.accounts.models import (
+    ApiToken,
+    ManagerFacility,
+    Member,
+    MemberRole,
+    StaffRole,
+    User,
+    UserStatus,
+    WebSession,
+)
+from booking.accounts.secrets import new_secret, parse_secret, same_secret, verifies
+from booking.clock import Clock
+from booking.settings import Settings
+
+TOKEN_PREFIX = "bkt_"  # noqa: S105 - a prefix, not a secret; lets secret scanners recognise a leaked token
+# Writing last_seen_at on every request would turn each read into a write; a minute's
+# precision is enough for an idle timeout of hours.
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedSession:
+    session_id: int
+    cookie_value: str
+    csrf_token: str
+    expires_at: datetime
+    max_age_seconds: int
+
+
+async def open_session(
+    session: AsyncSession, clock: Clock, settings: Settings, user_id: int
+) -> OpenedSession:
+    """A new session with a new id: a login never reuses a session (no fixation)."""
+    now = clock.now()
+    secret = new_secret()
+    row = WebSession(
+        selector=secret.selector,
+        verifier_hash=secret.verifier_hash,
+        user_id=user_id,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.session_max_hours),
+    )
+    session.add(row)
+    await session.flush()
+    return OpenedSession(
+        row.id, str(secret), row.csrf_token, row.expires_at, settings.session_max_hours * 3600
+    )
+
+
+async def end_session(session: AsyncSession, session_id: int) -> None:
+    await session.execute(delete(WebSession).where(WebSession.id == session_id))
+
+
+async def end_all_sessions(
+    session: AsyncSession, user_id: int, *, keep_session_id: int | None = None
+) -> int:
+    stmt = delete(WebSession).where(WebSession.user_id == user_id)
+    if keep_session_id is not None:
+        stmt = stmt.where(WebSession.id != keep_session_id)
+    result = await session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def principal_for_cookie(
+    session: AsyncSession, clock: Clock, settings: Settings, cookie: str, address: str | None
+) -> Principal | None:
+    """The principal of a live session; its `csrf_token` is checked by the caller."""
+    secret = parse_secret(cookie)
+    if secret is None:
+        return None
+    row = (
+        await session.execute(
+            select(
+                WebSession.id,
+                WebSession.verifier_hash,
+                WebSession.csrf_token,
+                WebSession.last_seen_at,
+                WebSession.expires_at,
+                User.id,
+                User.name,
+                User.email,
+                User.staff_role,
+                User.status,
+            )
+            .join(User, User.id == WebSession.user_id)
+            .where(WebSession.selector == secret.selector)
+        )
+    ).one_or_none()
+    if row is None or not verifies(secret, row[1]):
+        return None
+    session_id, _, csrf_token, last_seen_at, expires_at = row[:5]
+    now = clock.now()
+    idle_limit = last_seen_at + timedelta(minutes=settings.session_idle_minutes)
+    if now >= expires_at or now >= idle_limit or row[9] is not UserStatus.ACTIVE:
+        await end_session(session, session_id)
+        return None
+    if now - last_seen_at >= _TOUCH_EVERY:
+        await session.execute(
+            update(WebSession).where(WebSession.id == session_id).values(last_seen_at=now)
+        )
+    return await _principal(
+        session,
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        "session",
+        address,
+        session_id=session_id,
+        csrf_token=csrf_token,
+    )
+
+
+def csrf_matches(presented: str | None, expected: str) -> bool:
+    return presented is not None and same_secret(presented, expected)
+
+
+async def principal_for_bearer(
+    session: AsyncSession, clock: Clock, presented: str, address: str | None
+) -> Principal | None:
+    secret = parse_secret(presented, TOKEN_PREFIX)
+    if secret is None:
+        return None
+    row = (
+        await session.execute(
+            select(
+                ApiToken.id,
+                ApiToken.verifier_hash,
+                ApiToken.expires_at,
+                ApiToken.revoked_at,
+                ApiToken.last_used_at,
+                User.id,
+                User.name,
+                User.email,
+                User.staff_role,
+                User.status,
+            )
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.selector == secret.selector)
+        )
+    ).one_or_none()
+    if row is None or not verifies(secret, row[1]):
+        return None
+    token_id, _, expires_at, revoked_at, last_used_at = row[:5]
+    now = clock.now()
+    if revoked_at is not None or now >= expires_at or row[9] is not UserStatus.ACTIVE:
+        return None
+    if last_used_at is None or now - last_used_at >= _TOUCH_EVERY:
+        await session.execute(
+            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+        )
+    return await _principal(
+        session, row[5], row[6], row[7], row[8], "token", address, token_id=token_id
+    )
+
+
+async def _principal(  # noqa: PLR0913 - the columns of one row, named
+    session: AsyncSession,
+    user_id: int,
+    name: str,
+    email: str | None,
+    staff_role: StaffRole | None,
+    via: Literal["session", "token"],
+    address: str | None,
+    *,
+    session_id: int | None = None,
+    token_id: int | None = None,
+    csrf_token: str | None = None,
+) -> Principal:
+    """Roster roles and facility assignments, read in one round trip."""
+    memberships = select(Member.group_id, Member.role).where(Member.user_id == user_id)
+    facilities = select(ManagerFacility.facility_id, null()).where(
+        ManagerFacility.user_id == user_id
+    )
+    result: Result[int, str | None] = await session.execute(union_all(memberships, facilities))
+    rows: list[tuple[int, str | None]] = [(row[0], row[1]) for row in result]
+    roles: dict[int, MemberRole] = {}
+    facility_ids: set[int] = set()
+    for ident, role in rows:
+        if role is None:
+            facility_ids.add(ident)
+        else:
+            roles[ident] = MemberRole(role)
+    return Principal(
+        user_id=user_id,
+        name=name,
+        email=email,
+        staff_role=staff_role,
+        via=via,
+        memberships=roles,
+        facility_ids=frozenset(facility_ids) if staff_role is StaffRole.MANAGER else frozenset(),
+        session_id=session_id,
+        token_id=token_id,
+        address=address,
+        csrf_token=csrf_token,
+    )
+
+
+async def principal_for_user(
+    session: AsyncSession,
+    user: User,
+    opened: OpenedSession | None = None,
+    address: str | None = None,
+) -> Principal:
+    """The principal of a user: of the session a login just opened, or for work done on
+    their behalf outside a request."""
+    return await _principal(
+        session,
+        user.id,
+        user.name,
+        user.email,
+        user.staff_role,
+        "session",
+        address,
+        session_id=opened.session_id if opened else None,
+        csrf_token=opened.csrf_token if opened else None,
+    )
+
+
+def parse_bearer(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None

@@ -1,0 +1,169 @@
+"""Staff and user administration: administrators, facility managers, suspending a person."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.access import Principal, require_admin
+from booking.accounts.login import issue_password_link, set_password
+from booking.accounts.models import ManagerFacility, StaffRole, TokenPurpose, User, UserStatus
+from booking.accounts.people import clean_email, find_or_invite
+from booking.accounts.sessions import end_all_sessions
+from booking.audit.service import Actor, record
+from booking.clock import Clock
+from booking.errors import Conflict, InvalidInput, NotFound
+from booking.inventory.models import Facility
+from booking.settings import Settings
+
+
+async def facilities_of(session: AsyncSession, user_id: int) -> list[int]:
+    stmt = select(ManagerFacility.facility_id).where(ManagerFacility.user_id == user_id)
+    return sorted((await session.scalars(stmt)).all())
+
+
+async def _check_facilities(session: AsyncSession, facility_ids: Sequence[int]) -> list[int]:
+    wanted = sorted(set(facility_ids))
+    found = set((await session.scalars(select(Facility.id).where(Facility.id.in_(wanted)))).all())
+    missing = [fid for fid in wanted if fid not in found]
+    if missing:
+        raise InvalidInput(f"no facility {missing[0]}", field="facility_ids")
+    return wanted
+
+
+async def _assign(session: AsyncSession, user_id: int, facility_ids: list[int]) -> None:
+    await session.execute(delete(ManagerFacility).where(ManagerFacility.user_id == user_id))
+    session.add_all(ManagerFacility(user_id=user_id, facility_id=fid) for fid in facility_ids)
+    await session.flush()
+
+
+async def _role_change(
+    session: AsyncSession,
+    clock: Clock,
+    actor: Actor,
+    user: User,
+    before: tuple[StaffRole | None, list[int]],
+    facility_ids: list[int],
+) -> None:
+    after = (user.staff_role, facility_ids)
+    if after == before:
+        return
+    await record(
+        session,
+        clock,
+        actor,
+        "user.role_changed",
+        ("user", user.id),
+        before={"staff_role": before[0], "facility_ids": before[1]},
+        after={"staff_role": after[0], "facility_ids": after[1]},
+    )
+
+
+async def grant_staff_role(  # noqa: PLR0913
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    actor: Actor,
+    *,
+    email: str,
+    name: str,
+    role: StaffRole,
+    facility_ids: Sequence[int] = (),
+    password: str | None = None,
+) -> User:
+    """Make someone an administrator or a manager, creating their login if need be.
+
+    Without a password the person gets an invitation mail to set one. Used by the CLI (which
+    has no principal: the operator at the server is trusted) and by the managers API.
+    """
+    email = clean_email(email, "email")
+    user, created = await find_or_invite(session, clock, email, name, None)
+    before = (user.staff_role, await facilities_of(session, user.id))
+    if role is StaffRole.MANAGER and user.staff_role is StaffRole.ADMIN:
+        raise Conflict("this person is an administrator already", field="email", code="is_admin")
+    assigned = await _check_facilities(session, facility_ids) if role is StaffRole.MANAGER else []
+    user.staff_role = role
+    await _assign(session, user.id, assigned)
+    if password is not None:
+        await set_password(clock, settings, user, password)
+    elif created or user.password_hash is None:
+        await issue_password_link(session, clock, settings, user, TokenPurpose.INVITE)
+    await _role_change(session, clock, actor, user, before, assigned)
+    return user
+
+
+async def list_managers(session: AsyncSession, principal: Principal) -> Sequence[User]:
+    require_admin(principal)
+    stmt = select(User).where(User.staff_role == StaffRole.MANAGER).order_by(User.id)
+    return (await session.scalars(stmt)).all()
+
+
+async def _manager(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id, with_for_update=True)
+    if user is None or user.staff_role is not StaffRole.MANAGER:
+        raise NotFound(f"no manager {user_id}", code="manager_not_found")
+    return user
+
+
+async def set_manager_facilities(
+    session: AsyncSession,
+    clock: Clock,
+    principal: Principal,
+    user_id: int,
+    facility_ids: Sequence[int],
+) -> User:
+    require_admin(principal)
+    user = await _manager(session, user_id)
+    before = (user.staff_role, await facilities_of(session, user.id))
+    assigned = await _check_facilities(session, facility_ids)
+    await _assign(session, user.id, assigned)
+    await _role_change(session, clock, principal.actor, user, before, assigned)
+    return user
+
+
+async def revoke_manager(
+    session: AsyncSession, clock: Clock, principal: Principal, user_id: int
+) -> None:
+    """The person stays (their groups and bookings are theirs); the staff role goes, at once."""
+    require_admin(principal)
+    user = await _manager(session, user_id)
+    before = (user.staff_role, await facilities_of(session, user.id))
+    user.staff_role = None
+    await _assign(session, user.id, [])
+    await _role_change(session, clock, principal.actor, user, before, [])
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound(f"no user {user_id}", code="user_not_found")
+    return user
+
+
+async def set_user_status(
+    session: AsyncSession, clock: Clock, principal: Principal, user_id: int, status: UserStatus
+) -> User:
+    """Suspending a person ends every session of theirs at once and stops their tokens."""
+    require_admin(principal)
+    user = await get_user(session, user_id)
+    if user.id == principal.user_id:
+        raise Conflict("you cannot suspend yourself", code="self_suspension")
+    if user.status is status:
+        return user
+    before = {"status": user.status.value}
+    user.status = status
+    if status is UserStatus.SUSPENDED:
+        await end_all_sessions(session, user.id)
+    action = "user.suspended" if status is UserStatus.SUSPENDED else "user.reinstated"
+    await record(
+        session,
+        clock,
+        principal.actor,
+        action,
+        ("user", user.id),
+        before=before,
+        after={"status": status.value},
+    )
+    return user

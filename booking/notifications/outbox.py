@@ -1,0 +1,54 @@
+"""Writing mails into the outbox, rendered from Jinja2 templates (Japanese first, English)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.clock import Clock
+from booking.notifications.models import OutboxMessage, OutboxStatus
+
+# Plain-text mail: no HTML escaping; a missing variable is an error, never an empty hole.
+_TEMPLATES = Environment(
+    loader=PackageLoader("booking.notifications", "templates"),
+    autoescape=False,  # noqa: S701 - text/plain mail, never HTML
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
+
+
+def render(template: str, context: Mapping[str, object]) -> tuple[str, str]:
+    """(subject, body) of `templates/<template>.txt`, whose first line is `Subject: ...`."""
+    text = _TEMPLATES.get_template(f"{template}.txt").render(**context)
+    first, _, body = text.partition("\n")
+    if not first.startswith("Subject: "):
+        raise ValueError(f"template {template} must start with a Subject: line")
+    return first.removeprefix("Subject: ").strip(), body.lstrip("\n")
+
+
+async def enqueue(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    to: str,
+    template: str,
+    context: Mapping[str, object],
+) -> OutboxMessage:
+    """Add a mail to the caller's transaction: it exists if and only if the change commits."""
+    subject, body = render(template, context)
+    now = clock.now()
+    message = OutboxMessage(
+        created_at=now,
+        template=template,
+        to_address=to,
+        subject=subject,
+        body_text=body,
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    return message

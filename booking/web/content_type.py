@@ -1,0 +1,28 @@
+"""Bodies of the API are JSON: anything else is a 415, not a guess."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import HTTPException
+from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
+
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def require_json_body(request: Request[Any, Any, Any]) -> None:
+    """A request with a body under /api must say it is JSON (a form post is refused whole)."""
+    if request.method not in _UNSAFE or not request.url.path.startswith("/api/"):
+        return
+    has_body = request.headers.get("content-length", "0") not in ("", "0") or (
+        "transfer-encoding" in request.headers
+    )
+    if not has_body:
+        return
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise HTTPException(
+            status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            detail=f"send the body as application/json, not {media_type or 'untyped'}",
+        )
