@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts import groups
+from booking.accounts.api_tokens import create_token
+from booking.accounts.login import set_password
 from booking.accounts.auth import CSRF_HEADER, SESSION_COOKIE
 from booking.accounts.models import GroupCategory, GroupKind, Residency, StaffRole, User
 from booking.accounts.schemas import MemberIn, RegistrationIn, RepresentativeIn
@@ -23,7 +25,7 @@ from booking.accounts.sessions import OpenedSession, open_session, principal_for
 from booking.accounts.staff import grant_staff_role
 from booking.audit.service import SYSTEM
 from booking.clock import FrozenClock
-from booking.inventory.models import Facility, FacilityKind
+from booking.inventory.models import Facility, FacilityKind, Room
 from booking.settings import Settings
 from tests.conftest import Database
 
@@ -84,6 +86,8 @@ class World:
     member_ids: dict[str, int] = field(default_factory=dict)
     sessions: dict[str, OpenedSession] = field(default_factory=dict)
     card_a: str = ""
+    admin_token: int = 0
+    room: int = 0  # a room of the facility "here"
 
     def headers(self, role: str) -> dict[str, str]:
         if role == "anonymous":
@@ -207,9 +211,14 @@ async def world(session: AsyncSession, database: Database, clock: FrozenClock) -
     users["member"] = member_a.user_id
     users["other_representative"] = rep_b.user_id
     world.user_ids = users
+    # The member was invited by mail; here they have set their password already.
+    await set_password(clock, settings, await session.get_one(User, member_a.user_id), PASSWORD)
     world.member_ids = {"member": member_a.id, "representative": rep_a.id}
     for role, user_id in users.items():
         world.sessions[role] = await open_session(session, clock, settings, user_id)
+    world.room = await session.scalar(select(Room.id).where(Room.facility_id == here)) or 0
+    token = await create_token(session, clock, admin_principal, "admin's script", 30)
+    world.admin_token = token.token.id
     await session.commit()
     return world
 

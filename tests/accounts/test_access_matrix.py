@@ -1,0 +1,284 @@
+"""The access matrix: every role against every API operation, on both databases.
+
+Read a row as: this operation, done by each role in ROLES order, answers this status.
+Roles act through a real session cookie with its CSRF token. The group operations target
+group A (city-wide, whose representative and member are "representative" and "member") or
+the children's centre's own group of the facility "manager_here" manages. A status that is
+not 2xx must also have changed nothing: the audit trail holds no new event for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.audit.models import AuditEvent
+from tests.accounts.conftest import PASSWORD, ROLES, World
+
+Body = Callable[[World, str], Any] | None
+
+
+def _registration(world: World, role: str) -> dict[str, Any]:
+    """Anonymous: a new login; a person: themself as representative; staff: at the counter."""
+    rep: dict[str, Any] = {"name": "新代表", "birth_date": "1975-04-01", "residency": "works"}
+    if role == "anonymous":
+        rep |= {"email": "new-rep@example.jp", "password": "a long enough password"}
+    elif role.startswith(("manager", "admin")):
+        rep |= {"email": f"counter-{role}@example.jp"}
+    members = [
+        {"name": f"会員{i}", "birth_date": "1990-01-01", "residency": "none"} for i in range(4)
+    ]
+    return {"kind": "group", "name": "新しい会", "representative": rep, "members": members}
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    method: str
+    path: str  # formatted with the world's ids
+    expected: str  # one status per role, in ROLES order
+    body: Body = None
+
+
+G = "/api/v1/groups"
+OPERATIONS = [
+    # ROLES:  anonymous member representative other_representative manager_here
+    #         manager_elsewhere admin
+    Operation("health", "GET", "/health", "200 200 200 200 200 200 200"),
+    Operation("ready", "GET", "/ready", "200 200 200 200 200 200 200"),
+    Operation("wards", "GET", "/api/v1/wards", "200 200 200 200 200 200 200"),
+    Operation("facilities", "GET", "/api/v1/facilities", "200 200 200 200 200 200 200"),
+    Operation("facility", "GET", "/api/v1/facilities/{here}", "200 200 200 200 200 200 200"),
+    Operation("room", "GET", "/api/v1/rooms/{room}", "200 200 200 200 200 200 200"),
+    Operation(
+        "availability",
+        "GET",
+        "/api/v1/availability?from=2026-12-01&to=2026-12-01&facility={here}",
+        "200 200 200 200 200 200 200",
+    ),
+    Operation("register", "POST", G, "201 201 201 201 201 201 201", _registration),
+    Operation("search groups", "GET", G, "401 403 403 403 200 200 200"),
+    Operation(
+        "a facility's group list",
+        "GET",
+        G + "?facility_id={here}",
+        "401 403 403 403 200 403 200",
+    ),
+    Operation("read group", "GET", G + "/{group_a}", "401 200 200 404 200 200 200"),
+    Operation("read a centre's group", "GET", G + "/{centre_group}", "401 404 404 404 200 403 200"),
+    Operation(
+        "update group",
+        "PATCH",
+        G + "/{group_a}",
+        "401 403 200 404 200 200 200",
+        lambda w, r: {"phone": "044-200-0000"},
+    ),
+    Operation(
+        "activate a centre's group",
+        "POST",
+        G + "/{centre_group}/activate",
+        "401 404 404 404 200 403 200",
+    ),
+    Operation(
+        "suspend group",
+        "POST",
+        G + "/{group_a}/suspend",
+        "401 403 403 404 200 200 200",
+        lambda w, r: {"reason": "利用規約違反"},
+    ),
+    # Group A is active: reinstating it is a conflict for those who may reinstate.
+    Operation("reinstate group", "POST", G + "/{group_a}/reinstate", "401 403 403 404 409 409 409"),
+    # Valid to 31 March 2027; renewal opens on 31 January: not yet on 25 November.
+    Operation("renew group", "POST", G + "/{group_a}/renew", "401 403 403 404 422 422 422"),
+    Operation("roster", "GET", G + "/{group_a}/members", "401 200 200 404 200 200 200"),
+    Operation(
+        "add member",
+        "POST",
+        G + "/{group_a}/members",
+        "401 403 201 404 201 201 201",
+        lambda w, r: {"name": "新会員", "birth_date": "2001-02-03", "residency": "studies"},
+    ),
+    Operation(
+        "update member",
+        "PATCH",
+        G + "/{group_a}/members/{member_member}",
+        "401 403 200 404 200 200 200",
+        lambda w, r: {"residency": "none"},
+    ),
+    # Group A has exactly 5 members: removing one breaks the minimum for everyone allowed.
+    Operation(
+        "remove member",
+        "DELETE",
+        G + "/{group_a}/members/{member_member}",
+        "401 403 422 404 422 422 422",
+    ),
+    Operation(
+        "change representative",
+        "POST",
+        G + "/{group_a}/representative",
+        "401 403 200 404 200 200 200",
+        lambda w, r: {"member_id": w.member_ids["member"]},
+    ),
+    Operation("me", "GET", "/api/v1/me", "401 200 200 200 200 200 200"),
+    Operation("logout", "POST", "/api/v1/auth/logout", "401 204 204 204 204 204 204"),
+    Operation(
+        "change password",
+        "POST",
+        "/api/v1/auth/password",
+        "401 204 204 204 204 204 204",
+        lambda w, r: {"current_password": PASSWORD, "new_password": "another long password"},
+    ),
+    Operation(
+        "login",
+        "POST",
+        "/api/v1/auth/login",
+        "200 200 200 200 200 200 200",
+        lambda w, r: {"login": w.card_a, "password": PASSWORD},
+    ),
+    Operation(
+        "ask for a reset",
+        "POST",
+        "/api/v1/auth/password-reset",
+        "202 202 202 202 202 202 202",
+        lambda w, r: {"login": "rep-a@example.jp"},
+    ),
+    Operation(
+        "confirm a reset (bad link)",
+        "POST",
+        "/api/v1/auth/password-reset/confirm",
+        "400 400 400 400 400 400 400",
+        lambda w, r: {"token": "no.such-token", "new_password": "another long password"},
+    ),
+    Operation(
+        "create token",
+        "POST",
+        "/api/v1/tokens",
+        "401 201 201 201 201 201 201",
+        lambda w, r: {"name": "calendar sync"},
+    ),
+    Operation("list tokens", "GET", "/api/v1/tokens", "401 200 200 200 200 200 200"),
+    Operation(
+        "revoke the admin's token",
+        "DELETE",
+        "/api/v1/tokens/{admin_token}",
+        "401 404 404 404 404 404 204",
+    ),
+    Operation(
+        "create manager",
+        "POST",
+        "/api/v1/managers",
+        "401 403 403 403 403 403 201",
+        lambda w, r: {"email": "new-mgr@city.example", "name": "新任", "facility_ids": [w.here]},
+    ),
+    Operation("list managers", "GET", "/api/v1/managers", "401 403 403 403 403 403 200"),
+    Operation(
+        "assign facilities",
+        "PUT",
+        "/api/v1/managers/{manager_elsewhere}/facilities",
+        "401 403 403 403 403 403 200",
+        lambda w, r: {"facility_ids": [w.here, w.elsewhere]},
+    ),
+    Operation(
+        "revoke manager",
+        "DELETE",
+        "/api/v1/managers/{manager_elsewhere}",
+        "401 403 403 403 403 403 204",
+    ),
+    Operation(
+        "suspend user", "POST", "/api/v1/users/{user_member}/suspend", "401 403 403 403 403 403 200"
+    ),
+    Operation(
+        "reinstate user",
+        "POST",
+        "/api/v1/users/{user_member}/reinstate",
+        "401 403 403 403 403 403 200",
+    ),
+    Operation("audit", "GET", "/api/v1/audit", "401 403 403 403 403 403 200"),
+]
+
+CASES = [
+    pytest.param(op, role, int(status), id=f"{op.name}-{role}")
+    for op in OPERATIONS
+    for role, status in zip(ROLES, op.expected.split(), strict=True)
+]
+
+
+def _path(op: Operation, world: World) -> str:
+    return op.path.format(
+        here=world.here,
+        room=world.room,
+        group_a=world.group_a,
+        centre_group=world.centre_group,
+        member_member=world.member_ids["member"],
+        admin_token=world.admin_token,
+        manager_elsewhere=world.user_ids["manager_elsewhere"],
+        user_member=world.user_ids["member"],
+    )
+
+
+async def _audit_count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
+
+
+@pytest.mark.parametrize(("op", "role", "expected"), CASES)
+async def test_access(
+    op: Operation,
+    role: str,
+    expected: int,
+    world: World,
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+) -> None:
+    before = await _audit_count(session)
+    body = op.body(world, role) if op.body else None
+    response = await client.request(
+        op.method, _path(op, world), json=body, headers=world.headers(role)
+    )
+    assert response.status_code == expected, response.text
+    if expected >= 400:  # noqa: PLR2004
+        problem = response.json()
+        assert problem["status"] == expected
+        assert problem["detail"]
+        if op.method != "GET" and op.name != "login":
+            assert await _audit_count(session) == before, "a refused request changed something"
+
+
+def test_every_route_is_in_the_matrix() -> None:
+    """A new route without a row here fails: access must be decided, not assumed."""
+    from booking.app import create_app
+    from booking.settings import Settings
+
+    app = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:"))
+    routes = {
+        (method, route.path)
+        for route in app.routes
+        for method in getattr(route, "methods", set())
+        if method not in {"HEAD", "OPTIONS"} and not route.path.startswith("/schema")
+    }
+    covered = {(op.method, _template(op.path)) for op in OPERATIONS}
+    missing = {r for r in routes if r not in covered}
+    assert not missing, f"routes with no row in the access matrix: {sorted(missing)}"
+
+
+def _template(path: str) -> str:
+    """The matrix's path as the router writes it: /groups/{group_a} -> /groups/{group_id:int}."""
+    names = {
+        "{here}": "{facility_id:int}",
+        "{room}": "{room_id:int}",
+        "{group_a}": "{group_id:int}",
+        "{centre_group}": "{group_id:int}",
+        "{member_member}": "{member_id:int}",
+        "{admin_token}": "{token_id:int}",
+        "{manager_elsewhere}": "{user_id:int}",
+        "{user_member}": "{user_id:int}",
+    }
+    path = path.split("?")[0]
+    for name, param in names.items():
+        path = path.replace(name, param)
+    return path
