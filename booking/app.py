@@ -12,7 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from booking.accounts.auth import provide_principal, provide_viewer
+from booking.accounts.auth import provide_auth
 from booking.accounts.controllers import AuthController, MeController, TokenController
 from booking.accounts.group_controllers import GroupController
 from booking.accounts.staff_controllers import ManagerController, UserController
@@ -89,8 +89,7 @@ def create_app(
             "settings": Provide(provide_settings, sync_to_thread=False),
             "network": Provide(provide_network),
             "claims_cache": Provide(provide_claims_cache, sync_to_thread=False),
-            "principal": Provide(provide_principal),
-            "viewer": Provide(provide_viewer),
+            "auth": Provide(provide_auth),
         },
         before_request=require_json_body,
         exception_handlers=EXCEPTION_HANDLERS,

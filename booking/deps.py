@@ -18,6 +18,8 @@ from booking.reservations.claims_cache import ClaimsCache
 from booking.settings import Settings
 
 # What these providers give is ours, not user input: handlers take it as is, unvalidated.
+# Providers never raise: when a dependency raises, Litestar abandons the generator of the
+# database session instead of closing it; refusals are raised by handlers (accounts/auth.py).
 DbSession = NamedDependency[SkipValidation[AsyncSession]]
 Network = NamedDependency[SkipValidation[NetworkSnapshot]]
 CurrentClock = NamedDependency[SkipValidation[Clock]]

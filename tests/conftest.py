@@ -38,7 +38,7 @@ POSTGRES_URL = os.environ.get(
     "BOOKING_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/booking_test"
 )
 REQUIRE_POSTGRES = os.environ.get("BOOKING_TEST_REQUIRE_POSTGRES") == "1"
-# Argon2id at its cheapest: tests log in hundreds of times; bench/passwords.py measures the real one.
+# Argon2id at its cheapest: tests log in hundreds of times (bench/passwords.py: the real cost).
 FAST_HASHING: dict[str, int] = {
     "password_time_cost": 1,
     "password_memory_kib": 64,

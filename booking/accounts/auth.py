@@ -1,13 +1,15 @@
 """Authentication of a request: a bearer token or the session cookie, and CSRF for the cookie.
 
-Handlers ask for `principal` (must be logged in: 401 otherwise) or `viewer` (may be
-anonymous). A cookie-authenticated unsafe request must carry the session's CSRF token in the
-`X-CSRF-Token` header: a page of another site can make the browser send the cookie, never
-read the token. Bearer requests need no CSRF token: browsers do not attach them on their own.
+Handlers take `auth` and call `auth.required()` (must be logged in: 401 otherwise) or
+`auth.optional()` (may be anonymous). A cookie-authenticated unsafe request must carry the
+session's CSRF token in the `X-CSRF-Token` header: a page of another site can make the
+browser send the cookie, never read the token. Bearer requests need no CSRF token: browsers
+do not attach them on their own.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
@@ -24,26 +26,52 @@ from booking.accounts.sessions import (
     principal_for_cookie,
 )
 from booking.deps import AppSettings, CurrentClock, DbSession
-from booking.errors import PermissionDenied, Unauthenticated
+from booking.errors import BookingError, PermissionDenied, Unauthenticated
 
 SESSION_COOKIE = "booking_session"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
-CurrentPrincipal = NamedDependency[SkipValidation[Principal]]
-Viewer = NamedDependency[SkipValidation[Principal | None]]
+
+@dataclass(frozen=True, slots=True)
+class Authentication:
+    """What the request's credentials established; handlers ask for what they need.
+
+    The provider never raises: Litestar abandons generator dependencies (the database session)
+    when a later dependency raises, so refusals are raised by the handler instead.
+    """
+
+    principal: Principal | None
+    refusal: BookingError | None = None  # a bad token or CSRF failure, whatever the route
+
+    def required(self) -> Principal:
+        """The logged-in principal, or 401 (or the refusal found)."""
+        if self.refusal is not None:
+            raise self.refusal
+        if self.principal is None:
+            raise Unauthenticated("please log in", code="login_required")
+        return self.principal
+
+    def optional(self) -> Principal | None:
+        """The principal if logged in, None if anonymous; bad credentials are still refused."""
+        if self.refusal is not None:
+            raise self.refusal
+        return self.principal
+
+
+Auth = NamedDependency[SkipValidation[Authentication]]
 
 
 def client_address(request: Request[Any, Any, Any]) -> str | None:
     return request.client.host if request.client else None
 
 
-async def _authenticate(
+async def provide_auth(
     request: Request[Any, Any, Any],
     db_session: DbSession,
     clock: CurrentClock,
     settings: AppSettings,
-) -> Principal | None:
+) -> Authentication:
     address = client_address(request)
     authorization = request.headers.get("authorization")
     if authorization is not None:
@@ -52,45 +80,28 @@ async def _authenticate(
             await principal_for_bearer(db_session, clock, bearer, address) if bearer else None
         )
         if principal is None:
-            raise Unauthenticated(
-                "the API token is invalid, expired or revoked", code="invalid_token"
+            return Authentication(
+                None,
+                Unauthenticated(
+                    "the API token is invalid, expired or revoked", code="invalid_token"
+                ),
             )
-        return principal
+        return Authentication(principal)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
-        return None
+        return Authentication(None)
     principal = await principal_for_cookie(db_session, clock, settings, cookie, address)
     if principal is None:
-        return None
+        return Authentication(None)
     if request.method not in _SAFE and not csrf_matches(
         request.headers.get(CSRF_HEADER), principal.csrf_token or ""
     ):
-        raise PermissionDenied(
+        refusal = PermissionDenied(
             f"missing or wrong {CSRF_HEADER} header: reload the page and try again",
             code="csrf_failed",
         )
-    return principal
-
-
-async def provide_viewer(
-    request: Request[Any, Any, Any],
-    db_session: DbSession,
-    clock: CurrentClock,
-    settings: AppSettings,
-) -> Principal | None:
-    return await _authenticate(request, db_session, clock, settings)
-
-
-async def provide_principal(
-    request: Request[Any, Any, Any],
-    db_session: DbSession,
-    clock: CurrentClock,
-    settings: AppSettings,
-) -> Principal:
-    principal = await _authenticate(request, db_session, clock, settings)
-    if principal is None:
-        raise Unauthenticated("please log in", code="login_required")
-    return principal
+        return Authentication(principal, refusal)
+    return Authentication(principal)
 
 
 def session_cookie(request: Request[Any, Any, Any], opened: OpenedSession) -> Cookie:

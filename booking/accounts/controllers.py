@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CO
 from booking.accounts import api_tokens, login
 from booking.accounts.access import Principal
 from booking.accounts.auth import (
-    CurrentPrincipal,
+    Auth,
     cleared_cookie,
     client_address,
     session_cookie,
@@ -91,10 +91,11 @@ class AuthController(Controller):
     async def logout(
         self,
         request: Request[Any, Any, Any],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
     ) -> Response[None]:
+        principal = auth.required()
         if principal.session_id is not None:
             await end_session(db_session, principal.session_id)
             await record(db_session, clock, principal.actor, "logout", ("user", principal.user_id))
@@ -109,11 +110,12 @@ class AuthController(Controller):
     async def change_password(
         self,
         data: JSONBody[PasswordChangeIn],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
     ) -> None:
+        principal = auth.required()
         user = await db_session.get_one(User, principal.user_id, with_for_update=True)
         await login.change_password(
             db_session,
@@ -172,7 +174,8 @@ class MeController(Controller):
         summary="Who is logged in: roles, groups, facilities, and the CSRF token",
         responses=error_responses(401),
     )
-    async def me(self, principal: CurrentPrincipal) -> MeRead:
+    async def me(self, auth: Auth) -> MeRead:
+        principal = auth.required()
         return me_read(principal)
 
 
@@ -201,10 +204,11 @@ class TokenController(Controller):
     async def create(
         self,
         data: JSONBody[TokenIn],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
     ) -> TokenIssued:
+        principal = auth.required()
         issued = await api_tokens.create_token(
             db_session, clock, principal, data.name, data.expires_in_days
         )
@@ -214,7 +218,8 @@ class TokenController(Controller):
         )
 
     @get("/", summary="Your API tokens", responses=error_responses(401))
-    async def list(self, principal: CurrentPrincipal, db_session: DbSession) -> list[TokenRead]:
+    async def list(self, auth: Auth, db_session: DbSession) -> list[TokenRead]:
+        principal = auth.required()
         return [token_read(t) for t in await api_tokens.list_tokens(db_session, principal)]
 
     @delete(
@@ -225,8 +230,9 @@ class TokenController(Controller):
     async def revoke(
         self,
         token_id: FromPath[int],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
     ) -> None:
+        principal = auth.required()
         await api_tokens.revoke_token(db_session, clock, principal, token_id)

@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from booking.accounts import groups, roster
-from booking.accounts.auth import CurrentPrincipal, Viewer, client_address
+from booking.accounts.auth import Auth, client_address
 from booking.accounts.models import Group, GroupStatus, Member
 from booking.accounts.schemas import (
     ActivateIn,
@@ -90,11 +90,12 @@ class GroupController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[RegistrationIn],
-        viewer: Viewer,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
     ) -> GroupDetail:
+        viewer = auth.optional()
         group = await groups.register(
             db_session, clock, settings, viewer, data, client_address(request)
         )
@@ -108,7 +109,7 @@ class GroupController(Controller):
     )
     async def search(  # noqa: PLR0913, PLR0917 - one parameter per documented filter
         self,
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
@@ -119,6 +120,7 @@ class GroupController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> list[GroupRead]:
+        principal = auth.required()
         query = groups.GroupQuery(status, facility_id, card_number, q, limit, offset)
         found = await groups.list_groups(db_session, principal, query)
         counts = await groups.member_counts(db_session, [g.id for g in found])
@@ -133,11 +135,12 @@ class GroupController(Controller):
     async def read(
         self,
         group_id: FromPath[int],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
     ) -> GroupDetail:
+        principal = auth.required()
         group = await groups.view_group(db_session, principal, group_id)
         return await group_detail(db_session, group, local_today(clock, settings.tz))
 
@@ -150,11 +153,12 @@ class GroupController(Controller):
         self,
         group_id: FromPath[int],
         data: JSONBody[GroupPatch],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
     ) -> GroupDetail:
+        principal = auth.required()
         group = await groups.update_group(db_session, clock, principal, group_id, data)
         return await group_detail(db_session, group, local_today(clock, settings.tz))
 
@@ -167,12 +171,13 @@ class GroupController(Controller):
     async def activate(
         self,
         group_id: FromPath[int],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
         data: JSONBody[ActivateIn | None] = None,
     ) -> GroupDetail:
+        principal = auth.required()
         card = data.card_number if data else None
         group = await groups.activate(db_session, clock, settings, principal, group_id, card)
         return await group_detail(db_session, group, local_today(clock, settings.tz))
@@ -187,11 +192,12 @@ class GroupController(Controller):
         self,
         group_id: FromPath[int],
         data: JSONBody[SuspendIn],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
     ) -> GroupDetail:
+        principal = auth.required()
         group = await groups.suspend(db_session, clock, principal, group_id, data.reason)
         return await group_detail(db_session, group, local_today(clock, settings.tz))
 
@@ -204,11 +210,12 @@ class GroupController(Controller):
     async def reinstate(
         self,
         group_id: FromPath[int],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
     ) -> GroupDetail:
+        principal = auth.required()
         group = await groups.reinstate(db_session, clock, principal, group_id)
         return await group_detail(db_session, group, local_today(clock, settings.tz))
 
@@ -221,11 +228,12 @@ class GroupController(Controller):
     async def renew(
         self,
         group_id: FromPath[int],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
     ) -> GroupDetail:
+        principal = auth.required()
         group = await groups.renew(db_session, clock, settings, principal, group_id)
         return await group_detail(db_session, group, local_today(clock, settings.tz))
 
@@ -235,8 +243,9 @@ class GroupController(Controller):
         responses=error_responses(401, 403, 404),
     )
     async def members(
-        self, group_id: FromPath[int], principal: CurrentPrincipal, db_session: DbSession
+        self, group_id: FromPath[int], auth: Auth, db_session: DbSession
     ) -> list[MemberRead]:
+        principal = auth.required()
         group = await groups.view_group(db_session, principal, group_id)
         return [member_read(m) for m in await groups.roster(db_session, group.id)]
 
@@ -249,11 +258,12 @@ class GroupController(Controller):
         self,
         group_id: FromPath[int],
         data: JSONBody[MemberIn],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
     ) -> MemberRead:
+        principal = auth.required()
         member = await roster.add_member(db_session, clock, settings, principal, group_id, data)
         return member_read(member)
 
@@ -267,11 +277,12 @@ class GroupController(Controller):
         group_id: FromPath[int],
         member_id: FromPath[int],
         data: JSONBody[MemberPatch],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
     ) -> MemberRead:
+        principal = auth.required()
         member = await roster.update_member(
             db_session, clock, settings, principal, group_id, member_id, data
         )
@@ -286,10 +297,11 @@ class GroupController(Controller):
         self,
         group_id: FromPath[int],
         member_id: FromPath[int],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
     ) -> None:
+        principal = auth.required()
         await roster.remove_member(db_session, clock, principal, group_id, member_id)
 
     @post(
@@ -302,11 +314,12 @@ class GroupController(Controller):
         self,
         group_id: FromPath[int],
         data: JSONBody[RepresentativeChange],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
     ) -> MemberRead:
+        principal = auth.required()
         member = await roster.change_representative(
             db_session, clock, settings, principal, group_id, data.member_id
         )

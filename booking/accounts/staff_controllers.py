@@ -8,7 +8,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from booking.accounts import staff
 from booking.accounts.access import require_admin
-from booking.accounts.auth import CurrentPrincipal
+from booking.accounts.auth import Auth
 from booking.accounts.models import StaffRole, User, UserStatus
 from booking.accounts.schemas import ManagerFacilitiesIn, ManagerIn, UserRead
 from booking.deps import AppSettings, CurrentClock, DbSession
@@ -40,11 +40,12 @@ class ManagerController(Controller):
     async def create(
         self,
         data: JSONBody[ManagerIn],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
     ) -> UserRead:
+        principal = auth.required()
         require_admin(principal)
         user = await staff.grant_staff_role(
             db_session,
@@ -59,7 +60,8 @@ class ManagerController(Controller):
         return await user_read(db_session, user)
 
     @get("/", summary="Facility managers (administrator)", responses=error_responses(401, 403))
-    async def list(self, principal: CurrentPrincipal, db_session: DbSession) -> list[UserRead]:
+    async def list(self, auth: Auth, db_session: DbSession) -> list[UserRead]:
+        principal = auth.required()
         return [
             await user_read(db_session, u) for u in await staff.list_managers(db_session, principal)
         ]
@@ -73,10 +75,11 @@ class ManagerController(Controller):
         self,
         user_id: FromPath[int],
         data: JSONBody[ManagerFacilitiesIn],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
     ) -> UserRead:
+        principal = auth.required()
         user = await staff.set_manager_facilities(
             db_session, clock, principal, user_id, data.facility_ids
         )
@@ -90,10 +93,11 @@ class ManagerController(Controller):
     async def revoke(
         self,
         user_id: FromPath[int],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
     ) -> None:
+        principal = auth.required()
         await staff.revoke_manager(db_session, clock, principal, user_id)
 
 
@@ -110,10 +114,11 @@ class UserController(Controller):
     async def suspend(
         self,
         user_id: FromPath[int],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
     ) -> UserRead:
+        principal = auth.required()
         user = await staff.set_user_status(
             db_session, clock, principal, user_id, UserStatus.SUSPENDED
         )
@@ -128,9 +133,10 @@ class UserController(Controller):
     async def reinstate(
         self,
         user_id: FromPath[int],
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
     ) -> UserRead:
+        principal = auth.required()
         user = await staff.set_user_status(db_session, clock, principal, user_id, UserStatus.ACTIVE)
         return await user_read(db_session, user)

@@ -9,7 +9,7 @@ from litestar import Controller, get
 from litestar.params import FromQuery, QueryParameter
 
 from booking.accounts.access import require_admin
-from booking.accounts.auth import CurrentPrincipal
+from booking.accounts.auth import Auth
 from booking.accounts.schemas import AuditRead
 from booking.audit.service import AuditQuery, list_events
 from booking.deps import DbSession
@@ -30,7 +30,7 @@ class AuditController(Controller):
     )
     async def search(  # noqa: PLR0913, PLR0917 - one parameter per documented filter
         self,
-        principal: CurrentPrincipal,
+        auth: Auth,
         db_session: DbSession,
         action: Annotated[str | None, QueryParameter(max_length=60)] = None,
         actor_user_id: FromQuery[int | None] = None,
@@ -41,6 +41,7 @@ class AuditController(Controller):
         before_id: FromQuery[int | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[AuditRead]:
+        principal = auth.required()
         require_admin(principal)
         for name, value in (("since", since), ("until", until)):
             if value is not None and value.tzinfo is None:

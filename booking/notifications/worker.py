@@ -23,6 +23,7 @@ import aiosmtplib
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from booking.accounts.sessions import purge_expired
 from booking.clock import Clock
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.notifications.models import OutboxMessage, OutboxStatus
@@ -31,6 +32,7 @@ from booking.settings import Settings
 log = logging.getLogger("booking.worker")
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=6)
+PURGE_EVERY = timedelta(hours=1)  # expired sessions and password links
 
 
 @dataclass
@@ -192,7 +194,12 @@ async def run_worker(
     total = DeliveryReport()
     try:
         sessionmaker = create_sessionmaker(engine)
+        purged_at = None
         while not stop.is_set():
+            if purged_at is None or clock.now() - purged_at >= PURGE_EVERY:
+                async with sessionmaker.begin() as session:
+                    await purge_expired(session, clock, settings)
+                purged_at = clock.now()
             report = await deliver_due(sessionmaker, clock, settings)
             total.sent += report.sent
             total.retried += report.retried

@@ -36,6 +36,7 @@ from booking.errors import (
 
 log = logging.getLogger("booking.web")
 _MISSING = re.compile(r"Missing required (\w+) parameter '([^']+)'")
+_NAMED_FIELD = re.compile(r"(missing required|unknown) field `([^`]+)`")
 PROBLEM_JSON = "application/problem+json"
 
 _STATUS: dict[type[BookingError], int] = {
@@ -105,6 +106,10 @@ def validation_error(
                 errors.append(
                     {"field": "body", "source": "body", "reason": "a JSON body is required"}
                 )
+                continue
+            named = _NAMED_FIELD.search(str(item.get("message", "")))
+            if key == "data" and named:  # msgspec names a missing or unknown field only here
+                errors.append({"field": named[2], "source": "body", "reason": f"{named[1]} field"})
                 continue
             errors.append(
                 {

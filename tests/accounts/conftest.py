@@ -15,12 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts import groups
+from booking.accounts.access import Principal
 from booking.accounts.api_tokens import create_token
-from booking.accounts.login import set_password
 from booking.accounts.auth import CSRF_HEADER, SESSION_COOKIE
+from booking.accounts.login import set_password
 from booking.accounts.models import GroupCategory, GroupKind, Residency, StaffRole, User
 from booking.accounts.schemas import MemberIn, RegistrationIn, RepresentativeIn
-from booking.accounts.access import Principal
 from booking.accounts.sessions import OpenedSession, open_session, principal_for_user
 from booking.accounts.staff import grant_staff_role
 from booking.audit.service import SYSTEM
@@ -206,7 +206,9 @@ async def world(session: AsyncSession, database: Database, clock: FrozenClock) -
     rep_a = next(m for m in roster_a if m.role.value == "representative")
     member_a = next(m for m in roster_a if m.email == "member-a@example.jp")
     rep_b = next(m for m in await groups.roster(session, group_b.id) if m.user_id)
-    assert rep_a.user_id and member_a.user_id and rep_b.user_id
+    assert rep_a.user_id
+    assert member_a.user_id
+    assert rep_b.user_id
     users["representative"] = rep_a.user_id
     users["member"] = member_a.user_id
     users["other_representative"] = rep_b.user_id

@@ -18,7 +18,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.app import create_app
 from booking.audit.models import AuditEvent
+from booking.settings import Settings
 from tests.accounts.conftest import PASSWORD, ROLES, World
 
 Body = Callable[[World, str], Any] | None
@@ -77,7 +79,7 @@ OPERATIONS = [
         "PATCH",
         G + "/{group_a}",
         "401 403 200 404 200 200 200",
-        lambda w, r: {"phone": "044-200-0000"},
+        lambda _w, _r: {"phone": "044-200-0000"},
     ),
     Operation(
         "activate a centre's group",
@@ -90,7 +92,7 @@ OPERATIONS = [
         "POST",
         G + "/{group_a}/suspend",
         "401 403 403 404 200 200 200",
-        lambda w, r: {"reason": "利用規約違反"},
+        lambda _w, _r: {"reason": "利用規約違反"},
     ),
     # Group A is active: reinstating it is a conflict for those who may reinstate.
     Operation("reinstate group", "POST", G + "/{group_a}/reinstate", "401 403 403 404 409 409 409"),
@@ -102,14 +104,14 @@ OPERATIONS = [
         "POST",
         G + "/{group_a}/members",
         "401 403 201 404 201 201 201",
-        lambda w, r: {"name": "新会員", "birth_date": "2001-02-03", "residency": "studies"},
+        lambda _w, _r: {"name": "新会員", "birth_date": "2001-02-03", "residency": "studies"},
     ),
     Operation(
         "update member",
         "PATCH",
         G + "/{group_a}/members/{member_member}",
         "401 403 200 404 200 200 200",
-        lambda w, r: {"residency": "none"},
+        lambda _w, _r: {"residency": "none"},
     ),
     # Group A has exactly 5 members: removing one breaks the minimum for everyone allowed.
     Operation(
@@ -123,7 +125,7 @@ OPERATIONS = [
         "POST",
         G + "/{group_a}/representative",
         "401 403 200 404 200 200 200",
-        lambda w, r: {"member_id": w.member_ids["member"]},
+        lambda w, _r: {"member_id": w.member_ids["member"]},
     ),
     Operation("me", "GET", "/api/v1/me", "401 200 200 200 200 200 200"),
     Operation("logout", "POST", "/api/v1/auth/logout", "401 204 204 204 204 204 204"),
@@ -132,35 +134,35 @@ OPERATIONS = [
         "POST",
         "/api/v1/auth/password",
         "401 204 204 204 204 204 204",
-        lambda w, r: {"current_password": PASSWORD, "new_password": "another long password"},
+        lambda _w, _r: {"current_password": PASSWORD, "new_password": "another long password"},
     ),
     Operation(
         "login",
         "POST",
         "/api/v1/auth/login",
         "200 200 200 200 200 200 200",
-        lambda w, r: {"login": w.card_a, "password": PASSWORD},
+        lambda w, _r: {"login": w.card_a, "password": PASSWORD},
     ),
     Operation(
         "ask for a reset",
         "POST",
         "/api/v1/auth/password-reset",
         "202 202 202 202 202 202 202",
-        lambda w, r: {"login": "rep-a@example.jp"},
+        lambda _w, _r: {"login": "rep-a@example.jp"},
     ),
     Operation(
         "confirm a reset (bad link)",
         "POST",
         "/api/v1/auth/password-reset/confirm",
         "400 400 400 400 400 400 400",
-        lambda w, r: {"token": "no.such-token", "new_password": "another long password"},
+        lambda _w, _r: {"token": "no.such-token", "new_password": "another long password"},
     ),
     Operation(
         "create token",
         "POST",
         "/api/v1/tokens",
         "401 201 201 201 201 201 201",
-        lambda w, r: {"name": "calendar sync"},
+        lambda _w, _r: {"name": "calendar sync"},
     ),
     Operation("list tokens", "GET", "/api/v1/tokens", "401 200 200 200 200 200 200"),
     Operation(
@@ -174,7 +176,7 @@ OPERATIONS = [
         "POST",
         "/api/v1/managers",
         "401 403 403 403 403 403 201",
-        lambda w, r: {"email": "new-mgr@city.example", "name": "新任", "facility_ids": [w.here]},
+        lambda w, _r: {"email": "new-mgr@city.example", "name": "新任", "facility_ids": [w.here]},
     ),
     Operation("list managers", "GET", "/api/v1/managers", "401 403 403 403 403 403 200"),
     Operation(
@@ -182,7 +184,7 @@ OPERATIONS = [
         "PUT",
         "/api/v1/managers/{manager_elsewhere}/facilities",
         "401 403 403 403 403 403 200",
-        lambda w, r: {"facility_ids": [w.here, w.elsewhere]},
+        lambda w, _r: {"facility_ids": [w.here, w.elsewhere]},
     ),
     Operation(
         "revoke manager",
@@ -241,7 +243,7 @@ async def test_access(
         op.method, _path(op, world), json=body, headers=world.headers(role)
     )
     assert response.status_code == expected, response.text
-    if expected >= 400:  # noqa: PLR2004
+    if expected >= 400:
         problem = response.json()
         assert problem["status"] == expected
         assert problem["detail"]
@@ -251,9 +253,6 @@ async def test_access(
 
 def test_every_route_is_in_the_matrix() -> None:
     """A new route without a row here fails: access must be decided, not assumed."""
-    from booking.app import create_app
-    from booking.settings import Settings
-
     app = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:"))
     routes = {
         (method, route.path)
@@ -278,7 +277,7 @@ def _template(path: str) -> str:
         "{manager_elsewhere}": "{user_id:int}",
         "{user_member}": "{user_id:int}",
     }
-    path = path.split("?")[0]
+    path = path.split("?", maxsplit=1)[0]
     for name, param in names.items():
         path = path.replace(name, param)
     return path
