@@ -1,0 +1,262 @@
+"""The outbox delivered by the worker to a real SMTP server on loopback (aiosmtpd)."""
+
+from __future__ import annotations
+
+import email
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import Message
+from email.policy import default as default_policy
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from booking.clock import FrozenClock
+from booking.notifications.models import OutboxMessage, OutboxStatus
+from booking.notifications.outbox import enqueue, render
+from booking.notifications.worker import backoff, deliver_due, requeue
+from booking.settings import Settings
+from tests.accounts.conftest import World
+from tests.conftest import Database
+
+
+@dataclass
+class Mailbox:
+    """An SMTP server's handler: keeps what it accepts, refuses some recipients."""
+
+    received: list[Message] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)  # address -> SMTP reply
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.received.append(email.message_from_bytes(envelope.content, policy=default_policy))
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+def smtp_settings(database: Database, port: int, **changes: Any) -> Settings:
+    return database.settings.model_copy(
+        update={"smtp_port": port, "mail_from": "noreply@booking.example", **changes}
+    )
+
+
+def body_of(message: Message) -> str:
+    part = message.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
+    assert part is not None
+    return str(part.get_content())
+
+
+def test_templates_render_japanese_then_english() -> None:
+    subject, body = render(
+        "password_reset", {"name": "山田", "url": "https://x/p?token=a.b", "expires_minutes": 60}
+    )
+    assert subject == "パスワード再設定のご案内 / Resetting your password"
+    assert body.index("山田 様") < body.index("Dear 山田")
+    assert body.count("https://x/p?token=a.b") == 2
+
+
+async def test_a_mail_is_delivered_once_with_a_stable_message_id(
+    database: Database,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    mailbox: tuple[Mailbox, int],
+) -> None:
+    box, port = mailbox
+    settings = smtp_settings(database, port)
+    message = await enqueue(
+        session,
+        clock,
+        to="secretary@example.jp",
+        template="registration_received",
+        context={"name": "中原ダンス愛好会", "url": "https://booking.example"},
+    )
+    await session.commit()
+    report = await deliver_due(sessionmaker, clock, settings)
+    assert report.sent == 1
+    assert len(box.received) == 1
+    mail = box.received[0]
+    assert mail["To"] == "secretary@example.jp"
+    assert mail["Subject"] == message.subject
+    assert mail["Message-ID"] == f"<outbox-{message.id}@booking.example>"
+    assert "中原ダンス愛好会 様" in body_of(mail)
+    again = await deliver_due(sessionmaker, clock, settings)
+    assert again.handled == 0
+    assert len(box.received) == 1
+    await session.refresh(message)
+    assert message.status is OutboxStatus.SENT
+
+
+async def test_transient_failures_retry_with_backoff_then_go_dead(
+    database: Database,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    mailbox: tuple[Mailbox, int],
+) -> None:
+    box, port = mailbox
+    box.refuse["busy@example.jp"] = "451 4.3.0 try again later"
+    settings = smtp_settings(database, port, outbox_max_attempts=3)
+    message = await enqueue(
+        session,
+        clock,
+        to="busy@example.jp",
+        template="registration_received",
+        context={"name": "n", "url": "u"},
+    )
+    await session.commit()
+    assert (await deliver_due(sessionmaker, clock, settings)).retried == 1
+    # Not due again until the backoff has passed.
+    clock.advance(backoff(1) - timedelta(seconds=1))
+    assert (await deliver_due(sessionmaker, clock, settings)).handled == 0
+    clock.advance(timedelta(seconds=1))
+    assert (await deliver_due(sessionmaker, clock, settings)).retried == 1
+    clock.advance(backoff(2))
+    assert (await deliver_due(sessionmaker, clock, settings)).dead == 1
+    await session.refresh(message)
+    assert message.status is OutboxStatus.DEAD
+    assert message.attempts == 3
+    assert "451" in (message.last_error or "")
+    # An operator requeues it once the cause is fixed.
+    del box.refuse["busy@example.jp"]
+    assert await requeue(session, clock, None) == 1
+    await session.commit()
+    assert (await deliver_due(sessionmaker, clock, settings)).sent == 1
+
+
+async def test_a_refused_recipient_goes_dead_at_once(
+    database: Database,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    mailbox: tuple[Mailbox, int],
+) -> None:
+    box, port = mailbox
+    box.refuse["gone@example.jp"] = "550 5.1.1 no such user"
+    settings = smtp_settings(database, port)
+    await enqueue(
+        session,
+        clock,
+        to="gone@example.jp",
+        template="registration_received",
+        context={"name": "n", "url": "u"},
+    )
+    await session.commit()
+    assert (await deliver_due(sessionmaker, clock, settings)).dead == 1
+
+
+async def test_no_server_means_retry_later(
+    database: Database,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    settings = smtp_settings(database, free_port(), smtp_timeout_seconds=2)
+    message = await enqueue(
+        session,
+        clock,
+        to="a@example.jp",
+        template="registration_received",
+        context={"name": "n", "url": "u"},
+    )
+    await session.commit()
+    assert (await deliver_due(sessionmaker, clock, settings)).retried == 1
+    await session.refresh(message)
+    assert message.status is OutboxStatus.PENDING
+    assert message.next_attempt_at == clock.now() + backoff(1)
+
+
+async def test_password_reset_by_mail_end_to_end(
+    world: World,
+    database: Database,
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    mailbox: tuple[Mailbox, int],
+) -> None:
+    box, port = mailbox
+    settings = smtp_settings(database, port)
+    await deliver_due(sessionmaker, clock, settings)  # the world's own mails
+    box.received.clear()
+
+    asked = await client.post("/api/v1/auth/password-reset", json={"login": world.card_a})
+    unknown = await client.post("/api/v1/auth/password-reset", json={"login": "no@example.jp"})
+    assert asked.status_code == unknown.status_code == 202
+    assert asked.json() == unknown.json()  # nobody learns who is registered
+    assert (await deliver_due(sessionmaker, clock, settings)).sent == 1
+    (mail,) = box.received
+    assert mail["To"] == "rep-a@example.jp"
+    link = next(line for line in body_of(mail).splitlines() if "token=" in line)
+    token = link.split("token=", 1)[1].strip()
+
+    new = {"token": token, "new_password": "a brand new passphrase"}
+    assert (await client.post("/api/v1/auth/password-reset/confirm", json=new)).status_code == 204
+    # Single use: the same link again is refused and changes nothing.
+    again = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={**new, "new_password": "yet another one!"}
+    )
+    assert again.status_code == 400
+    assert again.json()["errors"][0]["field"] == "token"
+    # The reset ended every session, and the new password works.
+    assert (
+        await client.get("/api/v1/me", headers=world.headers("representative"))
+    ).status_code == 401
+    login = await client.post(
+        "/api/v1/auth/login", json={"login": world.card_a, "password": "a brand new passphrase"}
+    )
+    assert login.status_code == 200
+
+
+async def test_a_reset_link_expires(
+    world: World,
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    clock: FrozenClock,
+) -> None:
+    await client.post("/api/v1/auth/password-reset", json={"login": "rep-b@example.jp"})
+    outbox = (
+        await session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.to_address == "rep-b@example.jp",
+                OutboxMessage.template == "password_reset",
+            )
+        )
+    ).one()
+    token = outbox.body_text.split("token=", 1)[1].split()[0]
+    clock.advance(timedelta(minutes=61))
+    response = await client.post(
+        "/api/v1/auth/password-reset/confirm",
+        json={"token": token, "new_password": "too late for this"},
+    )
+    assert response.status_code == 400
