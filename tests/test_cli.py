@@ -28,11 +28,18 @@ COMMANDS = [
     ["facilities"],
     ["facilities", "load"],
     ["facilities", "validate"],
+    ["users"],
+    ["users", "create-admin"],
+    ["users", "create-manager"],
+    ["worker"],
+    ["outbox"],
+    ["outbox", "status"],
+    ["outbox", "requeue"],
 ]
 
 
 def booking(
-    *args: str, data_dir: Path, url: str = "", timeout: float = 120
+    *args: str, data_dir: Path, url: str = "", timeout: float = 120, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "BOOKING_DATA_DIR": str(data_dir), "BOOKING_DATABASE_URL": url}
     return subprocess.run(  # noqa: S603 - our own command
@@ -42,6 +49,7 @@ def booking(
         text=True,
         timeout=timeout,
         check=False,
+        input=stdin,
     )
 
 
@@ -182,3 +190,86 @@ async def test_a_load_that_fails_in_the_database_leaves_nothing(tmp_path):
 
 def _recreate(url: str) -> None:
     asyncio.run(_recreate_postgres(url))
+
+
+def test_first_administrator_and_a_manager_from_the_shell(tmp_path):
+    """The README's way to the first administrator, then a manager invited by mail."""
+    assert booking("db", "upgrade", data_dir=tmp_path).returncode == 0
+    assert booking("facilities", "load", data_dir=tmp_path).returncode == 0
+    admin = booking(
+        "users",
+        "create-admin",
+        "--email",
+        "Admin@City.example",
+        "--name",
+        "管理者",
+        "--password-stdin",
+        data_dir=tmp_path,
+        stdin="a strong admin passphrase\n",
+    )
+    assert admin.returncode == 0, admin.stderr
+    assert "admin admin@city.example is user" in admin.stdout.lower()
+    manager = booking(
+        "users",
+        "create-manager",
+        "--email",
+        "mgr@city.example",
+        "--name",
+        "中原市民館",
+        "--facility",
+        "nakahara-civic-hall",
+        data_dir=tmp_path,
+        stdin="",
+    )
+    assert manager.returncode == 0, manager.stderr
+    assert "invitation" in manager.stdout
+    unknown = booking(
+        "users",
+        "create-manager",
+        "--email",
+        "x@city.example",
+        "--name",
+        "x",
+        "--facility",
+        "no-such-hall",
+        data_dir=tmp_path,
+        stdin="",
+    )
+    assert unknown.returncode == 1
+    assert "no facility 'no-such-hall'" in unknown.stderr
+    weak = booking(
+        "users",
+        "create-admin",
+        "--email",
+        "y@city.example",
+        "--name",
+        "y",
+        "--password-stdin",
+        data_dir=tmp_path,
+        stdin="short\n",
+    )
+    assert weak.returncode == 1
+    assert "at least 8 characters" in weak.stderr
+    # The invitation waits in the outbox; with no mail server it is retried, not lost.
+    status = booking("outbox", "status", data_dir=tmp_path)
+    assert "pending: 1" in status.stdout
+    env_port = socket.socket()
+    env_port.bind(("127.0.0.1", 0))
+    port = env_port.getsockname()[1]
+    env_port.close()
+    sent = subprocess.run(
+        [sys.executable, "-m", "booking", "worker", "--once"],
+        env={
+            **os.environ,
+            "BOOKING_DATA_DIR": str(tmp_path),
+            "BOOKING_DATABASE_URL": "",
+            "BOOKING_SMTP_PORT": str(port),
+            "BOOKING_SMTP_TIMEOUT_SECONDS": "2",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert sent.returncode == 0, sent.stderr
+    assert "to retry 1" in sent.stdout
