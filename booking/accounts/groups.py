@@ -339,9 +339,11 @@ async def list_groups(
     if query.card_number:
         stmt = stmt.where(Group.card_number == query.card_number)
     if query.q:
-        pattern = f"%{query.q}%"
         stmt = stmt.where(
-            or_(Group.name.ilike(pattern, escape="\\"), Group.name_kana.ilike(pattern, escape="\\"))
+            or_(
+                Group.name.icontains(query.q, autoescape=True),
+                Group.name_kana.icontains(query.q, autoescape=True),
+            )
         )
     return (await session.scalars(stmt)).all()
 

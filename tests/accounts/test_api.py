@@ -15,7 +15,7 @@ from booking.accounts.models import Group, User
 from booking.audit.models import AuditEvent
 from booking.clock import FrozenClock
 from booking.notifications.models import OutboxMessage
-from tests.accounts.conftest import PASSWORD, World
+from tests.accounts.conftest import PASSWORD, World, kind_facilities
 
 LOGIN = "/api/v1/auth/login"
 
@@ -416,3 +416,41 @@ async def test_audit_lists_with_filters(world: World, client: httpx.AsyncClient)
     assert older.json()[0]["id"] < page.json()[0]["id"]
     naive = await client.get("/api/v1/audit?since=2026-11-01T00:00:00", headers=admin)
     assert naive.status_code == 400
+
+
+async def test_an_individual_registers_alone(world: World, client: httpx.AsyncClient) -> None:
+    alone = _registration(kind="individual", members=[])
+    created = await client.post("/api/v1/groups", json=alone)
+    assert created.status_code == 201, created.text
+    assert created.json()["member_count"] == 1
+    crowd = _registration(kind="individual")
+    crowd["representative"]["email"] = "crowd@example.jp"  # type: ignore[index]
+    refused = await client.post("/api/v1/groups", json=crowd)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "members"
+
+
+async def test_staff_search_by_name_treats_wildcards_literally(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    staff = world.headers("admin")
+    found = await client.get("/api/v1/groups", params={"q": "合唱"}, headers=staff)
+    assert [g["id"] for g in found.json()] == [world.group_a]
+    wildcard = await client.get("/api/v1/groups", params={"q": "%"}, headers=staff)
+    assert wildcard.json() == []
+
+
+async def test_a_senior_centre_evening_group_needs_ten_members(
+    world: World, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    centre = (await kind_facilities(session, "senior_centre"))[0]
+    nine = _registration(category="senior_civic", facility_id=centre)
+    nine["members"] = nine["members"] * 2  # type: ignore[operator]  # 1 + 8
+    response = await client.post("/api/v1/groups", json=nine)
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == {"members"}
+    ten = {**nine, "members": [*nine["members"], nine["members"][0]]}  # type: ignore[misc]
+    assert (await client.post("/api/v1/groups", json=ten)).status_code == 201
+    elsewhere = {**ten, "facility_id": world.here}  # a children's centre, not a senior one
+    elsewhere["representative"] = {**ten["representative"], "email": "x2@example.jp"}  # type: ignore[dict-item]
+    assert (await client.post("/api/v1/groups", json=elsewhere)).status_code == 422
