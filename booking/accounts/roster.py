@@ -13,7 +13,13 @@ from booking.accounts.groups import check_member_fields, get_group, roster
 from booking.accounts.login import issue_password_link
 from booking.accounts.models import Group, GroupKind, Member, MemberRole, TokenPurpose
 from booking.accounts.people import clean_email, find_or_invite
-from booking.accounts.rules import RosterEntry, is_in_city, may_represent, min_members
+from booking.accounts.rules import (
+    REPRESENTATIVE_RULE,
+    RosterEntry,
+    is_in_city,
+    may_represent,
+    min_members,
+)
 from booking.accounts.schemas import MemberIn, MemberPatch
 from booking.audit.service import record
 from booking.clock import Clock, local_today
@@ -112,7 +118,7 @@ async def update_member(
             raise InvalidInput(problems[0][1], field="birth_date")
         if member.role is MemberRole.REPRESENTATIVE and not may_represent(patch.birth_date, today):
             raise RuleViolation(
-                "the representative must be 15 or over and no longer a junior-high pupil",
+                REPRESENTATIVE_RULE,
                 field="birth_date",
             )
         member.birth_date = patch.birth_date
@@ -184,7 +190,7 @@ async def change_representative(
         )
     if not may_represent(member.birth_date, local_today(clock, settings.tz)):
         raise RuleViolation(
-            "the representative must be 15 or over and no longer a junior-high pupil",
+            REPRESENTATIVE_RULE,
             field="member_id",
         )
     current = next(

@@ -17,6 +17,9 @@ REPRESENTATIVE_MIN_AGE = 15  # and no longer a junior-high pupil
 ADULT_AGE = 18  # Civil Code since 2022: a younger representative needs a guardian's consent
 MAX_PLAUSIBLE_AGE = 120
 RENEWAL_OPENS_DAYS_BEFORE = 59  # 1 February for a registration valid to 31 March
+REPRESENTATIVE_RULE = (
+    f"the representative must be {REPRESENTATIVE_MIN_AGE} or over and no longer a junior-high pupil"
+)
 PASSWORD_MIN_LENGTH = 8  # NIST SP 800-63B: length, no composition rules
 PASSWORD_MAX_LENGTH = 128  # bounds the cost of hashing an attacker's input
 
@@ -98,15 +101,7 @@ def registration_problems(
     """Every reason this registration cannot be accepted, as (field, reason)."""
     problems: list[tuple[str, str]] = []
     if not may_represent(representative.birth_date, today):
-        problems.append(
-            (
-                "representative.birth_date",
-                (
-                    f"the representative must be {REPRESENTATIVE_MIN_AGE} or over "
-                    "and no longer a junior-high pupil"
-                ),
-            )
-        )
+        problems.append(("representative.birth_date", REPRESENTATIVE_RULE))
     elif age_on(representative.birth_date, today) < ADULT_AGE and not guardian_consent:
         problems.append(
             ("guardian_consent", "a representative under 18 needs a guardian's consent")
