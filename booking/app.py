@@ -29,6 +29,10 @@ from booking.deps import (
 from booking.health import health, ready
 from booking.inventory.controllers import FacilityController, RoomController, WardController
 from booking.inventory.network import SnapshotCache
+from booking.reservations.booking_controllers import (
+    BookingController,
+    FacilityBookingsController,
+)
 from booking.reservations.claims_cache import ClaimsCache
 from booking.reservations.controllers import AvailabilityController
 from booking.settings import Settings, load_settings
@@ -82,6 +86,8 @@ def create_app(
             ManagerController,
             UserController,
             AuditController,
+            BookingController,
+            FacilityBookingsController,
         ],
         dependencies={
             "db_session": Provide(provide_db_session),

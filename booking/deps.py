@@ -72,7 +72,13 @@ def provide_settings(state: State) -> Settings:
     return settings
 
 
-async def provide_network(state: State, db_session: DbSession) -> NetworkSnapshot:
+async def provide_network(
+    state: State,
+    db_session: DbSession,
+    auth: NamedDependency[SkipValidation[object]],  # noqa: ARG001 - see below
+) -> NetworkSnapshot:
+    """The network snapshot. It asks for `auth` only to be resolved after it: Litestar runs
+    independent providers concurrently, and both use the request's one session."""
     cache: SnapshotCache = state.snapshot_cache
     return await cache.get(db_session)
 

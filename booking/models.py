@@ -26,11 +26,12 @@ from booking.inventory.models import (
     Ward,
 )
 from booking.notifications.models import OutboxMessage
-from booking.reservations.models import Claim, ClaimKind, ClaimMonth
+from booking.reservations.models import Booking, Claim, ClaimKind, ClaimMonth, IdempotentRequest
 
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "Booking",
     "Claim",
     "ClaimKind",
     "ClaimMonth",
@@ -38,6 +39,7 @@ __all__ = [
     "Facility",
     "FacilityKind",
     "Group",
+    "IdempotentRequest",
     "InventoryRevision",
     "LoginThrottle",
     "ManagerFacility",

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from booking.db.base import Base, UTCDateTime
+from booking.db.base import Base, UTCDateTime, enum_column
 
 
 class ClaimKind(enum.StrEnum):
@@ -63,3 +74,82 @@ class ClaimMonth(Base):
 
     month: Mapped[date] = mapped_column(Date, primary_key=True)  # the first day of the month
     version: Mapped[int] = mapped_column(Integer)
+
+
+class BookingStatus(enum.StrEnum):
+    PENDING_APPROVAL = "pending_approval"  # the room's policy wants a manager's yes; claims held
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"  # claims released; history stays here
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+
+class PaymentStatus(enum.StrEnum):
+    UNPAID = "unpaid"
+    PAID = "paid"
+    WAIVED = "waived"
+    REFUNDED = "refunded"
+
+
+class Booking(Base):
+    """A group's use of a room for one or more consecutive periods of one day.
+
+    While live (pending approval or confirmed) it owns one claim per (unit, date, period); a
+    cancellation deletes those claims in the same transaction and keeps this row as history.
+    The fee is computed when booking and stored with its breakdown: later tariff changes do not
+    rewrite what a group agreed to pay.
+    """
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        Index("ix_bookings_facility_id_use_date", "facility_id", "use_date"),
+        Index("ix_bookings_group_id_use_date", "group_id", "use_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"))
+    use_date: Mapped[date] = mapped_column(Date)
+    period_codes: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[BookingStatus] = mapped_column(enum_column(BookingStatus, "booking_status"))
+    purpose: Mapped[str] = mapped_column(String(60))
+    headcount: Mapped[int] = mapped_column(Integer)
+    event_name: Mapped[str | None] = mapped_column(String(200))
+    charges_admission: Mapped[bool] = mapped_column(Boolean, default=False)
+    fee_total: Mapped[int] = mapped_column(Integer)
+    fee_breakdown: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payment_status: Mapped[PaymentStatus] = mapped_column(
+        enum_column(PaymentStatus, "payment_status")
+    )
+    payment_method: Mapped[str | None] = mapped_column(String(30))
+    # "online" by a group, "counter" by staff for a group
+    channel: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # approved or rejected
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # group (online, in time) | late (a cancellation notice at the counter) | facility | rejected
+    cancel_cause: Mapped[str | None] = mapped_column(String(10))
+    cancellation_charge: Mapped[int | None] = mapped_column(Integer)
+    moved_to_booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+
+
+class IdempotentRequest(Base):
+    """The first answer to a creating request with an Idempotency-Key (DESIGN.md invariant 5).
+
+    Written in the transaction that creates the booking: a retry finds it and gets the same
+    answer; the same key with another body is refused.
+    """
+
+    __tablename__ = "idempotent_requests"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

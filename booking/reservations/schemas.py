@@ -1,10 +1,14 @@
-"""Response shapes of availability. msgspec structs: a month of the network is ~20k slots."""
+"""Request and response shapes of availability and bookings (msgspec structs: a month of the
+network is ~20k slots)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 import msgspec
+
+from booking.reservations.models import BookingStatus, PaymentStatus
 
 
 class SlotRead(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -38,3 +42,61 @@ class AvailabilityRead(msgspec.Struct, frozen=True):
     room_count: int
     slot_count: int
     rooms: list[RoomAvailabilityRead]
+
+
+class BookingIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    group_id: int
+    room_id: int
+    use_date: date
+    period_codes: Annotated[
+        list[Annotated[str, msgspec.Meta(min_length=1, max_length=8)]],
+        msgspec.Meta(min_length=1, max_length=8, description="consecutive periods of one day"),
+    ]
+    purpose: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+    headcount: Annotated[int, msgspec.Meta(ge=1, le=10000)]
+    event_name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    charges_admission: bool = False
+
+
+class BookingRead(msgspec.Struct):
+    id: int
+    group_id: int
+    room_id: int
+    facility_id: int
+    use_date: date
+    period_codes: list[str]
+    status: BookingStatus
+    purpose: str
+    headcount: int
+    event_name: str | None
+    charges_admission: bool
+    fee_total: int
+    fee_breakdown: dict[str, Any]
+    payment_status: PaymentStatus
+    payment_method: str | None
+    channel: str
+    created_at: datetime
+    cancelled_at: datetime | None
+    cancel_cause: str | None
+    cancellation_charge: int | None
+    moved_to_booking_id: int | None
+
+
+class CancelIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    # staff only: the facility's own reason (closure, disaster, infection control): free
+    facility_cause: bool = False
+    # staff only, with facility_cause: book this instead, in the same transaction
+    move_to: BookingIn | None = None
+
+
+class CancelRead(msgspec.Struct):
+    booking: BookingRead
+    charge: int
+    cause: str
+    applied: bool
+    moved_to: BookingRead | None = None
+
+
+class PaymentIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    status: PaymentStatus
+    method: Literal["counter", "bank_debit", "online"] | None = None

@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.app import create_app
 from booking.audit.models import AuditEvent
 from booking.settings import Settings
-from tests.accounts.conftest import PASSWORD, ROLES, World
+from tests.people import PASSWORD, ROLES, World
+from tests.places import Hall
 
 Body = Callable[[World, str], Any] | None
 
@@ -202,6 +203,58 @@ OPERATIONS = [
         "401 403 403 403 403 403 200",
     ),
     Operation("audit", "GET", "/api/v1/audit", "401 403 403 403 403 403 200"),
+    # Bookings: group A's members book online; admin at the counter; the hall's bookings are
+    # no business of the children's-centre managers.
+    Operation(
+        "book",
+        "POST",
+        "/api/v1/bookings",
+        "401 201 201 404 403 403 201",
+        lambda w, _r: {**w.booking_body, "period_codes": ["20"]},
+    ),
+    Operation(
+        "my bookings", "GET", "/api/v1/bookings?group_id={group_a}", "401 200 200 404 200 200 200"
+    ),
+    Operation("read booking", "GET", "/api/v1/bookings/{booking}", "401 200 200 404 404 404 200"),
+    Operation(
+        "cancel booking", "POST", "/api/v1/bookings/{booking}/cancel", "401 200 200 404 404 404 200"
+    ),
+    # Confirmed already: those who may decide get a conflict.
+    Operation(
+        "approve booking",
+        "POST",
+        "/api/v1/bookings/{booking}/approve",
+        "401 403 403 404 404 404 409",
+    ),
+    Operation(
+        "reject booking", "POST", "/api/v1/bookings/{booking}/reject", "401 403 403 404 404 404 409"
+    ),
+    Operation(
+        "record payment",
+        "POST",
+        "/api/v1/bookings/{booking}/payment",
+        "401 403 403 404 404 404 200",
+        lambda _w, _r: {"status": "paid", "method": "counter"},
+    ),
+    # Before the use date: not yet a no-show.
+    Operation(
+        "record no-show",
+        "POST",
+        "/api/v1/bookings/{booking}/no-show",
+        "401 403 403 404 404 404 422",
+    ),
+    Operation(
+        "a facility's bookings",
+        "GET",
+        "/api/v1/facilities/{hall}/bookings?from=2027-02-01&to=2027-02-28",
+        "401 403 403 403 403 403 200",
+    ),
+    Operation(
+        "a facility's bookings as CSV",
+        "GET",
+        "/api/v1/facilities/{hall}/bookings.csv?from=2027-02-01&to=2027-02-28",
+        "401 403 403 403 403 403 200",
+    ),
 ]
 
 CASES = [
@@ -221,6 +274,8 @@ def _path(op: Operation, world: World) -> str:
         admin_token=world.admin_token,
         manager_elsewhere=world.user_ids["manager_elsewhere"],
         user_member=world.user_ids["member"],
+        booking=world.booking_id,
+        hall=world.hall_id,
     )
 
 
@@ -234,9 +289,24 @@ async def test_access(
     role: str,
     expected: int,
     world: World,
+    hall: Hall,
     client: httpx.AsyncClient,
     session: AsyncSession,
 ) -> None:
+    world.hall_id = hall.facility_id
+    world.booking_body = {
+        "group_id": world.group_a,
+        "room_id": hall.room_id,
+        "use_date": hall.day.isoformat(),
+        "period_codes": ["10"],
+        "purpose": "meeting",
+        "headcount": 10,
+    }
+    made = await client.post(
+        "/api/v1/bookings", json=world.booking_body, headers=world.headers("member")
+    )
+    assert made.status_code == 201, made.text
+    world.booking_id = made.json()["id"]
     before = await _audit_count(session)
     body = op.body(world, role) if op.body else None
     response = await client.request(
@@ -276,6 +346,8 @@ def _template(path: str) -> str:
         "{admin_token}": "{token_id:int}",
         "{manager_elsewhere}": "{user_id:int}",
         "{user_member}": "{user_id:int}",
+        "{booking}": "{booking_id:int}",
+        "{hall}": "{facility_id:int}",
     }
     path = path.split("?", maxsplit=1)[0]
     for name, param in names.items():

@@ -15,7 +15,7 @@ from booking.accounts.models import Group, User
 from booking.audit.models import AuditEvent
 from booking.clock import FrozenClock
 from booking.notifications.models import OutboxMessage
-from tests.accounts.conftest import PASSWORD, World, kind_facilities
+from tests.people import PASSWORD, World, kind_facilities
 
 LOGIN = "/api/v1/auth/login"
 

@@ -22,8 +22,8 @@ from booking.notifications.models import OutboxMessage, OutboxStatus
 from booking.notifications.outbox import enqueue, render
 from booking.notifications.worker import backoff, deliver_due, requeue
 from booking.settings import Settings
-from tests.accounts.conftest import World
 from tests.conftest import Database
+from tests.people import World
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""A small world of people for access tests: two groups, their people, two managers, an admin.
+"""Fixtures: a small world of people: two groups, their people, two managers, an admin.
 
 Built through the services (never by writing rows by hand), inside the test's rolled-back
 transaction. Each person gets a live web session; `headers(role)` gives the cookie and the
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -88,6 +89,10 @@ class World:
     card_a: str = ""
     admin_token: int = 0
     room: int = 0  # a room of the facility "here"
+    # Set by tests that book (the access matrix): a civic hall, a booking body, a booking.
+    hall_id: int = 0
+    booking_body: dict[str, Any] = field(default_factory=dict)
+    booking_id: int = 0
 
     def headers(self, role: str) -> dict[str, str]:
         if role == "anonymous":

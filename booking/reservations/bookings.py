@@ -1,0 +1,254 @@
+"""First-come booking: the checks, the claims, the fee, in one transaction.
+
+A group books online in the room's first-come window; staff book for a group at the counter,
+outside the window but never over a claim. Every check fails with its own error and field;
+the claims' unique constraint is the last word on whether a slot is free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.access import Principal
+from booking.accounts.groups import FACILITY_CATEGORIES, get_group, may_book
+from booking.accounts.models import Group
+from booking.audit.service import record
+from booking.clock import Clock, local_today
+from booking.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
+from booking.inventory.calendar import day_type
+from booking.inventory.models import Purpose, Room
+from booking.inventory.network import FacilityInfo, NetworkSnapshot, RoomInfo
+from booking.inventory.policy import Phase, booking_phase, first_come_opens, last_booking_day
+from booking.notifications.outbox import enqueue
+from booking.reservations.claims import claim_slots
+from booking.reservations.models import Booking, BookingStatus, ClaimKind, PaymentStatus
+from booking.reservations.rules import (
+    coefficient_key,
+    compute_fee,
+    consecutive_problem,
+    in_day_order,
+)
+from booking.settings import Settings
+
+ONLINE = "online"
+COUNTER = "counter"
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRequest:
+    group_id: int
+    room_id: int
+    use_date: date
+    period_codes: list[str]
+    purpose: str
+    headcount: int
+    event_name: str | None = None
+    charges_admission: bool = False
+
+
+def room_of(snapshot: NetworkSnapshot, room_id: int, field: str = "room_id") -> RoomInfo:
+    room = snapshot.room(room_id)
+    if room is None:
+        raise InvalidInput(f"no room {room_id}", field=field, code="room_not_found")
+    return room
+
+
+def channel_for(principal: Principal, group: Group, room: RoomInfo) -> str:
+    """Online when a member books for their group; counter when staff of the room's facility
+    book for a group. Anyone else is refused."""
+    if principal.role_in(group.id) is not None:
+        return ONLINE
+    if principal.staff_for(group) and principal.manages(room.facility_id):
+        return COUNTER
+    if principal.is_staff:
+        raise PermissionDenied(
+            f"facility {room.facility_id} is not assigned to you",
+            field="room_id",
+            code="facility_not_assigned",
+        )
+    raise NotFound(f"no group {group.id}", field="group_id", code="group_not_found")
+
+
+def eligibility_problem(group: Group, facility: FacilityInfo) -> str | None:
+    """Facility-specific registrations book only there; children's culture centres and senior
+    centres take only groups registered with them (RULES.md "Who may book")."""
+    if group.facility_id is not None and group.facility_id != facility.id:
+        return "this registration is for another facility"
+    if facility.kind in FACILITY_CATEGORIES.values() and group.facility_id != facility.id:
+        return f"{facility.name_ja} takes bookings only from groups registered with it"
+    return None
+
+
+def _window_problem(room: RoomInfo, use_date: date, today: date) -> str | None:
+    phase = booking_phase(room.policy, use_date, today)
+    if phase is Phase.OPEN:
+        return None
+    if phase is Phase.LOTTERY:
+        return "this date is in its lottery application window; apply for the lottery instead"
+    if phase is Phase.NOT_YET_OPEN:
+        return (
+            f"first-come booking for this date opens on {first_come_opens(room.policy, use_date)}"
+        )
+    return (
+        f"online booking for this date closed on {last_booking_day(room.policy, use_date)}; "
+        "please ask the facility"
+    )
+
+
+def is_closed(snapshot: NetworkSnapshot, facility: FacilityInfo, use_date: date) -> bool:
+    if facility.opens_on and use_date < facility.opens_on:
+        return True
+    if facility.closes_on and use_date > facility.closes_on:
+        return True
+    return use_date in snapshot.closed_dates(facility.id, use_date.year)
+
+
+async def _check_purpose(session: AsyncSession, room: Room, purpose: str) -> None:
+    if await session.scalar(select(Purpose.id).where(Purpose.key == purpose)) is None:
+        raise InvalidInput(f"unknown purpose {purpose!r}", field="purpose", code="unknown_purpose")
+    if room.purposes is not None and purpose not in room.purposes:
+        raise RuleViolation(
+            f"{room.name_ja} does not allow {purpose!r} (allowed: {', '.join(room.purposes)})",
+            field="purpose",
+            code="purpose_not_allowed",
+        )
+
+
+async def book(
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    snapshot: NetworkSnapshot,
+    principal: Principal,
+    request: BookingRequest,
+) -> Booking:
+    room = room_of(snapshot, request.room_id)
+    group = await get_group(session, request.group_id)
+    channel = channel_for(principal, group, room)
+    facility = snapshot.facilities[room.facility_id]
+    today = local_today(clock, settings.tz)
+    if not may_book(group, today):
+        raise RuleViolation(
+            "this registration cannot book: it is not active (pending, suspended or expired)",
+            field="group_id",
+            code="registration_inactive",
+        )
+    if problem := eligibility_problem(group, facility):
+        raise RuleViolation(problem, field="group_id", code="not_eligible")
+    if channel == ONLINE and not room.online_bookable:
+        raise RuleViolation(
+            "this room is booked at the facility's counter only",
+            field="room_id",
+            code="counter_only",
+        )
+    if request.use_date < today:
+        raise InvalidInput("the date is in the past", field="use_date", code="past_date")
+    day_codes = room.grid.codes_by_day_type.get(day_type(request.use_date), ())
+    if problem := consecutive_problem(request.period_codes, day_codes):
+        raise InvalidInput(problem, field="period_codes", code="bad_periods")
+    periods = in_day_order(request.period_codes, day_codes)
+    if channel == ONLINE and (problem := _window_problem(room, request.use_date, today)):
+        raise RuleViolation(problem, field="use_date", code="outside_window")
+    if is_closed(snapshot, facility, request.use_date):
+        raise RuleViolation("the facility is closed on this date", field="use_date", code="closed")
+    if room.capacity is not None and request.headcount > room.capacity:
+        raise RuleViolation(
+            f"the room holds at most {room.capacity} people",
+            field="headcount",
+            code="over_capacity",
+        )
+    room_row = await session.get_one(Room, room.id)
+    await _check_purpose(session, room_row, request.purpose)
+
+    fee = compute_fee(
+        room.policy.fees,
+        room_row.fees,
+        room_row.all_day_fee,
+        periods,
+        day_codes,
+        day_type(request.use_date),
+        coefficient_key(group.category, request.charges_admission),
+    )
+    needs_approval = channel == ONLINE and room.policy.requires_approval
+    booking = Booking(
+        group_id=group.id,
+        room_id=room.id,
+        facility_id=facility.id,
+        use_date=request.use_date,
+        period_codes=periods,
+        status=BookingStatus.PENDING_APPROVAL if needs_approval else BookingStatus.CONFIRMED,
+        purpose=request.purpose,
+        headcount=request.headcount,
+        event_name=request.event_name,
+        charges_admission=request.charges_admission,
+        fee_total=fee.total,
+        fee_breakdown=fee.breakdown,
+        payment_status=PaymentStatus.WAIVED if fee.total == 0 else PaymentStatus.UNPAID,
+        channel=channel,
+        created_at=clock.now(),
+        created_by_user_id=principal.user_id,
+    )
+    session.add(booking)
+    await session.flush()
+    await claim_slots(
+        session, clock, room, request.use_date, periods, ClaimKind.BOOKING, booking.id
+    )
+    await record(
+        session,
+        clock,
+        principal.actor,
+        "booking.created",
+        ("booking", booking.id),
+        after=audited(booking),
+    )
+    await notify(session, clock, settings, group, booking, room, "booking_confirmed")
+    return booking
+
+
+def audited(booking: Booking) -> dict[str, object]:
+    return {
+        "status": booking.status.value,
+        "group_id": booking.group_id,
+        "room_id": booking.room_id,
+        "use_date": booking.use_date.isoformat(),
+        "period_codes": list(booking.period_codes),
+        "fee_total": booking.fee_total,
+        "payment_status": booking.payment_status.value,
+        "cancellation_charge": booking.cancellation_charge,
+    }
+
+
+async def notify(
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    group: Group,
+    booking: Booking,
+    room: RoomInfo,
+    template: str,
+) -> None:
+    """A mail to the group's contact address about this booking, in this transaction."""
+    if group.email is None:
+        return
+    await enqueue(
+        session,
+        clock,
+        to=group.email,
+        template=template,
+        context={
+            "name": group.name,
+            "room": room.name_ja,
+            "facility": "",
+            "use_date": booking.use_date,
+            "periods": "・".join(booking.period_codes),
+            "status": booking.status.value,
+            "fee": booking.fee_total,
+            "charge": booking.cancellation_charge or 0,
+            "booking_id": booking.id,
+            "url": settings.public_url,
+        },
+    )

@@ -1,0 +1,68 @@
+"""Idempotency-Key for creating requests (DESIGN.md invariant 5).
+
+The first answer is stored with a hash of the request body in the creating transaction; a
+retry with the same key and body gets that answer again, with another body a 422. Two copies
+racing each other collide on the primary key: the later one fails whole (409) and its retry
+finds the stored answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.clock import Clock
+from booking.errors import InvalidInput, RuleViolation
+from booking.reservations.models import IdempotentRequest
+
+MAX_KEY_LENGTH = 100
+
+
+def request_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def check_key(key: str) -> str:
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isascii():
+        raise InvalidInput(
+            f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} ASCII characters", field="Idempotency-Key"
+        )
+    return key
+
+
+async def replay(
+    session: AsyncSession, user_id: int, key: str, body_hash: str
+) -> IdempotentRequest | None:
+    stored = await session.get(IdempotentRequest, (user_id, key))
+    if stored is not None and stored.request_hash != body_hash:
+        raise RuleViolation(
+            "this Idempotency-Key was used with another request body",
+            field="Idempotency-Key",
+            code="idempotency_key_reused",
+        )
+    return stored
+
+
+async def remember(
+    session: AsyncSession,
+    clock: Clock,
+    user_id: int,
+    key: str,
+    body_hash: str,
+    status_code: int,
+    response: dict[str, Any],
+) -> None:
+    session.add(
+        IdempotentRequest(
+            user_id=user_id,
+            key=key,
+            request_hash=body_hash,
+            status_code=status_code,
+            response=response,
+            created_at=clock.now(),
+        )
+    )
+    await session.flush()
