@@ -12,6 +12,7 @@ from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from booking.clock import Clock
+from booking.db.engine import SQLITE_BEGIN
 from booking.errors import BookingError
 from booking.inventory.network import NetworkSnapshot, SnapshotCache
 from booking.reservations.claims_cache import ClaimsCache
@@ -45,6 +46,12 @@ async def provide_db_session(
             and bind.dialect.name == "postgresql"
         ):
             await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        elif (
+            request.method not in _SAFE_METHODS
+            and bind is not None
+            and bind.dialect.name == "sqlite"
+        ):
+            await session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
         try:
             yield session
         except BookingError as exc:

@@ -56,9 +56,16 @@ def _sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A write transaction takes the write lock at once (BEGIN IMMEDIATE): a deferred one
+        # that reads first and writes later fails at once with "database is locked" when
+        # another writer got there between, instead of waiting its turn (busy_timeout).
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "")
+        connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
     return engine
+
+
+SQLITE_BEGIN = "sqlite_begin"  # execution option: "IMMEDIATE" for a request that writes
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,0 +1,176 @@
+"""Races through the HTTP app on committed data: never a double booking.
+
+A fresh database per engine (committed, dropped afterwards), the bundled network, an app with
+its own connection pool, and many requests in flight at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from booking.accounts import groups
+from booking.accounts.models import StaffRole, User
+from booking.accounts.sessions import open_session, principal_for_user
+from booking.accounts.staff import grant_staff_role
+from booking.app import create_app
+from booking.audit.service import SYSTEM
+from booking.clock import FrozenClock
+from booking.db import migrate
+from booking.db.engine import create_engine, create_sessionmaker
+from booking.inventory.commands import load_facilities
+from booking.inventory.network import SnapshotCache
+from booking.paths import facilities_data_dir
+from booking.reservations.models import Claim
+from booking.settings import Settings
+from tests.accounts.test_two_processes import _recreate
+from tests.conftest import DEFAULT_NOW, FAST_HASHING, POSTGRES_URL, in_thread
+from tests.people import registration
+from tests.places import open_weekday
+
+
+@pytest.fixture
+def committed(engine_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    url = None
+    if engine_settings.database_url:
+        url = str(make_url(POSTGRES_URL).set(database="booking_test_races"))
+        in_thread(lambda: asyncio.run(_recreate(url)))
+    settings = Settings(database_url=url, data_dir=tmp_path, db_pool_size=20, **FAST_HASHING)
+    in_thread(lambda: migrate.upgrade(settings))
+    in_thread(
+        lambda: asyncio.run(
+            load_facilities(settings, facilities_data_dir(), FrozenClock(DEFAULT_NOW))
+        )
+    )
+    yield settings
+    if url:
+        in_thread(lambda: asyncio.run(_recreate(url, drop_only=True)))
+
+
+@dataclass
+class Race:
+    client: httpx.AsyncClient
+    group_ids: list[int]
+    headers: list[dict[str, str]]  # one session per group's representative
+    room_id: int
+    combined_room_id: int
+    part_room_id: int
+    day: date
+    settings: Settings
+
+
+@pytest.fixture
+async def race(committed: Settings) -> AsyncIterator[Race]:
+    clock = FrozenClock(DEFAULT_NOW)
+    engine = create_engine(committed)
+    sessionmaker = create_sessionmaker(engine)
+    async with sessionmaker.begin() as session:
+        admin = await grant_staff_role(
+            session,
+            clock,
+            committed,
+            SYSTEM,
+            email="admin@city.example",
+            name="admin",
+            role=StaffRole.ADMIN,
+            password="an admin passphrase",
+        )
+        staff = await principal_for_user(session, admin)
+        snapshot = await SnapshotCache().get(session)
+        combined = next(r for r in snapshot.rooms if len(r.unit_ids) > 1 and r.online_bookable)
+        part = next(
+            r
+            for r in snapshot.rooms
+            if r.id != combined.id and set(r.unit_ids) < set(combined.unit_ids)
+        )
+        day = open_weekday(snapshot, combined.facility_id, date(2027, 2, 8))
+        group_ids, headers = [], []
+        for i in range(20):
+            group = await groups.register(
+                session,
+                clock,
+                committed,
+                None,
+                registration(f"会{i}", f"rep{i}@example.jp", password="long enough password"),
+                None,
+            )
+            await groups.activate(session, clock, committed, staff, group.id, None)
+            rep = await session.scalar(select(User).where(User.email == f"rep{i}@example.jp"))
+            assert rep is not None
+            opened = await open_session(session, clock, committed, rep.id)
+            group_ids.append(group.id)
+            headers.append(
+                {
+                    "Cookie": f"booking_session={opened.cookie_value}",
+                    "X-CSRF-Token": opened.csrf_token,
+                }
+            )
+    app = create_app(committed, clock=clock, sessionmaker=sessionmaker)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://r"
+    ) as client:
+        yield Race(client, group_ids, headers, part.id, combined.id, part.id, day, committed)
+    await engine.dispose()
+
+
+def _body(race: Race, i: int, room_id: int, periods: list[str]) -> dict[str, object]:
+    return {
+        "group_id": race.group_ids[i % len(race.group_ids)],
+        "room_id": room_id,
+        "use_date": race.day.isoformat(),
+        "period_codes": periods,
+        "purpose": "meeting",
+        "headcount": 5,
+    }
+
+
+async def test_two_hundred_attempts_on_one_slot_make_one_booking(race: Race) -> None:
+    async def attempt(i: int) -> int:
+        response = await race.client.post(
+            "/api/v1/bookings",
+            json=_body(race, i, race.room_id, ["20"]),
+            headers=race.headers[i % len(race.headers)],
+        )
+        if response.status_code == 409:
+            assert response.json()["detail"], response.text
+        return response.status_code
+
+    statuses = Counter(await asyncio.gather(*(attempt(i) for i in range(200))))
+    assert statuses == {201: 1, 409: 199}
+
+
+async def test_a_combined_room_and_its_parts_never_both(race: Race) -> None:
+    async def attempt(i: int) -> tuple[int, int]:
+        room = race.combined_room_id if i % 2 else race.part_room_id
+        response = await race.client.post(
+            "/api/v1/bookings",
+            json=_body(race, i, room, ["30"]),
+            headers=race.headers[i % len(race.headers)],
+        )
+        return room, response.status_code
+
+    results = await asyncio.gather(*(attempt(i) for i in range(40)))
+    won = [room for room, status in results if status == 201]
+    assert len(won) == 1
+    assert {status for _, status in results} == {201, 409}
+    engine = create_engine(race.settings)
+    async with create_sessionmaker(engine)() as session:
+        doubled = await session.scalar(
+            select(func.count()).select_from(
+                select(Claim.unit_id, Claim.use_date, Claim.period_code)
+                .group_by(Claim.unit_id, Claim.use_date, Claim.period_code)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        )
+    await engine.dispose()
+    assert doubled == 0
