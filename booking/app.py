@@ -30,8 +30,10 @@ from booking.health import health, ready
 from booking.inventory.controllers import FacilityController, RoomController, WardController
 from booking.inventory.network import SnapshotCache
 from booking.reservations.booking_controllers import (
+    BlockController,
     BookingController,
     FacilityBookingsController,
+    HoldController,
 )
 from booking.reservations.claims_cache import ClaimsCache
 from booking.reservations.controllers import AvailabilityController
@@ -88,6 +90,8 @@ def create_app(
             AuditController,
             BookingController,
             FacilityBookingsController,
+            HoldController,
+            BlockController,
         ],
         dependencies={
             "db_session": Provide(provide_db_session),

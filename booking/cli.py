@@ -119,6 +119,20 @@ def db_current() -> None:
     migrate.current(_settings())
 
 
+@db.command("check")
+def db_check() -> None:
+    """Check that claims and reservations agree; exit 1 if any claim is orphaned or doubled."""
+    from booking.reservations.consistency import check  # noqa: PLC0415
+
+    report = asyncio.run(_in_transaction(_settings(), check))
+    for line in report.lines():
+        click.echo(line)
+    if not report.ok:
+        click.echo(f"{len(report.lines())} problem(s)", err=True)
+        sys.exit(1)
+    click.echo("claims and reservations agree")
+
+
 @main.group()
 def facilities() -> None:
     """The facility network's data files: validate, load."""

@@ -26,11 +26,19 @@ from booking.inventory.models import (
     Ward,
 )
 from booking.notifications.models import OutboxMessage
-from booking.reservations.models import Booking, Claim, ClaimKind, ClaimMonth, IdempotentRequest
+from booking.reservations.models import (
+    Block,
+    Booking,
+    Claim,
+    ClaimKind,
+    ClaimMonth,
+    IdempotentRequest,
+)
 
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "Block",
     "Booking",
     "Claim",
     "ClaimKind",

@@ -1,4 +1,5 @@
-"""`booking worker`: deliver the outbox over SMTP, with retries and a dead-letter state.
+"""`booking worker`: deliver the outbox over SMTP, with retries and a dead-letter state; release
+lapsed holds and remind of expiring ones; purge expired sessions.
 
 Each pass leases due messages in one short transaction (FOR UPDATE SKIP LOCKED on
 PostgreSQL, so several workers share the work; SQLite has one writer anyway), sends them with
@@ -27,6 +28,7 @@ from booking.accounts.sessions import purge_expired
 from booking.clock import Clock
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.notifications.models import OutboxMessage, OutboxStatus
+from booking.reservations.holds import expire_holds, remind_holds
 from booking.settings import Settings
 
 log = logging.getLogger("booking.worker")
@@ -196,6 +198,9 @@ async def run_worker(
         sessionmaker = create_sessionmaker(engine)
         purged_at = None
         while not stop.is_set():
+            # Holds lapse on the minute: release them (and remind the day before) every pass.
+            await expire_holds(sessionmaker, clock)
+            await remind_holds(sessionmaker, clock, settings)
             if purged_at is None or clock.now() - purged_at >= PURGE_EVERY:
                 async with sessionmaker.begin() as session:
                     await purge_expired(session, clock, settings)

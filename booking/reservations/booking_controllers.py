@@ -6,17 +6,27 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from booking.accounts.auth import Auth
 from booking.clock import local_today
 from booking.deps import AppSettings, CurrentClock, DbSession, Network
-from booking.reservations import changes, idempotency, listing
+from booking.reservations import blocks, changes, holds, idempotency, listing
 from booking.reservations.bookings import BookingRequest, book
-from booking.reservations.models import Booking
-from booking.reservations.schemas import BookingIn, BookingRead, CancelIn, CancelRead, PaymentIn
+from booking.reservations.models import Block, Booking
+from booking.reservations.schemas import (
+    BlockIn,
+    BlockRead,
+    BookingIn,
+    BookingRead,
+    CancelIn,
+    CancelRead,
+    ClosureIn,
+    ClosureRead,
+    PaymentIn,
+)
 from booking.web.errors import error_responses
 
 
@@ -168,6 +178,18 @@ class BookingController(Controller):
         )
 
     @post(
+        "/{booking_id:int}/complete",
+        status_code=HTTP_200_OK,
+        summary="Complete a hold (仮予約): it becomes a confirmed booking (the facility's staff)",
+        responses=error_responses(401, 403, 404, 409),
+    )
+    async def complete(
+        self, booking_id: FromPath[int], auth: Auth, db_session: DbSession, clock: CurrentClock
+    ) -> BookingRead:
+        booking = await holds.complete_hold(db_session, clock, auth.required(), booking_id)
+        return booking_read(booking)
+
+    @post(
         "/{booking_id:int}/approve",
         status_code=HTTP_200_OK,
         summary="Approve a booking waiting for approval (the facility's staff)",
@@ -290,3 +312,112 @@ class FacilityBookingsController(Controller):
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
+
+    @post(
+        "/closures",
+        summary="Close the facility on a range of dates (臨時休館; its staff)",
+        description="Live bookings on those dates stay and are listed; their groups are told. "
+        "Move or cancel them with facility_cause (free).",
+        responses=error_responses(400, 401, 403, 415),
+    )
+    async def close(
+        self,
+        facility_id: FromPath[int],
+        data: JSONBody[ClosureIn],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> ClosureRead:
+        affected = await blocks.close_dates(
+            db_session,
+            clock,
+            settings,
+            auth.required(),
+            facility_id,
+            start=data.from_,
+            end=data.to,
+            note=data.note,
+        )
+        return ClosureRead(affected=[booking_read(b) for b in affected])
+
+
+def block_read(block: Block) -> BlockRead:
+    return BlockRead(
+        id=block.id,
+        facility_id=block.facility_id,
+        room_id=block.room_id,
+        start_date=block.start_date,
+        end_date=block.end_date,
+        period_codes=list(block.period_codes),
+        reason=block.reason,
+        note=block.note,
+        released_at=block.released_at,
+    )
+
+
+class HoldController(Controller):
+    path = "/api/v1/holds"
+    tags = ["bookings"]  # noqa: RUF012
+
+    @post(
+        "/",
+        summary="Take a hold (仮予約) by phone for a group (the facility's staff)",
+        description="Where the room's policy allows holds; void unless completed by the "
+        "policy's deadline (default 17:00 on the third day), then released by the worker.",
+        responses=error_responses(400, 401, 403, 404, 409, 415, 422),
+    )
+    async def create(
+        self,
+        data: JSONBody[BookingIn],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+        network: Network,
+    ) -> BookingRead:
+        booking = await book(
+            db_session, clock, settings, network, auth.required(), request_of(data), hold=True
+        )
+        return booking_read(booking)
+
+
+class BlockController(Controller):
+    path = "/api/v1/blocks"
+    tags = ["bookings"]  # noqa: RUF012
+
+    @post(
+        "/",
+        summary="Block a room's slots over a date range (maintenance or own event; its staff)",
+        description="Never over a booking: any in the way are listed in a 409 and nothing "
+        "is blocked.",
+        responses=error_responses(400, 401, 403, 409, 415),
+    )
+    async def create(
+        self,
+        data: JSONBody[BlockIn],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        network: Network,
+    ) -> BlockRead:
+        request = blocks.BlockRequest(
+            room_id=data.room_id,
+            start_date=data.start_date,
+            end_date=data.end_date,
+            period_codes=list(data.period_codes) if data.period_codes else None,
+            reason=data.reason,
+            note=data.note,
+        )
+        block = await blocks.create_block(db_session, clock, network, auth.required(), request)
+        return block_read(block)
+
+    @delete(
+        "/{block_id:int}",
+        summary="Release a block: its slots are free again",
+        responses=error_responses(401, 404),
+    )
+    async def release(
+        self, block_id: FromPath[int], auth: Auth, db_session: DbSession, clock: CurrentClock
+    ) -> None:
+        await blocks.release_block(db_session, clock, auth.required(), block_id)

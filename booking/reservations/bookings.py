@@ -8,7 +8,7 @@ the claims' unique constraint is the last word on whether a slot is free.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -118,17 +118,24 @@ async def _check_purpose(session: AsyncSession, room: Room, purpose: str) -> Non
         )
 
 
-async def book(
+async def book(  # noqa: C901 - one check after another, each with its own error
     session: AsyncSession,
     clock: Clock,
     settings: Settings,
     snapshot: NetworkSnapshot,
     principal: Principal,
     request: BookingRequest,
+    *,
+    hold: bool = False,
 ) -> Booking:
+    """Book, or with `hold` take a 仮予約 by phone (staff, where the policy allows holds)."""
     room = room_of(snapshot, request.room_id)
     group = await get_group(session, request.group_id)
     channel = channel_for(principal, group, room)
+    if hold and channel != COUNTER:
+        raise PermissionDenied("holds are taken by the facility's staff", code="staff_only")
+    if hold and not room.policy.holds.allowed:
+        raise RuleViolation("this room takes no holds", field="room_id", code="holds_not_allowed")
     facility = snapshot.facilities[room.facility_id]
     today = local_today(clock, settings.tz)
     if not may_book(group, today):
@@ -174,13 +181,19 @@ async def book(
         coefficient_key(group.category, request.charges_admission),
     )
     needs_approval = channel == ONLINE and room.policy.requires_approval
+    status = BookingStatus.CONFIRMED
+    if hold:
+        status = BookingStatus.HELD
+    elif needs_approval:
+        status = BookingStatus.PENDING_APPROVAL
     booking = Booking(
         group_id=group.id,
         room_id=room.id,
         facility_id=facility.id,
         use_date=request.use_date,
         period_codes=periods,
-        status=BookingStatus.PENDING_APPROVAL if needs_approval else BookingStatus.CONFIRMED,
+        status=status,
+        hold_expires_at=hold_deadline(room, today, settings) if hold else None,
         purpose=request.purpose,
         headcount=request.headcount,
         event_name=request.event_name,
@@ -194,19 +207,25 @@ async def book(
     )
     session.add(booking)
     await session.flush()
-    await claim_slots(
-        session, clock, room, request.use_date, periods, ClaimKind.BOOKING, booking.id
-    )
+    kind = ClaimKind.HOLD if hold else ClaimKind.BOOKING
+    await claim_slots(session, clock, room, request.use_date, periods, kind, booking.id)
     await record(
         session,
         clock,
         principal.actor,
-        "booking.created",
+        "booking.held" if hold else "booking.created",
         ("booking", booking.id),
         after=audited(booking),
     )
     await notify(session, clock, settings, group, booking, room, "booking_confirmed")
     return booking
+
+
+def hold_deadline(room: RoomInfo, today: date, settings: Settings) -> datetime:
+    """A hold is void unless completed by 17:00 (local) on the third day (policy defaults)."""
+    rules = room.policy.holds
+    local = datetime.combine(today + timedelta(days=rules.days), rules.expires_at, settings.tz)
+    return local.astimezone(UTC)
 
 
 def audited(booking: Booking) -> dict[str, object]:

@@ -29,7 +29,8 @@ from booking.reservations.models import Booking, BookingStatus, ClaimKind, Payme
 from booking.reservations.rules import cancellation_charge, may_cancel_online
 from booking.settings import Settings
 
-LIVE = (BookingStatus.CONFIRMED, BookingStatus.PENDING_APPROVAL)
+LIVE = (BookingStatus.CONFIRMED, BookingStatus.PENDING_APPROVAL, BookingStatus.HELD)
+LIVE_CLAIMS = (ClaimKind.BOOKING, ClaimKind.HOLD)
 
 
 async def get_booking(
@@ -104,7 +105,7 @@ async def cancel(  # noqa: PLR0913
     if dry_run:
         return CancelOutcome(booking, charge, cause, applied=False)
     before = audited(booking)
-    await release_claims(session, [ClaimKind.BOOKING], booking.id)
+    await release_claims(session, LIVE_CLAIMS, booking.id)
     booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = clock.now()
     booking.cancelled_by_user_id = principal.user_id
@@ -151,7 +152,7 @@ async def decide(
     if approve:
         booking.status = BookingStatus.CONFIRMED
     else:
-        await release_claims(session, [ClaimKind.BOOKING], booking.id)
+        await release_claims(session, LIVE_CLAIMS, booking.id)
         booking.status = BookingStatus.CANCELLED
         booking.cancel_cause = "rejected"
         booking.cancelled_at = clock.now()

@@ -77,6 +77,7 @@ class ClaimMonth(Base):
 
 
 class BookingStatus(enum.StrEnum):
+    HELD = "held"  # 仮予約 taken by phone: void unless completed by hold_expires_at
     PENDING_APPROVAL = "pending_approval"  # the room's policy wants a manager's yes; claims held
     CONFIRMED = "confirmed"
     CANCELLED = "cancelled"  # claims released; history stays here
@@ -128,9 +129,12 @@ class Booking(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # approved or rejected
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hold_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    # group (online, in time) | late (a cancellation notice at the counter) | facility | rejected
+    # group (online, in time) | late (a cancellation notice at the counter) | facility |
+    # rejected (not approved) | expired (a hold not completed in time)
     cancel_cause: Mapped[str | None] = mapped_column(String(10))
     cancellation_charge: Mapped[int | None] = mapped_column(Integer)
     moved_to_booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
@@ -153,3 +157,26 @@ class IdempotentRequest(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Block(Base):
+    """保守日・主催事業: a manager takes slots of a room out of use, over a range of dates.
+
+    It claims (kind block) every unit of the room for each open day and period in the range;
+    releasing deletes them. A block never overrides a booking: one in the way is reported and
+    the block is not made.
+    """
+
+    __tablename__ = "blocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"), index=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    period_codes: Mapped[list[str]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(20))  # maintenance | event
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

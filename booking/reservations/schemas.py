@@ -100,3 +100,36 @@ class CancelRead(msgspec.Struct):
 class PaymentIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     status: PaymentStatus
     method: Literal["counter", "bank_debit", "online"] | None = None
+
+
+class BlockIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    room_id: int
+    start_date: date
+    end_date: date
+    # None: every period of each day
+    period_codes: Annotated[list[str], msgspec.Meta(min_length=1, max_length=8)] | None = None
+    reason: Literal["maintenance", "event"]
+    note: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class BlockRead(msgspec.Struct):
+    id: int
+    facility_id: int
+    room_id: int
+    start_date: date
+    end_date: date
+    period_codes: list[str]
+    reason: str
+    note: str | None
+    released_at: datetime | None
+
+
+class ClosureIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    from_: date = msgspec.field(name="from")
+    to: date
+    note: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class ClosureRead(msgspec.Struct):
+    # live bookings on the closed dates: their groups are told; move or cancel them (free)
+    affected: list[BookingRead]

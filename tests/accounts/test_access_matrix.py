@@ -243,6 +243,40 @@ OPERATIONS = [
         "/api/v1/bookings/{booking}/no-show",
         "401 403 403 404 404 404 422",
     ),
+    # The bundled data allows holds nowhere: those who may ask are told so.
+    Operation(
+        "take a hold",
+        "POST",
+        "/api/v1/holds",
+        "401 403 403 404 403 403 422",
+        lambda w, _r: {**w.booking_body, "period_codes": ["20"]},
+    ),
+    Operation(
+        "complete a hold",
+        "POST",
+        "/api/v1/bookings/{booking}/complete",
+        "401 403 403 404 404 404 409",
+    ),
+    Operation(
+        "block",
+        "POST",
+        "/api/v1/blocks",
+        "401 403 403 403 403 403 201",
+        lambda w, _r: {
+            "room_id": w.booking_body["room_id"],
+            "start_date": "2027-03-01",
+            "end_date": "2027-03-07",
+            "reason": "maintenance",
+        },
+    ),
+    Operation("release a block", "DELETE", "/api/v1/blocks/{block}", "401 404 404 404 404 404 204"),
+    Operation(
+        "close the facility",
+        "POST",
+        "/api/v1/facilities/{hall}/closures",
+        "401 403 403 403 403 403 201",
+        lambda _w, _r: {"from": "2027-03-10", "to": "2027-03-10"},
+    ),
     Operation(
         "a facility's bookings",
         "GET",
@@ -275,6 +309,7 @@ def _path(op: Operation, world: World) -> str:
         manager_elsewhere=world.user_ids["manager_elsewhere"],
         user_member=world.user_ids["member"],
         booking=world.booking_id,
+        block=world.block_id,
         hall=world.hall_id,
     )
 
@@ -307,6 +342,18 @@ async def test_access(
     )
     assert made.status_code == 201, made.text
     world.booking_id = made.json()["id"]
+    block = await client.post(
+        "/api/v1/blocks",
+        json={
+            "room_id": hall.room_id,
+            "start_date": "2027-03-15",
+            "end_date": "2027-03-15",
+            "reason": "event",
+        },
+        headers=hall.manager,
+    )
+    assert block.status_code == 201, block.text
+    world.block_id = block.json()["id"]
     before = await _audit_count(session)
     body = op.body(world, role) if op.body else None
     response = await client.request(
@@ -347,6 +394,7 @@ def _template(path: str) -> str:
         "{manager_elsewhere}": "{user_id:int}",
         "{user_member}": "{user_id:int}",
         "{booking}": "{booking_id:int}",
+        "{block}": "{block_id:int}",
         "{hall}": "{facility_id:int}",
     }
     path = path.split("?", maxsplit=1)[0]

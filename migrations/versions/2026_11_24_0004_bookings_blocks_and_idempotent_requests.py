@@ -1,5 +1,5 @@
-"""Bookings (first-come and counter, with their fee and history) and the stored answers of
-requests made with an Idempotency-Key.
+"""Bookings (first-come, counter and holds, with their fee and history), manager blocks, and
+the stored answers of requests made with an Idempotency-Key.
 
 Revision ID: 0004
 Revises: 0003
@@ -37,6 +37,31 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", "key", name=op.f("pk_idempotent_requests")),
     )
     op.create_table(
+        "blocks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("facility_id", sa.Integer(), nullable=False),
+        sa.Column("room_id", sa.Integer(), nullable=False),
+        sa.Column("start_date", sa.Date(), nullable=False),
+        sa.Column("end_date", sa.Date(), nullable=False),
+        sa.Column("period_codes", sa.JSON(), nullable=False),
+        sa.Column("reason", sa.String(length=20), nullable=False),
+        sa.Column("note", sa.String(length=200), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by_user_id"], ["users.id"], name=op.f("fk_blocks_created_by_user_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["facility_id"], ["facilities.id"], name=op.f("fk_blocks_facility_id_facilities")
+        ),
+        sa.ForeignKeyConstraint(["room_id"], ["rooms.id"], name=op.f("fk_blocks_room_id_rooms")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_blocks")),
+    )
+    with op.batch_alter_table("blocks", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_blocks_facility_id"), ["facility_id"], unique=False)
+
+    op.create_table(
         "bookings",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("group_id", sa.Integer(), nullable=False),
@@ -47,6 +72,7 @@ def upgrade() -> None:
         sa.Column(
             "status",
             sa.Enum(
+                "held",
                 "pending_approval",
                 "confirmed",
                 "cancelled",
@@ -82,6 +108,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by_user_id", sa.Integer(), nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("hold_expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("hold_reminded_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("cancelled_by_user_id", sa.Integer(), nullable=True),
         sa.Column("cancel_cause", sa.String(length=10), nullable=True),
@@ -124,4 +152,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_bookings_facility_id_use_date")
 
     op.drop_table("bookings")
+    with op.batch_alter_table("blocks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_blocks_facility_id"))
+
+    op.drop_table("blocks")
     op.drop_table("idempotent_requests")

@@ -1,0 +1,86 @@
+"""`booking db check`: do claims and reservations agree? (DESIGN.md invariant 1 and 7)
+
+After a crash or a manual repair, every claim must belong to a live owner and every live
+owner must hold all its claims; two live claims on one slot are impossible by the unique
+constraint, and are checked anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.inventory.models import RoomUnit
+from booking.reservations.models import Block, Booking, BookingStatus, Claim, ClaimKind
+
+LIVE = (BookingStatus.CONFIRMED, BookingStatus.PENDING_APPROVAL, BookingStatus.HELD)
+
+
+@dataclass
+class CheckReport:
+    double_claims: list[str] = field(default_factory=list)
+    orphan_claims: list[str] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.double_claims or self.orphan_claims or self.incomplete)
+
+    def lines(self) -> list[str]:
+        return (
+            [f"double claim: {x}" for x in self.double_claims]
+            + [f"orphan claim: {x}" for x in self.orphan_claims]
+            + [f"missing claims: {x}" for x in self.incomplete]
+        )
+
+
+async def check(session: AsyncSession) -> CheckReport:
+    report = CheckReport()
+    doubled = await session.execute(
+        select(Claim.unit_id, Claim.use_date, Claim.period_code, func.count())
+        .group_by(Claim.unit_id, Claim.use_date, Claim.period_code)
+        .having(func.count() > 1)
+    )
+    report.double_claims = [f"unit {u} {d} {p} x{n}" for u, d, p, n in doubled.all()]
+
+    booking_orphans = await session.execute(
+        select(Claim.id, Claim.kind, Claim.owner_id)
+        .outerjoin(
+            Booking,
+            and_(Booking.id == Claim.owner_id, Booking.status.in_(LIVE)),
+        )
+        .where(Claim.kind.in_([ClaimKind.BOOKING, ClaimKind.HOLD]), Booking.id.is_(None))
+    )
+    block_orphans = await session.execute(
+        select(Claim.id, Claim.kind, Claim.owner_id)
+        .outerjoin(Block, and_(Block.id == Claim.owner_id, Block.released_at.is_(None)))
+        .where(Claim.kind == ClaimKind.BLOCK, Block.id.is_(None))
+    )
+    report.orphan_claims = [
+        f"claim {cid} ({kind.value}) of {owner}"
+        for cid, kind, owner in [*booking_orphans.all(), *block_orphans.all()]
+    ]
+
+    units = (
+        select(RoomUnit.room_id, func.count().label("units")).group_by(RoomUnit.room_id).subquery()
+    )
+    held = (
+        select(Claim.owner_id, func.count().label("claims"))
+        .where(Claim.kind.in_([ClaimKind.BOOKING, ClaimKind.HOLD]))
+        .group_by(Claim.owner_id)
+        .subquery()
+    )
+    live = await session.execute(
+        select(Booking.id, Booking.period_codes, units.c.units, held.c.claims)
+        .join(units, units.c.room_id == Booking.room_id)
+        .outerjoin(held, held.c.owner_id == Booking.id)
+        .where(Booking.status.in_(LIVE))
+    )
+    report.incomplete = [
+        f"booking {bid}: {claims or 0} of {len(periods) * n_units}"
+        for bid, periods, n_units, claims in live.all()
+        if (claims or 0) != len(periods) * n_units
+    ]
+    return report

@@ -1,0 +1,125 @@
+"""Holds (仮予約): completed by staff in time, or released by the worker when they lapse.
+
+The worker's expiry is safe to run twice at once or on two machines (DESIGN.md invariant 4):
+each lapsed hold is locked (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one writer) and
+changed only while still held, so a second run finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from booking.accounts.access import Principal
+from booking.accounts.groups import get_group
+from booking.audit.service import SYSTEM, record
+from booking.clock import Clock
+from booking.errors import Conflict
+from booking.notifications.outbox import enqueue
+from booking.reservations.bookings import audited
+from booking.reservations.changes import get_booking, require_facility_staff
+from booking.reservations.claims import release_claims
+from booking.reservations.models import Booking, BookingStatus, Claim, ClaimKind
+from booking.settings import Settings
+
+REMIND_BEFORE = timedelta(hours=24)
+
+
+async def complete_hold(
+    session: AsyncSession, clock: Clock, principal: Principal, booking_id: int
+) -> Booking:
+    """The group confirmed by phone or at the counter: the hold becomes a booking."""
+    booking, _ = await get_booking(session, principal, booking_id, for_update=True)
+    require_facility_staff(principal, booking)
+    if booking.status is not BookingStatus.HELD:
+        raise Conflict(f"the booking is {booking.status.value}, not held", code="not_held")
+    if booking.hold_expires_at is not None and booking.hold_expires_at <= clock.now():
+        raise Conflict("the hold has lapsed", code="hold_lapsed")
+    before = audited(booking)
+    booking.status = BookingStatus.CONFIRMED
+    await session.execute(
+        update(Claim)
+        .where(Claim.kind == ClaimKind.HOLD, Claim.owner_id == booking.id)
+        .values(kind=ClaimKind.BOOKING)
+    )
+    await record(
+        session,
+        clock,
+        principal.actor,
+        "booking.hold_completed",
+        ("booking", booking.id),
+        before=before,
+        after=audited(booking),
+    )
+    return booking
+
+
+async def expire_holds(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> int:
+    """Release every lapsed hold once; returns how many this run released."""
+    now = clock.now()
+    async with sessionmaker.begin() as session:
+        lapsed = (
+            await session.scalars(
+                select(Booking)
+                .where(Booking.status == BookingStatus.HELD, Booking.hold_expires_at <= now)
+                .order_by(Booking.id)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        for booking in lapsed:
+            before = audited(booking)
+            await release_claims(session, [ClaimKind.HOLD], booking.id)
+            booking.status = BookingStatus.CANCELLED
+            booking.cancel_cause = "expired"
+            booking.cancelled_at = now
+            booking.cancellation_charge = 0
+            await record(
+                session,
+                clock,
+                SYSTEM,
+                "booking.hold_expired",
+                ("booking", booking.id),
+                before=before,
+                after=audited(booking),
+            )
+        return len(lapsed)
+
+
+async def remind_holds(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
+) -> int:
+    """Mail each group once when its hold has a day left."""
+    now = clock.now()
+    async with sessionmaker.begin() as session:
+        due = (
+            await session.scalars(
+                select(Booking)
+                .where(
+                    Booking.status == BookingStatus.HELD,
+                    Booking.hold_reminded_at.is_(None),
+                    Booking.hold_expires_at <= now + REMIND_BEFORE,
+                    Booking.hold_expires_at > now,
+                )
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        for booking in due:
+            booking.hold_reminded_at = now
+            group = await get_group(session, booking.group_id)
+            if group.email and booking.hold_expires_at is not None:
+                await enqueue(
+                    session,
+                    clock,
+                    to=group.email,
+                    template="hold_expiring",
+                    context={
+                        "name": group.name,
+                        "booking_id": booking.id,
+                        "use_date": booking.use_date,
+                        "expires_at": booking.hold_expires_at.astimezone(settings.tz),
+                        "url": settings.public_url,
+                    },
+                )
+        return len(due)
