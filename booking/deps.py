@@ -47,11 +47,12 @@ async def provide_db_session(
         ):
             await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         elif (
-            request.method not in _SAFE_METHODS
-            and bind is not None
+            request.method in _SAFE_METHODS
+            and isinstance(bind, AsyncEngine)
             and bind.dialect.name == "sqlite"
         ):
-            await session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+            # Reads need no write lock (writers take it at BEGIN: booking/db/engine.py).
+            await session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
         try:
             yield session
         except BookingError as exc:

@@ -56,16 +56,17 @@ def _sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # A write transaction takes the write lock at once (BEGIN IMMEDIATE): a deferred one
-        # that reads first and writes later fails at once with "database is locked" when
-        # another writer got there between, instead of waiting its turn (busy_timeout).
-        mode = connection.get_execution_options().get(SQLITE_BEGIN, "")
-        connection.exec_driver_sql(f"BEGIN {mode}".strip())
+        # Transactions take the write lock at once (BEGIN IMMEDIATE) unless told they only
+        # read: a deferred one that reads first and writes later fails at once with "database
+        # is locked" when another writer got in between, instead of waiting its turn
+        # (busy_timeout). Safe HTTP requests ask for DEFERRED (booking/deps.py).
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
 
 
-SQLITE_BEGIN = "sqlite_begin"  # execution option: "IMMEDIATE" for a request that writes
+SQLITE_BEGIN = "sqlite_begin"  # execution option: "DEFERRED" for a transaction that only reads
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -7,10 +7,13 @@ its own connection pool, and many requests in flight at once.
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -23,6 +26,7 @@ from booking.accounts.models import StaffRole, User
 from booking.accounts.sessions import open_session, principal_for_user
 from booking.accounts.staff import grant_staff_role
 from booking.app import create_app
+from booking.audit.models import AuditEvent
 from booking.audit.service import SYSTEM
 from booking.clock import FrozenClock
 from booking.db import migrate
@@ -30,10 +34,13 @@ from booking.db.engine import create_engine, create_sessionmaker
 from booking.inventory.commands import load_facilities
 from booking.inventory.network import SnapshotCache
 from booking.paths import facilities_data_dir
-from booking.reservations.models import Claim
+from booking.reservations.consistency import check
+from booking.reservations.holds import expire_holds
+from booking.reservations.models import Booking, BookingStatus, Claim, PaymentStatus
 from booking.settings import Settings
 from tests.accounts.test_two_processes import _recreate
 from tests.conftest import DEFAULT_NOW, FAST_HASHING, POSTGRES_URL, in_thread
+from tests.notifications.test_worker import free_port
 from tests.people import registration
 from tests.places import open_weekday
 
@@ -66,6 +73,7 @@ class Race:
     part_room_id: int
     day: date
     settings: Settings
+    facility_id: int
 
 
 @pytest.fixture
@@ -118,7 +126,17 @@ async def race(committed: Settings) -> AsyncIterator[Race]:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://r"
     ) as client:
-        yield Race(client, group_ids, headers, part.id, combined.id, part.id, day, committed)
+        yield Race(
+            client,
+            group_ids,
+            headers,
+            part.id,
+            combined.id,
+            part.id,
+            day,
+            committed,
+            part.facility_id,
+        )
     await engine.dispose()
 
 
@@ -174,3 +192,97 @@ async def test_a_combined_room_and_its_parts_never_both(race: Race) -> None:
         )
     await engine.dispose()
     assert doubled == 0
+
+
+async def test_hold_expiry_run_twice_at_once_releases_each_hold_once(race: Race) -> None:
+    clock = FrozenClock(DEFAULT_NOW)
+    engines = [create_engine(race.settings) for _ in range(2)]
+    try:
+        async with create_sessionmaker(engines[0]).begin() as session:
+            for i in range(10):
+                session.add(
+                    Booking(
+                        group_id=race.group_ids[i],
+                        room_id=race.room_id,
+                        facility_id=race.facility_id,
+                        use_date=race.day,
+                        period_codes=["10"],
+                        status=BookingStatus.HELD,
+                        purpose="meeting",
+                        headcount=3,
+                        fee_total=0,
+                        fee_breakdown={},
+                        payment_status=PaymentStatus.WAIVED,
+                        channel="counter",
+                        created_at=clock.now(),
+                        hold_expires_at=clock.now() - timedelta(minutes=1),
+                    )
+                )
+        runs = await asyncio.gather(
+            *(expire_holds(create_sessionmaker(engine), clock) for engine in engines)
+        )
+        assert sum(runs) == 10
+        async with create_sessionmaker(engines[0])() as session:
+            events = await session.scalar(
+                select(func.count()).where(AuditEvent.action == "booking.hold_expired")
+            )
+        assert events == 10
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_killing_the_server_mid_load_loses_no_acknowledged_booking(race: Race) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "BOOKING_DATA_DIR": str(race.settings.data_dir),
+        "BOOKING_DATABASE_URL": race.settings.database_url or "",
+    }
+    server = subprocess.Popen(  # noqa: S603, ASYNC220 - our own interpreter and module
+        [sys.executable, "-m", "tests.serve_frozen", str(port)], env=env
+    )
+    acknowledged: list[int] = []
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            for _ in range(150):
+                try:
+                    if (await client.get("/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            slots = [(k, p) for k in range(40) for p in ("10", "20", "30")]
+            queue = list(enumerate(slots))
+
+            async def worker() -> None:
+                while queue:
+                    i, (k, period) = queue.pop()
+                    payload = _body(race, i, race.room_id, [period])
+                    payload["use_date"] = (race.day + timedelta(days=k)).isoformat()
+                    try:
+                        response = await client.post(
+                            "/api/v1/bookings", json=payload, headers=race.headers[i % 20]
+                        )
+                    except httpx.TransportError:
+                        return  # the server is gone
+                    if response.status_code == 201:
+                        acknowledged.append(response.json()["id"])
+                        if len(acknowledged) == 25:
+                            server.kill()  # SIGKILL: no cleanup, requests in flight cut off
+
+            await asyncio.gather(*(worker() for _ in range(8)))
+    finally:
+        server.kill()
+        server.wait()
+    assert len(acknowledged) >= 25
+    engine = create_engine(race.settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            found = (
+                await session.scalars(select(Booking.id).where(Booking.id.in_(acknowledged)))
+            ).all()
+            assert sorted(found) == sorted(acknowledged)
+            report = await check(session)
+            assert report.ok, report.lines()
+    finally:
+        await engine.dispose()
