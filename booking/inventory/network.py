@@ -24,6 +24,7 @@ from booking.inventory.models import (
     Period,
     PeriodGrid,
     Policy,
+    Purpose,
     Room,
     RoomUnit,
     Ward,
@@ -80,6 +81,9 @@ class RoomInfo:
     unit_ids: tuple[int, ...]
     grid: GridInfo
     policy: ReservationPolicy
+    fees: dict[str, int] | None = None  # yen per period code; None: free
+    all_day_fee: int | None = None
+    purposes: frozenset[str] | None = None  # None: any purpose
 
 
 @dataclass
@@ -88,6 +92,7 @@ class NetworkSnapshot:
     ward_keys: dict[str, int]
     kinds: frozenset[str]
     facilities: dict[int, FacilityInfo]
+    purposes: frozenset[str]  # the vocabulary of purposes
     rooms: tuple[RoomInfo, ...]  # active rooms, ordered by ward, facility, room
     _closed: dict[tuple[int, int], frozenset[date]] = field(default_factory=dict)
     # Caches of values derived from this snapshot alone, by their owner (e.g. availability);
@@ -174,6 +179,9 @@ async def build_snapshot(session: AsyncSession, revision: int) -> NetworkSnapsho
                     unit_ids=tuple(sorted(units.get(room.id, ()))),
                     grid=grids[grid_id],
                     policy=policy_of((kind.policy_id, facility.policy_id, room.policy_id)),
+                    fees=dict(room.fees) if room.fees else None,
+                    all_day_fee=room.all_day_fee,
+                    purposes=frozenset(room.purposes) if room.purposes is not None else None,
                 ),
             )
         )
@@ -183,6 +191,7 @@ async def build_snapshot(session: AsyncSession, revision: int) -> NetworkSnapsho
         ward_keys={w.key: w.id for w in wards.values()},
         kinds=frozenset(k.key for k in kinds.values()),
         facilities=facilities,
+        purposes=frozenset((await session.scalars(select(Purpose.key))).all()),
         rooms=tuple(room for _, room in rooms),
     )
 

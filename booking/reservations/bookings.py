@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.access import Principal
@@ -20,7 +19,6 @@ from booking.audit.service import record
 from booking.clock import Clock, local_today
 from booking.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from booking.inventory.calendar import day_type
-from booking.inventory.models import Purpose, Room
 from booking.inventory.network import FacilityInfo, NetworkSnapshot, RoomInfo
 from booking.inventory.policy import Phase, booking_phase, first_come_opens, last_booking_day
 from booking.notifications.outbox import enqueue
@@ -107,12 +105,13 @@ def is_closed(snapshot: NetworkSnapshot, facility: FacilityInfo, use_date: date)
     return use_date in snapshot.closed_dates(facility.id, use_date.year)
 
 
-async def _check_purpose(session: AsyncSession, room: Room, purpose: str) -> None:
-    if await session.scalar(select(Purpose.id).where(Purpose.key == purpose)) is None:
+def check_purpose(snapshot: NetworkSnapshot, room: RoomInfo, purpose: str) -> None:
+    if purpose not in snapshot.purposes:
         raise InvalidInput(f"unknown purpose {purpose!r}", field="purpose", code="unknown_purpose")
     if room.purposes is not None and purpose not in room.purposes:
+        allowed = ", ".join(sorted(room.purposes))
         raise RuleViolation(
-            f"{room.name_ja} does not allow {purpose!r} (allowed: {', '.join(room.purposes)})",
+            f"{room.name_ja} does not allow {purpose!r} (allowed: {allowed})",
             field="purpose",
             code="purpose_not_allowed",
         )
@@ -168,13 +167,12 @@ async def book(  # noqa: C901 - one check after another, each with its own error
             field="headcount",
             code="over_capacity",
         )
-    room_row = await session.get_one(Room, room.id)
-    await _check_purpose(session, room_row, request.purpose)
+    check_purpose(snapshot, room, request.purpose)
 
     fee = compute_fee(
         room.policy.fees,
-        room_row.fees,
-        room_row.all_day_fee,
+        room.fees,
+        room.all_day_fee,
         periods,
         day_codes,
         day_type(request.use_date),
@@ -207,8 +205,6 @@ async def book(  # noqa: C901 - one check after another, each with its own error
     )
     session.add(booking)
     await session.flush()
-    kind = ClaimKind.HOLD if hold else ClaimKind.BOOKING
-    await claim_slots(session, clock, room, request.use_date, periods, kind, booking.id)
     await record(
         session,
         clock,
@@ -218,6 +214,11 @@ async def book(  # noqa: C901 - one check after another, each with its own error
         after=audited(booking),
     )
     await notify(session, clock, settings, group, booking, room, "booking_confirmed")
+    # Claims last: their insert locks the use month's version row (trigger) until commit, so
+    # everything else is written first and concurrent bookings of a month wait least.
+    await session.flush()
+    kind = ClaimKind.HOLD if hold else ClaimKind.BOOKING
+    await claim_slots(session, clock, room, request.use_date, periods, kind, booking.id)
     return booking
 
 

@@ -1,0 +1,289 @@
+"""Benchmark of POST /api/v1/bookings on PostgreSQL (issue 4). Run by hand, not in CI:
+
+    .venv/bin/python bench/bookings.py [--bookings 3000] [--concurrency 8]
+
+A fresh database with the bundled network and 200 active groups (each with an API token), one
+`booking serve` process, the clients in this process. In the same run:
+1. the baseline: `pgbench -N` (the simple-update TPC-B variant) on its own database, 8 clients;
+2. uncontended bookings: every open (room, date, period) of the halls, each booked once,
+   N requests with several in flight: bookings/s, client and server-side (Server-Timing) p50
+   and p95, and the ratio to pgbench's TPS;
+3. hot-slot contention: 50 clients on 10 slots, 1,000 attempts: the statuses (only 201 and
+   409 are acceptable) and the attempts/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+from booking.accounts.secrets import digest, new_secret
+
+ROOT = Path(__file__).resolve().parents[1]
+GROUPS = 200
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def recreate(url: str) -> None:
+    parsed = make_url(url)
+    admin = await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database="postgres"
+    )
+    await admin.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+    await admin.execute(f'CREATE DATABASE "{parsed.database}"')
+    await admin.close()
+
+
+def pgbench(url: str, clients: int, seconds: int) -> float:
+    parsed = make_url(url)
+    args = ["-h", parsed.host or "127.0.0.1", "-p", str(parsed.port or 5432), "-U", "postgres"]
+    db = "booking_bench_pgbench"
+    subprocess.run(["dropdb", *args, "--if-exists", db], check=True)
+    subprocess.run(["createdb", *args, db], check=True)
+    subprocess.run(["pgbench", *args, "-i", "-q", "-s", "10", db], check=True, capture_output=True)
+    out = subprocess.run(
+        ["pgbench", *args, "-N", "-c", str(clients), "-j", "2", "-T", str(seconds), db],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    match = re.search(r"tps = ([\d.]+)", out)
+    if match is None:
+        raise SystemExit(f"no tps in pgbench output:\n{out}")
+    return float(match[1])
+
+
+async def make_groups(url: str) -> list[tuple[int, str]]:
+    """Active city-wide groups, each with a representative and an API token (written directly:
+    registering through the API would time Argon2id, not booking)."""
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database=parsed.database
+    )
+    now = datetime.now(UTC)
+    groups = []
+    for i in range(1, GROUPS + 1):
+        await conn.execute(
+            "INSERT INTO users (id, email, name, status, created_at)"
+            " VALUES ($1, $2, $3, 'active', $4)",
+            i,
+            f"bench{i}@example.jp",
+            f"bench {i}",
+            now,
+        )
+        await conn.execute(
+            "INSERT INTO groups (id, kind, category, name, status, card_number, valid_until,"
+            " in_city, guardian_consent, created_at, email) VALUES ($1, 'group', 'general', $2,"
+            " 'active', $3, $4, true, false, $5, NULL)",
+            i,
+            f"ベンチ会{i}",
+            f"{1000000 + i}",
+            date(2099, 3, 31),
+            now,
+        )
+        await conn.execute(
+            "INSERT INTO group_members (group_id, user_id, role, name, birth_date, residency)"
+            " VALUES ($1, $1, 'representative', 'rep', '1970-01-01', 'lives')",
+            i,
+        )
+        secret = new_secret()
+        await conn.execute(
+            "INSERT INTO api_tokens (user_id, name, selector, verifier_hash, created_at,"
+            " expires_at) VALUES ($1, 'bench', $2, $3, $4, $5)",
+            i,
+            secret.selector,
+            digest(secret.verifier),
+            now,
+            now + timedelta(days=30),
+        )
+        groups.append((i, f"bkt_{secret}"))
+    await conn.execute("SELECT setval('users_id_seq', $1)", GROUPS)
+    await conn.execute("SELECT setval('groups_id_seq', $1)", GROUPS)
+    await conn.execute("ANALYZE")
+    await conn.close()
+    return groups
+
+
+async def open_slots(client: httpx.AsyncClient) -> list[tuple[int, str, str]]:
+    today = datetime.now(ZoneInfo("Asia/Tokyo")).date()
+    slots = []
+    start = today + timedelta(days=4)
+    for offset in (0, 31, 62):
+        first = start + timedelta(days=offset)
+        response = await client.get(
+            "/api/v1/availability",
+            params={
+                "from": first.isoformat(),
+                "to": (first + timedelta(days=30)).isoformat(),
+                "kind": "civic_hall,branch_hall",
+                "state": "open",
+            },
+        )
+        response.raise_for_status()
+        for room in response.json()["rooms"]:
+            if not room["online_bookable"]:
+                continue
+            for day in room["days"]:
+                slots += [(room["room_id"], day["date"], s["period"]) for s in day["slots"]]
+    return slots
+
+
+def payload(group_id: int, slot: tuple[int, str, str]) -> dict[str, object]:
+    room_id, day, period = slot
+    return {
+        "group_id": group_id,
+        "room_id": room_id,
+        "use_date": day,
+        "period_codes": [period],
+        "purpose": "meeting",
+        "headcount": 10,
+    }
+
+
+async def uncontended(
+    base: str, groups: list[tuple[int, str]], slots: list[tuple[int, str, str]], n: int, c: int
+) -> float:
+    random.Random(4).shuffle(slots)
+    queue = list(enumerate(slots[:n]))
+    client_ms: list[float] = []
+    server_ms: list[float] = []
+    statuses: Counter[int] = Counter()
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+
+        async def worker() -> None:
+            while queue:
+                i, slot = queue.pop()
+                group_id, token = groups[i % len(groups)]
+                began = time.perf_counter()
+                response = await client.post(
+                    "/api/v1/bookings",
+                    json=payload(group_id, slot),
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                client_ms.append((time.perf_counter() - began) * 1000)
+                server_ms.append(float(response.headers["server-timing"].split("dur=")[1]))
+                statuses[response.status_code] += 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(c)))
+        elapsed = time.perf_counter() - began
+    rate = statuses[201] / elapsed
+    print(f"statuses: {dict(statuses)}")
+    print(
+        "| bookings | in flight | bookings/s | client p50 ms | client p95 ms |"
+        " server p50 ms | server p95 ms |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        f"| {statuses[201]} | {c} | {rate:.0f} | {percentile(client_ms, 0.5):.1f} | "
+        f"{percentile(client_ms, 0.95):.1f} | {percentile(server_ms, 0.5):.1f} | "
+        f"{percentile(server_ms, 0.95):.1f} |"
+    )
+    return rate
+
+
+async def contended(
+    base: str, groups: list[tuple[int, str]], slots: list[tuple[int, str, str]], attempts: int
+) -> None:
+    hot = slots[:10]
+    statuses: Counter[int] = Counter()
+    remaining = attempts
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+
+        async def worker(w: int) -> None:
+            nonlocal remaining
+            rng = random.Random(w)
+            while remaining > 0:
+                remaining -= 1
+                group_id, token = groups[w % len(groups)]
+                response = await client.post(
+                    "/api/v1/bookings",
+                    json=payload(group_id, rng.choice(hot)),
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                statuses[response.status_code] += 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(w) for w in range(50)))
+        elapsed = time.perf_counter() - began
+    print(
+        f"hot slots: 50 clients, 10 slots, {attempts} attempts in {elapsed:.1f} s "
+        f"({attempts / elapsed:.0f} attempts/s): {dict(sorted(statuses.items()))}"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/booking_bench"
+    )
+    parser.add_argument("--bookings", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--hot-attempts", type=int, default=1000)
+    parser.add_argument("--port", type=int, default=8767)
+    args = parser.parse_args()
+
+    tps = pgbench(args.url, 8, 15)
+    print(f"pgbench -N, 8 clients, 15 s: {tps:.0f} TPS")
+
+    env = {**os.environ, "BOOKING_DATABASE_URL": args.url, "BOOKING_LOG_LEVEL": "warning"}
+    await recreate(args.url)
+    subprocess.run(
+        [sys.executable, "-m", "booking", "db", "upgrade"], env=env, check=True, cwd=ROOT
+    )
+    subprocess.run(
+        [sys.executable, "-m", "booking", "facilities", "load"],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
+    groups = await make_groups(args.url)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "booking", "serve", "--port", str(args.port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            for _ in range(300):
+                try:
+                    if (await client.get("/ready")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+            slots = await open_slots(client)
+        print(f"open hall slots in the next ~90 days: {len(slots)}")
+        hot, rest = slots[:10], slots[10:]
+        rate = await uncontended(base, groups, rest, args.bookings, args.concurrency)
+        print(f"ratio to pgbench -N: {rate / tps:.2f}")
+        await contended(base, groups, hot, args.hot_attempts)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
