@@ -176,7 +176,7 @@ async def book(  # noqa: C901 - one check after another, each with its own error
         periods,
         day_codes,
         day_type(request.use_date),
-        coefficient_key(group.category, request.charges_admission),
+        coefficient_key(group.category, charges_admission=request.charges_admission),
     )
     needs_approval = channel == ONLINE and room.policy.requires_approval
     status = BookingStatus.CONFIRMED

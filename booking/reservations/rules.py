@@ -34,7 +34,7 @@ def in_day_order(requested: Sequence[str], day_codes: Sequence[str]) -> list[str
     return sorted(requested, key=day_codes.index)
 
 
-def coefficient_key(category: GroupCategory, charges_admission: bool) -> str:
+def coefficient_key(category: GroupCategory, *, charges_admission: bool) -> str:
     """Which coefficient of the fee rules applies: an event charging admission pays like
     commercial use; exempt groups pay nothing; other civic groups pay the general rate."""
     if category is GroupCategory.EXEMPT:

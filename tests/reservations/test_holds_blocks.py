@@ -164,3 +164,36 @@ async def test_the_consistency_check_finds_orphans_and_gaps(
     report = await check(session)
     assert not report.ok
     assert report.orphan_claims
+
+
+@pytest.fixture
+async def approval_needed(hall: Hall, session: AsyncSession, clock: FrozenClock) -> Hall:
+    policy = Policy(key="test-approval", settings={"requires_approval": True})
+    session.add(policy)
+    await session.flush()
+    await session.execute(update(Room).where(Room.id == hall.room_id).values(policy_id=policy.id))
+    await bump_revision(session, clock.now())
+    await session.commit()
+    return hall
+
+
+async def test_a_booking_waits_for_approval_where_the_policy_says_so(
+    world: World, approval_needed: Hall, client: httpx.AsyncClient
+) -> None:
+    hall = approval_needed
+    first = await client.post(B, json=body(world, hall), headers=world.headers("member"))
+    assert first.json()["status"] == "pending_approval"
+    assert await state(client, hall, hall.day.isoformat()) == "booked"  # held meanwhile
+    by_member = await client.post(
+        f"{B}/{first.json()['id']}/approve", headers=world.headers("member")
+    )
+    assert by_member.status_code == 403
+    approved = await client.post(f"{B}/{first.json()['id']}/approve", headers=hall.manager)
+    assert approved.json()["status"] == "confirmed"
+    second = await client.post(
+        B, json=body(world, hall, period_codes=["20"]), headers=world.headers("member")
+    )
+    rejected = await client.post(f"{B}/{second.json()['id']}/reject", headers=hall.manager)
+    assert rejected.json()["status"] == "cancelled"
+    assert rejected.json()["cancel_cause"] == "rejected"
+    assert await state(client, hall, hall.day.isoformat(), 1) == "open"
