@@ -324,3 +324,24 @@ async def relogin(client: httpx.AsyncClient, email: str) -> dict[str, str]:
         "Cookie": response.headers["set-cookie"].split(";")[0],
         "X-CSRF-Token": response.json()["csrf_token"],
     }
+
+
+async def test_a_childrens_centre_takes_only_its_own_groups(
+    world: World, hall: Hall, client: httpx.AsyncClient
+) -> None:
+    outsider = await client.post(
+        B, json=body(world, hall, room_id=world.room), headers=world.headers("member")
+    )
+    assert outsider.status_code == 422
+    assert outsider.json()["code"] == "not_eligible"
+    # The centre's own group, once active, books there at the counter, free of charge.
+    staff = world.headers("manager_here")
+    await client.post(f"/api/v1/groups/{world.centre_group}/activate", headers=staff)
+    own = await client.post(
+        B,
+        json=body(world, hall, room_id=world.room, group_id=world.centre_group, purpose="meeting"),
+        headers=staff,
+    )
+    assert own.status_code == 201, own.text
+    assert own.json()["fee_total"] == 0
+    assert own.json()["payment_status"] == "waived"
