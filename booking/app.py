@@ -29,6 +29,7 @@ from booking.deps import (
 from booking.health import health, ready
 from booking.inventory.controllers import FacilityController, RoomController, WardController
 from booking.inventory.network import SnapshotCache
+from booking.lottery.controllers import LotteryController
 from booking.reservations.booking_controllers import (
     BlockController,
     BookingController,
@@ -92,6 +93,7 @@ def create_app(
             FacilityBookingsController,
             HoldController,
             BlockController,
+            LotteryController,
         ],
         dependencies={
             "db_session": Provide(provide_db_session),

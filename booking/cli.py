@@ -282,3 +282,48 @@ def outbox_requeue(message_id: int | None, all_dead: bool) -> None:
         _in_transaction(_settings(), lambda session: requeue(session, clock, message_id))
     )
     click.echo(f"requeued {count}")
+
+
+@main.group()
+def lottery() -> None:
+    """The monthly lottery: draw a cycle, verify a draw."""
+
+
+def _month(value: str) -> Any:
+    from booking.lottery.applications import parse_month  # noqa: PLC0415
+
+    try:
+        return parse_month(value)
+    except BookingError as exc:
+        raise click.BadParameter(exc.message) from exc
+
+
+@lottery.command("draw")
+@click.option("--cycle", "cycle", required=True, help="The use month, YYYY-MM")
+@click.option("--facility", type=int, default=None, help="Only this facility (id)")
+def lottery_draw(cycle: str, facility: int | None) -> None:
+    """Draw a use month now (every facility with applications, or one). Safe to run twice."""
+    from booking.lottery.commands import draw_cycle  # noqa: PLC0415
+
+    for result in asyncio.run(draw_cycle(_settings(), SystemClock(), _month(cycle), facility)):
+        state = "drawn" if result.drawn else "already drawn"
+        click.echo(
+            f"{result.use_month:%Y-%m} facility {result.facility_id}: {state}"
+            + (f", {result.applications} applications, {result.wins} wins" if result.drawn else "")
+        )
+
+
+@lottery.command("verify")
+@click.option("--cycle", "cycle", required=True, help="The use month, YYYY-MM")
+@click.option("--facility", type=int, default=None, help="Only this facility (id)")
+def lottery_verify(cycle: str, facility: int | None) -> None:
+    """Replay every draw of a use month from its published file and the database's
+    applications; exit 1 on any difference."""
+    from booking.lottery.commands import verify_cycle  # noqa: PLC0415
+
+    problems = asyncio.run(verify_cycle(_settings(), _month(cycle), facility))
+    for line in problems:
+        click.echo(f"FAIL: {line}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("every draw reproduces")

@@ -25,6 +25,7 @@ from booking.inventory.models import (
     Unit,
     Ward,
 )
+from booking.lottery.models import LotteryApplication, LotteryCycle, LotteryDraw
 from booking.notifications.models import OutboxMessage
 from booking.reservations.models import (
     Block,
@@ -50,6 +51,9 @@ __all__ = [
     "IdempotentRequest",
     "InventoryRevision",
     "LoginThrottle",
+    "LotteryApplication",
+    "LotteryCycle",
+    "LotteryDraw",
     "ManagerFacility",
     "Member",
     "OutboxMessage",

@@ -94,6 +94,7 @@ class World:
     booking_body: dict[str, Any] = field(default_factory=dict)
     booking_id: int = 0
     block_id: int = 0
+    application_id: int = 0
 
     def headers(self, role: str) -> dict[str, str]:
         if role == "anonymous":

@@ -32,6 +32,8 @@ class LotteryRules(_Part):
     confirm_to_day: int = Field(default=28, ge=1, le=31)
     quota_per_facility_month: int = Field(default=8, ge=0)
     winners_per_slot: int = Field(default=1, ge=1)
+    # At most this many wins per group per facility and use month; None: no cap.
+    win_cap: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> LotteryRules:

@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from booking.accounts.sessions import purge_expired
 from booking.clock import Clock
 from booking.db.engine import create_engine, create_sessionmaker
+from booking.inventory.network import SnapshotCache
+from booking.lottery.drawing import lottery_pass
 from booking.notifications.models import OutboxMessage, OutboxStatus
 from booking.reservations.holds import expire_holds, remind_holds
 from booking.settings import Settings
@@ -196,11 +198,14 @@ async def run_worker(
     total = DeliveryReport()
     try:
         sessionmaker = create_sessionmaker(engine)
+        snapshots = SnapshotCache()
         purged_at = None
         while not stop.is_set():
-            # Holds lapse on the minute: release them (and remind the day before) every pass.
+            # Holds lapse on the minute: release them (and remind the day before) every pass;
+            # the lottery draws when its time comes, then reminds and lapses unconfirmed wins.
             await expire_holds(sessionmaker, clock)
             await remind_holds(sessionmaker, clock, settings)
+            await lottery_pass(sessionmaker, clock, settings, snapshots)
             if purged_at is None or clock.now() - purged_at >= PURGE_EVERY:
                 async with sessionmaker.begin() as session:
                     await purge_expired(session, clock, settings)

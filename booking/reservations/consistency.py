@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.inventory.models import RoomUnit
+from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.reservations.models import Block, Booking, BookingStatus, Claim, ClaimKind
 
 LIVE = (BookingStatus.CONFIRMED, BookingStatus.PENDING_APPROVAL, BookingStatus.HELD)
@@ -58,9 +59,24 @@ async def check(session: AsyncSession) -> CheckReport:
         .outerjoin(Block, and_(Block.id == Claim.owner_id, Block.released_at.is_(None)))
         .where(Claim.kind == ClaimKind.BLOCK, Block.id.is_(None))
     )
+    win_orphans = await session.execute(
+        select(Claim.id, Claim.kind, Claim.owner_id)
+        .outerjoin(
+            LotteryApplication,
+            and_(
+                LotteryApplication.id == Claim.owner_id,
+                LotteryApplication.status == ApplicationStatus.WON,
+            ),
+        )
+        .where(Claim.kind == ClaimKind.LOTTERY_WIN, LotteryApplication.id.is_(None))
+    )
     report.orphan_claims = [
         f"claim {cid} ({kind.value}) of {owner}"
-        for cid, kind, owner in [*booking_orphans.all(), *block_orphans.all()]
+        for cid, kind, owner in [
+            *booking_orphans.all(),
+            *block_orphans.all(),
+            *win_orphans.all(),
+        ]
     ]
 
     units = (

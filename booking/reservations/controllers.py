@@ -11,6 +11,7 @@ from litestar.params import QueryParameter
 from booking.clock import local_today
 from booking.deps import AppSettings, Claims, CurrentClock, DbSession, Network
 from booking.errors import InvalidInput
+from booking.lottery.applications import applicant_counts
 from booking.reservations.availability import AvailabilityQuery, SlotState, search_availability
 from booking.reservations.schemas import AvailabilityRead
 
@@ -60,7 +61,10 @@ class AvailabilityController(Controller):
             states=_states(slot_state),
         )
         today = local_today(clock, settings.tz)
-        rooms, slots = await search_availability(db_session, network, claims_cache, query, today)
+        applicants = await applicant_counts(db_session, query.start, query.end)
+        rooms, slots = await search_availability(
+            db_session, network, claims_cache, query, today, applicants
+        )
         return AvailabilityRead(
             from_=from_, to=to, today=today, room_count=len(rooms), slot_count=slots, rooms=rooms
         )

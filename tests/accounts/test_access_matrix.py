@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import httpx
@@ -20,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.app import create_app
 from booking.audit.models import AuditEvent
+from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.settings import Settings
+from tests.conftest import DEFAULT_NOW
 from tests.people import PASSWORD, ROLES, World
 from tests.places import Hall
 
@@ -277,6 +280,57 @@ OPERATIONS = [
         "401 403 403 403 403 403 201",
         lambda _w, _r: {"from": "2027-03-10", "to": "2027-03-10"},
     ),
+    # The lottery. On 25 November no application window is open (March's was 17-23 November).
+    Operation("lottery cycles", "GET", "/api/v1/lottery/cycles", "200 200 200 200 200 200 200"),
+    Operation(
+        "apply",
+        "POST",
+        "/api/v1/lottery/applications",
+        "401 422 422 404 403 403 422",
+        lambda w, _r: {**w.booking_body, "use_date": "2027-03-10"},
+    ),
+    Operation(
+        "my applications",
+        "GET",
+        "/api/v1/lottery/applications?group_id={group_a}",
+        "401 200 200 404 200 200 200",
+    ),
+    Operation(
+        "read application",
+        "GET",
+        "/api/v1/lottery/applications/{application}",
+        "401 200 200 404 404 404 200",
+    ),
+    Operation(
+        "withdraw application",
+        "POST",
+        "/api/v1/lottery/applications/{application}/withdraw",
+        "401 422 422 404 404 404 404",
+    ),
+    Operation(
+        "confirm application",
+        "POST",
+        "/api/v1/lottery/applications/{application}/confirm",
+        "401 409 409 404 404 404 404",
+    ),
+    Operation(
+        "published draw",
+        "GET",
+        "/api/v1/lottery/draws/2027-03/{hall}",
+        "404 404 404 404 404 404 404",
+    ),
+    Operation(
+        "lottery report",
+        "GET",
+        "/api/v1/lottery/reports/2027-03/{hall}",
+        "200 200 200 200 200 200 200",
+    ),
+    Operation(
+        "shared contacts",
+        "GET",
+        "/api/v1/lottery/reports/2027-03/{hall}/shared-contacts",
+        "401 403 403 403 403 403 200",
+    ),
     Operation(
         "a facility's bookings",
         "GET",
@@ -310,6 +364,7 @@ def _path(op: Operation, world: World) -> str:
         user_member=world.user_ids["member"],
         booking=world.booking_id,
         block=world.block_id,
+        application=world.application_id,
         hall=world.hall_id,
     )
 
@@ -354,6 +409,21 @@ async def test_access(
     )
     assert block.status_code == 201, block.text
     world.block_id = block.json()["id"]
+    application = LotteryApplication(
+        use_month=date(2027, 3, 1),
+        group_id=world.group_a,
+        room_id=hall.room_id,
+        facility_id=hall.facility_id,
+        use_date=date(2027, 3, 10),
+        period_codes=["10"],
+        purpose="meeting",
+        headcount=10,
+        status=ApplicationStatus.APPLIED,
+        created_at=DEFAULT_NOW,
+    )
+    session.add(application)
+    await session.commit()
+    world.application_id = application.id
     before = await _audit_count(session)
     body = op.body(world, role) if op.body else None
     response = await client.request(
@@ -395,6 +465,8 @@ def _template(path: str) -> str:
         "{user_member}": "{user_id:int}",
         "{booking}": "{booking_id:int}",
         "{block}": "{block_id:int}",
+        "{application}": "{application_id:int}",
+        "2027-03": "{month:str}",
         "{hall}": "{facility_id:int}",
     }
     path = path.split("?", maxsplit=1)[0]

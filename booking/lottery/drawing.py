@@ -1,0 +1,393 @@
+"""Running a facility's draw for a use month, lapsing unconfirmed wins, reminding winners.
+
+A draw is one transaction: it claims its `lottery_draws` row first (INSERT ... ON CONFLICT DO
+NOTHING), so a second run, here or on another machine, finds the row taken and changes
+nothing. Wins become claims of kind lottery_win; every applicant's group gets one mail.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from booking.accounts.models import Group
+from booking.audit.service import SYSTEM, record
+from booking.clock import Clock, local_today
+from booking.inventory.network import NetworkSnapshot, SnapshotCache
+from booking.inventory.policy import DEFAULT_POLICY, lottery_cycle
+from booking.lottery.applications import ensure_cycle, next_use_month
+from booking.lottery.draw import ALGORITHM, Entry, Outcome, draw
+from booking.lottery.models import ApplicationStatus, LotteryApplication, LotteryDraw
+from booking.notifications.outbox import enqueue
+from booking.reservations.claims import release_claims
+from booking.reservations.models import Claim, ClaimKind
+from booking.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class DrawResult:
+    use_month: date
+    facility_id: int
+    drawn: bool  # False: it had been drawn already
+    applications: int = 0
+    wins: int = 0
+
+
+def publish(  # noqa: PLR0913
+    use_month: date,
+    facility_id: int,
+    *,
+    secret: bytes,
+    entries: list[Entry],
+    pre_claimed: set[tuple[int, date, str]],
+    win_cap: int | None,
+    list_digest: str,
+    outcomes: list[Outcome],
+) -> dict[str, Any]:
+    """The published draw file: with it alone anyone can check the draw (`verify`)."""
+    return {
+        "algorithm": ALGORITHM,
+        "use_month": use_month.strftime("%Y-%m"),
+        "facility_id": facility_id,
+        "secret": secret.hex(),
+        "digest": list_digest,
+        "win_cap": win_cap,
+        "applications": [e.canonical() for e in sorted(entries, key=lambda e: e.id)],
+        "pre_claimed": sorted(f"{u}|{d.isoformat()}|{p}" for u, d, p in pre_claimed),
+        "results": [
+            {"id": o.id, "position": o.position, "won": o.won, "reason": o.reason}
+            for o in sorted(outcomes, key=lambda o: o.position)
+        ],
+    }
+
+
+async def draw_facility(
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    snapshot: NetworkSnapshot,
+    use_month: date,
+    facility_id: int,
+) -> DrawResult:
+    dialect = session.get_bind().dialect.name
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    facility = snapshot.facilities[facility_id]
+    taken = (
+        await session.execute(
+            upsert(LotteryDraw)
+            .values(
+                use_month=use_month,
+                facility_id=facility_id,
+                drawn_at=clock.now(),
+                algorithm=ALGORITHM,
+                digest="",
+                application_count=0,
+                win_count=0,
+                document={},
+            )
+            .on_conflict_do_nothing(index_elements=["use_month", "facility_id"])
+            .returning(LotteryDraw.id)
+        )
+    ).scalar_one_or_none()
+    if taken is None:
+        return DrawResult(use_month, facility_id, drawn=False)
+    cycle = await ensure_cycle(session, clock, use_month)
+    secret = bytes.fromhex(cycle.secret_hex)
+    rows = (
+        await session.execute(
+            select(
+                LotteryApplication.id,
+                LotteryApplication.group_id,
+                LotteryApplication.room_id,
+                LotteryApplication.use_date,
+                LotteryApplication.period_codes,
+            ).where(
+                LotteryApplication.use_month == use_month,
+                LotteryApplication.facility_id == facility_id,
+                LotteryApplication.status == ApplicationStatus.APPLIED,
+            )
+        )
+    ).all()
+    rooms = {room.id: room for room in snapshot.rooms if room.facility_id == facility_id}
+    entries = [
+        Entry(app_id, group_id, room_id, use_date, tuple(codes), rooms[room_id].unit_ids)
+        for app_id, group_id, room_id, use_date, codes in rows
+    ]
+    units = sorted({u for room in rooms.values() for u in room.unit_ids})
+    month_end = (use_month + timedelta(days=32)).replace(day=1)
+    pre_claimed = {
+        (unit_id, use_date, code)
+        for unit_id, use_date, code in (
+            await session.execute(
+                select(Claim.unit_id, Claim.use_date, Claim.period_code).where(
+                    Claim.unit_id.in_(units),
+                    Claim.use_date >= use_month,
+                    Claim.use_date < month_end,
+                )
+            )
+        ).all()
+    }
+    win_cap = facility.policy.lottery.win_cap
+    list_digest, _, outcomes = draw(secret, entries, pre_claimed, win_cap)
+    by_id = {e.id: e for e in entries}
+    now = clock.now()
+    if outcomes:
+        await session.execute(
+            update(LotteryApplication),
+            [
+                {
+                    "id": o.id,
+                    "status": ApplicationStatus.WON if o.won else ApplicationStatus.LOST,
+                    "position": o.position,
+                    "lose_reason": o.reason,
+                    "settled_at": None if o.won else now,
+                }
+                for o in outcomes
+            ],
+        )
+    claims = [
+        {
+            "unit_id": unit,
+            "use_date": day,
+            "period_code": code,
+            "kind": ClaimKind.LOTTERY_WIN,
+            "owner_id": o.id,
+            "created_at": now,
+        }
+        for o in outcomes
+        if o.won
+        for unit, day, code in by_id[o.id].slots()
+    ]
+    if claims:
+        await session.execute(insert(Claim), claims)
+    wins = sum(1 for o in outcomes if o.won)
+    await session.execute(
+        update(LotteryDraw)
+        .where(LotteryDraw.id == taken)
+        .values(
+            digest=list_digest,
+            application_count=len(entries),
+            win_count=wins,
+            document=publish(
+                use_month,
+                facility_id,
+                secret=secret,
+                entries=entries,
+                pre_claimed=pre_claimed,
+                win_cap=win_cap,
+                list_digest=list_digest,
+                outcomes=outcomes,
+            ),
+        )
+    )
+    await _mail_results(session, clock, settings, outcomes, by_id, use_month)
+    await record(
+        session,
+        clock,
+        SYSTEM,
+        "lottery.drawn",
+        ("facility", facility_id),
+        after={"use_month": use_month.isoformat(), "applications": len(entries), "wins": wins},
+    )
+    return DrawResult(use_month, facility_id, drawn=True, applications=len(entries), wins=wins)
+
+
+async def _mail_results(
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    outcomes: list[Outcome],
+    by_id: dict[int, Entry],
+    use_month: date,
+) -> None:
+    """One mail per group with all its results of this draw."""
+    per_group: dict[int, list[str]] = defaultdict(list)
+    for o in sorted(outcomes, key=lambda o: o.id):
+        entry = by_id[o.id]
+        verdict = "当選 / won" if o.won else "落選 / not drawn"
+        per_group[entry.group_id].append(
+            f"No.{o.id} {entry.use_date.isoformat()} {'・'.join(entry.periods)}: {verdict}"
+        )
+    if not per_group:
+        return
+    contacts = (
+        await session.execute(
+            select(Group.id, Group.name, Group.email).where(Group.id.in_(list(per_group)))
+        )
+    ).all()
+    for group_id, name, email in contacts:
+        if email:
+            await enqueue(
+                session,
+                clock,
+                to=email,
+                template="lottery_results",
+                context={
+                    "name": name,
+                    "month": use_month,
+                    "lines": per_group[group_id],
+                    "url": settings.public_url,
+                },
+            )
+
+
+async def due_draws(
+    session: AsyncSession, clock: Clock, settings: Settings, snapshot: NetworkSnapshot
+) -> list[tuple[date, int]]:
+    """(use month, facility) pairs with applications whose draw time has come."""
+    pairs = (
+        await session.execute(
+            select(LotteryApplication.use_month, LotteryApplication.facility_id)
+            .where(LotteryApplication.status == ApplicationStatus.APPLIED)
+            .distinct()
+        )
+    ).all()
+    now = clock.now()
+    due = []
+    for use_month, facility_id in pairs:
+        facility = snapshot.facilities.get(facility_id)
+        cycle = lottery_cycle(facility.policy, use_month, settings.tz) if facility else None
+        if cycle is not None and cycle.draw_at <= now:
+            due.append((use_month, facility_id))
+    return sorted(due)
+
+
+async def run_due_draws(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings,
+    snapshot: NetworkSnapshot,
+) -> list[DrawResult]:
+    async with sessionmaker() as session:
+        due = await due_draws(session, clock, settings, snapshot)
+    results = []
+    for use_month, facility_id in due:
+        async with sessionmaker.begin() as session:
+            results.append(
+                await draw_facility(session, clock, settings, snapshot, use_month, facility_id)
+            )
+    return results
+
+
+async def lapse_unconfirmed(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings,
+    snapshot: NetworkSnapshot,
+) -> int:
+    """Wins not confirmed by the end of the confirmation window lapse; their slots are freed
+    before first-come opens. Locked rows, changed only while still won: safe to run twice."""
+    today = local_today(clock, settings.tz)
+    lapsed = 0
+    async with sessionmaker.begin() as session:
+        won = (
+            await session.scalars(
+                select(LotteryApplication)
+                .where(LotteryApplication.status == ApplicationStatus.WON)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        for application in won:
+            facility = snapshot.facilities.get(application.facility_id)
+            cycle = (
+                lottery_cycle(facility.policy, application.use_month, settings.tz)
+                if facility
+                else None
+            )
+            if cycle is None or today <= cycle.confirm_to:
+                continue
+            await release_claims(session, [ClaimKind.LOTTERY_WIN], application.id)
+            application.status = ApplicationStatus.LAPSED
+            application.settled_at = clock.now()
+            lapsed += 1
+            await record(
+                session, clock, SYSTEM, "lottery.lapsed", ("lottery_application", application.id)
+            )
+            group = await session.get_one(Group, application.group_id)
+            if group.email:
+                await enqueue(
+                    session,
+                    clock,
+                    to=group.email,
+                    template="lottery_lapsed",
+                    context={
+                        "name": group.name,
+                        "application_id": application.id,
+                        "use_date": application.use_date,
+                        "url": settings.public_url,
+                    },
+                )
+    return lapsed
+
+
+async def remind_winners(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings,
+    snapshot: NetworkSnapshot,
+) -> int:
+    """The day before the confirmation deadline, each unconfirmed winner is reminded once."""
+    today = local_today(clock, settings.tz)
+    reminded = 0
+    async with sessionmaker.begin() as session:
+        won = (
+            await session.scalars(
+                select(LotteryApplication)
+                .where(
+                    LotteryApplication.status == ApplicationStatus.WON,
+                    LotteryApplication.reminded_at.is_(None),
+                )
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        for application in won:
+            facility = snapshot.facilities.get(application.facility_id)
+            cycle = (
+                lottery_cycle(facility.policy, application.use_month, settings.tz)
+                if facility
+                else None
+            )
+            if cycle is None or today != cycle.confirm_to - timedelta(days=1):
+                continue
+            application.reminded_at = clock.now()
+            reminded += 1
+            group = await session.get_one(Group, application.group_id)
+            if group.email:
+                await enqueue(
+                    session,
+                    clock,
+                    to=group.email,
+                    template="lottery_reminder",
+                    context={
+                        "name": group.name,
+                        "application_id": application.id,
+                        "use_date": application.use_date,
+                        "deadline": cycle.confirm_to,
+                        "url": settings.public_url,
+                    },
+                )
+    return reminded
+
+
+async def lottery_pass(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings,
+    snapshots: SnapshotCache,
+) -> list[DrawResult]:
+    """The worker's lottery duties, each safe to run twice: publish the commitment of a cycle
+    whose applications are open, draw what is due, remind, lapse."""
+    async with sessionmaker.begin() as session:
+        snapshot = await snapshots.get(session)
+        use_month = next_use_month(local_today(clock, settings.tz), DEFAULT_POLICY.lottery)
+        await ensure_cycle(session, clock, use_month)
+    results = await run_due_draws(sessionmaker, clock, settings, snapshot)
+    await remind_winners(sessionmaker, clock, settings, snapshot)
+    await lapse_unconfirmed(sessionmaker, clock, settings, snapshot)
+    return results
