@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -33,6 +34,8 @@ from booking.db import migrate
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.inventory.commands import load_facilities
 from booking.inventory.network import SnapshotCache
+from booking.lottery.drawing import draw_facility
+from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.paths import facilities_data_dir
 from booking.reservations.consistency import check
 from booking.reservations.holds import expire_holds
@@ -286,3 +289,45 @@ async def test_killing_the_server_mid_load_loses_no_acknowledged_booking(race: R
             assert report.ok, report.lines()
     finally:
         await engine.dispose()
+
+
+async def test_a_draw_run_by_two_processes_at_once_produces_one_result(race: Race) -> None:
+    clock = FrozenClock(DEFAULT_NOW)
+    engines = [create_engine(race.settings) for _ in range(2)]
+    use_month = race.day.replace(day=1)
+    try:
+        async with create_sessionmaker(engines[0]).begin() as session:
+            for i in range(20):
+                session.add(
+                    LotteryApplication(
+                        use_month=use_month,
+                        group_id=race.group_ids[i],
+                        room_id=race.room_id,
+                        facility_id=race.facility_id,
+                        use_date=race.day,
+                        period_codes=["10"] if i % 2 else ["10", "20"],
+                        purpose="meeting",
+                        headcount=3,
+                        status=ApplicationStatus.APPLIED,
+                        created_at=clock.now(),
+                    )
+                )
+            snapshot = await SnapshotCache().get(session)
+
+        async def run(engine: Any) -> Any:
+            async with create_sessionmaker(engine).begin() as session:
+                return await draw_facility(
+                    session, clock, race.settings, snapshot, use_month, race.facility_id
+                )
+
+        results = await asyncio.gather(*(run(engine) for engine in engines))
+        assert sorted(r.drawn for r in results) == [False, True]
+        async with create_sessionmaker(engines[0])() as session:
+            wins = await session.scalar(
+                select(func.count()).where(LotteryApplication.status == ApplicationStatus.WON)
+            )
+            assert wins == 1  # one slot 10 contested by all twenty
+            assert (await check(session)).ok
+    finally:
+        for engine in engines:
+            await engine.dispose()
