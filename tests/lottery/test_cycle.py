@@ -202,3 +202,64 @@ async def test_the_august_worked_example(  # noqa: PLR0915 - one story, told in 
     assert (await check(session)).ok
     mine = await client.get(A, params={"group_id": world.group_b, "month": "2027-08"}, headers=b)
     assert {x["status"] for x in mine.json()} >= {"lapsed"}
+
+
+async def test_withdrawal_counter_only_rooms_and_shared_contacts(
+    world: World, hall: Hall, client: httpx.AsyncClient, clock: FrozenClock, session: AsyncSession
+) -> None:
+    day = open_weekday(hall.snapshot, hall.facility_id, date(2027, 8, 9))
+    clock.set(jst(date(2027, 4, 17), 10))
+    admin = await login(client, "admin@city.example")
+    for group in (world.group_a, world.group_b):
+        await client.post(f"/api/v1/groups/{group}/renew", headers=admin)
+        # Both groups give the same contact phone: the report pairs them.
+        await client.patch(f"/api/v1/groups/{group}", json={"phone": "044-999-0000"}, headers=admin)
+    a = await login(client, "member-a@example.jp")
+    b = await login(client, "rep-b@example.jp")
+    mine = await client.post(
+        A, json=application(world, hall, day, ["10"], world.group_a), headers=a
+    )
+    theirs = await client.post(
+        A, json=application(world, hall, day, ["10"], world.group_b), headers=b
+    )
+    assert mine.status_code == theirs.status_code == 201
+    counter_only = next(
+        r
+        for r in hall.snapshot.rooms
+        if r.facility_id == hall.facility_id and not r.online_bookable
+    )
+    refused = await client.post(
+        A,
+        json={**application(world, hall, day, ["10"], world.group_a), "room_id": counter_only.id},
+        headers=a,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "counter_only"
+
+    report = await client.get(
+        f"/api/v1/lottery/reports/2027-08/{hall.facility_id}/shared-contacts", headers=admin
+    )
+    assert report.json() == [
+        {
+            "group_ids": sorted([world.group_a, world.group_b]),
+            "shared": "phone",
+            "room_id": hall.room_id,
+            "date": day.isoformat(),
+            "period": "10",
+        }
+    ]
+    stats = await client.get(f"/api/v1/lottery/reports/2027-08/{hall.facility_id}")
+    assert stats.json()["contested_slots"] == 1
+    assert stats.json()["applications"] == 2
+
+    withdrawn = await client.post(f"{A}/{mine.json()['id']}/withdraw", headers=a)
+    assert withdrawn.json()["status"] == "withdrawn"
+    clock.set(jst(date(2027, 4, 24), 8))  # the window closed at the end of the 23rd
+    b = await login(client, "rep-b@example.jp")
+    late = await client.post(f"{A}/{theirs.json()['id']}/withdraw", headers=b)
+    assert late.status_code == 422
+    assert late.json()["code"] == "window_closed"
+    outside = await client.post(
+        A, json=application(world, hall, day, ["20"], world.group_b), headers=b
+    )
+    assert outside.json()["code"] == "outside_application_window"
