@@ -35,6 +35,10 @@ COMMANDS = [
     ["outbox"],
     ["outbox", "status"],
     ["outbox", "requeue"],
+    ["db", "check"],
+    ["lottery"],
+    ["lottery", "draw"],
+    ["lottery", "verify"],
 ]
 
 
@@ -273,3 +277,19 @@ def test_first_administrator_and_a_manager_from_the_shell(tmp_path):
     )
     assert sent.returncode == 0, sent.stderr
     assert "to retry 1" in sent.stdout
+
+
+def test_lottery_and_check_commands_on_an_empty_cycle(tmp_path):
+    assert booking("db", "upgrade", data_dir=tmp_path).returncode == 0
+    assert booking("facilities", "load", data_dir=tmp_path).returncode == 0
+    drawn = booking("lottery", "draw", "--cycle", "2027-08", data_dir=tmp_path)
+    assert drawn.returncode == 0, drawn.stderr
+    verified = booking("lottery", "verify", "--cycle", "2027-08", data_dir=tmp_path)
+    assert verified.returncode == 1
+    assert "no draw for 2027-08" in verified.stderr
+    bad = booking("lottery", "draw", "--cycle", "August", data_dir=tmp_path)
+    assert bad.returncode == 2
+    assert "YYYY-MM" in bad.stderr
+    checked = booking("db", "check", data_dir=tmp_path)
+    assert checked.returncode == 0
+    assert "claims and reservations agree" in checked.stdout
