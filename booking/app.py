@@ -17,6 +17,11 @@ from booking.accounts.controllers import AuthController, MeController, TokenCont
 from booking.accounts.group_controllers import GroupController
 from booking.accounts.staff_controllers import ManagerController, UserController
 from booking.audit.controllers import AuditController
+from booking.calendars.controllers import (
+    BookingICalController,
+    FeedController,
+    ICalController,
+)
 from booking.clock import Clock, SystemClock
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.deps import (
@@ -94,6 +99,9 @@ def create_app(
             HoldController,
             BlockController,
             LotteryController,
+            FeedController,
+            ICalController,
+            BookingICalController,
         ],
         dependencies={
             "db_session": Provide(provide_db_session),

@@ -11,6 +11,7 @@ from booking.accounts.models import (
     WebSession,
 )
 from booking.audit.models import AuditEvent
+from booking.calendars.models import CalendarFeed
 from booking.inventory.models import (
     ClosureRule,
     Facility,
@@ -41,6 +42,7 @@ __all__ = [
     "AuditEvent",
     "Block",
     "Booking",
+    "CalendarFeed",
     "Claim",
     "ClaimKind",
     "ClaimMonth",

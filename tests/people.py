@@ -95,6 +95,8 @@ class World:
     booking_id: int = 0
     block_id: int = 0
     application_id: int = 0
+    feed_id: int = 0
+    feed_file: str = ""
 
     def headers(self, role: str) -> dict[str, str]:
         if role == "anonymous":

@@ -67,6 +67,7 @@ class FacilityInfo:
     closures: tuple[ClosureSpec, ...]
     policy: ReservationPolicy  # the kind's and the facility's layers
     grid: GridInfo
+    address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +151,7 @@ async def build_snapshot(session: AsyncSession, revision: int) -> NetworkSnapsho
             closures=(*rules.get(("kind", row.kind_id), ()), *rules.get(("facility", row.id), ())),
             policy=policy_of((kind.policy_id, row.policy_id)),
             grid=grids[row.period_grid_id or kind.period_grid_id],
+            address=row.address,
         )
     units: dict[int, list[int]] = {}
     for room_id, unit_id in await session.execute(select(RoomUnit.room_id, RoomUnit.unit_id)):

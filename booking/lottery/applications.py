@@ -344,6 +344,7 @@ async def confirm(
         payment_status=PaymentStatus.WAIVED if fee.total == 0 else PaymentStatus.UNPAID,
         channel="lottery",
         created_at=clock.now(),
+        updated_at=clock.now(),
         created_by_user_id=principal.user_id,
     )
     session.add(booking)

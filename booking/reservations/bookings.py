@@ -201,6 +201,7 @@ async def book(  # noqa: C901 - one check after another, each with its own error
         payment_status=PaymentStatus.WAIVED if fee.total == 0 else PaymentStatus.UNPAID,
         channel=channel,
         created_at=clock.now(),
+        updated_at=clock.now(),
         created_by_user_id=principal.user_id,
     )
     session.add(booking)

@@ -107,7 +107,7 @@ async def cancel(  # noqa: PLR0913
     before = audited(booking)
     await release_claims(session, LIVE_CLAIMS, booking.id)
     booking.status = BookingStatus.CANCELLED
-    booking.cancelled_at = clock.now()
+    booking.cancelled_at = booking.updated_at = clock.now()
     booking.cancelled_by_user_id = principal.user_id
     booking.cancel_cause = cause
     booking.cancellation_charge = charge
@@ -148,7 +148,7 @@ async def decide(
     if booking.status is not BookingStatus.PENDING_APPROVAL:
         raise Conflict(f"the booking is {booking.status.value}, not pending", code="not_pending")
     before = audited(booking)
-    booking.decided_at = clock.now()
+    booking.decided_at = booking.updated_at = clock.now()
     if approve:
         booking.status = BookingStatus.CONFIRMED
     else:
@@ -188,6 +188,7 @@ async def set_payment(
     before = audited(booking)
     booking.payment_status = status
     booking.payment_method = method
+    booking.updated_at = clock.now()
     await record(
         session,
         clock,
@@ -213,6 +214,7 @@ async def record_no_show(
     before = audited(booking)
     booking.status = BookingStatus.NO_SHOW
     booking.cancellation_charge = booking.fee_total
+    booking.updated_at = clock.now()
     await record(
         session,
         clock,

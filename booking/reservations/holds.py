@@ -39,6 +39,7 @@ async def complete_hold(
         raise Conflict("the hold has lapsed", code="hold_lapsed")
     before = audited(booking)
     booking.status = BookingStatus.CONFIRMED
+    booking.updated_at = clock.now()
     await session.execute(
         update(Claim)
         .where(Claim.kind == ClaimKind.HOLD, Claim.owner_id == booking.id)
@@ -73,7 +74,7 @@ async def expire_holds(sessionmaker: async_sessionmaker[AsyncSession], clock: Cl
             await release_claims(session, [ClaimKind.HOLD], booking.id)
             booking.status = BookingStatus.CANCELLED
             booking.cancel_cause = "expired"
-            booking.cancelled_at = now
+            booking.cancelled_at = booking.updated_at = now
             booking.cancellation_charge = 0
             await record(
                 session,

@@ -138,6 +138,12 @@ class Booking(Base):
     cancel_cause: Mapped[str | None] = mapped_column(String(10))
     cancellation_charge: Mapped[int | None] = mapped_column(Integer)
     moved_to_booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    # iCalendar SEQUENCE: raised by SQLAlchemy on every UPDATE of the row (version counter,
+    # which also refuses a write based on a stale read); updated_at: LAST-MODIFIED.
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __mapper_args__ = {"version_id_col": sequence}  # noqa: RUF012 - SQLAlchemy's own
 
 
 class IdempotentRequest(Base):

@@ -331,6 +331,27 @@ OPERATIONS = [
         "/api/v1/lottery/reports/2027-03/{hall}/shared-contacts",
         "401 403 403 403 403 403 200",
     ),
+    # Calendar feeds. A group feed for group A; the public room feed for anyone logged in; the
+    # feed read by its secret URL (made by group A's member); one booking as .ics.
+    Operation(
+        "create a group feed",
+        "POST",
+        "/api/v1/feeds",
+        "401 201 201 404 201 201 201",
+        lambda w, _r: {"kind": "group", "target_id": w.group_a},
+    ),
+    Operation("list feeds", "GET", "/api/v1/feeds", "401 200 200 200 200 200 200"),
+    Operation(
+        "rotate a feed", "POST", "/api/v1/feeds/{feed}/rotate", "401 200 404 404 404 404 404"
+    ),
+    Operation("revoke a feed", "DELETE", "/api/v1/feeds/{feed}", "401 204 404 404 404 404 404"),
+    Operation("read a feed", "GET", "/ical/{feed_file}", "200 200 200 200 200 200 200"),
+    Operation(
+        "a booking as .ics",
+        "GET",
+        "/api/v1/bookings/{booking}/calendar.ics",
+        "401 200 200 404 404 404 200",
+    ),
     Operation(
         "a facility's bookings",
         "GET",
@@ -359,6 +380,8 @@ def _path(op: Operation, world: World) -> str:
         booking=world.booking_id,
         block=world.block_id,
         application=world.application_id,
+        feed=world.feed_id,
+        feed_file=world.feed_file,
         hall=world.hall_id,
     )
 
@@ -419,6 +442,14 @@ async def test_access(
     session.add(application)
     await session.commit()
     world.application_id = application.id
+    feed = await client.post(
+        "/api/v1/feeds",
+        json={"kind": "group", "target_id": world.group_a},
+        headers=world.headers("member"),
+    )
+    assert feed.status_code == 201, feed.text
+    world.feed_id = feed.json()["id"]
+    world.feed_file = feed.json()["url"].rsplit("/ical/", 1)[1]
     got = []
     for role in ROLES:
         # A savepoint of our own, unknown to SQLAlchemy: the app's sessions make and release
@@ -486,6 +517,8 @@ def _template(path: str) -> str:
         "{booking}": "{booking_id:int}",
         "{block}": "{block_id:int}",
         "{application}": "{application_id:int}",
+        "{feed}": "{feed_id:int}",
+        "{feed_file}": "{feed_file:str}",
         "2027-03": "{month:str}",
         "{hall}": "{facility_id:int}",
     }

@@ -1,0 +1,279 @@
+"""Feed tokens and what a feed shows: create, list, rotate, revoke; resolve and read.
+
+A token is `selector.verifier` (≥ 256 random bits in the verifier), stored as selector +
+SHA-256, compared in constant time. An unknown, malformed or revoked token, or one whose owner
+may no longer see the feed's target, is the same 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+
+from booking.accounts.access import Principal, require_facility, require_view_group
+from booking.accounts.groups import get_group
+from booking.accounts.models import Group, User, UserStatus
+from booking.accounts.secrets import new_secret, parse_secret, verifies
+from booking.accounts.sessions import principal_for_user
+from booking.audit.service import record
+from booking.calendars.models import CalendarFeed, FeedKind
+from booking.clock import Clock
+from booking.errors import BookingError, InvalidInput, NotFound
+from booking.inventory.network import NetworkSnapshot
+from booking.lottery.models import ApplicationStatus, LotteryApplication
+from booking.reservations.models import Booking, BookingStatus
+
+CANCELLED_KEPT = timedelta(days=30)  # so subscribed clients see them go
+MAX_PAST_DAYS = 366
+MAX_FUTURE_DAYS = 800
+PUBLIC = (FeedKind.ROOM, FeedKind.FACILITY)
+LIVE = (
+    BookingStatus.CONFIRMED,
+    BookingStatus.PENDING_APPROVAL,
+    BookingStatus.HELD,
+    BookingStatus.COMPLETED,
+    BookingStatus.NO_SHOW,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedFeed:
+    feed: CalendarFeed
+    token: str
+
+
+async def check_target(
+    session: AsyncSession,
+    snapshot: NetworkSnapshot,
+    principal: Principal,
+    kind: FeedKind,
+    target_id: int | None,
+) -> None:
+    """The owner may see what the feed shows, through the API, now."""
+    if kind is FeedKind.MANAGER:
+        if not principal.is_staff:
+            raise NotFound("no such feed target", code="feed_target_not_found")
+        return
+    if target_id is None:
+        raise InvalidInput(f"a {kind.value} feed needs target_id", field="target_id")
+    if kind is FeedKind.GROUP:
+        require_view_group(principal, await get_group(session, target_id))
+    elif kind is FeedKind.ROOM:
+        if snapshot.room(target_id) is None:
+            raise InvalidInput(f"no room {target_id}", field="target_id")
+    elif kind is FeedKind.FACILITY:
+        if target_id not in snapshot.facilities:
+            raise InvalidInput(f"no facility {target_id}", field="target_id")
+    else:
+        require_facility(principal, target_id)
+
+
+async def create_feed(
+    session: AsyncSession,
+    clock: Clock,
+    snapshot: NetworkSnapshot,
+    principal: Principal,
+    kind: FeedKind,
+    target_id: int | None,
+    name: str,
+) -> IssuedFeed:
+    await check_target(session, snapshot, principal, kind, target_id)
+    secret = new_secret()
+    feed = CalendarFeed(
+        owner_user_id=principal.user_id,
+        kind=kind,
+        target_id=None if kind is FeedKind.MANAGER else target_id,
+        name=name,
+        selector=secret.selector,
+        verifier_hash=secret.verifier_hash,
+        created_at=clock.now(),
+    )
+    session.add(feed)
+    await session.flush()
+    await record(
+        session,
+        clock,
+        principal.actor,
+        "feed.created",
+        ("calendar_feed", feed.id),
+        after={"kind": kind.value, "target_id": target_id},
+    )
+    return IssuedFeed(feed, str(secret))
+
+
+async def own_feed(session: AsyncSession, principal: Principal, feed_id: int) -> CalendarFeed:
+    feed = await session.get(CalendarFeed, feed_id, with_for_update=True)
+    if feed is None or feed.owner_user_id != principal.user_id:
+        raise NotFound(f"no feed {feed_id}", code="feed_not_found")
+    return feed
+
+
+async def list_feeds(session: AsyncSession, principal: Principal) -> Sequence[CalendarFeed]:
+    stmt = (
+        select(CalendarFeed)
+        .where(CalendarFeed.owner_user_id == principal.user_id)
+        .order_by(CalendarFeed.id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def revoke_feed(
+    session: AsyncSession, clock: Clock, principal: Principal, feed_id: int
+) -> CalendarFeed:
+    feed = await own_feed(session, principal, feed_id)
+    if feed.revoked_at is None:
+        feed.revoked_at = clock.now()
+        await record(session, clock, principal.actor, "feed.revoked", ("calendar_feed", feed.id))
+    return feed
+
+
+async def rotate_feed(
+    session: AsyncSession, clock: Clock, principal: Principal, feed_id: int
+) -> IssuedFeed:
+    """A new secret for the same feed; the old URL stops working at once."""
+    feed = await own_feed(session, principal, feed_id)
+    if feed.revoked_at is not None:
+        raise NotFound(f"no feed {feed_id}", code="feed_not_found")
+    secret = new_secret()
+    feed.selector = secret.selector
+    feed.verifier_hash = secret.verifier_hash
+    await record(session, clock, principal.actor, "feed.rotated", ("calendar_feed", feed.id))
+    return IssuedFeed(feed, str(secret))
+
+
+NOT_FOUND = NotFound("no such calendar feed", code="feed_not_found")
+
+
+async def resolve(
+    session: AsyncSession, snapshot: NetworkSnapshot, token: str
+) -> tuple[CalendarFeed, Principal]:
+    """The feed of a token and its owner's rights now; one 404 for every kind of failure."""
+    secret = parse_secret(token)
+    if secret is None:
+        raise NOT_FOUND
+    feed = await session.scalar(
+        select(CalendarFeed).where(CalendarFeed.selector == secret.selector)
+    )
+    if feed is None or not verifies(secret, feed.verifier_hash) or feed.revoked_at is not None:
+        raise NOT_FOUND
+    owner = await session.get(User, feed.owner_user_id)
+    if owner is None or owner.status is not UserStatus.ACTIVE:
+        raise NOT_FOUND
+    principal = await principal_for_user(session, owner)
+    try:
+        await check_target(session, snapshot, principal, feed.kind, feed.target_id)
+    except BookingError as exc:  # the owner lost sight of the target: the same 404
+        raise NOT_FOUND from exc
+    return feed, principal
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: date
+    end: date
+    since: datetime  # cancelled before this are no longer shown
+
+
+def window(today: date, now: datetime, past_days: int, future_days: int) -> Window:
+    if not 0 <= past_days <= MAX_PAST_DAYS:
+        raise InvalidInput(f"past_days is 0 to {MAX_PAST_DAYS}", field="past_days")
+    if not 1 <= future_days <= MAX_FUTURE_DAYS:
+        raise InvalidInput(f"future_days is 1 to {MAX_FUTURE_DAYS}", field="future_days")
+    return Window(
+        today - timedelta(days=past_days), today + timedelta(days=future_days), now - CANCELLED_KEPT
+    )
+
+
+def _booking_scope(
+    feed: CalendarFeed, principal: Principal, win: Window
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [
+        Booking.use_date >= win.start,
+        Booking.use_date <= win.end,
+        or_(
+            Booking.status.in_(LIVE),
+            and_(Booking.status == BookingStatus.CANCELLED, Booking.updated_at >= win.since),
+        ),
+    ]
+    if feed.kind is FeedKind.GROUP:
+        conditions.append(Booking.group_id == feed.target_id)
+    elif feed.kind is FeedKind.ROOM:
+        conditions.append(Booking.room_id == feed.target_id)
+    elif feed.kind in (FeedKind.FACILITY, FeedKind.FACILITY_STAFF):
+        conditions.append(Booking.facility_id == feed.target_id)
+    elif not principal.is_admin:
+        conditions.append(Booking.facility_id.in_(sorted(principal.facility_ids)))
+    if feed.kind in PUBLIC:  # occupancy: a cancelled booking simply frees the slot
+        conditions[2] = Booking.status.in_(LIVE)
+    return conditions
+
+
+async def fingerprint(
+    session: AsyncSession, feed: CalendarFeed, principal: Principal, win: Window
+) -> tuple[int, datetime | None, int]:
+    """(rows, latest change, sum of sequences): cheap to read, changes with any event."""
+    conditions = _booking_scope(feed, principal, win)
+    row = (
+        await session.execute(
+            select(func.count(), func.max(Booking.updated_at), func.sum(Booking.sequence)).where(
+                *conditions
+            )
+        )
+    ).one()
+    count, latest, sequences = int(row[0]), row[1], int(row[2] or 0)
+    if feed.kind is FeedKind.GROUP:
+        wins = (
+            await session.execute(
+                select(func.count(), func.max(LotteryApplication.settled_at)).where(
+                    *_win_scope(feed, win)
+                )
+            )
+        ).one()
+        count += int(wins[0])
+        sequences += int(wins[0]) * 7919
+        if wins[1] is not None and (latest is None or wins[1] > latest):
+            latest = wins[1]
+    return count, latest, sequences
+
+
+def _win_scope(feed: CalendarFeed, win: Window) -> list[ColumnElement[bool]]:
+    return [
+        LotteryApplication.group_id == feed.target_id,
+        LotteryApplication.use_date >= win.start,
+        LotteryApplication.use_date <= win.end,
+        or_(
+            LotteryApplication.status == ApplicationStatus.WON,
+            and_(
+                LotteryApplication.status.in_(
+                    [ApplicationStatus.CONFIRMED, ApplicationStatus.LAPSED]
+                ),
+                LotteryApplication.settled_at >= win.since,
+            ),
+        ),
+    ]
+
+
+async def bookings_of(
+    session: AsyncSession, feed: CalendarFeed, principal: Principal, win: Window
+) -> Sequence[tuple[Booking, Group]]:
+    stmt = (
+        select(Booking, Group)
+        .join(Group, Group.id == Booking.group_id)
+        .where(*_booking_scope(feed, principal, win))
+        .order_by(Booking.use_date, Booking.id)
+    )
+    return [(b, g) for b, g in (await session.execute(stmt)).all()]
+
+
+async def wins_of(
+    session: AsyncSession, feed: CalendarFeed, win: Window
+) -> Sequence[LotteryApplication]:
+    if feed.kind is not FeedKind.GROUP:
+        return []
+    stmt = select(LotteryApplication).where(*_win_scope(feed, win))
+    return (await session.scalars(stmt.order_by(LotteryApplication.use_date))).all()
