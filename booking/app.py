@@ -22,6 +22,7 @@ from booking.calendars.controllers import (
     FeedController,
     ICalController,
 )
+from booking.calendars.render import EventCache
 from booking.clock import Clock, SystemClock
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.deps import (
@@ -63,6 +64,7 @@ def create_app(
             "clock": clock or SystemClock(),
             "snapshot_cache": SnapshotCache(),
             "claims_cache": ClaimsCache(),
+            "event_cache": EventCache(),
             "sessionmaker": sessionmaker,
         }
     )

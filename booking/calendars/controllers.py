@@ -19,6 +19,7 @@ from booking.calendars.models import CalendarFeed, FeedKind
 from booking.clock import local_today
 from booking.deps import AppSettings, CurrentClock, DbSession, Network
 from booking.reservations.changes import get_booking
+from booking.reservations.models import Booking
 from booking.web.errors import error_responses
 
 ICS = "text/calendar"  # Litestar adds "; charset=utf-8"
@@ -161,7 +162,7 @@ class ICalController(Controller):
     ) -> Response[bytes]:
         token = feed_file.removesuffix(".ics") if feed_file.endswith(".ics") else ""
         feed, principal = await feeds.resolve(db_session, network, token)
-        win = feeds.window(local_today(clock, settings.tz), clock.now(), past_days, future_days)
+        win = feeds.window(local_today(clock, settings.tz), settings.tz, past_days, future_days)
         count, latest, sequences = await feeds.fingerprint(db_session, feed, principal, win)
         tag = hashlib.sha256(
             f"{feed.id}|{feed.kind}|{lang}|{win}|{count}|{latest}|{sequences}|"
@@ -183,11 +184,13 @@ class ICalController(Controller):
         )
         host, base = _host(settings), settings.public_url.rstrip("/")
         events = [
-            render.booking_event(network, booking, group, lang, detail, base, host)
-            for booking, group in await feeds.bookings_of(db_session, feed, principal, win)
+            render.booking_event(
+                request.app.state.event_cache, network, row, lang, detail, base, host
+            )
+            for row in await feeds.bookings_of(db_session, feed, principal, win)
         ]
         events += [
-            render.win_event(network, application, lang, base, host)
+            render.win_event(request.app.state.event_cache, network, application, lang, base, host)
             for application in await feeds.wins_of(db_session, feed, win)
         ]
         body = render.calendar(feed.name, events)
@@ -206,6 +209,7 @@ class BookingICalController(Controller):
     )
     async def one(
         self,
+        request: Request[Any, Any, Any],
         booking_id: FromPath[int],
         auth: Auth,
         db_session: DbSession,
@@ -213,9 +217,16 @@ class BookingICalController(Controller):
         network: Network,
         lang: FromQuery[Literal["ja", "en"]] = "ja",
     ) -> Response[bytes]:
-        booking, group = await get_booking(db_session, auth.required(), booking_id)
+        booking, _ = await get_booking(db_session, auth.required(), booking_id)
+        (row,) = await feeds.event_rows(db_session, [Booking.id == booking.id])
         event = render.booking_event(
-            network, booking, group, lang, "group", settings.public_url.rstrip("/"), _host(settings)
+            request.app.state.event_cache,
+            network,
+            row,
+            lang,
+            "group",
+            settings.public_url.rstrip("/"),
+            _host(settings),
         )
         return Response(
             render.calendar(f"booking {booking.id}", [event]),

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -179,14 +181,14 @@ class Window:
     since: datetime  # cancelled before this are no longer shown
 
 
-def window(today: date, now: datetime, past_days: int, future_days: int) -> Window:
+def window(today: date, tz: ZoneInfo, past_days: int, future_days: int) -> Window:
+    """The dates shown; cancellations stay 30 days (from midnight, so the ETag holds all day)."""
     if not 0 <= past_days <= MAX_PAST_DAYS:
         raise InvalidInput(f"past_days is 0 to {MAX_PAST_DAYS}", field="past_days")
     if not 1 <= future_days <= MAX_FUTURE_DAYS:
         raise InvalidInput(f"future_days is 1 to {MAX_FUTURE_DAYS}", field="future_days")
-    return Window(
-        today - timedelta(days=past_days), today + timedelta(days=future_days), now - CANCELLED_KEPT
-    )
+    since = datetime.combine(today - CANCELLED_KEPT, time(0), tz)
+    return Window(today - timedelta(days=past_days), today + timedelta(days=future_days), since)
 
 
 def _booking_scope(
@@ -258,16 +260,42 @@ def _win_scope(feed: CalendarFeed, win: Window) -> list[ColumnElement[bool]]:
     ]
 
 
-async def bookings_of(
-    session: AsyncSession, feed: CalendarFeed, principal: Principal, win: Window
-) -> Sequence[tuple[Booking, Group]]:
+EVENT_COLUMNS = (
+    Booking.id,
+    Booking.sequence,
+    Booking.status,
+    Booking.room_id,
+    Booking.use_date,
+    Booking.period_codes,
+    Booking.updated_at,
+    Booking.created_at,
+    Booking.event_name,
+    Booking.purpose,
+    Booking.headcount,
+    Booking.fee_total,
+    Group.name.label("group_name"),
+    Group.email.label("group_email"),
+    Group.phone.label("group_phone"),
+)
+
+
+async def event_rows(
+    session: AsyncSession, conditions: Sequence[ColumnElement[bool]]
+) -> Sequence[Any]:
+    """Plain rows, not ORM objects: a feed reads thousands, and most render from the cache."""
     stmt = (
-        select(Booking, Group)
+        select(*EVENT_COLUMNS)
         .join(Group, Group.id == Booking.group_id)
-        .where(*_booking_scope(feed, principal, win))
+        .where(*conditions)
         .order_by(Booking.use_date, Booking.id)
     )
-    return [(b, g) for b, g in (await session.execute(stmt)).all()]
+    return (await session.execute(stmt)).all()
+
+
+async def bookings_of(
+    session: AsyncSession, feed: CalendarFeed, principal: Principal, win: Window
+) -> Sequence[Any]:
+    return await event_rows(session, _booking_scope(feed, principal, win))
 
 
 async def wins_of(

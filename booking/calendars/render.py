@@ -9,17 +9,16 @@ a concatenation of cached blocks, and a changed booking (new SEQUENCE) is render
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
-from datetime import UTC, datetime, time, timedelta
-from typing import Literal
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone
 
-from booking.accounts.models import Group
 from booking.inventory.network import NetworkSnapshot, RoomInfo
 from booking.lottery.models import ApplicationStatus, LotteryApplication
-from booking.reservations.models import Booking, BookingStatus
+from booking.reservations.models import BookingStatus
 
 Lang = Literal["ja", "en"]
 Detail = Literal["group", "public", "staff"]
@@ -27,7 +26,6 @@ PRODID = "-//booking//Kawasaki public facility booking//JA"
 TZID = "Asia/Tokyo"
 REFRESH = "PT1H"  # clients poll hourly; Cache-Control says the same
 _CACHE_SIZE = 50_000
-_cache: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
 _STATUS = {
     BookingStatus.CONFIRMED: "CONFIRMED",
     BookingStatus.COMPLETED: "CONFIRMED",
@@ -84,22 +82,49 @@ def _event(  # noqa: PLR0913
     return bytes(event.to_ical())
 
 
-def _cached(key: tuple[object, ...], make: object) -> bytes:
-    found = _cache.get(key)
-    if found is None:
-        found = make()  # type: ignore[operator]
-        _cache[key] = found
-        if len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    else:
-        _cache.move_to_end(key)
-    return found
+class EventCache:
+    """Rendered events of one app process (one database), least recently used out first."""
+
+    def __init__(self, size: int = _CACHE_SIZE) -> None:
+        self._size = size
+        self._events: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+
+    def get(self, key: tuple[object, ...], make: Callable[[], bytes]) -> bytes:
+        found = self._events.get(key)
+        if found is None:
+            found = make()
+            self._events[key] = found
+            if len(self._events) > self._size:
+                self._events.popitem(last=False)
+        else:
+            self._events.move_to_end(key)
+        return found
+
+
+class EventRow(Protocol):
+    """The columns of a booking that an event shows (feeds.EVENT_COLUMNS)."""
+
+    id: int
+    sequence: int
+    status: BookingStatus
+    room_id: int
+    use_date: date
+    period_codes: list[str]
+    updated_at: datetime | None
+    created_at: datetime
+    event_name: str | None
+    purpose: str
+    headcount: int
+    fee_total: int
+    group_name: str
+    group_email: str | None
+    group_phone: str | None
 
 
 def booking_event(
+    cache: EventCache,
     snapshot: NetworkSnapshot,
-    booking: Booking,
-    group: Group,
+    booking: EventRow,
     lang: Lang,
     detail: Detail,
     base_url: str,
@@ -123,16 +148,15 @@ def booking_event(
             event = booking.event_name or _text(lang, "利用", "Use")
             summary = f"{event} ({_text(lang, room.name_ja, room.name_en)})"
             lines = [
-                f"{_text(lang, '団体', 'Group')}: {group.name}",
+                f"{_text(lang, '団体', 'Group')}: {booking.group_name}",
                 f"{_text(lang, '目的', 'Purpose')}: {booking.purpose}",
                 f"{_text(lang, '人数', 'Headcount')}: {booking.headcount}",
                 f"{_text(lang, '区分', 'Periods')}: {'・'.join(booking.period_codes)}",
                 f"{_text(lang, '使用料', 'Fee')}: {booking.fee_total} {_text(lang, '円', 'yen')}",
             ]
             if detail == "staff":
-                lines.append(
-                    f"{_text(lang, '連絡先', 'Contact')}: {group.email or ''} {group.phone or ''}"
-                )
+                contact = f"{booking.group_email or ''} {booking.group_phone or ''}".strip()
+                lines.append(f"{_text(lang, '連絡先', 'Contact')}: {contact}")
             description = "\n".join(lines)
         return _event(
             f"booking-{booking.id}@{host}",
@@ -147,11 +171,16 @@ def booking_event(
             url=f"{base_url}/bookings/{booking.id}",
         )
 
-    return _cached(key, make)
+    return cache.get(key, make)
 
 
 def win_event(
-    snapshot: NetworkSnapshot, application: LotteryApplication, lang: Lang, base_url: str, host: str
+    cache: EventCache,
+    snapshot: NetworkSnapshot,
+    application: LotteryApplication,
+    lang: Lang,
+    base_url: str,
+    host: str,
 ) -> bytes:
     """A pending lottery win is TENTATIVE; confirmed (the booking takes over) or lapsed wins
     are CANCELLED so clients drop them."""
@@ -183,7 +212,7 @@ def win_event(
             url=f"{base_url}/lottery/applications/{application.id}",
         )
 
-    return _cached(key, make)
+    return cache.get(key, make)
 
 
 def calendar(name: str, events: Iterable[bytes]) -> bytes:
