@@ -158,13 +158,19 @@ async def resolve(
     secret = parse_secret(token)
     if secret is None:
         raise NOT_FOUND
-    feed = await session.scalar(
-        select(CalendarFeed).where(CalendarFeed.selector == secret.selector)
-    )
-    if feed is None or not verifies(secret, feed.verifier_hash) or feed.revoked_at is not None:
+    found = (
+        await session.execute(
+            select(CalendarFeed, User)
+            .join(User, User.id == CalendarFeed.owner_user_id)
+            .where(CalendarFeed.selector == secret.selector)
+        )
+    ).one_or_none()
+    if found is None:
         raise NOT_FOUND
-    owner = await session.get(User, feed.owner_user_id)
-    if owner is None or owner.status is not UserStatus.ACTIVE:
+    feed, owner = found
+    if not verifies(secret, feed.verifier_hash) or feed.revoked_at is not None:
+        raise NOT_FOUND
+    if owner.status is not UserStatus.ACTIVE:
         raise NOT_FOUND
     principal = await principal_for_user(session, owner)
     try:
