@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK
 from sqlalchemy import select
 
 from booking.accounts.auth import Auth
@@ -166,22 +166,22 @@ class LotteryController(Controller):
         network: Network,
     ) -> Response[Any]:
         principal = auth.required()
-        key = request.headers.get("idempotency-key")
-        body_hash = idempotency.request_hash(b"lottery:" + msgspec.json.encode(data))
-        if key is not None:
-            key = idempotency.check_key(key)
-            stored = await idempotency.replay(db_session, principal.user_id, key, body_hash)
-            if stored is not None:
-                return Response(stored.response, status_code=stored.status_code)
-        made = await applications.apply(
-            db_session, clock, settings, network, principal, request_of(data)
-        )
-        body = msgspec.to_builtins(application_read(made))
-        if key is not None:
-            await idempotency.remember(
-                db_session, clock, principal.user_id, key, body_hash, HTTP_201_CREATED, body
+
+        async def create() -> dict[str, Any]:
+            made = await applications.apply(
+                db_session, clock, settings, network, principal, request_of(data)
             )
-        return Response(body, status_code=HTTP_201_CREATED)
+            return msgspec.to_builtins(application_read(made))  # type: ignore[no-any-return]
+
+        status, body = await idempotency.once(
+            db_session,
+            clock,
+            principal.user_id,
+            request.headers.get("idempotency-key"),
+            b"lottery:" + msgspec.json.encode(data),
+            create,
+        )
+        return Response(body, status_code=status)
 
     @get(
         "/applications",

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK
 
 from booking.accounts.auth import Auth
 from booking.clock import local_today
@@ -91,20 +91,20 @@ class BookingController(Controller):
         network: Network,
     ) -> Response[Any]:
         principal = auth.required()
-        key = request.headers.get("idempotency-key")
-        body_hash = idempotency.request_hash(msgspec.json.encode(data))
-        if key is not None:
-            key = idempotency.check_key(key)
-            stored = await idempotency.replay(db_session, principal.user_id, key, body_hash)
-            if stored is not None:
-                return Response(stored.response, status_code=stored.status_code)
-        booking = await book(db_session, clock, settings, network, principal, request_of(data))
-        body = msgspec.to_builtins(booking_read(booking))
-        if key is not None:
-            await idempotency.remember(
-                db_session, clock, principal.user_id, key, body_hash, HTTP_201_CREATED, body
-            )
-        return Response(body, status_code=HTTP_201_CREATED)
+
+        async def create() -> dict[str, Any]:
+            booking = await book(db_session, clock, settings, network, principal, request_of(data))
+            return msgspec.to_builtins(booking_read(booking))  # type: ignore[no-any-return]
+
+        status, body = await idempotency.once(
+            db_session,
+            clock,
+            principal.user_id,
+            request.headers.get("idempotency-key"),
+            msgspec.json.encode(data),
+            create,
+        )
+        return Response(body, status_code=status)
 
     @get(
         "/",

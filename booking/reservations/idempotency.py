@@ -9,8 +9,10 @@ finds the stored answer.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.clock import Clock
@@ -66,3 +68,24 @@ async def remember(
         )
     )
     await session.flush()
+
+
+async def once(
+    session: AsyncSession,
+    clock: Clock,
+    user_id: int,
+    key: str | None,
+    body: bytes,
+    create: Callable[[], Awaitable[dict[str, Any]]],
+) -> tuple[int, dict[str, Any]]:
+    """Run a creating request once per Idempotency-Key: (status, body) of the first answer."""
+    if key is None:
+        return HTTP_201_CREATED, await create()
+    key = check_key(key)
+    body_hash = request_hash(body)
+    stored = await replay(session, user_id, key, body_hash)
+    if stored is not None:
+        return stored.status_code, stored.response
+    answer = await create()
+    await remember(session, clock, user_id, key, body_hash, HTTP_201_CREATED, answer)
+    return HTTP_201_CREATED, answer
