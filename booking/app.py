@@ -36,6 +36,8 @@ from booking.health import health, ready
 from booking.inventory.controllers import FacilityController, RoomController, WardController
 from booking.inventory.network import SnapshotCache
 from booking.lottery.controllers import LotteryController
+from booking.pages.routes import pages_router, static_router
+from booking.pages.web import template_config
 from booking.reservations.booking_controllers import (
     BlockController,
     BookingController,
@@ -104,7 +106,10 @@ def create_app(
             FeedController,
             ICalController,
             BookingICalController,
+            pages_router(),
+            static_router(),
         ],
+        template_config=template_config(),
         dependencies={
             "db_session": Provide(provide_db_session),
             "clock": Provide(provide_clock, sync_to_thread=False),

@@ -2,7 +2,8 @@
 
 Handlers take `auth` and call `auth.required()` (must be logged in: 401 otherwise) or
 `auth.optional()` (may be anonymous). A cookie-authenticated unsafe request must carry the
-session's CSRF token in the `X-CSRF-Token` header: a page of another site can make the
+session's CSRF token in the `X-CSRF-Token` header (a form of our pages: in its `csrf_token`
+field; the API takes JSON bodies only): a page of another site can make the
 browser send the cookie, never read the token. Bearer requests need no CSRF token: browsers
 do not attach them on their own.
 """
@@ -30,7 +31,9 @@ from booking.errors import BookingError, PermissionDenied, Unauthenticated
 
 SESSION_COOKIE = "booking_session"
 CSRF_HEADER = "X-CSRF-Token"
+CSRF_FORM_FIELD = "csrf_token"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +97,7 @@ async def provide_auth(
     if principal is None:
         return Authentication(None)
     if request.method not in _SAFE and not csrf_matches(
-        request.headers.get(CSRF_HEADER), principal.csrf_token or ""
+        await _presented_csrf(request), principal.csrf_token or ""
     ):
         refusal = PermissionDenied(
             f"missing or wrong {CSRF_HEADER} header: reload the page and try again",
@@ -102,6 +105,18 @@ async def provide_auth(
         )
         return Authentication(principal, refusal)
     return Authentication(principal)
+
+
+async def _presented_csrf(request: Request[Any, Any, Any]) -> str | None:
+    """The header, or for a page's form (booking/pages) its `csrf_token` field."""
+    header = request.headers.get(CSRF_HEADER)
+    if header is not None or request.url.path.startswith("/api/"):
+        return header
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in _FORM_TYPES:
+        return None
+    value = (await request.form()).get(CSRF_FORM_FIELD)
+    return value if isinstance(value, str) else None
 
 
 def session_cookie(request: Request[Any, Any, Any], opened: OpenedSession) -> Cookie:

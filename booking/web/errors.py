@@ -82,10 +82,14 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def domain_error(_: Request[Any, Any, Any], exc: BookingError) -> Response[dict[str, Any]]:
-    status = next(
+def status_of(exc: BookingError) -> int:
+    return next(
         (code for kind, code in _STATUS.items() if isinstance(exc, kind)), HTTP_400_BAD_REQUEST
     )
+
+
+def domain_error(_: Request[Any, Any, Any], exc: BookingError) -> Response[dict[str, Any]]:
+    status = status_of(exc)
     errors = [{"field": field, "reason": reason} for field, reason in exc.problems] or None
     headers: dict[str, str] = {}
     if isinstance(exc, TooManyRequests):

@@ -1,0 +1,404 @@
+"""Language, logging in and out, registering a group and keeping its roster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.datastructures import Cookie
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from booking.accounts import groups, login, roster
+from booking.accounts.auth import Auth, cleared_cookie, client_address, session_cookie
+from booking.accounts.models import GroupCategory, GroupKind, Residency
+from booking.accounts.schemas import MemberIn, RegistrationIn
+from booking.accounts.sessions import end_session
+from booking.audit.service import record
+from booking.clock import local_today
+from booking.deps import AppSettings, CurrentClock, DbSession, Network
+from booking.errors import BookingError
+from booking.pages.forms import Form, attempt
+from booking.pages.i18n import LANG_COOKIE, N_, parse_lang
+from booking.pages.web import Page, check_anonymous_form, login_redirect, safe_next
+
+RESIDENCY = {
+    Residency.LIVES.value: N_("Lives in the city"),
+    Residency.WORKS.value: N_("Works in the city"),
+    Residency.STUDIES.value: N_("Studies in the city"),
+    Residency.NONE.value: N_("None of these"),
+}
+KINDS = {GroupKind.GROUP.value: N_("A group"), GroupKind.INDIVIDUAL.value: N_("An individual")}
+CATEGORIES = {
+    GroupCategory.GENERAL.value: N_("General"),
+    GroupCategory.EXEMPT.value: N_("Exempt (reduced fees)"),
+    GroupCategory.COMMERCIAL.value: N_("Commercial"),
+    GroupCategory.SENIOR_CIVIC.value: N_("Civic group at a senior recreation centre"),
+    GroupCategory.CHILDREN_CENTRE.value: N_("Group of a children's culture centre"),
+}
+STATUSES = {
+    "pending": N_("Waiting for a facility to check it"),
+    "active": N_("Active"),
+    "suspended": N_("Suspended"),
+    "expired": N_("Expired: renew it"),
+}
+MEMBER_FIELDS = ("name", "birth_date", "residency", "email")
+DEFAULT_MEMBER_ROWS = 4
+MAX_MEMBER_ROWS = 60
+
+
+class AccountPages(Controller):
+    include_in_schema = False
+
+    @get("/lang/{code:str}", name="lang")
+    async def switch_language(
+        self, request: Request[Any, Any, Any], code: FromPath[str], next_: FromQuery[str] = "/"
+    ) -> Redirect:
+        lang = parse_lang(code) or "ja"
+        cookie = Cookie(
+            key=LANG_COOKIE,
+            value=lang,
+            path="/",
+            max_age=366 * 24 * 3600,
+            secure=request.url.scheme == "https",
+            samesite="lax",
+        )
+        target = safe_next(request.query_params.get("next") or next_)
+        return Redirect(target, status_code=303, cookies=[cookie])
+
+    @get("/login", name="login")
+    async def login_form(self, request: Request[Any, Any, Any], auth: Auth) -> Template:
+        page = Page.of(request, auth)
+        form = Form({"next": safe_next(request.query_params.get("next"), "")}, page.texts)
+        return page.render(
+            "login.html",
+            nav="login",
+            form=form,
+            registered=request.query_params.get("registered") == "1",
+        )
+
+    @post("/login")
+    async def login_submit(
+        self,
+        request: Request[Any, Any, Any],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        if page.principal is None:
+            await check_anonymous_form(request)
+        form = Form(await request.form(), page.texts)
+        name = form.text("login", max_length=254)
+        password = form.text("password", max_length=128)
+        if form.ok and name and password:
+            try:
+                user, opened = await login.login(
+                    db_session, clock, settings, name, password, client_address(request)
+                )
+            except BookingError as exc:  # a failure's count and audit event are kept
+                form.fail(exc, {"login": "login", "password": "password"})
+            else:
+                del user
+                return Redirect(
+                    safe_next(form["next"], "/my/bookings"),
+                    status_code=303,
+                    cookies=[session_cookie(request, opened)],
+                )
+        form.values["password"] = ""  # never sent back
+        return page.render("login.html", status_code=401, nav="login", form=form, registered=False)
+
+    @post("/logout")
+    async def logout(
+        self,
+        request: Request[Any, Any, Any],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+    ) -> Redirect:
+        principal = auth.optional()
+        if principal is not None and principal.session_id is not None:
+            await end_session(db_session, principal.session_id)
+            await record(db_session, clock, principal.actor, "logout", ("user", principal.user_id))
+        return Redirect("/", status_code=303, cookies=[cleared_cookie(request)])
+
+    @get("/register", name="register")
+    async def register_form(
+        self, request: Request[Any, Any, Any], auth: Auth, network: Network
+    ) -> Template:
+        page = Page.of(request, auth)
+        form = Form({"rows": str(DEFAULT_MEMBER_ROWS), "kind": "group"}, page.texts)
+        return page.render("register.html", **_register_context(page, form, network))
+
+    @post("/register")
+    async def register_submit(
+        self,
+        request: Request[Any, Any, Any],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+        network: Network,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        if page.principal is None:
+            await check_anonymous_form(request)
+        form = Form(await request.form(), page.texts)
+        rows = min(MAX_MEMBER_ROWS, max(1, form.integer("rows", required=False) or 1))
+        if "add_row" in form.values:  # no JavaScript needed for a longer roster
+            form.values["rows"] = str(rows + 1)
+            return page.render("register.html", **_register_context(page, form, network))
+        data = _registration(form, rows, page.principal is None)
+        if data is not None:
+            fields = {
+                "name": "name",
+                "kind": "kind",
+                "category": "category",
+                "facility_id": "facility_id",
+                "guardian_consent": "guardian_consent",
+                "representative.name": "rep_name",
+                "representative.birth_date": "rep_birth_date",
+                "representative.residency": "rep_residency",
+                "representative.email": "rep_email",
+                "representative.password": "rep_password",
+                "representative.phone": "rep_phone",
+                **{
+                    f"members[{i}].{f}": f"m{i}_{f}"
+                    for i in range(rows)
+                    for f in (*MEMBER_FIELDS, "phone")
+                },
+            }
+            group = await attempt(
+                db_session,
+                form,
+                fields,
+                lambda: groups.register(
+                    db_session,
+                    clock,
+                    settings,
+                    page.principal,
+                    data,
+                    client_address(request),
+                ),
+            )
+            if group is not None:
+                if page.principal is not None:
+                    return Redirect(f"/my/groups/{group.id}?registered=1", status_code=303)
+                return Redirect("/login?registered=1", status_code=303)
+        form.values["rep_password"] = ""
+        return page.render(
+            "register.html", status_code=422, **_register_context(page, form, network)
+        )
+
+    @get("/my/groups", name="my_groups")
+    async def my_groups(
+        self,
+        request: Request[Any, Any, Any],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        if page.principal is None:
+            return login_redirect(request)
+        today = local_today(clock, settings.tz)
+        mine = [
+            (await groups.get_group(db_session, gid), role)
+            for gid, role in sorted(page.principal.memberships.items())
+        ]
+        return page.render(
+            "my/groups.html",
+            nav="groups",
+            groups=[(g, role, groups.effective_status(g, today)) for g, role in mine],
+            statuses=STATUSES,
+            categories=CATEGORIES,
+        )
+
+    @get("/my/groups/{group_id:int}", name="my_group")
+    async def group_page(
+        self,
+        request: Request[Any, Any, Any],
+        group_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        if page.principal is None:
+            return login_redirect(request)
+        form = Form({}, page.texts)
+        return await _group_page(page, db_session, clock, settings, group_id, form)
+
+    @post("/my/groups/{group_id:int}/members")
+    async def add_member(
+        self,
+        request: Request[Any, Any, Any],
+        group_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        principal = auth.required()
+        form = Form(await request.form(), page.texts)
+        entry = _member(form, "new_")
+        if entry is not None:
+            # The roster service names a new member's fields "member.<field>" (and a
+            # duplicate's "email").
+            fields = {
+                **{f"member.{f}": f"new_{f}" for f in (*MEMBER_FIELDS, "phone")},
+                "email": "new_email",
+            }
+            added = await attempt(
+                db_session,
+                form,
+                fields,
+                lambda: roster.add_member(db_session, clock, settings, principal, group_id, entry),
+            )
+            if added is not None:
+                return Redirect(f"/my/groups/{group_id}?added=1", status_code=303)
+        return await _group_page(page, db_session, clock, settings, group_id, form, 422)
+
+    @post("/my/groups/{group_id:int}/members/{member_id:int}/remove")
+    async def remove_member(
+        self,
+        request: Request[Any, Any, Any],
+        group_id: FromPath[int],
+        member_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        principal = auth.required()
+        form = Form({}, page.texts)
+        done = await attempt(
+            db_session,
+            form,
+            {},
+            lambda: _removed(
+                roster.remove_member(db_session, clock, principal, group_id, member_id)
+            ),
+        )
+        if done:
+            return Redirect(f"/my/groups/{group_id}?removed=1", status_code=303)
+        return await _group_page(page, db_session, clock, settings, group_id, form, 422)
+
+
+async def _removed(work: Any) -> bool:
+    await work
+    return True
+
+
+async def _group_page(
+    page: Page,
+    db_session: DbSession,
+    clock: CurrentClock,
+    settings: AppSettings,
+    group_id: int,
+    form: Form,
+    status_code: int = 200,
+) -> Template:
+    assert page.principal is not None  # noqa: S101 - the callers checked
+    group = await groups.view_group(db_session, page.principal, group_id)
+    members = await groups.roster(db_session, group.id)
+    today = local_today(clock, settings.tz)
+    query = page.request.query_params
+    return page.render(
+        "my/group.html",
+        status_code=status_code,
+        nav="groups",
+        group=group,
+        members=members,
+        status=groups.effective_status(group, today),
+        statuses=STATUSES,
+        categories=CATEGORIES,
+        residency=RESIDENCY,
+        form=form,
+        may_manage=_may_manage(page, group),
+        notice=next((k for k in ("registered", "added", "removed") if k in query), None),
+    )
+
+
+def _may_manage(page: Page, group: Any) -> bool:
+    principal = page.principal
+    if principal is None:
+        return False
+    return principal.role_in(group.id) == "representative" or principal.staff_for(group)
+
+
+def _register_context(page: Page, form: Form, network: Any) -> dict[str, Any]:
+    rows = max(1, int(form["rows"] or DEFAULT_MEMBER_ROWS))
+    centres = sorted(
+        (f for f in network.facilities.values() if f.kind in groups.FACILITY_CATEGORIES.values()),
+        key=lambda f: f.id,
+    )
+    return {
+        "nav": "register",
+        "form": form,
+        "rows": rows,
+        "kinds": KINDS,
+        "categories": CATEGORIES,
+        "residency": RESIDENCY,
+        "centres": [(str(f.id), page.texts.name(f)) for f in centres],
+    }
+
+
+def _member(form: Form, prefix: str) -> MemberIn | None:
+    """One roster row of the form, or None (with errors) when it is not filled in right."""
+    name = form.text(f"{prefix}name", max_length=100)
+    birth = form.day(f"{prefix}birth_date")
+    residency = form.choice(f"{prefix}residency", RESIDENCY)
+    email = form.text(f"{prefix}email", required=False, max_length=254)
+    phone = form.text(f"{prefix}phone", required=False, max_length=20)
+    if name is None or birth is None or residency is None:
+        return None
+    return MemberIn(
+        name=name, birth_date=birth, residency=Residency(residency), email=email, phone=phone
+    )
+
+
+def _registration(form: Form, rows: int, anonymous: bool) -> RegistrationIn | None:
+    kind = form.choice("kind", KINDS)
+    category = form.choice("category", CATEGORIES)
+    name = form.text("name", max_length=100)
+    facility = form.integer("facility_id", required=False, minimum=1)
+    representative = _member(form, "rep_")
+    password = form.text("rep_password", required=anonymous, max_length=128)
+    members = []
+    for i in range(rows):
+        prefix = f"m{i}_"
+        if not any(form[f"{prefix}{f}"].strip() for f in MEMBER_FIELDS if f != "residency"):
+            continue  # an empty row is not a member
+        if (entry := _member(form, prefix)) is not None:
+            members.append(entry)
+    if not form.ok or kind is None or category is None or name is None or representative is None:
+        return None
+    try:
+        return msgspec.convert(
+            {
+                "kind": kind,
+                "name": name,
+                "name_kana": form.text("name_kana", required=False, max_length=100),
+                "category": category,
+                "facility_id": facility,
+                "email": form.text("email", required=False, max_length=254),
+                "phone": form.text("phone", required=False, max_length=20),
+                "guardian_consent": form["guardian_consent"] == "yes",
+                "representative": {
+                    **msgspec.to_builtins(representative),
+                    **({"password": password} if password else {}),
+                },
+                "members": [msgspec.to_builtins(m) for m in members],
+            },
+            RegistrationIn,
+        )
+    except msgspec.ValidationError as exc:
+        form.general.append(f"{form.texts.gettext('This value cannot be used.')} ({exc})")
+        return None

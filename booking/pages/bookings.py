@@ -1,0 +1,640 @@
+"""A group's journeys: book first-come or apply for the lottery, see, cancel and download
+bookings, confirm a lottery win, and subscribe to the group's calendar."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from booking.accounts import groups
+from booking.accounts.access import Principal
+from booking.accounts.auth import Auth
+from booking.accounts.models import Group
+from booking.calendars import feeds
+from booking.calendars.controllers import issued
+from booking.calendars.models import FeedKind
+from booking.clock import local_today
+from booking.deps import AppSettings, Claims, CurrentClock, DbSession, Network
+from booking.errors import BookingError, NotFound
+from booking.inventory.network import NetworkSnapshot, PeriodInfo, RoomInfo
+from booking.inventory.policy import Phase, booking_phase
+from booking.lottery import applications
+from booking.lottery.models import LotteryApplication
+from booking.pages.catalogue import Catalogue, catalogue
+from booking.pages.forms import EARLIEST_DAY, LATEST_DAY, Form, attempt
+from booking.pages.i18n import N_, Texts
+from booking.pages.web import Page, login_redirect
+from booking.reservations import changes, idempotency, listing
+from booking.reservations.availability import AvailabilityQuery, search_availability
+from booking.reservations.bookings import BookingRequest, book
+from booking.reservations.models import Booking
+
+BOOKING_STATUSES = {
+    "held": N_("Held (provisional)"),
+    "pending_approval": N_("Waiting for approval"),
+    "confirmed": N_("Confirmed"),
+    "cancelled": N_("Cancelled"),
+    "completed": N_("Used"),
+    "no_show": N_("Not used (no-show)"),
+}
+PAYMENT_STATUSES = {
+    "unpaid": N_("Unpaid"),
+    "paid": N_("Paid"),
+    "waived": N_("No charge"),
+    "refunded": N_("Refunded"),
+}
+APPLICATION_STATUSES = {
+    "applied": N_("Applied"),
+    "withdrawn": N_("Withdrawn"),
+    "won": N_("Won: confirm it"),
+    "lost": N_("Not drawn"),
+    "confirmed": N_("Won and confirmed"),
+    "lapsed": N_("Lapsed (not confirmed in time)"),
+}
+WHEN = {"upcoming": N_("Upcoming"), "past": N_("Past"), "cancelled": N_("Cancelled")}
+BOOK_FIELDS = {
+    "group_id": "group_id",
+    "period_codes": "periods",
+    "purpose": "purpose",
+    "headcount": "headcount",
+    "event_name": "event_name",
+    "use_date": "periods",
+    "room_id": "periods",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A booking or application with the names the pages show."""
+
+    record: Any
+    room: RoomInfo | None
+    facility_name: str
+    room_name: str
+    periods: list[PeriodInfo]
+
+
+def shown(snapshot: NetworkSnapshot, texts: Texts, record: Booking | LotteryApplication) -> Shown:
+    room = snapshot.room(record.room_id)
+    facility = snapshot.facilities.get(record.facility_id)
+    periods = [p for p in room.grid.periods if p.code in record.period_codes] if room else []
+    return Shown(
+        record,
+        room,
+        texts.name(facility) if facility else str(record.facility_id),
+        texts.name(room) if room else str(record.room_id),
+        periods,
+    )
+
+
+async def member_groups(db_session: DbSession, principal: Principal) -> list[Group]:
+    return [await groups.get_group(db_session, gid) for gid in sorted(principal.memberships)]
+
+
+class BookingPages(Controller):
+    include_in_schema = False
+
+    @get("/book", name="book")
+    async def book_form(
+        self,
+        request: Request[Any, Any, Any],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+        claims_cache: Claims,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        if page.principal is None:
+            return login_redirect(request)
+        query = request.query_params
+        form = Form(
+            {
+                "room": query.get("room", ""),
+                "date": query.get("date", ""),
+                "periods": query.getall("period", []),
+                "request_key": secrets.token_urlsafe(16),
+            },
+            page.texts,
+        )
+        return await _book_page(
+            page, form, db_session, network, claims_cache, clock, settings, status_code=200
+        )
+
+    @post("/book")
+    async def book_submit(
+        self,
+        request: Request[Any, Any, Any],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+        claims_cache: Claims,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        principal = auth.required()
+        form = Form(await request.form(), page.texts)
+        room_id = form.integer("room", minimum=1)
+        use_date = form.day("date")
+        group_id = form.integer("group_id", minimum=1)
+        headcount = form.integer("headcount", minimum=1, maximum=10000)
+        purpose = form.text("purpose", max_length=60)
+        event_name = form.text("event_name", required=False, max_length=200)
+        periods = form.all("periods")
+        if not periods:
+            form.error("periods", "Choose one or more periods.")
+        key = form.text("request_key", max_length=100) or secrets.token_urlsafe(16)
+        if form.ok and room_id and use_date and group_id and headcount and purpose:
+            room = network.room(room_id)
+            today = local_today(clock, settings.tz)
+            lottery = room is not None and (
+                booking_phase(room.policy, use_date, today) is Phase.LOTTERY
+            )
+            wanted = BookingRequest(
+                group_id=group_id,
+                room_id=room_id,
+                use_date=use_date,
+                period_codes=periods,
+                purpose=purpose,
+                headcount=headcount,
+                event_name=event_name,
+                charges_admission=form["charges_admission"] == "yes",
+            )
+
+            async def create() -> dict[str, Any]:
+                if lottery:
+                    made = await applications.apply(
+                        db_session, clock, settings, network, principal, wanted
+                    )
+                    return {"application_id": made.id}
+                booking = await book(db_session, clock, settings, network, principal, wanted)
+                return {"id": booking.id}
+
+            body = (b"lottery:" if lottery else b"") + msgspec.json.encode(wanted)
+            answer = await attempt(
+                db_session,
+                form,
+                BOOK_FIELDS,
+                lambda: idempotency.once(db_session, clock, principal.user_id, key, body, create),
+            )
+            if answer is not None:
+                _, result = answer
+                if "application_id" in result:
+                    return Redirect("/my/lottery?applied=1", status_code=303)
+                return Redirect(f"/my/bookings/{result['id']}?done=1", status_code=303)
+        return await _book_page(
+            page, form, db_session, network, claims_cache, clock, settings, status_code=422
+        )
+
+    @get("/my/bookings", name="my_bookings")
+    async def my_bookings(
+        self,
+        request: Request[Any, Any, Any],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        if page.principal is None:
+            return login_redirect(request)
+        mine = await member_groups(db_session, page.principal)
+        group, when = _chosen(request, mine)
+        today = local_today(clock, settings.tz)
+        found = (
+            await listing.group_bookings(db_session, page.principal, group.id, when, today)
+            if group
+            else []
+        )
+        return page.render(
+            "my/bookings.html",
+            nav="bookings",
+            groups=mine,
+            group=group,
+            when=when,
+            whens=WHEN,
+            bookings=[shown(network, page.texts, b) for b in found],
+            statuses=BOOKING_STATUSES,
+            payments=PAYMENT_STATUSES,
+        )
+
+    @get("/my/bookings.csv", name="my_bookings_csv")
+    async def my_bookings_csv(
+        self,
+        request: Request[Any, Any, Any],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Response[str]:
+        principal = auth.required()
+        mine = await member_groups(db_session, principal)
+        group, when = _chosen(request, mine)
+        if group is None:
+            raise NotFound("no group", code="group_not_found")
+        today = local_today(clock, settings.tz)
+        found = await listing.group_bookings(db_session, principal, group.id, when, today)
+        return Response(
+            listing.to_csv([(b, group) for b in found]),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="bookings-{group.id}-{when}.csv"'
+            },
+        )
+
+    @get("/my/bookings/{booking_id:int}", name="my_booking")
+    async def booking_page(
+        self,
+        request: Request[Any, Any, Any],
+        booking_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        if page.principal is None:
+            return login_redirect(request)
+        booking, group = await changes.get_booking(db_session, page.principal, booking_id)
+        return page.render(
+            "my/booking.html",
+            nav="bookings",
+            item=shown(network, page.texts, booking),
+            group=group,
+            statuses=BOOKING_STATUSES,
+            payments=PAYMENT_STATUSES,
+            done="done" in request.query_params,
+            staff=page.principal.manages(booking.facility_id),
+        )
+
+    @get("/my/bookings/{booking_id:int}/cancel", name="cancel_preview")
+    async def cancel_preview(
+        self,
+        request: Request[Any, Any, Any],
+        booking_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        if page.principal is None:
+            return login_redirect(request)
+        return await _cancel_page(
+            page, Form({}, page.texts), db_session, network, clock, settings, booking_id
+        )
+
+    @post("/my/bookings/{booking_id:int}/cancel")
+    async def cancel_submit(
+        self,
+        request: Request[Any, Any, Any],
+        booking_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        principal = auth.required()
+        form = Form(await request.form(), page.texts)
+        facility_cause = form["cause"] == "facility"
+        done = await attempt(
+            db_session,
+            form,
+            {},
+            lambda: changes.cancel(
+                db_session,
+                clock,
+                settings,
+                network,
+                principal,
+                booking_id,
+                facility_cause=facility_cause,
+            ),
+        )
+        if done is not None:
+            back = form["next"] if form["next"].startswith("/manage/") else None
+            return Redirect(back or f"/my/bookings/{booking_id}", status_code=303)
+        return await _cancel_page(page, form, db_session, network, clock, settings, booking_id)
+
+    @get("/my/lottery", name="my_lottery")
+    async def my_lottery(
+        self,
+        request: Request[Any, Any, Any],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        if page.principal is None:
+            return login_redirect(request)
+        return await _lottery_page(page, Form({}, page.texts), db_session, network, clock, settings)
+
+    @post("/my/lottery/{application_id:int}/{action:str}")
+    async def lottery_action(  # noqa: PLR0913, PLR0917
+        self,
+        request: Request[Any, Any, Any],
+        application_id: FromPath[int],
+        action: FromPath[str],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        principal = auth.required()
+        form = Form({}, page.texts)
+        if action not in {"confirm", "withdraw"}:
+            raise NotFound(f"no action {action}", code="not_found")
+        work = applications.confirm if action == "confirm" else applications.withdraw
+        done = await attempt(
+            db_session,
+            form,
+            {},
+            lambda: work(db_session, clock, settings, network, principal, application_id),
+        )
+        if done is not None:
+            if isinstance(done, Booking):
+                return Redirect(f"/my/bookings/{done.id}?done=1", status_code=303)
+            return Redirect("/my/lottery?withdrawn=1", status_code=303)
+        return await _lottery_page(page, form, db_session, network, clock, settings, 422)
+
+    @get("/my/calendar", name="my_calendar")
+    async def my_calendar(
+        self, request: Request[Any, Any, Any], auth: Auth, db_session: DbSession
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        if page.principal is None:
+            return login_redirect(request)
+        return await _calendar_page(page, Form({}, page.texts), db_session, None)
+
+    @post("/my/calendar")
+    async def calendar_create(
+        self,
+        request: Request[Any, Any, Any],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template:
+        page = Page.of(request, auth)
+        principal = auth.required()
+        form = Form(await request.form(), page.texts)
+        target = form["target"]
+        kind: FeedKind
+        target_id: int | None
+        if target == "manager":
+            kind, target_id = FeedKind.MANAGER, None
+        elif target.startswith("staff:"):
+            kind, target_id = FeedKind.FACILITY_STAFF, _int(target[6:])
+        else:
+            kind, target_id = FeedKind.GROUP, _int(target.removeprefix("group:"))
+        name = form.text("name", required=False, max_length=100) or page.texts.gettext(
+            "My bookings"
+        )
+        made = await attempt(
+            db_session,
+            form,
+            {"target_id": "target"},
+            lambda: feeds.create_feed(db_session, clock, network, principal, kind, target_id, name),
+        )
+        shown_feed = issued(made.feed, made.token, settings.public_url) if made else None
+        return await _calendar_page(page, form, db_session, shown_feed, 201 if made else 422)
+
+    @post("/my/calendar/{feed_id:int}/{action:str}")
+    async def calendar_action(
+        self,
+        request: Request[Any, Any, Any],
+        feed_id: FromPath[int],
+        action: FromPath[str],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template:
+        page = Page.of(request, auth)
+        principal = auth.required()
+        form = Form({}, page.texts)
+        if action == "rotate":
+            made = await attempt(
+                db_session,
+                form,
+                {},
+                lambda: feeds.rotate_feed(db_session, clock, principal, feed_id),
+            )
+            shown_feed = issued(made.feed, made.token, settings.public_url) if made else None
+            return await _calendar_page(page, form, db_session, shown_feed, 200 if form.ok else 422)
+        if action == "revoke":
+            await attempt(
+                db_session,
+                form,
+                {},
+                lambda: feeds.revoke_feed(db_session, clock, principal, feed_id),
+            )
+            return await _calendar_page(page, form, db_session, None, 200 if form.ok else 422)
+        raise NotFound(f"no action {action}", code="not_found")
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+def _chosen(
+    request: Request[Any, Any, Any], mine: list[Group]
+) -> tuple[Group | None, Literal["upcoming", "past", "cancelled"]]:
+    wanted = request.query_params.get("group", "")
+    group = next((g for g in mine if str(g.id) == wanted), mine[0] if mine else None)
+    when = request.query_params.get("when", "upcoming")
+    if when not in WHEN:
+        when = "upcoming"
+    return group, when  # type: ignore[return-value]
+
+
+async def _book_page(  # noqa: PLR0913
+    page: Page,
+    form: Form,
+    db_session: DbSession,
+    network: NetworkSnapshot,
+    claims_cache: Claims,
+    clock: CurrentClock,
+    settings: AppSettings,
+    *,
+    status_code: int,
+) -> Template:
+    assert page.principal is not None  # noqa: S101 - the callers checked
+    names = await catalogue(db_session, network)
+    room_id = _int(form["room"])
+    room = network.room(room_id) if room_id else None
+    use_date = _day(form["date"])
+    if room is None or use_date is None:
+        raise NotFound("choose a free slot from the search first", code="room_not_found")
+    today = local_today(clock, settings.tz)
+    states = await _day_states(db_session, network, claims_cache, room, use_date, today)
+    mine = [
+        g
+        for g in await member_groups(db_session, page.principal)
+        if groups.may_book(g, today) or len(page.principal.memberships) == 1
+    ]
+    return page.render(
+        "book.html",
+        status_code=status_code,
+        nav="search",
+        form=form,
+        room=room,
+        facility=network.facilities[room.facility_id],
+        use_date=use_date,
+        periods=names.periods_on(room, use_date),
+        states=states,
+        lottery=booking_phase(room.policy, use_date, today) is Phase.LOTTERY,
+        groups=[(str(g.id), g.name) for g in mine],
+        purposes=_purposes(names, room, page.texts),
+    )
+
+
+async def _day_states(
+    db_session: DbSession,
+    network: NetworkSnapshot,
+    claims_cache: Claims,
+    room: RoomInfo,
+    use_date: date,
+    today: date,
+) -> dict[str, tuple[str, int | None]]:
+    query = AvailabilityQuery(start=use_date, end=use_date, room_ids=frozenset({room.id}))
+    counts = await applications.applicant_counts(db_session, use_date, use_date)
+    rooms, _ = await search_availability(db_session, network, claims_cache, query, today, counts)
+    return {
+        slot.period: (slot.state, slot.applicants)
+        for found in rooms
+        for day in found.days
+        for slot in day.slots
+    }
+
+
+def _purposes(names: Catalogue, room: RoomInfo, texts: Texts) -> list[tuple[str, str]]:
+    keys = [k for k in names.purposes if room.purposes is None or k in room.purposes]
+    return [(k, texts.named(names.purposes, k)) for k in keys]
+
+
+def _day(value: str) -> date | None:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return day if EARLIEST_DAY <= day <= LATEST_DAY else None
+
+
+async def _cancel_page(
+    page: Page,
+    form: Form,
+    db_session: DbSession,
+    network: NetworkSnapshot,
+    clock: CurrentClock,
+    settings: AppSettings,
+    booking_id: int,
+) -> Template:
+    assert page.principal is not None  # noqa: S101 - the callers checked
+    booking, group = await changes.get_booking(db_session, page.principal, booking_id)
+    staff = page.principal.manages(booking.facility_id)
+    preview = None
+    try:
+        preview = await changes.cancel(
+            db_session, clock, settings, network, page.principal, booking_id, dry_run=True
+        )
+    except BookingError as exc:
+        form.fail(exc)
+    return page.render(
+        "my/cancel.html",
+        status_code=200 if form.ok else 422,
+        nav="bookings",
+        item=shown(network, page.texts, booking),
+        group=group,
+        preview=preview,
+        form=form,
+        staff=staff,
+        back=page.request.query_params.get("next", ""),
+    )
+
+
+async def _lottery_page(
+    page: Page,
+    form: Form,
+    db_session: DbSession,
+    network: NetworkSnapshot,
+    clock: CurrentClock,
+    settings: AppSettings,
+    status_code: int = 200,
+) -> Template:
+    assert page.principal is not None  # noqa: S101 - the callers checked
+    today = local_today(clock, settings.tz)
+    open_month = None
+    for facility in network.facilities.values():
+        if facility.policy.lottery.enabled:
+            open_month = applications.next_use_month(today, facility.policy.lottery)
+            break
+    sections = []
+    for group in await member_groups(db_session, page.principal):
+        found = await applications.group_applications(db_session, page.principal, group.id, None)
+        quota = []
+        if open_month is not None:
+            facility_ids = sorted(
+                {a.facility_id for a in found if a.use_month == open_month}, key=int
+            )
+            for facility_id in facility_ids:
+                facility = network.facilities[facility_id]
+                used = await applications.period_slots_applied(
+                    db_session, group.id, facility_id, open_month
+                )
+                limit = facility.policy.lottery.quota_per_facility_month
+                quota.append((page.texts.name(facility), max(0, limit - used), limit))
+        sections.append((group, [shown(network, page.texts, a) for a in found], quota))
+    return page.render(
+        "my/lottery.html",
+        status_code=status_code,
+        nav="lottery",
+        sections=sections,
+        open_month=open_month,
+        statuses=APPLICATION_STATUSES,
+        form=form,
+        notice=next((k for k in ("applied", "withdrawn") if k in page.request.query_params), None),
+        today=today,
+    )
+
+
+async def _calendar_page(
+    page: Page,
+    form: Form,
+    db_session: DbSession,
+    new_feed: Any,
+    status_code: int = 200,
+) -> Template:
+    assert page.principal is not None  # noqa: S101 - the callers checked
+    mine = await member_groups(db_session, page.principal)
+    owned = await feeds.list_feeds(db_session, page.principal)
+    targets = [(f"group:{g.id}", g.name) for g in mine]
+    texts = page.texts
+    if page.principal.is_staff:
+        targets.append(("manager", texts.gettext("All my facilities (staff)")))
+    return page.render(
+        "my/calendar.html",
+        status_code=status_code,
+        nav="calendar",
+        feeds=[f for f in owned if f.revoked_at is None],
+        targets=targets,
+        new_feed=new_feed,
+        form=form,
+    )

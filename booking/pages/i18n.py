@@ -1,0 +1,106 @@
+"""Languages of the pages: Japanese first, English second.
+
+Every text of the pages is an English msgid in the code or a template, translated by the
+gettext catalog `locale/ja/LC_MESSAGES/messages.po` (English is the msgid itself). The
+catalog is compiled in memory at start-up with Babel: no compiled file to keep in step.
+Dates and yen are formatted by Babel per locale (CLDR).
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_skeleton, format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+
+Lang = Literal["ja", "en"]
+LANGS: tuple[Lang, ...] = ("ja", "en")
+DEFAULT_LANG: Lang = "ja"
+LANG_COOKIE = "lang"
+LOCALE_DIR = Path(__file__).parent / "locale"
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+    """Mark a message for the catalog where it is defined; it is translated where shown."""
+    return message
+
+
+@cache
+def translations(lang: Lang) -> gettext.NullTranslations:
+    if lang == "en":
+        return gettext.NullTranslations()
+    with (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalog = read_po(po, locale=lang)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+def parse_lang(value: str | None) -> Lang | None:
+    return value if value in LANGS else None
+
+
+@dataclass(frozen=True, slots=True)
+class Texts:
+    """The request's language: translate, and format dates, times and money."""
+
+    lang: Lang
+    tz: ZoneInfo
+
+    def gettext(self, message: str, **values: Any) -> str:
+        text = translations(self.lang).gettext(message)
+        return text % values if values else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
+        text = translations(self.lang).ngettext(singular, plural, n)
+        return text % {"n": n, **values}
+
+    def name(self, record: Any) -> str:
+        """A name from the data, which carries both languages (name_ja, name_en)."""
+        ja: str = record.name_ja
+        en: str = record.name_en
+        return ja if self.lang == "ja" or not en else en
+
+    def named(self, names: Mapping[str, tuple[str, str]], key: str) -> str:
+        ja, en = names.get(key, (key, key))
+        return ja if self.lang == "ja" else en
+
+    def day(self, value: date) -> str:
+        """2月10日(水) / Wed, Feb 10"""
+        return format_skeleton("MMMEd", value, locale=self.lang)
+
+    def long_day(self, value: date) -> str:
+        """2027年2月10日(水) / Wed, Feb 10, 2027"""
+        return format_skeleton("yMMMEd", value, locale=self.lang)
+
+    def month(self, value: date) -> str:
+        """2027年2月 / February 2027"""
+        return format_skeleton("yMMMM", value, locale=self.lang)
+
+    def iso_or_short(self, value: date) -> str:
+        return format_date(value, "short", locale=self.lang)
+
+    def time(self, value: time) -> str:
+        return format_time(value, "HH:mm", locale=self.lang)
+
+    def moment(self, value: datetime) -> str:
+        """A point in time, in the city's zone."""
+        value = value.astimezone(self.tz)
+        return f"{self.long_day(value.date())} {self.time(value.time())}"
+
+    def yen(self, amount: int) -> str:
+        return format_currency(amount, "JPY", locale="ja_JP" if self.lang == "ja" else "en")
+
+    def number(self, value: int) -> str:
+        return format_decimal(value, locale=self.lang)

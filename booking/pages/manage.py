@@ -1,0 +1,617 @@
+"""The facility desk: a day and week board, counter bookings and holds, blocks and closures,
+approvals, payment and no-shows, cancelling for the facility, CSV, lottery statistics.
+
+Every action goes through the same services as the API; they check that the facility is
+the manager's (an administrator's everywhere)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+
+from booking.accounts.access import Principal, require_facility, require_staff
+from booking.accounts.auth import Auth
+from booking.accounts.models import Group
+from booking.clock import local_today
+from booking.deps import AppSettings, Claims, CurrentClock, DbSession, Network
+from booking.errors import NotFound
+from booking.inventory.network import NetworkSnapshot, PeriodInfo, RoomInfo
+from booking.lottery import reports
+from booking.lottery.applications import applicant_counts, next_use_month, parse_month
+from booking.pages.bookings import BOOKING_STATUSES, PAYMENT_STATUSES, shown
+from booking.pages.catalogue import catalogue
+from booking.pages.forms import Form, attempt
+from booking.pages.i18n import N_
+from booking.pages.web import Page, login_redirect
+from booking.reservations import blocks, changes, holds, idempotency, listing
+from booking.reservations.availability import AvailabilityQuery, search_availability
+from booking.reservations.bookings import BookingRequest, book
+from booking.reservations.models import Block, Booking, BookingStatus, PaymentStatus
+
+BLOCK_REASONS = {"maintenance": N_("Maintenance"), "event": N_("The facility's own event")}
+LIVE = {BookingStatus.CONFIRMED, BookingStatus.HELD, BookingStatus.PENDING_APPROVAL}
+WEEK = 7
+
+
+@dataclass
+class BoardCell:
+    state: str
+    booking: Booking | None = None
+    group: Group | None = None
+
+
+@dataclass
+class BoardDay:
+    day: date
+    periods: list[PeriodInfo]
+    rooms: list[tuple[RoomInfo, dict[str, BoardCell]]] = field(default_factory=list)
+
+
+def _staff(page: Page) -> Principal:
+    if page.principal is None:
+        raise NotFound("please log in", code="login_required")
+    require_staff(page.principal)
+    return page.principal
+
+
+def _facility(network: NetworkSnapshot, principal: Principal, facility_id: int) -> Any:
+    require_facility(principal, facility_id)
+    facility = network.facilities.get(facility_id)
+    if facility is None:
+        raise NotFound(f"no facility {facility_id}", code="not_found")
+    return facility
+
+
+async def _board(  # noqa: PLR0913
+    db_session: DbSession,
+    network: NetworkSnapshot,
+    claims_cache: Claims,
+    principal: Principal,
+    *,
+    facility_id: int,
+    start: date,
+    days: int,
+    today: date,
+) -> list[BoardDay]:
+    """Each day's rooms and periods: the state of the slot and the booking on it, if any."""
+    end = start + timedelta(days=days - 1)
+    query = AvailabilityQuery(start=start, end=end, facility_ids=frozenset({facility_id}))
+    counts = await applicant_counts(db_session, start, end)
+    rooms, _ = await search_availability(db_session, network, claims_cache, query, today, counts)
+    found = await listing.facility_bookings(db_session, principal, facility_id, start, end)
+    on: dict[tuple[int, date, str], tuple[Booking, Group]] = {}
+    for booking, group in found:
+        if booking.status in LIVE or booking.status is BookingStatus.COMPLETED:
+            for code in booking.period_codes:
+                on[(booking.room_id, booking.use_date, code)] = (booking, group)
+    names = await catalogue(db_session, network)
+    board = []
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        board_day = BoardDay(day, [])
+        seen: dict[str, PeriodInfo] = {}
+        for result in rooms:
+            room = names.rooms[result.room_id]
+            periods = names.periods_on(room, day)
+            for p in periods:
+                seen.setdefault(p.code, p)
+            states = {
+                s.period: s.state for d in result.days if d.date == day.isoformat() for s in d.slots
+            }
+            cells = {}
+            for p in periods:
+                taken = on.get((room.id, day, p.code))
+                cells[p.code] = BoardCell(
+                    states.get(p.code, "closed"),
+                    taken[0] if taken else None,
+                    taken[1] if taken else None,
+                )
+            board_day.rooms.append((room, cells))
+        board_day.periods = sorted(seen.values(), key=lambda p: p.start)
+        board.append(board_day)
+    return board
+
+
+class ManagePages(Controller):
+    path = "/manage"
+    include_in_schema = False
+
+    @get("/", name="manage")
+    async def home(
+        self, request: Request[Any, Any, Any], auth: Auth, network: Network
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        if page.principal is None:
+            return login_redirect(request)
+        principal = _staff(page)
+        facilities = [
+            f
+            for f in sorted(network.facilities.values(), key=lambda f: f.id)
+            if principal.manages(f.id)
+        ]
+        return page.render("manage/home.html", nav="manage", facilities=facilities)
+
+    @get("/facilities/{facility_id:int}", name="board")
+    async def board(  # noqa: PLR0913, PLR0917
+        self,
+        request: Request[Any, Any, Any],
+        facility_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+        claims_cache: Claims,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        if page.principal is None:
+            return login_redirect(request)
+        principal = _staff(page)
+        facility = _facility(network, principal, facility_id)
+        today = local_today(clock, settings.tz)
+        form = Form(request.query_params, page.texts)
+        start = form.day("date", required=False) or today
+        view = "week" if form["view"] == "week" else "day"
+        days = WEEK if view == "week" else 1
+        board = await _board(
+            db_session,
+            network,
+            claims_cache,
+            principal,
+            facility_id=facility_id,
+            start=start,
+            days=days,
+            today=today,
+        )
+        waiting = [
+            (b, g)
+            for b, g in await listing.facility_bookings(
+                db_session, principal, facility_id, today, today + timedelta(days=365)
+            )
+            if b.status in {BookingStatus.PENDING_APPROVAL, BookingStatus.HELD}
+        ]
+        return page.render(
+            "manage/board.html",
+            nav="manage",
+            facility=facility,
+            board=board,
+            start=start,
+            view=view,
+            prev_day=start - timedelta(days=days),
+            next_day=start + timedelta(days=days),
+            waiting=[(shown(network, page.texts, b), g) for b, g in waiting],
+            statuses=BOOKING_STATUSES,
+            today=today,
+            export_to=start + timedelta(days=30),
+            form=form,
+        )
+
+    @get("/facilities/{facility_id:int}/book", name="counter")
+    async def counter_form(
+        self,
+        request: Request[Any, Any, Any],
+        facility_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        if page.principal is None:
+            return login_redirect(request)
+        query = request.query_params
+        form = Form(
+            {
+                "room": query.get("room", ""),
+                "date": query.get("date", ""),
+                "periods": query.getall("period", []),
+                "mode": "book",
+                "request_key": secrets.token_urlsafe(16),
+            },
+            page.texts,
+        )
+        return await _counter_page(page, form, db_session, network, facility_id, 200)
+
+    @post("/facilities/{facility_id:int}/book")
+    async def counter_submit(
+        self,
+        request: Request[Any, Any, Any],
+        facility_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        principal = auth.required()
+        _facility(network, _staff(page), facility_id)  # the desk's form, as its GET: staff only
+        form = Form(await request.form(), page.texts)
+        card = form.text("card_number", max_length=7)
+        room_id = form.integer("room", minimum=1)
+        use_date = form.day("date")
+        headcount = form.integer("headcount", minimum=1, maximum=10000)
+        purpose = form.text("purpose", max_length=60)
+        periods = form.all("periods")
+        hold = form["mode"] == "hold"
+        if not periods:
+            form.error("periods", "Choose one or more periods.")
+        group = None
+        if card:
+            group = await db_session.scalar(select(Group).where(Group.card_number == card))
+            if group is None:
+                form.error("card_number", "No registration has this card number.")
+        if form.ok and group and room_id and use_date and headcount and purpose:
+            wanted = BookingRequest(
+                group_id=group.id,
+                room_id=room_id,
+                use_date=use_date,
+                period_codes=periods,
+                purpose=purpose,
+                headcount=headcount,
+                event_name=form.text("event_name", required=False, max_length=200),
+            )
+            key = form["request_key"] or secrets.token_urlsafe(16)
+
+            async def create() -> dict[str, Any]:
+                made = await book(
+                    db_session, clock, settings, network, principal, wanted, hold=hold
+                )
+                return {"id": made.id}
+
+            body = (b"hold:" if hold else b"") + msgspec.json.encode(wanted)
+            answer = await attempt(
+                db_session,
+                form,
+                {
+                    "group_id": "card_number",
+                    "period_codes": "periods",
+                    "use_date": "periods",
+                    "purpose": "purpose",
+                    "headcount": "headcount",
+                    "room_id": "room",
+                },
+                lambda: idempotency.once(db_session, clock, principal.user_id, key, body, create),
+            )
+            if answer is not None:
+                return Redirect(f"/manage/bookings/{answer[1]['id']}?done=1", status_code=303)
+        return await _counter_page(page, form, db_session, network, facility_id, 422)
+
+    @get("/facilities/{facility_id:int}/blocks", name="blocks")
+    async def blocks_page(
+        self,
+        request: Request[Any, Any, Any],
+        facility_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        if page.principal is None:
+            return login_redirect(request)
+        form = Form({"reason": "maintenance"}, page.texts)
+        return await _blocks_page(page, form, db_session, network, clock, settings, facility_id)
+
+    @post("/facilities/{facility_id:int}/blocks")
+    async def block_submit(
+        self,
+        request: Request[Any, Any, Any],
+        facility_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        principal = auth.required()
+        form = Form(await request.form(), page.texts)
+        room_id = form.integer("room", minimum=1)
+        start = form.day("start_date")
+        end = form.day("end_date")
+        reason = form.choice("reason", BLOCK_REASONS)
+        note = form.text("note", required=False, max_length=200)
+        if form.ok and room_id and start and end and reason:
+            wanted = blocks.BlockRequest(
+                room_id=room_id,
+                start_date=start,
+                end_date=end,
+                period_codes=form.all("periods") or None,
+                reason=reason,
+                note=note,
+            )
+            made = await attempt(
+                db_session,
+                form,
+                {
+                    "room_id": "room",
+                    "start_date": "start_date",
+                    "end_date": "end_date",
+                    "period_codes": "periods",
+                },
+                lambda: blocks.create_block(db_session, clock, network, principal, wanted),
+            )
+            if made is not None:
+                return Redirect(f"/manage/facilities/{facility_id}/blocks?made=1", status_code=303)
+        return await _blocks_page(
+            page, form, db_session, network, clock, settings, facility_id, status_code=422
+        )
+
+    @post("/blocks/{block_id:int}/release")
+    async def block_release(
+        self,
+        block_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+    ) -> Redirect:
+        principal = auth.required()
+        block = await db_session.get(Block, block_id)
+        await blocks.release_block(db_session, clock, principal, block_id)
+        target = f"/manage/facilities/{block.facility_id}/blocks" if block else "/manage"
+        return Redirect(target, status_code=303)
+
+    @post("/facilities/{facility_id:int}/closures")
+    async def close(
+        self,
+        request: Request[Any, Any, Any],
+        facility_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template:
+        page = Page.of(request, auth)
+        principal = auth.required()
+        form = Form(await request.form(), page.texts)
+        start = form.day("close_from")
+        end = form.day("close_to")
+        note = form.text("close_note", required=False, max_length=200)
+        affected = None
+        if form.ok and start and end:
+            affected = await attempt(
+                db_session,
+                form,
+                {"from": "close_from", "to": "close_to"},
+                lambda: blocks.close_dates(
+                    db_session,
+                    clock,
+                    settings,
+                    principal,
+                    facility_id,
+                    start=start,
+                    end=end,
+                    note=note,
+                ),
+            )
+        return await _blocks_page(
+            page,
+            form,
+            db_session,
+            network,
+            clock,
+            settings,
+            facility_id,
+            status_code=200 if affected is not None else 422,
+            affected=affected,
+        )
+
+    @get("/facilities/{facility_id:int}/lottery", name="lottery_stats")
+    async def lottery_stats(
+        self,
+        request: Request[Any, Any, Any],
+        facility_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        if page.principal is None:
+            return login_redirect(request)
+        facility = _facility(network, _staff(page), facility_id)
+        today = local_today(clock, settings.tz)
+        wanted = request.query_params.get("month")
+        month = (
+            parse_month(wanted, "month")
+            if wanted
+            else next_use_month(today, facility.policy.lottery)
+        )
+        report = await reports.cycle_report(db_session, month, facility_id)
+        names = await catalogue(db_session, network)
+        return page.render(
+            "manage/lottery.html",
+            nav="manage",
+            facility=facility,
+            month=month,
+            prev_month=(month - timedelta(days=1)).replace(day=1),
+            next_month=(month + timedelta(days=32)).replace(day=1),
+            report=report,
+            rooms=names.rooms,
+        )
+
+    @get("/bookings/{booking_id:int}", name="desk_booking")
+    async def booking_page(
+        self,
+        request: Request[Any, Any, Any],
+        booking_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        if page.principal is None:
+            return login_redirect(request)
+        return await _desk_booking(page, Form({}, page.texts), db_session, network, booking_id)
+
+    @post("/bookings/{booking_id:int}/{action:str}")
+    async def booking_action(  # noqa: PLR0913, PLR0917
+        self,
+        request: Request[Any, Any, Any],
+        booking_id: FromPath[int],
+        action: FromPath[str],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        page = Page.of(request, auth)
+        principal = auth.required()
+        form = Form(await request.form(), page.texts)
+        work: Any
+        if action in {"approve", "reject"}:
+
+            async def work() -> Any:
+                return await changes.decide(
+                    db_session,
+                    clock,
+                    settings,
+                    network,
+                    principal,
+                    booking_id,
+                    approve=action == "approve",
+                )
+
+        elif action == "complete":
+
+            async def work() -> Any:
+                return await holds.complete_hold(db_session, clock, principal, booking_id)
+
+        elif action == "no-show":
+
+            async def work() -> Any:
+                return await changes.record_no_show(
+                    db_session, clock, settings, principal, booking_id
+                )
+
+        elif action == "payment":
+            status = PaymentStatus(form.choice("payment_status", PAYMENT_STATUSES) or "unpaid")
+            method = form.text("payment_method", required=False, max_length=40)
+
+            async def work() -> Any:
+                return await changes.set_payment(
+                    db_session, clock, principal, booking_id, status, method
+                )
+
+        else:
+            raise NotFound(f"no action {action}", code="not_found")
+        done = await attempt(db_session, form, {}, work) if form.ok else None
+        if done is not None:
+            return Redirect(f"/manage/bookings/{booking_id}?done=1", status_code=303)
+        return await _desk_booking(page, form, db_session, network, booking_id, 422)
+
+
+async def _counter_page(
+    page: Page,
+    form: Form,
+    db_session: DbSession,
+    network: NetworkSnapshot,
+    facility_id: int,
+    status_code: int,
+) -> Template:
+    facility = _facility(network, _staff(page), facility_id)
+    names = await catalogue(db_session, network)
+    rooms = [r for r in network.rooms if r.facility_id == facility_id]
+    use_date = _day(form["date"])
+    room = names.rooms.get(int(form["room"])) if form["room"].isdigit() else None
+    periods = names.periods_on(room, use_date) if room and use_date else []
+    return page.render(
+        "manage/counter.html",
+        status_code=status_code,
+        nav="manage",
+        facility=facility,
+        rooms=[(str(r.id), page.texts.name(r)) for r in rooms],
+        room=room,
+        periods=periods,
+        form=form,
+        purposes=[(k, page.texts.named(names.purposes, k)) for k in names.purposes],
+        holds_allowed=any(r.policy.holds.allowed for r in rooms),
+    )
+
+
+async def _blocks_page(  # noqa: PLR0913
+    page: Page,
+    form: Form,
+    db_session: DbSession,
+    network: NetworkSnapshot,
+    clock: CurrentClock,
+    settings: AppSettings,
+    facility_id: int,
+    *,
+    status_code: int = 200,
+    affected: list[Booking] | None = None,
+) -> Template:
+    facility = _facility(network, _staff(page), facility_id)
+    names = await catalogue(db_session, network)
+    today = local_today(clock, settings.tz)
+    live = (
+        await db_session.scalars(
+            select(Block)
+            .where(
+                Block.facility_id == facility_id,
+                Block.released_at.is_(None),
+                Block.end_date >= today,
+            )
+            .order_by(Block.start_date, Block.id)
+        )
+    ).all()
+    rooms = [r for r in network.rooms if r.facility_id == facility_id]
+    codes = sorted({p.code: p for r in rooms for p in r.grid.periods}.items())
+    return page.render(
+        "manage/blocks.html",
+        status_code=status_code,
+        nav="manage",
+        facility=facility,
+        rooms=[(str(r.id), page.texts.name(r)) for r in rooms],
+        room_names=names.rooms,
+        periods=codes,
+        blocks=live,
+        reasons=BLOCK_REASONS,
+        form=form,
+        affected=[shown(network, page.texts, b) for b in affected or []],
+        closed=affected is not None,
+        made="made" in page.request.query_params,
+    )
+
+
+async def _desk_booking(
+    page: Page,
+    form: Form,
+    db_session: DbSession,
+    network: NetworkSnapshot,
+    booking_id: int,
+    status_code: int = 200,
+) -> Template:
+    principal = _staff(page)
+    booking, group = await changes.get_booking(db_session, principal, booking_id)
+    _facility(network, principal, booking.facility_id)
+    return page.render(
+        "manage/booking.html",
+        status_code=status_code,
+        nav="manage",
+        item=shown(network, page.texts, booking),
+        group=group,
+        statuses=BOOKING_STATUSES,
+        payments=PAYMENT_STATUSES,
+        form=form,
+        done="done" in page.request.query_params,
+    )
+
+
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None

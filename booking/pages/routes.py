@@ -1,0 +1,85 @@
+"""The pages as one Litestar router: HTML errors, security headers, the static files."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response, Router
+from litestar.datastructures import CacheControlHeader
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.response import Template
+from litestar.static_files import create_static_files_router
+from sqlalchemy.exc import IntegrityError
+
+from booking.db.errors import as_conflict
+from booking.errors import BookingError, Unauthenticated
+from booking.pages.account import AccountPages
+from booking.pages.bookings import BookingPages
+from booking.pages.forms import error_text
+from booking.pages.manage import ManagePages
+from booking.pages.search import SearchPages
+from booking.pages.web import STATIC, add_security_headers, login_redirect, request_lang
+from booking.web.errors import EXCEPTION_HANDLERS, status_of
+
+log = logging.getLogger(__name__)
+
+
+def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """An error outside a form, as a page in the user's language (forms show their own)."""
+    texts = request_lang(request)
+    if isinstance(exc, IntegrityError):
+        exc = as_conflict(exc)
+    if isinstance(exc, Unauthenticated) or (
+        isinstance(exc, BookingError) and exc.code == "login_required"
+    ):
+        return login_redirect(request)
+    if isinstance(exc, BookingError):
+        status, message = status_of(exc), error_text(texts, exc.code, exc.message)
+    elif isinstance(exc, ValidationException):
+        status, message = 400, texts.gettext("The address has a value that cannot be used.")
+    elif isinstance(exc, NotFoundException):
+        status, message = 404, texts.gettext("Not found.")
+    elif isinstance(exc, HTTPException):
+        status, message = exc.status_code, texts.gettext("This cannot be done.")
+    else:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        status, message = 500, texts.gettext("Something went wrong on our side. Please try again.")
+    response = Template(
+        "error.html",
+        context={
+            "_": texts.gettext,
+            "ngettext": texts.ngettext,
+            "t": texts,
+            "lang": texts.lang,
+            "principal": None,
+            "csrf_token": "",
+            "here": request.url.path,
+            "nav": "",
+            "message": message,
+            "status": status,
+        },
+        status_code=status,
+        media_type="text/html",
+    )
+    return add_security_headers(response)
+
+
+def pages_router() -> Router:
+    return Router(
+        path="/",
+        route_handlers=[SearchPages, AccountPages, BookingPages, ManagePages],
+        # The app's handlers (JSON problems) are found by the exception's class before an
+        # `Exception` here: every class they name is answered as a page too.
+        exception_handlers={**dict.fromkeys(EXCEPTION_HANDLERS, error_page), Exception: error_page},
+        after_request=add_security_headers,
+        include_in_schema=False,
+    )
+
+
+def static_router() -> Router:
+    return create_static_files_router(
+        path="/static",
+        directories=[STATIC],
+        cache_control=CacheControlHeader(max_age=365 * 24 * 3600, public=True),
+    )

@@ -1,0 +1,289 @@
+"""Finding a free room: the search page (a list of free slots and a month grid) and the
+facility page. Both read the same availability as /api/v1/availability."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.params import FromPath
+from litestar.response import Template
+
+from booking.accounts.auth import Auth
+from booking.clock import local_today
+from booking.deps import AppSettings, Claims, CurrentClock, DbSession, Network
+from booking.errors import BookingError, NotFound
+from booking.inventory import services
+from booking.inventory.closures import closed_dates
+from booking.inventory.network import NetworkSnapshot, PeriodInfo, RoomInfo
+from booking.lottery.applications import applicant_counts
+from booking.pages.catalogue import DAY_TYPES, Catalogue, catalogue
+from booking.pages.forms import Form
+from booking.pages.web import Page
+from booking.reservations.availability import (
+    MAX_DAYS,
+    AvailabilityQuery,
+    SlotState,
+    search_availability,
+)
+
+PAGE_SIZE = 50
+FREE = frozenset({SlotState.OPEN, SlotState.LOTTERY})
+DEFAULT_SPAN = 13  # days after `from` when no `to` is given: two weeks
+
+
+@dataclass(frozen=True, slots=True)
+class FreeSlot:
+    day: date
+    room: RoomInfo
+    facility_name: str
+    room_name: str
+    period: PeriodInfo
+    state: str
+    applicants: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class GridCell:
+    day: date
+    marks: list[tuple[PeriodInfo, str, int | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class GridRow:
+    room: RoomInfo
+    facility_name: str
+    room_name: str
+    cells: list[GridCell]
+
+
+@dataclass
+class Criteria:
+    """The search form, read and checked."""
+
+    ward: str | None
+    kind: str | None
+    start: date
+    end: date
+    period: str | None
+    capacity: int | None
+    purpose: str | None
+    view: str
+    page: int
+
+
+def read_criteria(form: Form, names: Catalogue, today: date) -> Criteria:
+    start = form.day("from", required=False) or today
+    end = form.day("to", required=False) or start + timedelta(days=DEFAULT_SPAN)
+    if end < start:
+        form.error("to", "The last date is before the first.")
+    elif (end - start).days + 1 > MAX_DAYS:
+        form.error("to", "At most %(n)s days at a time.", n=MAX_DAYS)
+    ward = form["ward"] or None
+    if ward is not None and ward not in names.wards:
+        form.error("ward", "Choose one of the options.")
+    kind = form["kind"] or None
+    if kind is not None and kind not in names.kinds:
+        form.error("kind", "Choose one of the options.")
+    purpose = form["purpose"] or None
+    if purpose is not None and purpose not in names.purposes:
+        form.error("purpose", "Choose one of the options.")
+    period = form["period"] or None
+    if period is not None and period not in period_choices(names):
+        form.error("period", "Choose one of the options.")
+    return Criteria(
+        ward=ward,
+        kind=kind,
+        start=start,
+        end=end,
+        period=period,
+        capacity=form.integer("capacity", required=False, minimum=1, maximum=10000),
+        purpose=purpose,
+        view="grid" if form["view"] == "grid" else "list",
+        page=form.integer("page", required=False, minimum=1, maximum=100000) or 1,
+    )
+
+
+def period_choices(names: Catalogue) -> dict[str, PeriodInfo]:
+    """Every period code of the network with its first-seen definition (codes are shared by
+    the grids: 10 morning, 20 afternoon, 30 evening...)."""
+    found: dict[str, PeriodInfo] = {}
+    for room in names.rooms.values():
+        for period in room.grid.periods:
+            found.setdefault(period.code, period)
+    return dict(sorted(found.items()))
+
+
+async def run_search(
+    db_session: DbSession,
+    snapshot: NetworkSnapshot,
+    claims: Claims,
+    criteria: Criteria,
+    today: date,
+) -> tuple[list[Any], int]:
+    """The free slots (list view) or the rows of the grid, and the number of slots."""
+    room_ids: frozenset[int] = frozenset()
+    if criteria.purpose is not None:
+        room_ids = frozenset(
+            r.id for r in snapshot.rooms if r.purposes is None or criteria.purpose in r.purposes
+        )
+        if not room_ids:
+            return [], 0
+    query = AvailabilityQuery(
+        start=criteria.start,
+        end=criteria.end,
+        wards=frozenset({criteria.ward}) if criteria.ward else frozenset(),
+        kinds=frozenset({criteria.kind}) if criteria.kind else frozenset(),
+        room_ids=room_ids,
+        min_capacity=criteria.capacity,
+        periods=frozenset({criteria.period}) if criteria.period else frozenset(),
+        states=FREE if criteria.view == "list" else frozenset(),
+    )
+    applicants = await applicant_counts(db_session, query.start, query.end)
+    rooms, count = await search_availability(db_session, snapshot, claims, query, today, applicants)
+    return rooms, count
+
+
+def free_slots(rooms: list[Any], names: Catalogue, lang: str) -> list[FreeSlot]:
+    slots: list[FreeSlot] = []
+    for found in rooms:
+        room = names.rooms[found.room_id]
+        periods = {p.code: p for p in room.grid.periods}
+        facility_name = found.facility_name_ja if lang == "ja" else found.facility_name_en
+        room_name = found.room_name_ja if lang == "ja" else found.room_name_en
+        for day in found.days:
+            use_date = date.fromisoformat(day.date)
+            slots.extend(
+                FreeSlot(
+                    use_date,
+                    room,
+                    facility_name,
+                    room_name,
+                    periods[slot.period],
+                    slot.state,
+                    slot.applicants,
+                )
+                for slot in day.slots
+            )
+    slots.sort(key=lambda s: (s.day, s.period.start))  # stable: rooms stay in network order
+    return slots
+
+
+def grid_rows(rooms: list[Any], names: Catalogue, lang: str) -> list[GridRow]:
+    rows = []
+    for found in rooms:
+        room = names.rooms[found.room_id]
+        periods = {p.code: p for p in room.grid.periods}
+        cells = [
+            GridCell(
+                date.fromisoformat(day.date),
+                [(periods[s.period], s.state, s.applicants) for s in day.slots],
+            )
+            for day in found.days
+        ]
+        rows.append(
+            GridRow(
+                room,
+                found.facility_name_ja if lang == "ja" else found.facility_name_en,
+                found.room_name_ja if lang == "ja" else found.room_name_en,
+                cells,
+            )
+        )
+    return rows
+
+
+class SearchPages(Controller):
+    include_in_schema = False
+
+    @get(["/", "/search"], name="search")
+    async def search(
+        self,
+        request: Request[Any, Any, Any],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+        claims_cache: Claims,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template:
+        page = Page.of(request, auth)
+        names = await catalogue(db_session, network)
+        today = local_today(clock, settings.tz)
+        form = Form(request.query_params, page.texts)
+        criteria = read_criteria(form, names, today)
+        results: list[Any] = []
+        count = 0
+        searched = bool(request.query_params)
+        if form.ok and searched:
+            try:
+                rooms, count = await run_search(db_session, network, claims_cache, criteria, today)
+            except BookingError as exc:
+                form.fail(exc, {"from": "from", "to": "to", "ward": "ward", "kind": "kind"})
+            else:
+                if criteria.view == "grid":
+                    results = grid_rows(rooms, names, page.texts.lang)
+                else:
+                    results = free_slots(rooms, names, page.texts.lang)
+        total = len(results)
+        pages = max(1, -(-total // PAGE_SIZE))
+        if criteria.view == "list":
+            first = (criteria.page - 1) * PAGE_SIZE
+            results = results[first : first + PAGE_SIZE]
+        days = [
+            criteria.start + timedelta(days=i)
+            for i in range((criteria.end - criteria.start).days + 1)
+        ]
+        return page.render(
+            "search.html",
+            status_code=200 if form.ok else 400,
+            nav="search",
+            form=form,
+            criteria=criteria,
+            names=names,
+            periods=period_choices(names),
+            results=results,
+            total=total,
+            pages=pages,
+            count=count,
+            searched=searched,
+            days=days,
+            today=today,
+        )
+
+    @get("/facilities/{facility_id:int}", name="facility")
+    async def facility(
+        self,
+        request: Request[Any, Any, Any],
+        facility_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        network: Network,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template:
+        page = Page.of(request, auth)
+        info = network.facilities.get(facility_id)
+        if info is None:
+            raise NotFound(f"no facility {facility_id}", code="not_found")
+        detail = await services.get_facility(db_session, facility_id)
+        names = await catalogue(db_session, network)
+        today = local_today(clock, settings.tz)
+        rooms = [r for r in network.rooms if r.facility_id == facility_id]
+        closed = sorted(closed_dates(info.closures, today, today + timedelta(days=59)))
+        return page.render(
+            "facility.html",
+            nav="search",
+            facility=detail.facility,
+            kind=detail.kind,
+            ward=detail.ward,
+            info=info,
+            rooms=rooms,
+            names=names,
+            closed=closed,
+            today=today,
+            opening_hours=detail.facility.opening_hours or detail.kind.opening_hours,
+            closure_rules=detail.closure_rules,
+            day_types=DAY_TYPES,
+        )

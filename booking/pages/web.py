@@ -1,0 +1,198 @@
+"""What every page shares: the language, the form's CSRF token, rendering, security headers.
+
+Pages call the same domain functions as the API, with the same principal: access rules live
+in the services, never here. A logged-in form carries the session's CSRF token (checked by
+accounts/auth.py like the API's header); an anonymous form (log in, register) carries a
+double-submit token: a random cookie that a page of another site can neither read nor set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar import Request, Response
+from litestar.datastructures import Cookie
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.template.config import TemplateConfig
+
+from booking.accounts.access import Principal
+from booking.accounts.auth import CSRF_FORM_FIELD, Authentication
+from booking.accounts.sessions import csrf_matches
+from booking.errors import PermissionDenied
+from booking.pages.i18n import DEFAULT_LANG, LANG_COOKIE, Texts, parse_lang
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+ANON_CSRF_COOKIE = "booking_form"
+
+# No inline script or style anywhere: htmx reads its settings from a <meta> tag.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True),
+        undefined=StrictUndefined,  # a misspelt variable is an error, not an empty string
+        trim_blocks=True,
+        lstrip_blocks=True,
+        enable_async=False,
+    )
+    environment.globals["static"] = static_url
+    environment.filters["options"] = name_options
+    environment.filters["period_options"] = period_options
+    environment.filters["page_url"] = page_url
+    environment.filters["translated"] = translated
+    environment.filters["fromiso"] = date.fromisoformat
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
+
+
+@cache
+def static_url(name: str) -> str:
+    """The file's URL with a content hash, so browsers may cache it for a year."""
+    digest = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+    return f"/static/{name}?v={digest}"
+
+
+def name_options(names: Mapping[str, tuple[str, str]], lang: str) -> list[tuple[str, str]]:
+    return [(key, ja if lang == "ja" else en) for key, (ja, en) in names.items()]
+
+
+def translated(
+    items: Iterable[tuple[str, str]], gettext: Callable[[str], str]
+) -> list[tuple[str, str]]:
+    return [(key, gettext(message)) for key, message in items]
+
+
+def period_options(periods: Mapping[str, Any], texts: Texts) -> list[tuple[str, str]]:
+    return [
+        (code, f"{texts.name(p)} {texts.time(p.start)}–{texts.time(p.end)}")
+        for code, p in periods.items()
+    ]
+
+
+def page_url(current: str, number: int) -> str:
+    parts = urlsplit(current)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "page"]
+    return f"{parts.path}?{urlencode([*query, ('page', str(number))])}"
+
+
+def request_lang(request: Request[Any, Any, Any]) -> Texts:
+    lang = parse_lang(request.cookies.get(LANG_COOKIE)) or DEFAULT_LANG
+    return Texts(lang, request.app.state.settings.tz)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A redirect target of our own site only: a path, never another host."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def here(request: Request[Any, Any, Any]) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def login_redirect(request: Request[Any, Any, Any]) -> Redirect:
+    return Redirect(f"/login?next={quote(here(request), safe='')}", status_code=303)
+
+
+@dataclass
+class Page:
+    """One page being answered: who asks, in which language, with which form token."""
+
+    request: Request[Any, Any, Any]
+    principal: Principal | None
+    texts: Texts
+    _new_form_token: str | None = field(default=None)
+
+    @classmethod
+    def of(cls, request: Request[Any, Any, Any], auth: Authentication) -> Page:
+        return cls(request, auth.optional(), request_lang(request))
+
+    @property
+    def csrf_token(self) -> str:
+        if self.principal is not None and self.principal.csrf_token:
+            return self.principal.csrf_token
+        token = self.request.cookies.get(ANON_CSRF_COOKIE) or self._new_form_token
+        if token is None:
+            token = self._new_form_token = secrets.token_urlsafe(32)
+        return token
+
+    def render(self, template: str, status_code: int = 200, **context: Any) -> Template:
+        texts = self.texts
+        values = {
+            "_": texts.gettext,
+            "ngettext": texts.ngettext,
+            "t": texts,
+            "lang": texts.lang,
+            "principal": self.principal,
+            "csrf_token": self.csrf_token,
+            "here": here(self.request),
+            "nav": context.pop("nav", ""),
+            **context,
+        }
+        cookies = []
+        if self._new_form_token is not None:
+            cookies.append(anonymous_form_cookie(self.request, self._new_form_token))
+        return Template(
+            template,
+            context=values,
+            status_code=status_code,
+            cookies=cookies,
+            media_type="text/html",
+        )
+
+
+def anonymous_form_cookie(request: Request[Any, Any, Any], token: str) -> Cookie:
+    return Cookie(
+        key=ANON_CSRF_COOKIE,
+        value=token,
+        path="/",
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="strict",
+    )
+
+
+async def check_anonymous_form(request: Request[Any, Any, Any]) -> None:
+    """An anonymous form must send back the token of its cookie (double submit)."""
+    form = await request.form()
+    sent = form.get(CSRF_FORM_FIELD)
+    cookie = request.cookies.get(ANON_CSRF_COOKIE)
+    if not cookie or not isinstance(sent, str) or not csrf_matches(sent, cookie):
+        raise PermissionDenied(
+            "the form has expired: reload the page and try again", code="csrf_failed"
+        )
+
+
+def add_security_headers(response: Response[Any]) -> Response[Any]:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response

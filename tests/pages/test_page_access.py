@@ -1,0 +1,540 @@
+"""The pages' access table: every page route against every role, on both databases.
+
+The HTML pages (booking/pages) call the same services as the API with the same principal;
+this table decides, page by page, what each role gets. Read a row as: this page (or form),
+asked by each role in PAGE_ROLES order, answers this:
+
+- a status (200, 201, 403, 404, 422...): a page of that status; 403 and 404 are error pages;
+  422 is the form shown again with the refusal beside it;
+- `login`: 303 to /login?next=<the page asked for>;
+- `303`: 303 somewhere else (the form worked).
+
+Roles act as a browser does: the session cookie alone, and a form's `csrf_token` field (an
+anonymous form: the double-submit cookie and field). Every role meets the same world: each
+cell runs inside a SAVEPOINT rolled back after it. A form refused (status >= 400 or `login`)
+must have changed nothing: no new audit event and no new row in any table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from booking.accounts.auth import CSRF_FORM_FIELD, SESSION_COOKIE
+from booking.clock import FrozenClock
+from booking.lottery.models import ApplicationStatus, LotteryApplication
+from booking.pages.routes import pages_router
+from booking.pages.web import ANON_CSRF_COOKIE
+from tests.conftest import DEFAULT_NOW
+from tests.pages.browsing import ANONYMOUS_FORM_TOKEN, changes, footprint
+from tests.people import PASSWORD, ROLES, World
+from tests.places import Hall
+
+# The world's roles, with the manager of the civic hall (tests/places.py) beside the two
+# children's-centre managers: for the hall's bookings "manager_here" is another facility's.
+PAGE_ROLES = (*ROLES[:4], "manager_hall", *ROLES[4:])
+# 20 November: March's lottery applications (17-23 November) may still be withdrawn.
+IN_APPLICATION_WINDOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+
+Form = Callable[["Ids", str], dict[str, Any]] | None
+
+
+@dataclass
+class Ids:
+    """What the rows point at, made once per test (see `_setting`)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    method: str
+    path: str  # formatted with the Ids: /my/groups/{group_a}
+    expected: str  # one outcome per role, in PAGE_ROLES order
+    form: Form = None
+    at: datetime | None = None  # the clock for this row, if not DEFAULT_NOW
+
+
+def _booking_form(ids: Ids, _role: str) -> dict[str, Any]:
+    return {
+        "room": ids["room"],
+        "date": ids["day"],
+        "group_id": ids["group_a"],
+        "periods": ["20"],
+        "purpose": "meeting",
+        "headcount": "10",
+        "request_key": "access-table",
+    }
+
+
+def _registration_form(_ids: Ids, role: str) -> dict[str, Any]:
+    form = {
+        "rows": "4",
+        "kind": "group",
+        "category": "general",
+        "name": "新しい会",
+        "rep_name": "新代表",
+        "rep_birth_date": "1975-04-01",
+        "rep_residency": "works",
+    }
+    if role == "anonymous":
+        form |= {"rep_email": "new-rep@example.jp", "rep_password": "a long enough password"}
+    elif role.startswith(("manager", "admin")):
+        form |= {"rep_email": f"counter-{role}@example.jp"}
+    for i in range(4):
+        form |= {
+            f"m{i}_name": f"会員{i}",
+            f"m{i}_birth_date": "1990-01-01",
+            f"m{i}_residency": "none",
+        }
+    return form
+
+
+def _counter_form(ids: Ids, _role: str) -> dict[str, Any]:
+    return {
+        "card_number": ids["card_a"],
+        "room": ids["room"],
+        "date": ids["day"],
+        "periods": ["30"],
+        "purpose": "meeting",
+        "headcount": "12",
+        "mode": "book",
+        "request_key": "counter-access-table",
+    }
+
+
+# PAGE_ROLES: anonymous member representative other_representative manager_hall
+#             manager_here manager_elsewhere admin
+PAGES = [
+    Row("home", "GET", "/", "200 200 200 200 200 200 200 200"),
+    Row("search form", "GET", "/search", "200 200 200 200 200 200 200 200"),
+    Row(
+        "search results",
+        "GET",
+        "/search?from={day}&to={day}&kind=civic_hall",
+        "200 200 200 200 200 200 200 200",
+    ),
+    Row("facility", "GET", "/facilities/{hall}", "200 200 200 200 200 200 200 200"),
+    Row("no such facility", "GET", "/facilities/999999", "404 404 404 404 404 404 404 404"),
+    Row("language", "GET", "/lang/en?next=/search", "303 303 303 303 303 303 303 303"),
+    Row("login form", "GET", "/login", "200 200 200 200 200 200 200 200"),
+    Row("registration form", "GET", "/register", "200 200 200 200 200 200 200 200"),
+    Row("my groups", "GET", "/my/groups", "login 200 200 200 200 200 200 200"),
+    Row("group A", "GET", "/my/groups/{group_a}", "login 200 200 404 200 200 200 200"),
+    Row(
+        "a centre's group",
+        "GET",
+        "/my/groups/{centre_group}",
+        "login 404 404 404 403 200 403 200",
+    ),
+    Row(
+        "booking form",
+        "GET",
+        "/book?room={room}&date={day}&period=20",
+        "login 200 200 200 200 200 200 200",
+    ),
+    Row("my bookings", "GET", "/my/bookings?group={group_a}", "login 200 200 200 200 200 200 200"),
+    Row(
+        "my bookings as CSV",
+        "GET",
+        "/my/bookings.csv?group={group_a}",
+        "login 200 200 200 404 404 404 404",
+    ),
+    Row("a booking", "GET", "/my/bookings/{booking}", "login 200 200 404 200 404 404 200"),
+    Row(
+        "cancel preview",
+        "GET",
+        "/my/bookings/{booking}/cancel",
+        "login 200 200 404 200 404 404 200",
+    ),
+    Row("my lottery", "GET", "/my/lottery", "login 200 200 200 200 200 200 200"),
+    Row("my calendar", "GET", "/my/calendar", "login 200 200 200 200 200 200 200"),
+    Row("facility desk", "GET", "/manage", "login 403 403 403 200 200 200 200"),
+    Row("day board", "GET", "/manage/facilities/{hall}", "login 403 403 403 200 403 403 200"),
+    Row(
+        "week board",
+        "GET",
+        "/manage/facilities/{hall}?view=week&date={day}",
+        "login 403 403 403 200 403 403 200",
+    ),
+    Row(
+        "counter form",
+        "GET",
+        "/manage/facilities/{hall}/book?room={room}&date={day}",
+        "login 403 403 403 200 403 403 200",
+    ),
+    Row(
+        "blocks and closures",
+        "GET",
+        "/manage/facilities/{hall}/blocks",
+        "login 403 403 403 200 403 403 200",
+    ),
+    Row(
+        "lottery statistics",
+        "GET",
+        "/manage/facilities/{hall}/lottery?month=2027-03",
+        "login 403 403 403 200 403 403 200",
+    ),
+    Row(
+        "a booking at the desk",
+        "GET",
+        "/manage/bookings/{booking}",
+        "login 403 403 403 200 404 404 200",
+    ),
+]
+
+FORMS = [
+    Row(
+        "log in",
+        "POST",
+        "/login",
+        "303 303 303 303 303 303 303 303",
+        lambda ids, _r: {"login": ids["card_a"], "password": ids["password"], "next": "/"},
+    ),
+    Row("log out", "POST", "/logout", "303 303 303 303 303 303 303 303"),
+    Row("register", "POST", "/register", "303 303 303 303 303 303 303 303", _registration_form),
+    Row(
+        "add a member",
+        "POST",
+        "/my/groups/{group_a}/members",
+        "login 422 303 404 303 303 303 303",
+        lambda _ids, _r: {
+            "new_name": "新会員",
+            "new_birth_date": "2001-02-03",
+            "new_residency": "studies",
+        },
+    ),
+    Row(
+        "remove a member",
+        "POST",
+        "/my/groups/{group_a}/members/{sixth_member}/remove",
+        "login 422 303 404 303 303 303 303",
+    ),
+    Row("book", "POST", "/book", "login 303 303 422 303 422 422 303", _booking_form),
+    Row(
+        "cancel a booking",
+        "POST",
+        "/my/bookings/{booking}/cancel",
+        "login 303 303 404 303 404 404 303",
+    ),
+    Row(
+        "withdraw an application",
+        "POST",
+        "/my/lottery/{applied}/withdraw",
+        "login 303 303 422 422 422 422 422",
+        at=IN_APPLICATION_WINDOW,
+    ),
+    Row(
+        "confirm a win",
+        "POST",
+        "/my/lottery/{won}/confirm",
+        "login 303 303 422 422 422 422 422",
+    ),
+    Row(
+        "an unknown lottery action",
+        "POST",
+        "/my/lottery/{applied}/steal",
+        "login 404 404 404 404 404 404 404",
+    ),
+    Row(
+        "make a group feed",
+        "POST",
+        "/my/calendar",
+        "login 201 201 422 201 201 201 201",
+        lambda ids, _r: {"target": f"group:{ids['group_a']}", "name": "合唱団の予約"},
+    ),
+    Row(
+        "rotate a feed",
+        "POST",
+        "/my/calendar/{feed}/rotate",
+        "login 200 422 422 422 422 422 422",
+    ),
+    Row(
+        "revoke a feed",
+        "POST",
+        "/my/calendar/{feed}/revoke",
+        "login 200 422 422 422 422 422 422",
+    ),
+    Row(
+        "an unknown feed action",
+        "POST",
+        "/my/calendar/{feed}/steal",
+        "login 404 404 404 404 404 404 404",
+    ),
+    Row(
+        "block a room",
+        "POST",
+        "/manage/facilities/{hall}/blocks",
+        "login 403 403 403 303 403 403 303",
+        lambda ids, _r: {
+            "room": ids["room"],
+            "start_date": "2027-03-01",
+            "end_date": "2027-03-02",
+            "reason": "maintenance",
+        },
+    ),
+    Row(
+        "release a block",
+        "POST",
+        "/manage/blocks/{block}/release",
+        "login 404 404 404 303 404 404 303",
+    ),
+    Row(
+        "close the facility",
+        "POST",
+        "/manage/facilities/{hall}/closures",
+        "login 403 403 403 200 403 403 200",
+        lambda _ids, _r: {"close_from": "2027-03-10", "close_to": "2027-03-10"},
+    ),
+    Row(
+        "book at the counter",
+        "POST",
+        "/manage/facilities/{hall}/book",
+        "login 403 403 403 303 403 403 303",
+        _counter_form,
+    ),
+    Row(
+        "record a payment",
+        "POST",
+        "/manage/bookings/{booking}/payment",
+        "login 403 403 403 303 404 404 303",
+        lambda _ids, _r: {"payment_status": "paid", "payment_method": "cash"},
+    ),
+    # Confirmed already: those who may decide are told so beside the form.
+    Row(
+        "approve a confirmed booking",
+        "POST",
+        "/manage/bookings/{booking}/approve",
+        "login 403 403 403 422 404 404 422",
+    ),
+    Row(
+        "an unknown desk action",
+        "POST",
+        "/manage/bookings/{booking}/steal",
+        "login 404 404 404 404 404 404 404",
+    ),
+]
+
+
+async def _setting(
+    world: World, hall: Hall, client: httpx.AsyncClient, session: AsyncSession
+) -> tuple[Ids, dict[str, tuple[str, str]]]:
+    """The things the rows point at, and each role's session cookie and CSRF token."""
+    api = world.headers
+    made = await client.post(
+        "/api/v1/bookings",
+        json={
+            "group_id": world.group_a,
+            "room_id": hall.room_id,
+            "use_date": hall.day.isoformat(),
+            "period_codes": ["10"],
+            "purpose": "meeting",
+            "headcount": 10,
+        },
+        headers=api("member"),
+    )
+    assert made.status_code == 201, made.text
+    block = await client.post(
+        "/api/v1/blocks",
+        json={
+            "room_id": hall.room_id,
+            "start_date": "2027-03-15",
+            "end_date": "2027-03-15",
+            "reason": "event",
+        },
+        headers=hall.manager,
+    )
+    assert block.status_code == 201, block.text
+    # Group A has the minimum of 5 members: a sixth, so that removing one may succeed.
+    sixth = await client.post(
+        f"/api/v1/groups/{world.group_a}/members",
+        json={"name": "六人目", "birth_date": "1999-09-09", "residency": "lives"},
+        headers=api("representative"),
+    )
+    assert sixth.status_code == 201, sixth.text
+    feed = await client.post(
+        "/api/v1/feeds",
+        json={"kind": "group", "target_id": world.group_a},
+        headers=api("member"),
+    )
+    assert feed.status_code == 201, feed.text
+    applications = {}
+    for name, status, period in (
+        ("applied", ApplicationStatus.APPLIED, "10"),
+        ("won", ApplicationStatus.WON, "20"),
+    ):
+        application = LotteryApplication(
+            use_month=date(2027, 3, 1),
+            group_id=world.group_a,
+            room_id=hall.room_id,
+            facility_id=hall.facility_id,
+            use_date=date(2027, 3, 10),
+            period_codes=[period],
+            purpose="meeting",
+            headcount=10,
+            status=status,
+            created_at=DEFAULT_NOW,
+        )
+        session.add(application)
+        await session.flush()
+        applications[name] = application.id
+    await session.commit()
+    ids = Ids(
+        {
+            "here": world.here,
+            "hall": hall.facility_id,
+            "room": hall.room_id,
+            "day": hall.day.isoformat(),
+            "group_a": world.group_a,
+            "centre_group": world.centre_group,
+            "card_a": world.card_a,
+            "password": PASSWORD,
+            "booking": made.json()["id"],
+            "block": block.json()["id"],
+            "sixth_member": sixth.json()["id"],
+            "feed": feed.json()["id"],
+            **applications,
+        }
+    )
+    visitors = {
+        role: (opened.cookie_value, opened.csrf_token) for role, opened in world.sessions.items()
+    }
+    visitors["manager_hall"] = (
+        hall.manager["Cookie"].removeprefix(f"{SESSION_COOKIE}="),
+        hall.manager["X-CSRF-Token"],
+    )
+    return ids, visitors
+
+
+def _path(row: Row, ids: Ids) -> str:
+    return row.path.format_map(ids.values)
+
+
+async def _visit(
+    client: httpx.AsyncClient,
+    row: Row,
+    role: str,
+    ids: Ids,
+    visitors: dict[str, tuple[str, str]],
+) -> httpx.Response:
+    """The request a browser of this role makes: its cookie, and the form's token field."""
+    client.cookies.clear()  # nothing carried over from another role's answer
+    if role == "anonymous":
+        cookie, token = f"{ANON_CSRF_COOKIE}={ANONYMOUS_FORM_TOKEN}", ANONYMOUS_FORM_TOKEN
+    else:
+        value, token = visitors[role]
+        cookie = f"{SESSION_COOKIE}={value}"
+    headers = {"Cookie": cookie}
+    if row.method == "GET":
+        return await client.get(_path(row, ids), headers=headers)
+    form = {**(row.form(ids, role) if row.form else {}), CSRF_FORM_FIELD: token}
+    return await client.post(_path(row, ids), data=form, headers=headers)
+
+
+def _media_type(path: str, status: int) -> str:
+    return "text/csv" if ".csv" in path and status == 200 else "text/html"
+
+
+def _outcome(response: httpx.Response, path: str) -> str:
+    if response.status_code == 303:
+        location = response.headers["location"]
+        if location == f"/login?next={quote(path, safe='')}":
+            return "login"
+        assert not location.startswith("/login?next="), f"a login redirect to {location}"
+        return "303"
+    return str(response.status_code)
+
+
+@pytest.mark.parametrize("rows", [PAGES, FORMS], ids=["pages", "forms"])
+async def test_page_access(
+    rows: list[Row],
+    world: World,
+    hall: Hall,
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    connection: AsyncConnection,
+    clock: FrozenClock,
+) -> None:
+    """Every row, each role in turn, each inside a SAVEPOINT rolled back after it, so that
+    every cell meets the same world (built once per test, not once per cell)."""
+    ids, visitors = await _setting(world, hall, client, session)
+    mismatches = []
+    for row in rows:
+        path = _path(row, ids)
+        got = []
+        for role in PAGE_ROLES:
+            await session.rollback()
+            await connection.exec_driver_sql("SAVEPOINT page_role")
+            clock.set(row.at or DEFAULT_NOW)
+            try:
+                before = await footprint(session)
+                response = await _visit(client, row, role, ids, visitors)
+                outcome = _outcome(response, path)
+                media = response.headers.get("content-type", "").split(";")[0]
+                if response.status_code != 303 and media != _media_type(path, response.status_code):
+                    outcome += f"({media})"  # a page answers HTML, even its errors
+                if row.method == "POST" and (outcome == "login" or response.status_code >= 400):
+                    changed = changes(before, await footprint(session))
+                    assert not changed, f"{row.name}, {role}: a refusal changed {changed}"
+                got.append(outcome)
+            finally:
+                await session.rollback()
+                await connection.exec_driver_sql("ROLLBACK TO SAVEPOINT page_role")
+                await connection.exec_driver_sql("RELEASE SAVEPOINT page_role")
+        clock.set(DEFAULT_NOW)
+        expected = row.expected.split()
+        mismatches.extend(
+            f"{row.name}: {role}: expected {want}, got {outcome}"
+            for role, want, outcome in zip(PAGE_ROLES, expected, got, strict=True)
+            if want != outcome
+        )
+    assert not mismatches, "\n".join(mismatches)
+
+
+def _route_pattern(route_path: str) -> re.Pattern[str]:
+    """The router's path as a regular expression: {x:int} a number, {x:str} a segment."""
+    pattern = re.sub(r"\\\{\w+:int\\\}", r"[0-9]+", re.escape(route_path))
+    pattern = re.sub(r"\\\{\w+:str\\\}", r"[^/]+", pattern)
+    return re.compile(f"{pattern}$")
+
+
+PAGE_ROUTES = {
+    (method, route.path)
+    for route in pages_router().routes
+    for method in getattr(route, "methods", set())
+    if method not in {"HEAD", "OPTIONS"}
+}
+
+
+def _route_of(row: Row) -> tuple[str, str]:
+    """The page route a row asks, its ids replaced by a number (a literal segment wins)."""
+    path = re.sub(r"\{\w+\}", "1", row.path).split("?", maxsplit=1)[0]
+    found = sorted(
+        (route.count("{"), route)
+        for method, route in PAGE_ROUTES
+        if method == row.method and _route_pattern(route).match(path)
+    )
+    assert found, f"{row.name}: {row.method} {row.path} is no page route"
+    return row.method, found[0][1]
+
+
+def test_every_page_route_is_tested() -> None:
+    """A page route without a row fails: access must be decided, not assumed."""
+    assert {len(row.expected.split()) for row in PAGES + FORMS} == {len(PAGE_ROLES)}
+    assert {row.method for row in PAGES} == {"GET"}
+    assert {row.method for row in FORMS} == {"POST"}
+    covered = {_route_of(row) for row in PAGES + FORMS}
+    missing = PAGE_ROUTES - covered
+    assert not missing, f"page routes with no row in the table: {sorted(missing)}"
