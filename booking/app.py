@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
@@ -50,6 +51,15 @@ from booking.settings import Settings, load_settings
 from booking.web.content_type import require_json_body
 from booking.web.errors import EXCEPTION_HANDLERS
 from booking.web.timing import server_timing_middleware
+
+
+def settle_heap() -> None:
+    """Before serving: move what start-up made (modules, the app) out of the garbage
+    collector's sight. Otherwise every full collection rescans those ~190,000 objects, a
+    110-250 ms pause that a month-grid page (thousands of strings) triggers every few
+    requests (bench/pages.py: grid p95 164 ms -> 47 ms)."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(

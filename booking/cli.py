@@ -78,14 +78,16 @@ def serve(host: str | None, port: int | None) -> None:
     """Migrate the database, load the bundled data if it is empty, and serve HTTP."""
     import uvicorn  # noqa: PLC0415 - only the server needs it
 
-    from booking.app import create_app  # noqa: PLC0415
+    from booking.app import create_app, settle_heap  # noqa: PLC0415
 
     settings = _settings()
     migrate.upgrade(settings)
     if asyncio.run(network_is_empty(settings)):
         _load_or_exit(settings, _data_path(None, settings))
+    app = create_app(settings)
+    settle_heap()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=host or settings.host,
         port=port or settings.port,
         proxy_headers=True,

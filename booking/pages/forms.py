@@ -70,7 +70,10 @@ ERROR_MESSAGES: dict[str, str] = {
     "registration_inactive": N_(
         "This registration cannot book: it is not active (pending, suspended or expired)."
     ),
-    "representative_required": N_("Only the group's representative can do this."),
+    "not_representative": N_("Only the group's representative can do this."),
+    "representative_required": N_(
+        "The representative cannot be removed: make another member the representative first."
+    ),
     "room_not_found": N_("That room was not found."),
     "rule_violation": N_("The rules do not allow this."),
     "slot_taken": N_("Someone has just taken this slot."),
@@ -92,6 +95,9 @@ ERROR_MESSAGES: dict[str, str] = {
     "feed_not_found": N_("That calendar address was not found."),
     "feed_target_not_found": N_("That calendar cannot be made."),
     "wrong_password": N_("The current password is not right."),
+    "idempotency_key_reused": N_(
+        "This form was already sent with other values: reload the page and try again."
+    ),
 }
 # Reasons the registration rules give (accounts/rules.py), word for word, so that the
 # catalog translates them where they appear beside a field.

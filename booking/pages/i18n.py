@@ -12,7 +12,7 @@ import gettext
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from functools import cache
+from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +47,13 @@ def translations(lang: Lang) -> gettext.NullTranslations:
     return gettext.GNUTranslations(compiled)
 
 
+@lru_cache(maxsize=8192)
+def _skeleton(skeleton: str, value: date, lang: Lang) -> str:
+    """A date in CLDR's pattern for the skeleton: a month grid formats hundreds of days a page,
+    the same ones on every request."""
+    return format_skeleton(skeleton, value, locale=lang)
+
+
 def parse_lang(value: str | None) -> Lang | None:
     return value if value in LANGS else None
 
@@ -78,15 +85,15 @@ class Texts:
 
     def day(self, value: date) -> str:
         """2月10日(水) / Wed, Feb 10"""
-        return format_skeleton("MMMEd", value, locale=self.lang)
+        return _skeleton("MMMEd", value, self.lang)
 
     def long_day(self, value: date) -> str:
         """2027年2月10日(水) / Wed, Feb 10, 2027"""
-        return format_skeleton("yMMMEd", value, locale=self.lang)
+        return _skeleton("yMMMEd", value, self.lang)
 
     def month(self, value: date) -> str:
         """2027年2月 / February 2027"""
-        return format_skeleton("yMMMM", value, locale=self.lang)
+        return _skeleton("yMMMM", value, self.lang)
 
     def iso_or_short(self, value: date) -> str:
         return format_date(value, "short", locale=self.lang)

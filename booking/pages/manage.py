@@ -597,8 +597,10 @@ async def _desk_booking(
     principal = _staff(page)
     booking, group = await changes.get_booking(db_session, principal, booking_id)
     _facility(network, principal, booking.facility_id)
+    names = await catalogue(db_session, network)
     return page.render(
         "manage/booking.html",
+        purpose=page.texts.named(names.purposes, booking.purpose),
         status_code=status_code,
         nav="manage",
         item=shown(network, page.texts, booking),

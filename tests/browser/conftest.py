@@ -131,7 +131,8 @@ class Visit:
 
     def field(self, message: str) -> Locator:
         """The control labelled with this text (translated), "(required)" or not."""
-        label = re.compile(rf"^{re.escape(self._(message))}(\s|$)")
+        text, required = re.escape(self._(message)), re.escape(self._("(required)"))
+        label = re.compile(rf"^{text}(\s*{required})?$")
         return self.page.get_by_label(label)
 
     def containing(self, message: str) -> re.Pattern[str]:

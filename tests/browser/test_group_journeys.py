@@ -7,7 +7,7 @@ in all four combinations); every page reached is checked by axe-core (conftest.V
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,55 +15,9 @@ from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import ALL_COMBINATIONS, COMBINATIONS, Visit, another_visit
 from tests.browser.site import Site, use_month_window
+from tests.browser.steps import book_from_search, nth, room_name, search_one_day, slot_item, tokyo
 
 BOTH = pytest.mark.parametrize("visit", COMBINATIONS, indirect=True)
-TODAY = date(2026, 11, 25)  # the site's clock (tests.conftest.DEFAULT_NOW)
-
-
-def tokyo(day: date, hour: int = 10) -> datetime:
-    return datetime(day.year, day.month, day.day, hour - 9, tzinfo=UTC)
-
-
-def nth(visit: Visit) -> int:
-    """0 or 1: each language/viewport run takes its own slots of the shared site."""
-    return COMBINATIONS.index((visit.lang, visit.viewport))
-
-
-def room_name(visit: Visit, room_id: int) -> str:
-    room = visit.page.request.get(f"{visit.site.url}/api/v1/rooms/{room_id}").json()
-    return str(room["name_ja" if visit.lang == "ja" else "name_en"] or room["name_ja"])
-
-
-def search_one_day(visit: Visit, day: date, period: str = "10") -> None:
-    """The search form filled in as a person would: the hall's ward, one day, one period."""
-    visit.go("/search")
-    visit.field("Ward").select_option(visit.site.hall_ward)
-    visit.field("Kind of facility").select_option("civic_hall")
-    visit.field("From").fill(day.isoformat())
-    visit.field("To").fill(day.isoformat())
-    visit.field("Period").select_option(period)
-    visit.submit(visit.button("Search"), "**/search?**")
-
-
-def slot_item(visit: Visit, room_id: int, day: date) -> object:
-    return visit.page.locator("li.slot").filter(
-        has=visit.page.locator(f'a[href*="room={room_id}&date={day.isoformat()}"]')
-    )
-
-
-def book_from_search(visit: Visit, room_id: int, day: date, headcount: str = "12") -> int:
-    """Search, pick the room's slot from the list, fill in the booking form: the booking id."""
-    search_one_day(visit, day)
-    item = slot_item(visit, room_id, day)
-    expect(item).to_have_count(1)
-    visit.submit(item.locator("a.button"), "**/book?**")  # type: ignore[attr-defined]
-    expect(visit.page.get_by_role("heading", level=1)).to_have_text(visit._("Book a room"))
-    visit.page.locator("#p-10").check()
-    visit.field("Purpose").select_option(index=1)
-    visit.field("Number of people").fill(headcount)
-    visit.submit(visit.button("Book"), "**/my/bookings/*")
-    expect(visit.page.get_by_role("status")).to_have_text(visit._("Your booking is made."))
-    return int(re.findall(r"/my/bookings/(\d+)", visit.page.url)[0])
 
 
 @pytest.mark.parametrize("visit", ALL_COMBINATIONS, indirect=True)
@@ -106,7 +60,7 @@ def test_a_facility_page_has_rooms_fees_closures_and_a_map(visit: Visit) -> None
     site = visit.site
     search_one_day(visit, visit.free_days(site.room_id, date(2027, 1, 5))[0])
     item = slot_item(visit, site.room_id, visit.free_days(site.room_id, date(2027, 1, 5))[0])
-    visit.submit(item.locator(".where a"), f"**/facilities/{site.hall_id}")  # type: ignore[attr-defined]
+    visit.submit(item.locator(".where a"), f"**/facilities/{site.hall_id}")
     page = visit.page
     expect(page.get_by_role("heading", name=visit._("Rooms and fees"))).to_be_visible()
     expect(page.locator(f"#room-{site.room_id}")).to_have_text(room_name(visit, site.room_id))
@@ -132,7 +86,7 @@ def test_book_first_come_see_download_and_cancel(visit: Visit) -> None:
 
     # The same slot is now taken for everyone.
     search_one_day(visit, day)
-    expect(slot_item(visit, site.room_id, day)).to_have_count(0)  # type: ignore[arg-type]
+    expect(slot_item(visit, site.room_id, day)).to_have_count(0)
 
     visit.submit(visit.link("My bookings"), "**/my/bookings")
     card = page.locator("ul.cards li").filter(
@@ -158,7 +112,7 @@ def test_book_first_come_see_download_and_cancel(visit: Visit) -> None:
     visit.submit(visit.button("Cancel the booking"), f"**/my/bookings/{booking_id}")
     expect(page.locator("dl.facts")).to_contain_text(visit._("Cancelled"))
     search_one_day(visit, day)
-    expect(slot_item(visit, site.room_id, day)).to_have_count(1)  # type: ignore[arg-type]
+    expect(slot_item(visit, site.room_id, day)).to_have_count(1)
 
 
 @BOTH
@@ -196,9 +150,9 @@ def test_lottery_apply_quota_draw_and_confirm(visit: Visit, browser: Browser) ->
     visit.log_in("member")
     search_one_day(visit, day)
     item = slot_item(visit, site.room_id, day)
-    expect(item).to_contain_text(visit._("Lottery"))  # type: ignore[arg-type]
-    expect(item).to_contain_text(visit.texts.ngettext("%(n)s applicant", "%(n)s applicants", 0))  # type: ignore[arg-type]
-    visit.submit(item.locator("a.button"), "**/book?**")  # type: ignore[attr-defined]
+    expect(item).to_contain_text(visit._("Lottery"))
+    expect(item).to_contain_text(visit.texts.ngettext("%(n)s applicant", "%(n)s applicants", 0))
+    visit.submit(item.locator("a.button"), "**/book?**")
     expect(visit.page.get_by_role("heading", level=1)).to_have_text(
         visit._("Apply for the lottery")
     )
@@ -218,7 +172,7 @@ def test_lottery_apply_quota_draw_and_confirm(visit: Visit, browser: Browser) ->
     # The count of applicants is public, and applying twice is refused beside the periods.
     search_one_day(visit, day)
     item = slot_item(visit, site.room_id, day)
-    expect(item).to_contain_text(visit.texts.ngettext("%(n)s applicant", "%(n)s applicants", 1))  # type: ignore[arg-type]
+    expect(item).to_contain_text(visit.texts.ngettext("%(n)s applicant", "%(n)s applicants", 1))
     visit.go(f"/book?room={site.room_id}&date={day.isoformat()}&period=10")
     visit.field("Purpose").select_option(index=1)
     visit.field("Number of people").fill("15")
