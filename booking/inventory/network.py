@@ -85,6 +85,7 @@ class RoomInfo:
     fees: dict[str, int] | None = None  # yen per period code; None: free
     all_day_fee: int | None = None
     purposes: frozenset[str] | None = None  # None: any purpose
+    fee_is_estimate: bool = False  # the data marks the fees as estimates: shown with ≈
 
 
 @dataclass
@@ -184,6 +185,7 @@ async def build_snapshot(session: AsyncSession, revision: int) -> NetworkSnapsho
                     fees=dict(room.fees) if room.fees else None,
                     all_day_fee=room.all_day_fee,
                     purposes=frozenset(room.purposes) if room.purposes is not None else None,
+                    fee_is_estimate=room.is_estimated or "fees" in room.estimated_fields,
                 ),
             )
         )

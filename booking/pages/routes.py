@@ -6,8 +6,11 @@ import logging
 from typing import Any
 
 from litestar import Request, Response, Router
+from litestar.config.compression import CompressionConfig
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.compression import CompressionMiddleware
 from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from sqlalchemy.exc import IntegrityError
@@ -78,8 +81,16 @@ def pages_router() -> Router:
 
 
 def static_router() -> Router:
+    """The stylesheet and htmx, cached for a year (their URLs carry a content hash) and
+    gzipped: 57 KB become 19 KB on a phone's first visit. Pages are not compressed: they
+    carry a CSRF token beside echoed input, the ground of the BREACH attack."""
     return create_static_files_router(
         path="/static",
         directories=[STATIC],
         cache_control=CacheControlHeader(max_age=365 * 24 * 3600, public=True),
+        middleware=[
+            DefineMiddleware(
+                CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024)
+            )
+        ],
     )

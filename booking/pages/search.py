@@ -31,7 +31,8 @@ from booking.reservations.availability import (
 
 PAGE_SIZE = 50
 FREE = frozenset({SlotState.OPEN, SlotState.LOTTERY})
-DEFAULT_SPAN = 13  # days after `from` when no `to` is given: two weeks
+DEFAULT_SPAN = 13  # days after `from` when no `to` is given: two weeks of free slots,
+MONTH_SPAN = 30  # or a month in the grid
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +76,10 @@ class Criteria:
 
 
 def read_criteria(form: Form, names: Catalogue, today: date) -> Criteria:
+    view = "grid" if form["view"] == "grid" else "list"
     start = form.day("from", required=False) or today
-    end = form.day("to", required=False) or start + timedelta(days=DEFAULT_SPAN)
+    span = MONTH_SPAN if view == "grid" else DEFAULT_SPAN
+    end = form.day("to", required=False) or start + timedelta(days=span)
     if end < start:
         form.error("to", "The last date is before the first.")
     elif (end - start).days + 1 > MAX_DAYS:
@@ -101,7 +104,7 @@ def read_criteria(form: Form, names: Catalogue, today: date) -> Criteria:
         period=period,
         capacity=form.integer("capacity", required=False, minimum=1, maximum=10000),
         purpose=purpose,
-        view="grid" if form["view"] == "grid" else "list",
+        view=view,
         page=form.integer("page", required=False, minimum=1, maximum=100000) or 1,
     )
 

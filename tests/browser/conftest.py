@@ -184,7 +184,10 @@ class Visit:
         """A screenshot for the README, when asked for (BOOKING_README_SCREENSHOTS=1)."""
         if os.environ.get("BOOKING_README_SCREENSHOTS") == "1":
             README_SHOTS.mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=README_SHOTS / f"{name}-{self.lang}-{self.viewport}.png")
+            # caret="initial": hiding the caret injects a <style>, which the CSP refuses.
+            self.page.screenshot(
+                path=README_SHOTS / f"{name}-{self.lang}-{self.viewport}.png", caret="initial"
+            )
 
 
 COMBINATIONS = [("ja", "phone"), ("en", "desktop")]
@@ -225,7 +228,9 @@ def visit(request: pytest.FixtureRequest, browser: Browser, site: Site) -> Itera
     if report is not None and report.failed:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now().strftime("%H%M%S")  # noqa: DTZ005 - a file name only
-        page.screenshot(path=ARTIFACTS / f"{request.node.name}-{stamp}.png", full_page=True)
+        page.screenshot(
+            path=ARTIFACTS / f"{request.node.name}-{stamp}.png", full_page=True, caret="initial"
+        )
     context.close()
 
 

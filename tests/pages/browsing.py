@@ -37,14 +37,18 @@ def token(world: World, role: str) -> str:
 
 
 async def footprint(session: AsyncSession) -> dict[str, int]:
-    """The number of rows of every table (the audit trail among them), in one query."""
-    await session.rollback()  # see what the app committed, not an old snapshot
+    """The number of rows of every table (the audit trail among them), in one query.
+
+    The test's session reads in a SAVEPOINT of its own, ended at once: left open, the app's
+    requests would nest theirs inside it, and the next rollback would undo them unseen."""
+    await session.rollback()
     tables = Base.metadata.sorted_tables
     counts = (
         await session.execute(
             select(*[select(func.count()).select_from(t).scalar_subquery() for t in tables])
         )
     ).one()
+    await session.rollback()
     return {t.name: int(n) for t, n in zip(tables, counts, strict=True)}
 
 
