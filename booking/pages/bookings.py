@@ -1,5 +1,6 @@
-"""A group's journeys: book first-come or apply for the lottery, see, cancel and download
-bookings, confirm a lottery win, and subscribe to the group's calendar."""
+"""A group's bookings: book first-come or apply for the lottery (one form: the date decides),
+see, download and cancel bookings with the charge shown first. Also what the other pages
+show of a booking or application (`shown`) and of its statuses."""
 
 from __future__ import annotations
 
@@ -17,9 +18,6 @@ from booking.accounts import groups
 from booking.accounts.access import Principal
 from booking.accounts.auth import Auth
 from booking.accounts.models import Group
-from booking.calendars import feeds
-from booking.calendars.controllers import issued
-from booking.calendars.models import FeedKind
 from booking.clock import local_today
 from booking.deps import AppSettings, Claims, CurrentClock, DbSession, Network
 from booking.errors import BookingError, NotFound
@@ -28,7 +26,7 @@ from booking.inventory.policy import Phase, booking_phase
 from booking.lottery import applications
 from booking.lottery.models import LotteryApplication
 from booking.pages.catalogue import Catalogue, catalogue
-from booking.pages.forms import EARLIEST_DAY, LATEST_DAY, Form, attempt
+from booking.pages.forms import Form, attempt, iso_day, whole_id
 from booking.pages.i18n import N_, Texts
 from booking.pages.web import Page, login_redirect
 from booking.reservations import changes, idempotency, listing
@@ -49,14 +47,6 @@ PAYMENT_STATUSES = {
     "paid": N_("Paid"),
     "waived": N_("No charge"),
     "refunded": N_("Refunded"),
-}
-APPLICATION_STATUSES = {
-    "applied": N_("Applied"),
-    "withdrawn": N_("Withdrawn"),
-    "won": N_("Won: confirm it"),
-    "lost": N_("Not drawn"),
-    "confirmed": N_("Won and confirmed"),
-    "lapsed": N_("Lapsed (not confirmed in time)"),
 }
 WHEN = {"upcoming": N_("Upcoming"), "past": N_("Past"), "cancelled": N_("Cancelled")}
 BOOK_FIELDS = {
@@ -328,131 +318,6 @@ class BookingPages(Controller):
             return Redirect(back or f"/my/bookings/{booking_id}", status_code=303)
         return await _cancel_page(page, form, db_session, network, clock, settings, booking_id)
 
-    @get("/my/lottery", name="my_lottery")
-    async def my_lottery(
-        self,
-        request: Request[Any, Any, Any],
-        auth: Auth,
-        db_session: DbSession,
-        network: Network,
-        clock: CurrentClock,
-        settings: AppSettings,
-    ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        if page.principal is None:
-            return login_redirect(request)
-        return await _lottery_page(page, Form({}, page.texts), db_session, network, clock, settings)
-
-    @post("/my/lottery/{application_id:int}/{action:str}")
-    async def lottery_action(  # noqa: PLR0913, PLR0917
-        self,
-        request: Request[Any, Any, Any],
-        application_id: FromPath[int],
-        action: FromPath[str],
-        auth: Auth,
-        db_session: DbSession,
-        network: Network,
-        clock: CurrentClock,
-        settings: AppSettings,
-    ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        principal = auth.required()
-        form = Form({}, page.texts)
-        if action not in {"confirm", "withdraw"}:
-            raise NotFound(f"no action {action}", code="not_found")
-        work = applications.confirm if action == "confirm" else applications.withdraw
-        done = await attempt(
-            db_session,
-            form,
-            {},
-            lambda: work(db_session, clock, settings, network, principal, application_id),
-        )
-        if done is not None:
-            if isinstance(done, Booking):
-                return Redirect(f"/my/bookings/{done.id}?done=1", status_code=303)
-            return Redirect("/my/lottery?withdrawn=1", status_code=303)
-        return await _lottery_page(page, form, db_session, network, clock, settings, 422)
-
-    @get("/my/calendar", name="my_calendar")
-    async def my_calendar(
-        self, request: Request[Any, Any, Any], auth: Auth, db_session: DbSession
-    ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        if page.principal is None:
-            return login_redirect(request)
-        return await _calendar_page(page, Form({}, page.texts), db_session, None)
-
-    @post("/my/calendar")
-    async def calendar_create(
-        self,
-        request: Request[Any, Any, Any],
-        auth: Auth,
-        db_session: DbSession,
-        network: Network,
-        clock: CurrentClock,
-        settings: AppSettings,
-    ) -> Template:
-        page = Page.of(request, auth)
-        principal = auth.required()
-        form = Form(await request.form(), page.texts)
-        target = form["target"]
-        kind: FeedKind
-        target_id: int | None
-        if target == "manager":
-            kind, target_id = FeedKind.MANAGER, None
-        elif target.startswith("staff:"):
-            kind, target_id = FeedKind.FACILITY_STAFF, _int(target[6:])
-        else:
-            kind, target_id = FeedKind.GROUP, _int(target.removeprefix("group:"))
-        name = form.text("name", required=False, max_length=100) or page.texts.gettext(
-            "My bookings"
-        )
-        made = await attempt(
-            db_session,
-            form,
-            {"target_id": "target"},
-            lambda: feeds.create_feed(db_session, clock, network, principal, kind, target_id, name),
-        )
-        shown_feed = issued(made.feed, made.token, settings.public_url) if made else None
-        return await _calendar_page(page, form, db_session, shown_feed, 201 if made else 422)
-
-    @post("/my/calendar/{feed_id:int}/{action:str}")
-    async def calendar_action(
-        self,
-        request: Request[Any, Any, Any],
-        feed_id: FromPath[int],
-        action: FromPath[str],
-        auth: Auth,
-        db_session: DbSession,
-        clock: CurrentClock,
-        settings: AppSettings,
-    ) -> Template:
-        page = Page.of(request, auth)
-        principal = auth.required()
-        form = Form({}, page.texts)
-        if action == "rotate":
-            made = await attempt(
-                db_session,
-                form,
-                {},
-                lambda: feeds.rotate_feed(db_session, clock, principal, feed_id),
-            )
-            shown_feed = issued(made.feed, made.token, settings.public_url) if made else None
-            return await _calendar_page(page, form, db_session, shown_feed, 200 if form.ok else 422)
-        if action == "revoke":
-            await attempt(
-                db_session,
-                form,
-                {},
-                lambda: feeds.revoke_feed(db_session, clock, principal, feed_id),
-            )
-            return await _calendar_page(page, form, db_session, None, 200 if form.ok else 422)
-        raise NotFound(f"no action {action}", code="not_found")
-
-
-def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) < 12 else None
-
 
 def _chosen(
     request: Request[Any, Any, Any], mine: list[Group]
@@ -478,9 +343,9 @@ async def _book_page(  # noqa: PLR0913
 ) -> Template:
     assert page.principal is not None  # noqa: S101 - the callers checked
     names = await catalogue(db_session, network)
-    room_id = _int(form["room"])
+    room_id = whole_id(form["room"])
     room = network.room(room_id) if room_id else None
-    use_date = _day(form["date"])
+    use_date = iso_day(form["date"])
     if room is None or use_date is None:
         raise NotFound("choose a free slot from the search first", code="room_not_found")
     today = local_today(clock, settings.tz)
@@ -530,14 +395,6 @@ def _purposes(names: Catalogue, room: RoomInfo, texts: Texts) -> list[tuple[str,
     return [(k, texts.named(names.purposes, k)) for k in keys]
 
 
-def _day(value: str) -> date | None:
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        return None
-    return day if EARLIEST_DAY <= day <= LATEST_DAY else None
-
-
 async def _cancel_page(
     page: Page,
     form: Form,
@@ -567,74 +424,4 @@ async def _cancel_page(
         form=form,
         staff=staff,
         back=page.request.query_params.get("next", ""),
-    )
-
-
-async def _lottery_page(
-    page: Page,
-    form: Form,
-    db_session: DbSession,
-    network: NetworkSnapshot,
-    clock: CurrentClock,
-    settings: AppSettings,
-    status_code: int = 200,
-) -> Template:
-    assert page.principal is not None  # noqa: S101 - the callers checked
-    today = local_today(clock, settings.tz)
-    open_month = None
-    for facility in network.facilities.values():
-        if facility.policy.lottery.enabled:
-            open_month = applications.next_use_month(today, facility.policy.lottery)
-            break
-    sections = []
-    for group in await member_groups(db_session, page.principal):
-        found = await applications.group_applications(db_session, page.principal, group.id, None)
-        quota = []
-        if open_month is not None:
-            facility_ids = sorted(
-                {a.facility_id for a in found if a.use_month == open_month}, key=int
-            )
-            for facility_id in facility_ids:
-                facility = network.facilities[facility_id]
-                used = await applications.period_slots_applied(
-                    db_session, group.id, facility_id, open_month
-                )
-                limit = facility.policy.lottery.quota_per_facility_month
-                quota.append((page.texts.name(facility), max(0, limit - used), limit))
-        sections.append((group, [shown(network, page.texts, a) for a in found], quota))
-    return page.render(
-        "my/lottery.html",
-        status_code=status_code,
-        nav="lottery",
-        sections=sections,
-        open_month=open_month,
-        statuses=APPLICATION_STATUSES,
-        form=form,
-        notice=next((k for k in ("applied", "withdrawn") if k in page.request.query_params), None),
-        today=today,
-    )
-
-
-async def _calendar_page(
-    page: Page,
-    form: Form,
-    db_session: DbSession,
-    new_feed: Any,
-    status_code: int = 200,
-) -> Template:
-    assert page.principal is not None  # noqa: S101 - the callers checked
-    mine = await member_groups(db_session, page.principal)
-    owned = await feeds.list_feeds(db_session, page.principal)
-    targets = [(f"group:{g.id}", g.name) for g in mine]
-    texts = page.texts
-    if page.principal.is_staff:
-        targets.append(("manager", texts.gettext("All my facilities (staff)")))
-    return page.render(
-        "my/calendar.html",
-        status_code=status_code,
-        nav="calendar",
-        feeds=[f for f in owned if f.revoked_at is None],
-        targets=targets,
-        new_feed=new_feed,
-        form=form,
     )

@@ -277,3 +277,17 @@ def half_width(value: str) -> str:
 
 
 _FULL_TO_HALF = str.maketrans("０１２３４５６７８９－ー", "0123456789--")
+
+
+def whole_id(value: str) -> int | None:
+    """An id from a link or a hidden field, or None when it cannot be one."""
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+def iso_day(value: str) -> date | None:
+    """A YYYY-MM-DD date from a link or a hidden field, or None when it is not a usable one."""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return day if EARLIEST_DAY <= day <= LATEST_DAY else None

@@ -26,17 +26,15 @@ from booking.errors import NotFound
 from booking.inventory.network import NetworkSnapshot, PeriodInfo, RoomInfo
 from booking.lottery import reports
 from booking.lottery.applications import applicant_counts, next_use_month, parse_month
-from booking.pages.bookings import BOOKING_STATUSES, PAYMENT_STATUSES, shown
+from booking.pages.bookings import BOOKING_STATUSES, shown
 from booking.pages.catalogue import catalogue
-from booking.pages.forms import Form, attempt
-from booking.pages.i18n import N_
+from booking.pages.forms import Form, attempt, iso_day
 from booking.pages.web import Page, login_redirect
-from booking.reservations import blocks, changes, holds, idempotency, listing
+from booking.reservations import idempotency, listing
 from booking.reservations.availability import AvailabilityQuery, search_availability
 from booking.reservations.bookings import BookingRequest, book
-from booking.reservations.models import Block, Booking, BookingStatus, PaymentStatus
+from booking.reservations.models import Booking, BookingStatus
 
-BLOCK_REASONS = {"maintenance": N_("Maintenance"), "event": N_("The facility's own event")}
 LIVE = {BookingStatus.CONFIRMED, BookingStatus.HELD, BookingStatus.PENDING_APPROVAL}
 WEEK = 7
 
@@ -55,14 +53,14 @@ class BoardDay:
     rooms: list[tuple[RoomInfo, dict[str, BoardCell]]] = field(default_factory=list)
 
 
-def _staff(page: Page) -> Principal:
+def staff_of(page: Page) -> Principal:
     if page.principal is None:
         raise NotFound("please log in", code="login_required")
     require_staff(page.principal)
     return page.principal
 
 
-def _facility(network: NetworkSnapshot, principal: Principal, facility_id: int) -> Any:
+def managed_facility(network: NetworkSnapshot, principal: Principal, facility_id: int) -> Any:
     require_facility(principal, facility_id)
     facility = network.facilities.get(facility_id)
     if facility is None:
@@ -131,7 +129,7 @@ class ManagePages(Controller):
         page = Page.of(request, auth)
         if page.principal is None:
             return login_redirect(request)
-        principal = _staff(page)
+        principal = staff_of(page)
         facilities = [
             f
             for f in sorted(network.facilities.values(), key=lambda f: f.id)
@@ -154,8 +152,8 @@ class ManagePages(Controller):
         page = Page.of(request, auth)
         if page.principal is None:
             return login_redirect(request)
-        principal = _staff(page)
-        facility = _facility(network, principal, facility_id)
+        principal = staff_of(page)
+        facility = managed_facility(network, principal, facility_id)
         today = local_today(clock, settings.tz)
         form = Form(request.query_params, page.texts)
         start = form.day("date", required=False) or today
@@ -232,7 +230,8 @@ class ManagePages(Controller):
     ) -> Template | Redirect:
         page = Page.of(request, auth)
         principal = auth.required()
-        _facility(network, _staff(page), facility_id)  # the desk's form, as its GET: staff only
+        # The desk's form, as its GET: the facility's staff only.
+        managed_facility(network, staff_of(page), facility_id)
         form = Form(await request.form(), page.texts)
         card = form.text("card_number", max_length=7)
         room_id = form.integer("room", minimum=1)
@@ -284,128 +283,6 @@ class ManagePages(Controller):
                 return Redirect(f"/manage/bookings/{answer[1]['id']}?done=1", status_code=303)
         return await _counter_page(page, form, db_session, network, facility_id, 422)
 
-    @get("/facilities/{facility_id:int}/blocks", name="blocks")
-    async def blocks_page(
-        self,
-        request: Request[Any, Any, Any],
-        facility_id: FromPath[int],
-        auth: Auth,
-        db_session: DbSession,
-        network: Network,
-        clock: CurrentClock,
-        settings: AppSettings,
-    ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        if page.principal is None:
-            return login_redirect(request)
-        form = Form({"reason": "maintenance"}, page.texts)
-        return await _blocks_page(page, form, db_session, network, clock, settings, facility_id)
-
-    @post("/facilities/{facility_id:int}/blocks")
-    async def block_submit(
-        self,
-        request: Request[Any, Any, Any],
-        facility_id: FromPath[int],
-        auth: Auth,
-        db_session: DbSession,
-        network: Network,
-        clock: CurrentClock,
-        settings: AppSettings,
-    ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        principal = auth.required()
-        form = Form(await request.form(), page.texts)
-        room_id = form.integer("room", minimum=1)
-        start = form.day("start_date")
-        end = form.day("end_date")
-        reason = form.choice("reason", BLOCK_REASONS)
-        note = form.text("note", required=False, max_length=200)
-        if form.ok and room_id and start and end and reason:
-            wanted = blocks.BlockRequest(
-                room_id=room_id,
-                start_date=start,
-                end_date=end,
-                period_codes=form.all("periods") or None,
-                reason=reason,
-                note=note,
-            )
-            made = await attempt(
-                db_session,
-                form,
-                {
-                    "room_id": "room",
-                    "start_date": "start_date",
-                    "end_date": "end_date",
-                    "period_codes": "periods",
-                },
-                lambda: blocks.create_block(db_session, clock, network, principal, wanted),
-            )
-            if made is not None:
-                return Redirect(f"/manage/facilities/{facility_id}/blocks?made=1", status_code=303)
-        return await _blocks_page(
-            page, form, db_session, network, clock, settings, facility_id, status_code=422
-        )
-
-    @post("/blocks/{block_id:int}/release")
-    async def block_release(
-        self,
-        block_id: FromPath[int],
-        auth: Auth,
-        db_session: DbSession,
-        clock: CurrentClock,
-    ) -> Redirect:
-        principal = auth.required()
-        block = await db_session.get(Block, block_id)
-        await blocks.release_block(db_session, clock, principal, block_id)
-        target = f"/manage/facilities/{block.facility_id}/blocks" if block else "/manage"
-        return Redirect(target, status_code=303)
-
-    @post("/facilities/{facility_id:int}/closures")
-    async def close(
-        self,
-        request: Request[Any, Any, Any],
-        facility_id: FromPath[int],
-        auth: Auth,
-        db_session: DbSession,
-        network: Network,
-        clock: CurrentClock,
-        settings: AppSettings,
-    ) -> Template:
-        page = Page.of(request, auth)
-        principal = auth.required()
-        form = Form(await request.form(), page.texts)
-        start = form.day("close_from")
-        end = form.day("close_to")
-        note = form.text("close_note", required=False, max_length=200)
-        affected = None
-        if form.ok and start and end:
-            affected = await attempt(
-                db_session,
-                form,
-                {"from": "close_from", "to": "close_to"},
-                lambda: blocks.close_dates(
-                    db_session,
-                    clock,
-                    settings,
-                    principal,
-                    facility_id,
-                    start=start,
-                    end=end,
-                    note=note,
-                ),
-            )
-        return await _blocks_page(
-            page,
-            form,
-            db_session,
-            network,
-            clock,
-            settings,
-            facility_id,
-            status_code=200 if affected is not None else 422,
-            affected=affected,
-        )
-
     @get("/facilities/{facility_id:int}/lottery", name="lottery_stats")
     async def lottery_stats(
         self,
@@ -420,7 +297,7 @@ class ManagePages(Controller):
         page = Page.of(request, auth)
         if page.principal is None:
             return login_redirect(request)
-        facility = _facility(network, _staff(page), facility_id)
+        facility = managed_facility(network, staff_of(page), facility_id)
         today = local_today(clock, settings.tz)
         wanted = request.query_params.get("month")
         month = (
@@ -441,77 +318,6 @@ class ManagePages(Controller):
             rooms=names.rooms,
         )
 
-    @get("/bookings/{booking_id:int}", name="desk_booking")
-    async def booking_page(
-        self,
-        request: Request[Any, Any, Any],
-        booking_id: FromPath[int],
-        auth: Auth,
-        db_session: DbSession,
-        network: Network,
-    ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        if page.principal is None:
-            return login_redirect(request)
-        return await _desk_booking(page, Form({}, page.texts), db_session, network, booking_id)
-
-    @post("/bookings/{booking_id:int}/{action:str}")
-    async def booking_action(  # noqa: PLR0913, PLR0917
-        self,
-        request: Request[Any, Any, Any],
-        booking_id: FromPath[int],
-        action: FromPath[str],
-        auth: Auth,
-        db_session: DbSession,
-        network: Network,
-        clock: CurrentClock,
-        settings: AppSettings,
-    ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        principal = auth.required()
-        form = Form(await request.form(), page.texts)
-        work: Any
-        if action in {"approve", "reject"}:
-
-            async def work() -> Any:
-                return await changes.decide(
-                    db_session,
-                    clock,
-                    settings,
-                    network,
-                    principal,
-                    booking_id,
-                    approve=action == "approve",
-                )
-
-        elif action == "complete":
-
-            async def work() -> Any:
-                return await holds.complete_hold(db_session, clock, principal, booking_id)
-
-        elif action == "no-show":
-
-            async def work() -> Any:
-                return await changes.record_no_show(
-                    db_session, clock, settings, principal, booking_id
-                )
-
-        elif action == "payment":
-            status = PaymentStatus(form.choice("payment_status", PAYMENT_STATUSES) or "unpaid")
-            method = form.text("payment_method", required=False, max_length=40)
-
-            async def work() -> Any:
-                return await changes.set_payment(
-                    db_session, clock, principal, booking_id, status, method
-                )
-
-        else:
-            raise NotFound(f"no action {action}", code="not_found")
-        done = await attempt(db_session, form, {}, work) if form.ok else None
-        if done is not None:
-            return Redirect(f"/manage/bookings/{booking_id}?done=1", status_code=303)
-        return await _desk_booking(page, form, db_session, network, booking_id, 422)
-
 
 async def _counter_page(
     page: Page,
@@ -521,10 +327,10 @@ async def _counter_page(
     facility_id: int,
     status_code: int,
 ) -> Template:
-    facility = _facility(network, _staff(page), facility_id)
+    facility = managed_facility(network, staff_of(page), facility_id)
     names = await catalogue(db_session, network)
     rooms = [r for r in network.rooms if r.facility_id == facility_id]
-    use_date = _day(form["date"])
+    use_date = iso_day(form["date"])
     room = names.rooms.get(int(form["room"])) if form["room"].isdigit() else None
     periods = names.periods_on(room, use_date) if room and use_date else []
     return page.render(
@@ -539,81 +345,3 @@ async def _counter_page(
         purposes=[(k, page.texts.named(names.purposes, k)) for k in names.purposes],
         holds_allowed=any(r.policy.holds.allowed for r in rooms),
     )
-
-
-async def _blocks_page(  # noqa: PLR0913
-    page: Page,
-    form: Form,
-    db_session: DbSession,
-    network: NetworkSnapshot,
-    clock: CurrentClock,
-    settings: AppSettings,
-    facility_id: int,
-    *,
-    status_code: int = 200,
-    affected: list[Booking] | None = None,
-) -> Template:
-    facility = _facility(network, _staff(page), facility_id)
-    names = await catalogue(db_session, network)
-    today = local_today(clock, settings.tz)
-    live = (
-        await db_session.scalars(
-            select(Block)
-            .where(
-                Block.facility_id == facility_id,
-                Block.released_at.is_(None),
-                Block.end_date >= today,
-            )
-            .order_by(Block.start_date, Block.id)
-        )
-    ).all()
-    rooms = [r for r in network.rooms if r.facility_id == facility_id]
-    codes = sorted({p.code: p for r in rooms for p in r.grid.periods}.items())
-    return page.render(
-        "manage/blocks.html",
-        status_code=status_code,
-        nav="manage",
-        facility=facility,
-        rooms=[(str(r.id), page.texts.name(r)) for r in rooms],
-        room_names=names.rooms,
-        periods=codes,
-        blocks=live,
-        reasons=BLOCK_REASONS,
-        form=form,
-        affected=[shown(network, page.texts, b) for b in affected or []],
-        closed=affected is not None,
-        made="made" in page.request.query_params,
-    )
-
-
-async def _desk_booking(
-    page: Page,
-    form: Form,
-    db_session: DbSession,
-    network: NetworkSnapshot,
-    booking_id: int,
-    status_code: int = 200,
-) -> Template:
-    principal = _staff(page)
-    booking, group = await changes.get_booking(db_session, principal, booking_id)
-    _facility(network, principal, booking.facility_id)
-    names = await catalogue(db_session, network)
-    return page.render(
-        "manage/booking.html",
-        purpose=page.texts.named(names.purposes, booking.purpose),
-        status_code=status_code,
-        nav="manage",
-        item=shown(network, page.texts, booking),
-        group=group,
-        statuses=BOOKING_STATUSES,
-        payments=PAYMENT_STATUSES,
-        form=form,
-        done="done" in page.request.query_params,
-    )
-
-
-def _day(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None

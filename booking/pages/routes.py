@@ -19,8 +19,12 @@ from booking.db.errors import as_conflict
 from booking.errors import BookingError, Unauthenticated
 from booking.pages.account import AccountPages
 from booking.pages.bookings import BookingPages
+from booking.pages.calendar import CalendarPages
 from booking.pages.forms import error_text
+from booking.pages.lottery import LotteryPages
 from booking.pages.manage import ManagePages
+from booking.pages.manage_blocks import BlockPages
+from booking.pages.manage_bookings import DeskBookingPages
 from booking.pages.search import SearchPages
 from booking.pages.web import STATIC, add_security_headers, login_redirect, request_lang
 from booking.web.errors import EXCEPTION_HANDLERS, status_of
@@ -71,7 +75,16 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
 def pages_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[SearchPages, AccountPages, BookingPages, ManagePages],
+        route_handlers=[
+            SearchPages,
+            AccountPages,
+            BookingPages,
+            LotteryPages,
+            CalendarPages,
+            ManagePages,
+            BlockPages,
+            DeskBookingPages,
+        ],
         # The app's handlers (JSON problems) are found by the exception's class before an
         # `Exception` here: every class they name is answered as a page too.
         exception_handlers={**dict.fromkeys(EXCEPTION_HANDLERS, error_page), Exception: error_page},
