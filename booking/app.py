@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,7 +38,7 @@ from booking.health import health, ready
 from booking.inventory.controllers import FacilityController, RoomController, WardController
 from booking.inventory.network import SnapshotCache
 from booking.lottery.controllers import LotteryController
-from booking.pages.routes import pages_router, static_router
+from booking.pages.routes import not_found, pages_router, static_router
 from booking.pages.web import template_config
 from booking.reservations.booking_controllers import (
     BlockController,
@@ -50,6 +51,7 @@ from booking.reservations.controllers import AvailabilityController
 from booking.settings import Settings, load_settings
 from booking.web.content_type import require_json_body
 from booking.web.errors import EXCEPTION_HANDLERS
+from booking.web.path_ids import ids_in_range
 from booking.web.timing import server_timing_middleware
 
 
@@ -129,7 +131,10 @@ def create_app(
             "auth": Provide(provide_auth),
         },
         before_request=require_json_body,
-        exception_handlers=EXCEPTION_HANDLERS,
+        # Every handler's int path parameters (ids) checked before it runs: 404 if impossible.
+        guards=[ids_in_range],
+        # An address no route matches is a page's error, unless it is the API's or a feed's.
+        exception_handlers={**EXCEPTION_HANDLERS, NotFoundException: not_found},
         middleware=[server_timing_middleware],
         lifespan=[database],
         state=state,

@@ -1,4 +1,4 @@
-"""Japanese public holidays and the day types that choose a period grid (pure)."""
+"""Japanese public holidays, the day types that choose a period grid, the dates usable (pure)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,22 @@ from datetime import date
 from functools import lru_cache
 
 import holidays
+
+from booking.errors import InvalidInput
+
+# Dates a person may mean (year 1 or 9999 is a typo): the services' calendar arithmetic
+# (two weeks after, the month before, the lottery's M-4) must stay inside Python's years 1
+# to 9999. The API, the pages' forms and the lottery's months all take dates in this range.
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2199, 12, 31)
+
+
+def usable_day(day: date, field: str) -> date:
+    """The day itself, or InvalidInput naming the field when it is outside the usable range."""
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InvalidInput(
+            f"must be from {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}", field=field
+        )
+    return day
 
 
 class DayType(enum.StrEnum):

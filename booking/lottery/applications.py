@@ -21,7 +21,7 @@ from booking.accounts.models import Group
 from booking.audit.service import record
 from booking.clock import Clock, local_today
 from booking.errors import Conflict, InvalidInput, NotFound, RuleViolation
-from booking.inventory.calendar import day_type
+from booking.inventory.calendar import EARLIEST_DAY, LATEST_DAY, day_type
 from booking.inventory.network import NetworkSnapshot, RoomInfo
 from booking.inventory.policy import LotteryCycle as CycleDates
 from booking.inventory.policy import LotteryRules, Phase, booking_phase, lottery_cycle
@@ -70,11 +70,16 @@ def next_use_month(today: date, rules: LotteryRules) -> date:
 
 
 def parse_month(value: str, field: str = "cycle") -> date:
+    """A YYYY-MM month of the usable years: the cycle's dates (M-4, the month after) stay
+    inside Python's calendar."""
     try:
         year, month = value.split("-")
-        return date(int(year), int(month), 1)
+        first = date(int(year), int(month), 1)
     except ValueError as exc:
         raise InvalidInput("a month reads YYYY-MM", field=field) from exc
+    if not EARLIEST_DAY.year <= first.year <= LATEST_DAY.year:
+        raise InvalidInput(f"must be from {EARLIEST_DAY:%Y-%m} to {LATEST_DAY:%Y-%m}", field=field)
+    return first
 
 
 def dates_of(room: RoomInfo, use_month: date, settings: Settings) -> CycleDates:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.db.errors import as_conflict
 from booking.errors import BookingError
+from booking.inventory.calendar import EARLIEST_DAY, LATEST_DAY
 from booking.pages.i18n import N_, Texts
 
 # The domain's error codes (booking/errors.py and the services) in words for people.
@@ -115,9 +116,6 @@ GENERIC = N_("This cannot be done:")
 REQUIRED = N_("Please fill this in.")
 NOT_A_NUMBER = N_("Enter a whole number.")
 NOT_A_DATE = N_("Enter a date as YYYY-MM-DD.")
-# Dates a person may mean (year 1 or 9999 is a typo): the services' calendar arithmetic
-# (two weeks after, the month before) must stay inside Python's years 1 to 9999.
-EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2199, 12, 31)
 TOO_SMALL = N_("Enter %(min)s or more.")
 TOO_LARGE = N_("Enter %(max)s or less.")
 TOO_LONG = N_("At most %(max)s characters.")

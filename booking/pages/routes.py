@@ -27,9 +27,11 @@ from booking.pages.manage_blocks import BlockPages
 from booking.pages.manage_bookings import DeskBookingPages
 from booking.pages.search import SearchPages
 from booking.pages.web import STATIC, add_security_headers, login_redirect, request_lang
-from booking.web.errors import EXCEPTION_HANDLERS, status_of
+from booking.web.errors import EXCEPTION_HANDLERS, http_error, status_of
 
 log = logging.getLogger(__name__)
+# Addresses of machines: their errors stay problem details (booking/web/errors.py).
+MACHINE_PATHS = ("/api/", "/ical/")
 
 
 def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -70,6 +72,14 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         media_type="text/html",
     )
     return add_security_headers(response)
+
+
+def not_found(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:
+    """The app's handler for an address no route matches (/my/bookings/abc, /nowhere): a
+    browser gets the error page, the API and the calendar feeds a problem."""
+    if f"{request.url.path.rstrip('/')}/".startswith(MACHINE_PATHS):
+        return http_error(request, exc)
+    return error_page(request, exc)
 
 
 def pages_router() -> Router:

@@ -105,8 +105,15 @@ def read_criteria(form: Form, names: Catalogue, today: date) -> Criteria:
         capacity=form.integer("capacity", required=False, minimum=1, maximum=10000),
         purpose=purpose,
         view=view,
-        page=form.integer("page", required=False, minimum=1, maximum=100000) or 1,
+        page=page_number(form["page"]),
     )
+
+
+def page_number(raw: str) -> int:
+    """The page of results a link asks for: the pager's links carry it, not the form, so a
+    stale or hand-made one (page=0, page=x) is the first page, never an error."""
+    raw = raw.strip()
+    return max(1, int(raw)) if raw.isdecimal() and len(raw) <= 6 else 1
 
 
 def period_choices(names: Catalogue) -> dict[str, PeriodInfo]:
@@ -231,6 +238,7 @@ class SearchPages(Controller):
                     results = free_slots(rooms, names, page.texts.lang)
         total = len(results)
         pages = max(1, -(-total // PAGE_SIZE))
+        criteria.page = min(criteria.page, pages)  # a stale link past the last page: the last
         if criteria.view == "list":
             first = (criteria.page - 1) * PAGE_SIZE
             results = results[first : first + PAGE_SIZE]

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.errors import InvalidInput
-from booking.inventory.calendar import day_type
+from booking.inventory.calendar import day_type, usable_day
 from booking.inventory.network import NetworkSnapshot, RoomInfo
 from booking.inventory.policy import Phase, ReservationPolicy, booking_phase
 from booking.reservations.claims_cache import ClaimsCache, MonthClaims, Signature, parse
@@ -58,6 +58,8 @@ class AvailabilityQuery:
     states: frozenset[SlotState] = frozenset()
 
     def __post_init__(self) -> None:
+        usable_day(self.start, "from")
+        usable_day(self.end, "to")
         if self.end < self.start:
             raise InvalidInput("'to' is before 'from'", field="to")
         if (self.end - self.start).days + 1 > MAX_DAYS:

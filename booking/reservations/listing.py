@@ -14,6 +14,7 @@ from booking.accounts.access import Principal, require_facility
 from booking.accounts.groups import get_group
 from booking.accounts.models import Group
 from booking.errors import InvalidInput, NotFound
+from booking.inventory.calendar import usable_day
 from booking.reservations.models import Booking, BookingStatus
 
 MAX_EXPORT_DAYS = 366
@@ -48,6 +49,8 @@ async def facility_bookings(
     session: AsyncSession, principal: Principal, facility_id: int, start: date, end: date
 ) -> Sequence[tuple[Booking, Group]]:
     require_facility(principal, facility_id)
+    usable_day(start, "from")
+    usable_day(end, "to")
     if end < start:
         raise InvalidInput("to is before from", field="to")
     if (end - start).days >= MAX_EXPORT_DAYS:
