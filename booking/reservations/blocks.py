@@ -15,7 +15,7 @@ from booking.accounts.groups import get_group
 from booking.audit.service import record
 from booking.clock import Clock
 from booking.errors import Conflict, InvalidInput, NotFound
-from booking.inventory.calendar import day_type
+from booking.inventory.calendar import day_type, usable_day
 from booking.inventory.models import ClosureRule
 from booking.inventory.network import NetworkSnapshot, RoomInfo
 from booking.inventory.services import bump_revision
@@ -85,6 +85,10 @@ class BlockRequest:
     period_codes: list[str] | None
     reason: str
     note: str | None = None
+
+    def __post_init__(self) -> None:
+        usable_day(self.start_date, "start_date")
+        usable_day(self.end_date, "end_date")
 
 
 async def create_block(
@@ -189,6 +193,8 @@ async def close_dates(  # noqa: PLR0913
     """A one-off closure by the facility (臨時休館). Live bookings on those dates stay, and
     their groups are told: staff then move or cancel them, free (facility cause)."""
     require_facility(principal, facility_id)
+    usable_day(start, "from")
+    usable_day(end, "to")
     if end < start:
         raise InvalidInput("to is before from", field="to")
     if (end - start).days >= MAX_BLOCK_DAYS:

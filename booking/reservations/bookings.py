@@ -18,7 +18,7 @@ from booking.accounts.models import Group
 from booking.audit.service import record
 from booking.clock import Clock, local_today
 from booking.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
-from booking.inventory.calendar import day_type
+from booking.inventory.calendar import day_type, usable_day
 from booking.inventory.network import FacilityInfo, NetworkSnapshot, RoomInfo
 from booking.inventory.policy import Phase, booking_phase, first_come_opens, last_booking_day
 from booking.notifications.outbox import enqueue
@@ -46,6 +46,9 @@ class BookingRequest:
     headcount: int
     event_name: str | None = None
     charges_admission: bool = False
+
+    def __post_init__(self) -> None:
+        usable_day(self.use_date, "use_date")
 
 
 def room_of(snapshot: NetworkSnapshot, room_id: int, field: str = "room_id") -> RoomInfo:

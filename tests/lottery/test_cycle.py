@@ -263,3 +263,35 @@ async def test_withdrawal_counter_only_rooms_and_shared_contacts(
         A, json=application(world, hall, day, ["20"], world.group_b), headers=b
     )
     assert outside.json()["code"] == "outside_application_window"
+
+
+async def test_months_and_dates_past_the_usable_years_are_a_400_naming_the_field(
+    world: World, hall: Hall, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Year 1 or 9999 (a typo): the cycle's arithmetic (M-4, the month after) would leave
+    Python's calendar. Every route reading a month goes through parse_month."""
+    member = world.headers("member")
+    for month in ("0001-01", "1899-12", "2200-01", "9999-12"):
+        for path, headers in [
+            (f"/api/v1/lottery/cycles?month={month}", {}),
+            (f"/api/v1/lottery/draws/{month}/{hall.facility_id}", {}),
+            (f"/api/v1/lottery/reports/{month}/{hall.facility_id}", {}),
+            (f"{A}?group_id={world.group_a}&month={month}", member),
+        ]:
+            refused = await client.get(path, headers=headers)
+            assert refused.status_code == 400, (path, refused.text)
+            assert [e["field"] for e in refused.json()["errors"]] == ["month"], path
+    for month in ("1900-01", "2199-12"):
+        found = await client.get("/api/v1/lottery/cycles", params={"month": month})
+        assert found.status_code == 200, found.text
+    before = await session.scalar(select(func.count()).select_from(LotteryApplication))
+    for day in ("0001-01-01", "9999-12-31"):
+        body = {
+            **application(world, hall, date(2027, 8, 9), ["10"], world.group_a),
+            "use_date": day,
+        }
+        refused = await client.post(A, json=body, headers=member)
+        assert refused.status_code == 400, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == ["use_date"]
+    await session.rollback()
+    assert await session.scalar(select(func.count()).select_from(LotteryApplication)) == before

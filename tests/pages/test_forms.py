@@ -633,16 +633,38 @@ async def test_odd_search_input_is_never_a_500(client: httpx.AsyncClient) -> Non
         assert "<script>" not in shown.text.split("</head>", 1)[1], query
 
 
+async def test_a_stale_page_number_shows_a_page_of_results(client: httpx.AsyncClient) -> None:
+    """The pager's `page` is no field of the form: page=0 or page=x (a hand-made or stale
+    link) is the first page, a page past the last the last, never an error."""
+    search = "/search?from=2026-12-01&to=2026-12-14"
+    first = await client.get(search, headers={"Cookie": "lang=en"})
+    assert first.status_code == 200
+    pages = int(re.findall(r"Page 1 of (\d+)", first.text)[0])
+    assert pages > 1
+    for page, shown_as in [("0", 1), ("-3", 1), ("abc", 1), ("99999999999", 1), ("9999", pages)]:
+        client.cookies.clear()
+        shown = await client.get(f"{search}&page={page}", headers={"Cookie": "lang=en"})
+        assert shown.status_code == 200, (page, shown.status_code)
+        assert alerts(shown.text) == [], page
+        assert 'id="results-heading"' in shown.text, page
+        assert f"Page {shown_as} of {pages}" in shown.text, page
+
+
 async def test_far_dates_elsewhere_are_refused_not_a_500(
     world: World, hall: Hall, client: httpx.AsyncClient
 ) -> None:
     """A hand-made address with year 1 or 9999: the board shows today, the booking form
-    has no such slot (404 page)."""
+    has no such slot (404 page), the lottery's month is refused (400 page)."""
+    lottery = f"/manage/facilities/{hall.facility_id}/lottery"
     for role, path, status in [
         ("member", f"/book?room={hall.room_id}&date=9999-12-31&period=20", 404),
         ("member", f"/book?room={hall.room_id}&date=0001-01-01&period=20", 404),
         ("admin", f"/manage/facilities/{hall.facility_id}?date=0001-01-01", 200),
         ("admin", f"/manage/facilities/{hall.facility_id}?date=9999-12-31&view=week", 200),
+        ("admin", f"{lottery}?month=0001-01", 400),
+        ("admin", f"{lottery}?month=9999-12", 400),
+        ("admin", f"{lottery}?month=1900-01", 200),
+        ("admin", f"{lottery}?month=2199-12", 200),
     ]:
         client.cookies.clear()
         shown = await client.get(path, headers=cookies(world, role))

@@ -543,3 +543,24 @@ def test_every_page_route_is_tested() -> None:
     covered = {_route_of(row) for row in PAGES + FORMS}
     missing = PAGE_ROUTES - covered
     assert not missing, f"page routes with no row in the table: {sorted(missing)}"
+
+
+async def test_an_address_no_route_matches_is_an_error_page_unless_for_machines(
+    client: httpx.AsyncClient,
+) -> None:
+    """A page's address that matches no route (a word for an id, a typo) gets the HTML
+    error page in the visitor's language; the API's and the feeds' keep their problem."""
+    for path in ("/my/bookings/abc", "/nowhere", "/manage/facilities/x/lottery", "/my/"):
+        client.cookies.clear()
+        shown = await client.get(path, headers={"Cookie": "lang=en"})
+        assert shown.status_code == 404, path
+        assert shown.headers["content-type"].startswith("text/html"), path
+        assert '<p class="alert" role="alert">Not found.</p>' in shown.text, path
+        assert shown.headers["x-frame-options"] == "DENY", path  # the pages' headers
+        japanese = await client.get(path)
+        assert "見つかりません。" in japanese.text, path
+    for path in ("/api/nowhere", "/api/v1/bookings/abc", "/api", "/ical/"):
+        answered = await client.get(path)
+        assert answered.status_code == 404, path
+        assert answered.headers["content-type"].startswith("application/problem+json"), path
+        assert answered.json()["status"] == 404, path

@@ -93,6 +93,11 @@ async def test_a_filter_that_leaves_nothing_is_an_empty_answer(client, test_netw
         ({"from": "2026-12-01", "to": "2026-12-01", "state": "free"}, "state"),
         ({"from": "2026-12-01", "to": "2026-12-01", "min_capacity": "0"}, "min_capacity"),
         ({"from": "2026-12-01", "to": "2026-12-01", "min_capacity": "many"}, "min_capacity"),
+        # Outside the dates a person may mean (booking/inventory/calendar.py), not a 500.
+        ({"from": "0001-01-01", "to": "0001-01-05"}, "from"),
+        ({"from": "1899-12-31", "to": "1900-01-01"}, "from"),
+        ({"from": "2199-12-31", "to": "2200-01-01"}, "to"),
+        ({"from": "9999-12-27", "to": "9999-12-31"}, "from"),
     ],
 )
 async def test_bad_input_is_a_400_naming_the_field(client, test_network, params, field):
@@ -103,6 +108,15 @@ async def test_bad_input_is_a_400_naming_the_field(client, test_network, params,
     assert body["status"] == 400
     assert field in [error["field"] for error in body["errors"]], body
     assert all(error["reason"] for error in body["errors"])
+
+
+@pytest.mark.parametrize(
+    ("first", "last"), [("1900-01-01", "1900-01-05"), ("2199-12-27", "2199-12-31")]
+)
+async def test_the_first_and_last_usable_dates_answer(client, test_network, first, last):
+    response = await client.get(URL, params={"from": first, "to": last})
+    assert response.status_code == 200, response.text
+    assert response.json()["slot_count"] > 0
 
 
 async def test_bundled_network_answers_for_a_month(client):

@@ -17,6 +17,7 @@ from booking.notifications.models import OutboxMessage
 from booking.reservations.consistency import check
 from booking.reservations.holds import expire_holds, remind_holds
 from booking.reservations.models import Booking
+from tests.pages.browsing import changes, footprint
 from tests.people import World
 from tests.places import Hall
 from tests.reservations.test_bookings import B, body
@@ -150,6 +151,36 @@ async def test_a_closure_reports_and_tells_the_bookings_on_its_dates(
         B, json=body(world, hall, period_codes=["30"]), headers=world.headers("member")
     )
     assert late.json()["code"] == "closed"
+
+
+async def test_far_dates_of_blocks_and_closures_are_a_400_naming_the_field(
+    hall: Hall, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Year 1 or 9999 (a typo): refused by the dates' bounds, nothing stored, never a 500."""
+    before = await footprint(session)
+    for day, field in [("9999-12-31", "end_date"), ("0001-01-01", "start_date")]:
+        start = "2027-03-15" if field == "end_date" else day
+        block = {"room_id": hall.room_id, "start_date": start, "end_date": day, "reason": "event"}
+        refused = await client.post("/api/v1/blocks", json=block, headers=hall.manager)
+        assert refused.status_code == 400, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == [field]
+    for closure, field in [
+        ({"from": "0001-01-01", "to": "0001-01-01"}, "from"),
+        ({"from": "2199-12-31", "to": "2200-01-01"}, "to"),
+    ]:
+        refused = await client.post(
+            f"/api/v1/facilities/{hall.facility_id}/closures", json=closure, headers=hall.manager
+        )
+        assert refused.status_code == 400, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == [field]
+    listing = await client.get(
+        f"/api/v1/facilities/{hall.facility_id}/bookings",
+        params={"from": "2027-03-01", "to": "9999-12-31"},
+        headers=hall.manager,
+    )
+    assert listing.status_code == 400, listing.text
+    assert [e["field"] for e in listing.json()["errors"]] == ["to"]
+    assert not changes(before, await footprint(session))
 
 
 async def test_the_consistency_check_finds_orphans_and_gaps(
