@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from booking.accounts import groups, login, roster
@@ -19,7 +19,7 @@ from booking.audit.service import record
 from booking.clock import local_today
 from booking.deps import AppSettings, CurrentClock, DbSession, Network
 from booking.errors import BookingError
-from booking.pages.forms import Form, attempt
+from booking.pages.forms import Form, attempt, whole_id
 from booking.pages.i18n import LANG_COOKIE, N_, parse_lang
 from booking.pages.web import Page, check_anonymous_form, login_redirect, safe_next
 
@@ -53,7 +53,7 @@ class AccountPages(Controller):
 
     @get("/lang/{code:str}", name="lang")
     async def switch_language(
-        self, request: Request[Any, Any, Any], code: FromPath[str], next_: FromQuery[str] = "/"
+        self, request: Request[Any, Any, Any], code: FromPath[str]
     ) -> Redirect:
         lang = parse_lang(code) or "ja"
         cookie = Cookie(
@@ -64,7 +64,7 @@ class AccountPages(Controller):
             secure=request.url.scheme == "https",
             samesite="lax",
         )
-        target = safe_next(request.query_params.get("next") or next_)
+        target = safe_next(request.query_params.get("next"))
         return Redirect(target, status_code=303, cookies=[cookie])
 
     @get("/login", name="login")
@@ -146,9 +146,10 @@ class AccountPages(Controller):
         if page.principal is None:
             await check_anonymous_form(request)
         form = Form(await request.form(), page.texts)
-        rows = min(MAX_MEMBER_ROWS, max(1, form.integer("rows", required=False) or 1))
+        rows = member_rows(form["rows"])
+        form.values["rows"] = str(rows)
         if "add_row" in form.values:  # no JavaScript needed for a longer roster
-            form.values["rows"] = str(rows + 1)
+            form.values["rows"] = str(min(MAX_MEMBER_ROWS, rows + 1))
             return page.render("register.html", **_register_context(page, form, network))
         data = _registration(form, rows, page.principal is None)
         if data is not None:
@@ -333,8 +334,14 @@ def _may_manage(page: Page, group: Any) -> bool:
     return principal.role_in(group.id) == "representative" or principal.staff_for(group)
 
 
+def member_rows(value: str) -> int:
+    """How many roster rows the form shows: what it said, within bounds (a hidden field)."""
+    rows = whole_id(value)
+    return min(MAX_MEMBER_ROWS, rows) if rows else DEFAULT_MEMBER_ROWS
+
+
 def _register_context(page: Page, form: Form, network: Any) -> dict[str, Any]:
-    rows = max(1, int(form["rows"] or DEFAULT_MEMBER_ROWS))
+    rows = member_rows(form["rows"])
     centres = sorted(
         (f for f in network.facilities.values() if f.kind in groups.FACILITY_CATEGORIES.values()),
         key=lambda f: f.id,

@@ -30,7 +30,6 @@ class Catalogue:
     wards: Names
     kinds: Names
     purposes: Names
-    ward_of_id: dict[int, str]
     rooms: dict[int, RoomInfo]
 
     def periods_on(self, room: RoomInfo, day: date) -> list[PeriodInfo]:
@@ -49,7 +48,6 @@ async def catalogue(session: AsyncSession, snapshot: NetworkSnapshot) -> Catalog
         wards={w.key: (w.name_ja, w.name_en) for w in wards},
         kinds={k.key: (k.name_ja, k.name_en) for k in kinds if k.key in snapshot.kinds},
         purposes={p.key: (p.name_ja, p.name_en) for p in purposes},
-        ward_of_id={w.id: w.key for w in wards},
         rooms={room.id: room for room in snapshot.rooms},
     )
     snapshot.derived[Catalogue] = made

@@ -244,7 +244,7 @@ class Form:
             name = fields.get(domain_field, domain_field)
             if name and name in fields.values():
                 self.errors.setdefault(name, text)
-            else:
+            elif text not in self.general:  # a failed change's preview may say it again
                 self.general.append(text)
 
 
@@ -279,7 +279,7 @@ _FULL_TO_HALF = str.maketrans("０１２３４５６７８９－ー", "012345678
 
 def whole_id(value: str) -> int | None:
     """An id from a link or a hidden field, or None when it cannot be one."""
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return int(value) if value.isascii() and value.isdecimal() and len(value) < 12 else None
 
 
 def iso_day(value: str) -> date | None:

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_skeleton, format_time
+from babel.dates import format_skeleton, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency
 
 Lang = Literal["ja", "en"]
 LANGS: tuple[Lang, ...] = ("ja", "en")
@@ -95,9 +95,6 @@ class Texts:
         """2027年2月 / February 2027"""
         return _skeleton("yMMMM", value, self.lang)
 
-    def iso_or_short(self, value: date) -> str:
-        return format_date(value, "short", locale=self.lang)
-
     def time(self, value: time) -> str:
         return format_time(value, "HH:mm", locale=self.lang)
 
@@ -108,6 +105,3 @@ class Texts:
 
     def yen(self, amount: int) -> str:
         return format_currency(amount, "JPY", locale="ja_JP" if self.lang == "ja" else "en")
-
-    def number(self, value: int) -> str:
-        return format_decimal(value, locale=self.lang)

@@ -15,8 +15,8 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 
+from booking.accounts import groups
 from booking.accounts.access import Principal, require_facility, require_staff
 from booking.accounts.auth import Auth
 from booking.accounts.models import Group
@@ -28,7 +28,7 @@ from booking.lottery import reports
 from booking.lottery.applications import applicant_counts, next_use_month, parse_month
 from booking.pages.bookings import BOOKING_STATUSES, shown
 from booking.pages.catalogue import catalogue
-from booking.pages.forms import Form, attempt, iso_day
+from booking.pages.forms import Form, attempt, half_width, iso_day, whole_id
 from booking.pages.web import Page, login_redirect
 from booking.reservations import idempotency, listing
 from booking.reservations.availability import AvailabilityQuery, search_availability
@@ -233,7 +233,7 @@ class ManagePages(Controller):
         # The desk's form, as its GET: the facility's staff only.
         managed_facility(network, staff_of(page), facility_id)
         form = Form(await request.form(), page.texts)
-        card = form.text("card_number", max_length=7)
+        card = half_width(form.text("card_number", max_length=7) or "")
         room_id = form.integer("room", minimum=1)
         use_date = form.day("date")
         headcount = form.integer("headcount", minimum=1, maximum=10000)
@@ -244,7 +244,12 @@ class ManagePages(Controller):
             form.error("periods", "Choose one or more periods.")
         group = None
         if card:
-            group = await db_session.scalar(select(Group).where(Group.card_number == card))
+            # Searched as the desk's search does: a manager finds only the registrations they
+            # may serve (city-wide ones and their facilities' own).
+            found = await groups.list_groups(
+                db_session, principal, groups.GroupQuery(card_number=card, limit=1)
+            )
+            group = found[0] if found else None
             if group is None:
                 form.error("card_number", "No registration has this card number.")
         if form.ok and group and room_id and use_date and headcount and purpose:
@@ -331,7 +336,8 @@ async def _counter_page(
     names = await catalogue(db_session, network)
     rooms = [r for r in network.rooms if r.facility_id == facility_id]
     use_date = iso_day(form["date"])
-    room = names.rooms.get(int(form["room"])) if form["room"].isdigit() else None
+    room_id = whole_id(form["room"])
+    room = names.rooms.get(room_id) if room_id else None
     periods = names.periods_on(room, use_date) if room and use_date else []
     return page.render(
         "manage/counter.html",

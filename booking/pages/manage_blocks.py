@@ -7,7 +7,6 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 
 from booking.accounts.auth import Auth
 from booking.clock import local_today
@@ -15,12 +14,12 @@ from booking.deps import AppSettings, CurrentClock, DbSession, Network
 from booking.inventory.network import NetworkSnapshot
 from booking.pages.bookings import shown
 from booking.pages.catalogue import catalogue
-from booking.pages.forms import Form, attempt
+from booking.pages.forms import Form, attempt, iso_day
 from booking.pages.i18n import N_
 from booking.pages.manage import managed_facility, staff_of
 from booking.pages.web import Page, login_redirect
 from booking.reservations import blocks
-from booking.reservations.models import Block, Booking
+from booking.reservations.models import Booking
 
 BLOCK_REASONS = {"maintenance": N_("Maintenance"), "event": N_("The facility's own event")}
 
@@ -44,7 +43,17 @@ class BlockPages(Controller):
         if page.principal is None:
             return login_redirect(request)
         form = Form({"reason": "maintenance"}, page.texts)
-        return await _blocks_page(page, form, db_session, network, clock, settings, facility_id)
+        # After a closure (the POST redirects here, so a reload closes nothing twice): the
+        # bookings on its dates, for the desk to call their groups.
+        query = request.query_params
+        start, end = iso_day(query.get("closed_from", "")), iso_day(query.get("closed_to", ""))
+        affected = None
+        if start and end:
+            principal = staff_of(page)
+            affected = await blocks.live_bookings_on(db_session, principal, facility_id, start, end)
+        return await _blocks_page(
+            page, form, db_session, network, clock, settings, facility_id, affected=affected
+        )
 
     @post("/facilities/{facility_id:int}/blocks")
     async def block_submit(
@@ -100,10 +109,8 @@ class BlockPages(Controller):
         clock: CurrentClock,
     ) -> Redirect:
         principal = auth.required()
-        block = await db_session.get(Block, block_id)
-        await blocks.release_block(db_session, clock, principal, block_id)
-        target = f"/manage/facilities/{block.facility_id}/blocks" if block else "/manage"
-        return Redirect(target, status_code=303)
+        block = await blocks.release_block(db_session, clock, principal, block_id)
+        return Redirect(f"/manage/facilities/{block.facility_id}/blocks", status_code=303)
 
     @post("/facilities/{facility_id:int}/closures")
     async def close(
@@ -115,16 +122,15 @@ class BlockPages(Controller):
         network: Network,
         clock: CurrentClock,
         settings: AppSettings,
-    ) -> Template:
+    ) -> Template | Redirect:
         page = Page.of(request, auth)
         principal = auth.required()
         form = Form(await request.form(), page.texts)
         start = form.day("close_from")
         end = form.day("close_to")
         note = form.text("close_note", required=False, max_length=200)
-        affected = None
         if form.ok and start and end:
-            affected = await attempt(
+            closed = await attempt(
                 db_session,
                 form,
                 {"from": "close_from", "to": "close_to"},
@@ -139,16 +145,14 @@ class BlockPages(Controller):
                     note=note,
                 ),
             )
+            if closed is not None:
+                return Redirect(
+                    f"/manage/facilities/{facility_id}/blocks"
+                    f"?closed_from={start.isoformat()}&closed_to={end.isoformat()}",
+                    status_code=303,
+                )
         return await _blocks_page(
-            page,
-            form,
-            db_session,
-            network,
-            clock,
-            settings,
-            facility_id,
-            status_code=200 if affected is not None else 422,
-            affected=affected,
+            page, form, db_session, network, clock, settings, facility_id, status_code=422
         )
 
 
@@ -167,17 +171,7 @@ async def _blocks_page(  # noqa: PLR0913
     facility = managed_facility(network, staff_of(page), facility_id)
     names = await catalogue(db_session, network)
     today = local_today(clock, settings.tz)
-    live = (
-        await db_session.scalars(
-            select(Block)
-            .where(
-                Block.facility_id == facility_id,
-                Block.released_at.is_(None),
-                Block.end_date >= today,
-            )
-            .order_by(Block.start_date, Block.id)
-        )
-    ).all()
+    live = await blocks.live_blocks(db_session, staff_of(page), facility_id, today)
     rooms = [r for r in network.rooms if r.facility_id == facility_id]
     codes = sorted({p.code: p for r in rooms for p in r.grid.periods}.items())
     return page.render(

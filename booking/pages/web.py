@@ -104,8 +104,9 @@ def request_lang(request: Request[Any, Any, Any]) -> Texts:
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """A redirect target of our own site only: a path, never another host."""
-    if not target:
+    """A redirect target of our own site only: a path, never another host. Browsers read a
+    backslash as a slash (`/\\evil.example` is `//evil.example`), and drop control characters."""
+    if not target or "\\" in target or not target.isprintable():
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

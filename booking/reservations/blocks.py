@@ -179,6 +179,43 @@ async def release_block(
     return block
 
 
+async def live_blocks(
+    session: AsyncSession, principal: Principal, facility_id: int, today: date
+) -> Sequence[Block]:
+    """The facility's blocks in place that have not ended, first first."""
+    require_facility(principal, facility_id)
+    stmt = (
+        select(Block)
+        .where(
+            Block.facility_id == facility_id,
+            Block.released_at.is_(None),
+            Block.end_date >= today,
+        )
+        .order_by(Block.start_date, Block.id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def live_bookings_on(
+    session: AsyncSession, principal: Principal, facility_id: int, start: date, end: date
+) -> list[Booking]:
+    """The facility's live bookings (confirmed, waiting for approval, held) on those dates:
+    the ones a closure affects."""
+    require_facility(principal, facility_id)
+    live = [BookingStatus.CONFIRMED, BookingStatus.PENDING_APPROVAL, BookingStatus.HELD]
+    stmt = (
+        select(Booking)
+        .where(
+            Booking.facility_id == facility_id,
+            Booking.use_date >= start,
+            Booking.use_date <= end,
+            Booking.status.in_(live),
+        )
+        .order_by(Booking.use_date, Booking.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
 async def close_dates(  # noqa: PLR0913
     session: AsyncSession,
     clock: Clock,
@@ -208,26 +245,7 @@ async def close_dates(  # noqa: PLR0913
     session.add(rule)
     await session.flush()
     await bump_revision(session, clock.now())
-    affected = list(
-        (
-            await session.scalars(
-                select(Booking)
-                .where(
-                    Booking.facility_id == facility_id,
-                    Booking.use_date >= start,
-                    Booking.use_date <= end,
-                    Booking.status.in_(
-                        [
-                            BookingStatus.CONFIRMED,
-                            BookingStatus.PENDING_APPROVAL,
-                            BookingStatus.HELD,
-                        ]
-                    ),
-                )
-                .order_by(Booking.use_date, Booking.id)
-            )
-        ).all()
-    )
+    affected = await live_bookings_on(session, principal, facility_id, start, end)
     for booking in affected:
         group = await get_group(session, booking.group_id)
         if group.email:

@@ -289,7 +289,7 @@ FORMS = [
         "close the facility",
         "POST",
         "/manage/facilities/{hall}/closures",
-        "login 403 403 403 200 403 403 200",
+        "login 403 403 403 303 403 403 303",
         lambda _ids, _r: {"close_from": "2027-03-10", "close_to": "2027-03-10"},
     ),
     Row(
