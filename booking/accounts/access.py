@@ -14,7 +14,7 @@ from typing import Literal
 
 from booking.accounts.models import Group, GroupStatus, MemberRole, StaffRole
 from booking.audit.service import Actor
-from booking.errors import NotFound, PermissionDenied, RuleViolation
+from booking.errors import BookingError, NotFound, PermissionDenied, RuleViolation
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +95,16 @@ def require_view_group(principal: Principal, group: Group) -> None:
             code="facility_not_assigned",
         )
     raise NotFound(f"no group {group.id}", code="group_not_found")
+
+
+def may_manage_roster(principal: Principal, group: Group) -> bool:
+    """Whether require_manage_roster would let this principal change the roster (pages show
+    the forms only then)."""
+    try:
+        require_manage_roster(principal, group)
+    except BookingError:
+        return False
+    return True
 
 
 def require_manage_roster(principal: Principal, group: Group) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select, update
@@ -122,6 +123,51 @@ async def period_slots_applied(
         )
     )
     return sum(len(codes) for codes in rows.all())
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaLeft:
+    facility_id: int
+    use_month: date
+    used: int  # period-slots applied for, not withdrawn
+    limit: int
+
+    @property
+    def left(self) -> int:
+        return max(0, self.limit - self.used)
+
+
+async def quota_left(
+    session: AsyncSession, snapshot: NetworkSnapshot, group_id: int
+) -> list[QuotaLeft]:
+    """What a group may still apply for, per facility and use month it has applications
+    waiting for the draw in (RULES.md: 8 period-slots per facility and month by default).
+    The limit is the one `apply` enforces: the policy of the rooms applied for."""
+    rows = await session.execute(
+        select(
+            LotteryApplication.facility_id,
+            LotteryApplication.use_month,
+            LotteryApplication.room_id,
+            LotteryApplication.period_codes,
+        ).where(
+            LotteryApplication.group_id == group_id,
+            LotteryApplication.status == ApplicationStatus.APPLIED,
+        )
+    )
+    used: dict[tuple[int, date], int] = {}
+    limits: dict[tuple[int, date], int] = {}
+    for facility_id, use_month, room_id, codes in rows:
+        key = (facility_id, use_month)
+        used[key] = used.get(key, 0) + len(codes)
+        room = snapshot.room(room_id)
+        if room is not None:
+            limit = room.policy.lottery.quota_per_facility_month
+            limits[key] = min(limits.get(key, limit), limit)
+    return [
+        QuotaLeft(key[0], key[1], used[key], limits[key])
+        for key in sorted(used, key=lambda k: (k[1], k[0]))
+        if key in limits
+    ]
 
 
 async def apply(

@@ -11,6 +11,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from booking.accounts import groups, login, roster
+from booking.accounts.access import may_manage_roster
 from booking.accounts.auth import Auth, cleared_cookie, client_address, session_cookie
 from booking.accounts.models import GroupCategory, GroupKind, Residency
 from booking.accounts.schemas import MemberIn, RegistrationIn
@@ -322,16 +323,9 @@ async def _group_page(
         categories=CATEGORIES,
         residency=RESIDENCY,
         form=form,
-        may_manage=_may_manage(page, group),
+        may_manage=may_manage_roster(page.principal, group),
         notice=next((k for k in ("registered", "added", "removed") if k in query), None),
     )
-
-
-def _may_manage(page: Page, group: Any) -> bool:
-    principal = page.principal
-    if principal is None:
-        return False
-    return principal.role_in(group.id) == "representative" or principal.staff_for(group)
 
 
 def member_rows(value: str) -> int:

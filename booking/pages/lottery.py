@@ -100,18 +100,11 @@ async def _lottery_page(
     sections = []
     for group in await member_groups(db_session, page.principal):
         found = await applications.group_applications(db_session, page.principal, group.id, None)
-        quota = []
-        if open_month is not None:
-            facility_ids = sorted(
-                {a.facility_id for a in found if a.use_month == open_month}, key=int
-            )
-            for facility_id in facility_ids:
-                facility = network.facilities[facility_id]
-                used = await applications.period_slots_applied(
-                    db_session, group.id, facility_id, open_month
-                )
-                limit = facility.policy.lottery.quota_per_facility_month
-                quota.append((page.texts.name(facility), max(0, limit - used), limit))
+        quota = [
+            (page.texts.name(network.facilities[q.facility_id]), q.use_month, q.left, q.limit)
+            for q in await applications.quota_left(db_session, network, group.id)
+            if q.facility_id in network.facilities
+        ]
         sections.append((group, [shown(network, page.texts, a) for a in found], quota))
     return page.render(
         "my/lottery.html",

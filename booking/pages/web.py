@@ -120,7 +120,15 @@ def here(request: Request[Any, Any, Any]) -> str:
 
 
 def login_redirect(request: Request[Any, Any, Any]) -> Redirect:
-    return Redirect(f"/login?next={quote(here(request), safe='')}", status_code=303)
+    """To the login, then back. A form whose session ended goes back to the page it was on
+    (its Referer, when ours): the form's own address answers POST only."""
+    back = here(request)
+    if request.method != "GET":
+        referer = urlsplit(request.headers.get("referer", ""))
+        same_site = referer.netloc == request.url.netloc
+        back = safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
+        back = back if same_site else "/"
+    return Redirect(f"/login?next={quote(back, safe='')}", status_code=303)
 
 
 @dataclass

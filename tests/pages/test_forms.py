@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 import pytest
@@ -729,3 +729,22 @@ async def test_a_closure_redirects_so_a_reload_closes_nothing_twice(
         assert shown.status_code == 200
         assert f'href="/manage/bookings/{booking_id}"' in shown.text
     assert not changes(before, await footprint(session))
+
+
+async def test_a_form_whose_session_ended_logs_in_and_goes_back_to_its_page(
+    client: httpx.AsyncClient, hall: Hall
+) -> None:
+    """The form's address answers POST only: after the login, the page it was on."""
+    client.cookies.clear()
+    form_page = f"/book?room={hall.room_id}&date={hall.day.isoformat()}&period=10"
+    sent = await client.post(
+        "/book",
+        data={"room": str(hall.room_id), "csrf_token": "stale"},
+        headers={"Referer": f"http://testserver{form_page}"},
+    )
+    assert sent.status_code == 303
+    assert urlsplit(sent.headers["location"]).query == f"next={quote(form_page, safe='')}"
+    elsewhere = await client.post(
+        "/book", data={"csrf_token": "stale"}, headers={"Referer": "https://evil.example/x"}
+    )
+    assert elsewhere.headers["location"] == "/login?next=%2F"
