@@ -450,7 +450,10 @@ def _english_refusal(page: str) -> str | None:
 def _outcome(response: httpx.Response, path: str) -> str:
     if response.status_code == 303:
         location = response.headers["location"]
-        if location == f"/login?next={quote(path, safe='')}":
+        # Back to the page after the login; a form back to the page it was on (its Referer,
+        # none here: the start).
+        back = path if response.request.method == "GET" else "/"
+        if location == f"/login?next={quote(back, safe='')}":
             return "login"
         assert not location.startswith("/login?next="), f"a login redirect to {location}"
         return "303"
