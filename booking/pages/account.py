@@ -23,6 +23,7 @@ from booking.errors import BookingError
 from booking.pages.forms import Form, attempt, whole_id
 from booking.pages.i18n import LANG_COOKIE, N_, parse_lang
 from booking.pages.web import Page, check_anonymous_form, login_redirect, safe_next
+from booking.web.errors import status_of
 
 RESIDENCY = {
     Residency.LIVES.value: N_("Lives in the city"),
@@ -94,6 +95,7 @@ class AccountPages(Controller):
         form = Form(await request.form(), page.texts)
         name = form.text("login", max_length=254)
         password = form.text("password", max_length=128)
+        status = 422  # a field left empty
         if form.ok and name and password:
             try:
                 user, opened = await login.login(
@@ -101,6 +103,7 @@ class AccountPages(Controller):
                 )
             except BookingError as exc:  # a failure's count and audit event are kept
                 form.fail(exc, {"login": "login", "password": "password"})
+                status = status_of(exc)  # 401, or 429 while locked out
             else:
                 del user
                 return Redirect(
@@ -109,7 +112,9 @@ class AccountPages(Controller):
                     cookies=[session_cookie(request, opened)],
                 )
         form.values["password"] = ""  # never sent back
-        return page.render("login.html", status_code=401, nav="login", form=form, registered=False)
+        return page.render(
+            "login.html", status_code=status, nav="login", form=form, registered=False
+        )
 
     @post("/logout")
     async def logout(

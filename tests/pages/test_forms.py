@@ -219,6 +219,26 @@ async def test_a_failed_login_keeps_the_login_not_the_password(
     assert SESSION_COOKIE not in _set_cookies(failed)
 
 
+async def test_a_login_says_empty_fields_and_lockouts_by_their_status(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    """422 for a field left empty (nothing tried), 401 for a wrong password, 429 once the
+    account is locked out after 5 failures (accounts/throttle.py)."""
+    answers = []
+    for password in ("", *["wrong horse battery"] * 6):
+        client.cookies.clear()
+        answers.append(
+            await client.post(
+                "/login",
+                data={"login": world.card_a, "password": password, "csrf_token": "t"},
+                headers={"Cookie": f"{ANON_CSRF_COOKIE}=t"},
+            )
+        )
+    assert [a.status_code for a in answers] == [422, *[401] * 5, 429]
+    assert field_error(answers[0].text, "password") == "入力してください。"
+    assert alerts(answers[-1].text) == ["試行回数が多すぎます。数分待ってからお試しください。"]
+
+
 # Booking with a bad headcount: the message beside the field in the page's language.
 HEADCOUNT_ERRORS = [
     # Each: what was typed ("capacity+1": one more than the room holds), the message in
