@@ -22,7 +22,7 @@ from booking.deps import AppSettings, CurrentClock, DbSession, Network
 from booking.errors import BookingError
 from booking.pages.forms import Form, attempt, whole_id
 from booking.pages.i18n import LANG_COOKIE, N_, parse_lang
-from booking.pages.web import Page, check_anonymous_form, login_redirect, safe_next
+from booking.pages.web import Page, check_anonymous_form, safe_next
 from booking.web.errors import status_of
 
 RESIDENCY = {
@@ -208,13 +208,11 @@ class AccountPages(Controller):
         clock: CurrentClock,
         settings: AppSettings,
     ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        if page.principal is None:
-            return login_redirect(request)
+        page = Page.logged_in(request, auth)
         today = local_today(clock, settings.tz)
         mine = [
             (await groups.get_group(db_session, gid), role)
-            for gid, role in sorted(page.principal.memberships.items())
+            for gid, role in sorted(page.user.memberships.items())
         ]
         return page.render(
             "my/groups.html",
@@ -234,9 +232,7 @@ class AccountPages(Controller):
         clock: CurrentClock,
         settings: AppSettings,
     ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        if page.principal is None:
-            return login_redirect(request)
+        page = Page.logged_in(request, auth)
         form = Form({}, page.texts)
         return await _group_page(page, db_session, clock, settings, group_id, form)
 
@@ -312,8 +308,7 @@ async def _group_page(
     form: Form,
     status_code: int = 200,
 ) -> Template:
-    assert page.principal is not None  # noqa: S101 - the callers checked
-    group = await groups.view_group(db_session, page.principal, group_id)
+    group = await groups.view_group(db_session, page.user, group_id)
     members = await groups.roster(db_session, group.id)
     today = local_today(clock, settings.tz)
     query = page.request.query_params
@@ -328,7 +323,7 @@ async def _group_page(
         categories=CATEGORIES,
         residency=RESIDENCY,
         form=form,
-        may_manage=may_manage_roster(page.principal, group),
+        may_manage=may_manage_roster(page.user, group),
         notice=next((k for k in ("registered", "added", "removed") if k in query), None),
     )
 

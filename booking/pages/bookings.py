@@ -28,7 +28,7 @@ from booking.lottery.models import LotteryApplication
 from booking.pages.catalogue import Catalogue, catalogue
 from booking.pages.forms import Form, attempt, iso_day, whole_id
 from booking.pages.i18n import N_, Texts
-from booking.pages.web import Page, login_redirect
+from booking.pages.web import Page
 from booking.reservations import changes, idempotency, listing
 from booking.reservations.availability import AvailabilityQuery, search_availability
 from booking.reservations.bookings import BookingRequest, book
@@ -102,9 +102,7 @@ class BookingPages(Controller):
         clock: CurrentClock,
         settings: AppSettings,
     ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        if page.principal is None:
-            return login_redirect(request)
+        page = Page.logged_in(request, auth)
         query = request.query_params
         form = Form(
             {
@@ -195,14 +193,12 @@ class BookingPages(Controller):
         clock: CurrentClock,
         settings: AppSettings,
     ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        if page.principal is None:
-            return login_redirect(request)
-        mine = await member_groups(db_session, page.principal)
+        page = Page.logged_in(request, auth)
+        mine = await member_groups(db_session, page.user)
         group, when = _chosen(request, mine)
         today = local_today(clock, settings.tz)
         found = (
-            await listing.group_bookings(db_session, page.principal, group.id, when, today)
+            await listing.group_bookings(db_session, page.user, group.id, when, today)
             if group
             else []
         )
@@ -251,10 +247,8 @@ class BookingPages(Controller):
         db_session: DbSession,
         network: Network,
     ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        if page.principal is None:
-            return login_redirect(request)
-        booking, group = await changes.get_booking(db_session, page.principal, booking_id)
+        page = Page.logged_in(request, auth)
+        booking, group = await changes.get_booking(db_session, page.user, booking_id)
         return page.render(
             "my/booking.html",
             nav="bookings",
@@ -263,7 +257,7 @@ class BookingPages(Controller):
             statuses=BOOKING_STATUSES,
             payments=PAYMENT_STATUSES,
             done="done" in request.query_params,
-            staff=page.principal.manages(booking.facility_id),
+            staff=page.user.manages(booking.facility_id),
         )
 
     @get("/my/bookings/{booking_id:int}/cancel", name="cancel_preview")
@@ -277,9 +271,7 @@ class BookingPages(Controller):
         clock: CurrentClock,
         settings: AppSettings,
     ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        if page.principal is None:
-            return login_redirect(request)
+        page = Page.logged_in(request, auth)
         return await _cancel_page(
             page, Form({}, page.texts), db_session, network, clock, settings, booking_id
         )
@@ -341,7 +333,6 @@ async def _book_page(  # noqa: PLR0913
     *,
     status_code: int,
 ) -> Template:
-    assert page.principal is not None  # noqa: S101 - the callers checked
     names = await catalogue(db_session, network)
     room_id = whole_id(form["room"])
     room = network.room(room_id) if room_id else None
@@ -352,8 +343,8 @@ async def _book_page(  # noqa: PLR0913
     states = await _day_states(db_session, network, claims_cache, room, use_date, today)
     mine = [
         g
-        for g in await member_groups(db_session, page.principal)
-        if groups.may_book(g, today) or len(page.principal.memberships) == 1
+        for g in await member_groups(db_session, page.user)
+        if groups.may_book(g, today) or len(page.user.memberships) == 1
     ]
     return page.render(
         "book.html",
@@ -404,13 +395,12 @@ async def _cancel_page(
     settings: AppSettings,
     booking_id: int,
 ) -> Template:
-    assert page.principal is not None  # noqa: S101 - the callers checked
-    booking, group = await changes.get_booking(db_session, page.principal, booking_id)
-    staff = page.principal.manages(booking.facility_id)
+    booking, group = await changes.get_booking(db_session, page.user, booking_id)
+    staff = page.user.manages(booking.facility_id)
     preview = None
     try:
         preview = await changes.cancel(
-            db_session, clock, settings, network, page.principal, booking_id, dry_run=True
+            db_session, clock, settings, network, page.user, booking_id, dry_run=True
         )
     except BookingError as exc:
         form.fail(exc)

@@ -17,7 +17,7 @@ from booking.deps import AppSettings, CurrentClock, DbSession, Network
 from booking.errors import NotFound
 from booking.pages.bookings import member_groups
 from booking.pages.forms import Form, attempt, whole_id
-from booking.pages.web import Page, login_redirect
+from booking.pages.web import Page
 
 
 class CalendarPages(Controller):
@@ -27,9 +27,7 @@ class CalendarPages(Controller):
     async def my_calendar(
         self, request: Request[Any, Any, Any], auth: Auth, db_session: DbSession
     ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        if page.principal is None:
-            return login_redirect(request)
+        page = Page.logged_in(request, auth)
         return await _calendar_page(page, Form({}, page.texts), db_session, None)
 
     @post("/my/calendar")
@@ -107,12 +105,11 @@ async def _calendar_page(
     new_feed: Any,
     status_code: int = 200,
 ) -> Template:
-    assert page.principal is not None  # noqa: S101 - the callers checked
-    mine = await member_groups(db_session, page.principal)
-    owned = await feeds.list_feeds(db_session, page.principal)
+    mine = await member_groups(db_session, page.user)
+    owned = await feeds.list_feeds(db_session, page.user)
     targets = [(f"group:{g.id}", g.name) for g in mine]
     texts = page.texts
-    if page.principal.is_staff:
+    if page.user.is_staff:
         targets.append(("manager", texts.gettext("All my facilities (staff)")))
     return page.render(
         "my/calendar.html",

@@ -19,7 +19,7 @@ from booking.lottery import applications
 from booking.pages.bookings import member_groups, shown
 from booking.pages.forms import Form, attempt
 from booking.pages.i18n import N_
-from booking.pages.web import Page, login_redirect
+from booking.pages.web import Page
 from booking.reservations.models import Booking
 
 APPLICATION_STATUSES = {
@@ -45,9 +45,7 @@ class LotteryPages(Controller):
         clock: CurrentClock,
         settings: AppSettings,
     ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        if page.principal is None:
-            return login_redirect(request)
+        page = Page.logged_in(request, auth)
         return await _lottery_page(page, Form({}, page.texts), db_session, network, clock, settings)
 
     @post("/my/lottery/{application_id:int}/{action:str}")
@@ -90,7 +88,6 @@ async def _lottery_page(
     settings: AppSettings,
     status_code: int = 200,
 ) -> Template:
-    assert page.principal is not None  # noqa: S101 - the callers checked
     today = local_today(clock, settings.tz)
     open_month = None
     for facility in network.facilities.values():
@@ -98,8 +95,8 @@ async def _lottery_page(
             open_month = applications.next_use_month(today, facility.policy.lottery)
             break
     sections = []
-    for group in await member_groups(db_session, page.principal):
-        found = await applications.group_applications(db_session, page.principal, group.id, None)
+    for group in await member_groups(db_session, page.user):
+        found = await applications.group_applications(db_session, page.user, group.id, None)
         quota = [
             (page.texts.name(network.facilities[q.facility_id]), q.use_month, q.left, q.limit)
             for q in await applications.quota_left(db_session, network, group.id)

@@ -29,7 +29,7 @@ from booking.lottery.applications import applicant_counts, next_use_month, parse
 from booking.pages.bookings import BOOKING_STATUSES, shown
 from booking.pages.catalogue import catalogue
 from booking.pages.forms import Form, attempt, half_width, iso_day, whole_id
-from booking.pages.web import Page, login_redirect
+from booking.pages.web import Page
 from booking.reservations import idempotency, listing
 from booking.reservations.availability import AvailabilityQuery, search_availability
 from booking.reservations.bookings import BookingRequest, book
@@ -54,10 +54,8 @@ class BoardDay:
 
 
 def staff_of(page: Page) -> Principal:
-    if page.principal is None:
-        raise NotFound("please log in", code="login_required")
-    require_staff(page.principal)
-    return page.principal
+    require_staff(page.user)
+    return page.user
 
 
 def managed_facility(network: NetworkSnapshot, principal: Principal, facility_id: int) -> Any:
@@ -126,9 +124,7 @@ class ManagePages(Controller):
     async def home(
         self, request: Request[Any, Any, Any], auth: Auth, network: Network
     ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        if page.principal is None:
-            return login_redirect(request)
+        page = Page.logged_in(request, auth)
         principal = staff_of(page)
         facilities = [
             f
@@ -149,9 +145,7 @@ class ManagePages(Controller):
         clock: CurrentClock,
         settings: AppSettings,
     ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        if page.principal is None:
-            return login_redirect(request)
+        page = Page.logged_in(request, auth)
         principal = staff_of(page)
         facility = managed_facility(network, principal, facility_id)
         today = local_today(clock, settings.tz)
@@ -201,9 +195,7 @@ class ManagePages(Controller):
         db_session: DbSession,
         network: Network,
     ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        if page.principal is None:
-            return login_redirect(request)
+        page = Page.logged_in(request, auth)
         query = request.query_params
         form = Form(
             {
@@ -299,9 +291,7 @@ class ManagePages(Controller):
         clock: CurrentClock,
         settings: AppSettings,
     ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        if page.principal is None:
-            return login_redirect(request)
+        page = Page.logged_in(request, auth)
         facility = managed_facility(network, staff_of(page), facility_id)
         today = local_today(clock, settings.tz)
         wanted = request.query_params.get("month")

@@ -17,7 +17,7 @@ from booking.pages.catalogue import catalogue
 from booking.pages.forms import Form, attempt, iso_day
 from booking.pages.i18n import N_
 from booking.pages.manage import managed_facility, staff_of
-from booking.pages.web import Page, login_redirect
+from booking.pages.web import Page
 from booking.reservations import blocks
 from booking.reservations.models import Booking
 
@@ -39,9 +39,7 @@ class BlockPages(Controller):
         clock: CurrentClock,
         settings: AppSettings,
     ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        if page.principal is None:
-            return login_redirect(request)
+        page = Page.logged_in(request, auth)
         form = Form({"reason": "maintenance"}, page.texts)
         # After a closure (the POST redirects here, so a reload closes nothing twice): the
         # bookings on its dates, for the desk to call their groups.

@@ -17,7 +17,7 @@ from booking.pages.bookings import BOOKING_STATUSES, PAYMENT_STATUSES, shown
 from booking.pages.catalogue import catalogue
 from booking.pages.forms import Form, attempt
 from booking.pages.manage import managed_facility, staff_of
-from booking.pages.web import Page, login_redirect
+from booking.pages.web import Page
 from booking.reservations import changes, holds
 from booking.reservations.models import PaymentStatus
 
@@ -35,9 +35,7 @@ class DeskBookingPages(Controller):
         db_session: DbSession,
         network: Network,
     ) -> Template | Redirect:
-        page = Page.of(request, auth)
-        if page.principal is None:
-            return login_redirect(request)
+        page = Page.logged_in(request, auth)
         return await _desk_booking(page, Form({}, page.texts), db_session, network, booking_id)
 
     @post("/bookings/{booking_id:int}/{action:str}")

@@ -42,7 +42,7 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     if isinstance(exc, Unauthenticated) or (
         isinstance(exc, BookingError) and exc.code == "login_required"
     ):
-        return login_redirect(request)
+        return add_security_headers(login_redirect(request))
     if isinstance(exc, BookingError):
         status, message = status_of(exc), error_text(texts, exc.code, exc.message)
     elif isinstance(exc, ValidationException):

@@ -28,7 +28,7 @@ from litestar.template.config import TemplateConfig
 from booking.accounts.access import Principal
 from booking.accounts.auth import CSRF_FORM_FIELD, Authentication
 from booking.accounts.sessions import csrf_matches
-from booking.errors import PermissionDenied
+from booking.errors import PermissionDenied, Unauthenticated
 from booking.pages.i18n import DEFAULT_LANG, LANG_COOKIE, Texts, parse_lang
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -143,6 +143,21 @@ class Page:
     @classmethod
     def of(cls, request: Request[Any, Any, Any], auth: Authentication) -> Page:
         return cls(request, auth.optional(), request_lang(request))
+
+    @classmethod
+    def logged_in(cls, request: Request[Any, Any, Any], auth: Authentication) -> Page:
+        """A page for people logged in; anyone else goes to the login and back (the pages'
+        error handler turns Unauthenticated into that redirect)."""
+        page = cls.of(request, auth)
+        _ = page.user
+        return page
+
+    @property
+    def user(self) -> Principal:
+        """Who is logged in; Unauthenticated (to the login) when nobody is."""
+        if self.principal is None:
+            raise Unauthenticated("please log in", code="login_required")
+        return self.principal
 
     @property
     def csrf_token(self) -> str:
