@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import secrets
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,9 +39,24 @@ pytest_plugins = ["tests.people", "tests.places"]
 
 T = TypeVar("T")
 TEST_DATA = Path(__file__).parent / "data"
-POSTGRES_URL = os.environ.get(
-    "BOOKING_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/booking_test"
+# Each run has databases of its own (two runs on one server must not drop each other's):
+# the configured name + the run's id, dropped when the run ends; a killed run's are dropped by
+# the next run that finds their process gone.
+_BASE_URL = make_url(
+    os.environ.get(
+        "BOOKING_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/booking_test"
+    )
 )
+RUN_ID = f"{os.getpid()}_{secrets.token_hex(3)}"
+
+
+def postgres_url(purpose: str = "") -> str:
+    """The address of this run's PostgreSQL database for one purpose ("" = the shared one)."""
+    name = "_".join(part for part in (_BASE_URL.database, purpose, RUN_ID) if part)
+    return _BASE_URL.set(database=name).render_as_string(hide_password=False)
+
+
+POSTGRES_URL = postgres_url()
 REQUIRE_POSTGRES = os.environ.get("BOOKING_TEST_REQUIRE_POSTGRES") == "1"
 # Argon2id at its cheapest: tests log in hundreds of times (bench/passwords.py: the real cost).
 FAST_HASHING: dict[str, int] = {
@@ -58,9 +75,9 @@ class Database:
     engine: AsyncEngine
 
 
-async def _recreate_postgres(url: str) -> None:
+async def _admin_connection(url: str) -> asyncpg.Connection:
     parsed = make_url(url)
-    admin = await asyncpg.connect(
+    return await asyncpg.connect(
         host=parsed.host,
         port=parsed.port or 5432,
         user=parsed.username,
@@ -68,11 +85,55 @@ async def _recreate_postgres(url: str) -> None:
         database="postgres",
         timeout=5,
     )
+
+
+async def _recreate_postgres(url: str, *, drop_only: bool = False) -> None:
+    name = make_url(url).database
+    admin = await _admin_connection(url)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{parsed.database}"')
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def _drop_databases(*, only_dead_runs: bool) -> None:
+    """Drop this run's databases, or those left by runs whose process is gone."""
+    admin = await _admin_connection(POSTGRES_URL)
+    try:
+        names = await admin.fetch(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", _BASE_URL.database
+        )
+        for (name,) in names:
+            found = re.search(r"_(\d+)_([0-9a-f]{6})$", name)
+            if found is None:
+                continue
+            if only_dead_runs:
+                if _pid_alive(int(found[1])):
+                    continue
+            elif not name.endswith(RUN_ID):
+                continue
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    try:
+        in_thread(lambda: asyncio.run(_drop_databases(only_dead_runs=False)))
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        pass  # PostgreSQL was not reachable: nothing was made
 
 
 def in_thread(fn: Callable[[], T]) -> T:
@@ -83,6 +144,7 @@ def in_thread(fn: Callable[[], T]) -> T:
 
 def _postgres_reachable() -> bool:
     try:
+        in_thread(lambda: asyncio.run(_drop_databases(only_dead_runs=True)))
         in_thread(lambda: asyncio.run(_recreate_postgres(POSTGRES_URL)))
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         if REQUIRE_POSTGRES:

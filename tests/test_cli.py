@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES, TEST_DATA, _recreate_postgres
+from tests.conftest import REQUIRE_POSTGRES, TEST_DATA, _recreate_postgres, postgres_url
 
 COMMANDS = [
     [],
@@ -159,7 +159,7 @@ def test_serve_on_a_fresh_data_dir_answers_for_the_whole_network(tmp_path):
 async def test_a_load_that_fails_in_the_database_leaves_nothing(tmp_path):
     """All or nothing: the load stops on a lock it cannot get (lock_timeout) and rolls back
     what it had written."""
-    url = POSTGRES_URL.rsplit("/", 1)[0] + "/booking_test_cli"
+    url = postgres_url("cli")
     try:
         await asyncio.to_thread(_recreate, url)
     except OSError as exc:

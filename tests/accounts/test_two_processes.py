@@ -28,22 +28,9 @@ from booking.clock import SystemClock
 from booking.db import migrate
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.settings import Settings
-from tests.conftest import FAST_HASHING, POSTGRES_URL, in_thread
+from tests.conftest import FAST_HASHING, _recreate_postgres, in_thread, postgres_url
 
 PASSWORD = "two processes, one truth"
-
-
-async def _recreate(url: str, *, drop_only: bool = False) -> None:
-    parsed = make_url(url)
-    admin = await asyncpg.connect(
-        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database="postgres"
-    )
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-        if not drop_only:
-            await admin.execute(f'CREATE DATABASE "{parsed.database}"')
-    finally:
-        await admin.close()
 
 
 @pytest.fixture
@@ -51,13 +38,13 @@ def shared_settings(engine_settings: Settings, tmp_path: Path) -> Iterator[Setti
     """A fresh, migrated database of the engine under test, committed to for real."""
     url = None
     if engine_settings.database_url:
-        url = str(make_url(POSTGRES_URL).set(database="booking_test_processes"))
-        in_thread(lambda: asyncio.run(_recreate(url)))
+        url = postgres_url("processes")
+        in_thread(lambda: asyncio.run(_recreate_postgres(url)))
     settings = Settings(database_url=url, data_dir=tmp_path, **FAST_HASHING)
     in_thread(lambda: migrate.upgrade(settings))
     yield settings
     if url:
-        in_thread(lambda: asyncio.run(_recreate(url, drop_only=True)))
+        in_thread(lambda: asyncio.run(_recreate_postgres(url, drop_only=True)))
 
 
 def _free_port() -> int:

@@ -41,8 +41,7 @@ from booking.reservations.consistency import check
 from booking.reservations.holds import expire_holds
 from booking.reservations.models import Booking, BookingStatus, Claim, PaymentStatus
 from booking.settings import Settings
-from tests.accounts.test_two_processes import _recreate
-from tests.conftest import DEFAULT_NOW, FAST_HASHING, POSTGRES_URL, in_thread
+from tests.conftest import DEFAULT_NOW, FAST_HASHING, _recreate_postgres, in_thread, postgres_url
 from tests.notifications.test_worker import free_port
 from tests.people import registration
 from tests.places import open_weekday
@@ -52,8 +51,8 @@ from tests.places import open_weekday
 def committed(engine_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     url = None
     if engine_settings.database_url:
-        url = str(make_url(POSTGRES_URL).set(database="booking_test_races"))
-        in_thread(lambda: asyncio.run(_recreate(url)))
+        url = postgres_url("races")
+        in_thread(lambda: asyncio.run(_recreate_postgres(url)))
     settings = Settings(database_url=url, data_dir=tmp_path, db_pool_size=20, **FAST_HASHING)
     in_thread(lambda: migrate.upgrade(settings))
     in_thread(
@@ -63,7 +62,7 @@ def committed(engine_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     )
     yield settings
     if url:
-        in_thread(lambda: asyncio.run(_recreate(url, drop_only=True)))
+        in_thread(lambda: asyncio.run(_recreate_postgres(url, drop_only=True)))
 
 
 @dataclass
