@@ -8,6 +8,7 @@ own commits becoming SAVEPOINTs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import secrets
@@ -130,10 +131,9 @@ async def _drop_databases(*, only_dead_runs: bool) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    try:
+    # PostgreSQL unreachable: nothing was made.
+    with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
         in_thread(lambda: asyncio.run(_drop_databases(only_dead_runs=False)))
-    except (OSError, asyncpg.PostgresError, TimeoutError):
-        pass  # PostgreSQL was not reachable: nothing was made
 
 
 def in_thread(fn: Callable[[], T]) -> T:

@@ -15,10 +15,8 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from booking.accounts.models import StaffRole
 from booking.accounts.staff import grant_staff_role

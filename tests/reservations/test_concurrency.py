@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from booking.accounts import groups
 from booking.accounts.models import StaffRole, User
