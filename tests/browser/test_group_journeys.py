@@ -212,7 +212,10 @@ def test_subscribe_to_my_calendar(visit: Visit) -> None:
     visit.submit(visit.link("Calendar"), "**/my/calendar")
     page = visit.page
     visit.field("A name for it (optional)").fill(f"合唱団の予定 {visit.lang}")
-    visit.submit(visit.button("Make the address"))
+    # Wait for the new page's state, not for time: the click returns before htmx swaps it in.
+    visit.button("Make the address").click()
+    expect(page.locator("#feed-url")).to_be_visible()
+    visit.check()
     address = page.locator("#feed-url").input_value()
     webcal = page.get_by_role("link", name=visit._("Subscribe in my calendar app"))
     assert (webcal.get_attribute("href") or "").startswith("webcal://")
@@ -223,8 +226,9 @@ def test_subscribe_to_my_calendar(visit: Visit) -> None:
 
     # A new address: the old one stops at once.
     card = page.locator("ul.cards li").filter(has_text=f"合唱団の予定 {visit.lang}")
-    visit.submit(card.get_by_role("button", name=visit.containing("New address (the old stops)")))
-    assert page.locator("#feed-url").input_value() != address
+    card.get_by_role("button", name=visit.containing("New address (the old stops)")).click()
+    expect(page.locator("#feed-url")).not_to_have_value(address)
+    visit.check()
     assert page.request.get(address).status == 404
 
 
