@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Date,
     ForeignKey,
@@ -218,3 +220,24 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer)
     window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PendingRegistration(Base):
+    """An online registration waiting for its e-mail address to be confirmed.
+
+    Nothing else exists until the link mailed to the address is used with the password chosen
+    at registration: no user, no group, no other mail. The registration is kept as submitted
+    (its password only as a hash) and is deleted once used or expired.
+    """
+
+    __tablename__ = "pending_registrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    selector: Mapped[str] = mapped_column(String(32), unique=True)
+    verifier_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    registration: Mapped[dict[str, Any]] = mapped_column(JSON)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
