@@ -33,6 +33,7 @@ from booking.reservations import changes, idempotency, listing
 from booking.reservations.availability import AvailabilityQuery, search_availability
 from booking.reservations.bookings import BookingRequest, book
 from booking.reservations.models import Booking
+from booking.web.spreadsheet import csv_response
 
 BOOKING_STATUSES = {
     "held": N_("Held (provisional)"),
@@ -230,12 +231,10 @@ class BookingPages(Controller):
             raise NotFound("no group", code="group_not_found")
         today = local_today(clock, settings.tz)
         found = await listing.group_bookings(db_session, principal, group.id, when, today)
-        return Response(
-            listing.to_csv([(b, group) for b in found]),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="bookings-{group.id}-{when}.csv"'
-            },
+        return csv_response(
+            f"bookings-{group.id}-{when}.csv",
+            listing.CSV_COLUMNS,
+            listing.csv_rows([(b, group) for b in found]),
         )
 
     @get("/my/bookings/{booking_id:int}", name="my_booking")

@@ -28,6 +28,7 @@ from booking.reservations.schemas import (
     PaymentIn,
 )
 from booking.web.errors import error_responses
+from booking.web.spreadsheet import CSV_MEDIA_TYPE, csv_response
 
 
 def booking_read(booking: Booking) -> BookingRead:
@@ -294,7 +295,7 @@ class FacilityBookingsController(Controller):
     @get(
         "/bookings.csv",
         summary="The same as CSV (UTF-8 with BOM) for spreadsheets",
-        media_type="text/csv",
+        media_type=CSV_MEDIA_TYPE,
         responses=error_responses(400, 401, 403),
     )
     async def export(
@@ -307,11 +308,7 @@ class FacilityBookingsController(Controller):
     ) -> Response[str]:
         rows = await listing.facility_bookings(db_session, auth.required(), facility_id, from_, to)
         name = f"bookings-{facility_id}-{from_.isoformat()}-{to.isoformat()}.csv"
-        return Response(
-            listing.to_csv(rows),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return csv_response(name, listing.CSV_COLUMNS, listing.csv_rows(rows))
 
     @post(
         "/closures",

@@ -1,10 +1,8 @@
-"""Reading bookings: a group's own, a facility's for a date range (and as CSV)."""
+"""Reading bookings: a group's own, a facility's for a date range (and their CSV lines)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 
 from sqlalchemy import select
@@ -16,6 +14,7 @@ from booking.accounts.models import Group
 from booking.errors import InvalidInput, NotFound
 from booking.inventory.calendar import usable_day
 from booking.reservations.models import Booking, BookingStatus
+from booking.web.spreadsheet import Cell
 
 MAX_EXPORT_DAYS = 366
 
@@ -88,31 +87,24 @@ CSV_COLUMNS = (
 )
 
 
-def to_csv(rows: Sequence[tuple[Booking, Group]]) -> str:
-    """UTF-8 with a BOM, so that spreadsheet software in Japan reads the names right."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+def csv_rows(rows: Sequence[tuple[Booking, Group]]) -> Iterator[list[Cell]]:
+    """One line per booking under CSV_COLUMNS, for booking.web.spreadsheet to write."""
     for booking, group in rows:
-        writer.writerow(
-            [
-                booking.id,
-                booking.use_date.isoformat(),
-                booking.room_id,
-                "+".join(booking.period_codes),
-                booking.status.value,
-                group.id,
-                group.name,
-                group.card_number or "",
-                booking.purpose,
-                booking.headcount,
-                booking.event_name or "",
-                booking.fee_total,
-                booking.payment_status.value,
-                booking.payment_method or "",
-                booking.cancellation_charge or "",
-                booking.channel,
-            ]
-        )
-    return out.getvalue()
+        yield [
+            booking.id,
+            booking.use_date.isoformat(),
+            booking.room_id,
+            "+".join(booking.period_codes),
+            booking.status.value,
+            group.id,
+            group.name,
+            group.card_number,
+            booking.purpose,
+            booking.headcount,
+            booking.event_name,
+            booking.fee_total,
+            booking.payment_status.value,
+            booking.payment_method,
+            booking.cancellation_charge or None,
+            booking.channel,
+        ]
