@@ -39,7 +39,8 @@ async def complete_hold(
         raise Conflict("the hold has lapsed", code="hold_lapsed")
     before = audited(booking)
     booking.status = BookingStatus.CONFIRMED
-    booking.updated_at = clock.now()
+    # decided_at: when it stopped being tentative (a public feed's LAST-MODIFIED)
+    booking.decided_at = booking.updated_at = clock.now()
     await session.execute(
         update(Claim)
         .where(Claim.kind == ClaimKind.HOLD, Claim.owner_id == booking.id)
