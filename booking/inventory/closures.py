@@ -28,6 +28,10 @@ class HolidayShift(enum.StrEnum):
 
 class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # What the pages and the API call the closure (年末年始 / Year-end and New Year holidays);
+    # `note` is a remark about it (a manager's reason, a source's wording), never shown as a name.
+    name_ja: str | None = Field(default=None, min_length=1, max_length=200)
+    name_en: str | None = Field(default=None, min_length=1, max_length=200)
     note: str | None = None
 
 
@@ -101,7 +105,8 @@ class HolidayClosure(_Rule):
     """Closed on a named public holiday (e.g. senior centres on 敬老の日)."""
 
     type: Literal["holiday"]
-    name_ja: str
+    # The holiday's own name, as the `holidays` library has it; it is the closure's name too.
+    name_ja: str = Field(min_length=1, max_length=200)
 
     def dates(self, start: date, end: date) -> Iterable[date]:
         for year in range(start.year, end.year + 1):

@@ -103,7 +103,11 @@ class FacilityController(Controller):
             policy=info.policy,
             closure_rules=[
                 schemas.ClosureRuleRead(
-                    scope="facility" if r.facility_id else "kind", rule=r.spec, note=r.note
+                    scope="facility" if r.facility_id else "kind",
+                    name_ja=r.spec.get("name_ja"),
+                    name_en=r.spec.get("name_en"),
+                    rule=r.spec,
+                    note=r.note,
                 )
                 for r in detail.closure_rules
             ],

@@ -5,17 +5,50 @@ Every record keeps its sources; every estimate says which fields and on what bas
 
 from __future__ import annotations
 
+import re
 from datetime import date, time
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from booking.inventory.calendar import DayType
 from booking.inventory.closures import ClosureSpec
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+# Kana, kanji and full-width forms (full-width brackets included).
+_JAPANESE = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def _english(value: str) -> str:
+    """An English name is shown as is on English pages: the Japanese belongs in name_ja, and
+    a remark about the name (the source's spelling, an unconfirmed reading) in notes."""
+    if _JAPANESE.search(value):
+        raise ValueError("an English name must not contain Japanese: put remarks in notes")
+    return value
+
+
+EnglishName = Annotated[Name, AfterValidator(_english)]
+
+
+def _named(rule: ClosureSpec) -> ClosureSpec:
+    """Pages and the API show a closure by its name in the reader's language; `note` is a
+    remark, never a name."""
+    if not rule.name_ja or not rule.name_en:
+        raise ValueError("a closure needs name_ja and name_en (note is a remark, not a name)")
+    _english(rule.name_en)
+    return rule
+
+
+NamedClosure = Annotated[ClosureSpec, AfterValidator(_named)]
 FacilityKindKey = Literal["civic_hall", "branch_hall", "children_centre", "senior_centre", "other"]
 
 
@@ -40,18 +73,18 @@ class _Estimable(_Record):
 class WardData(_Record):
     key: Key
     name_ja: Name
-    name_en: Name
+    name_en: EnglishName
 
 
 class PurposeData(_Record):
     name_ja: Name
-    name_en: Name
+    name_en: EnglishName
 
 
 class PeriodData(_Estimable):
     code: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,8}$")]
     name_ja: Name
-    name_en: Name
+    name_en: EnglishName
     start: time
     end: time
     day_types: tuple[DayType, ...] = Field(min_length=1)
@@ -67,7 +100,7 @@ class PeriodData(_Estimable):
 
 class PeriodGridData(_Estimable):
     name_ja: Name
-    name_en: Name
+    name_en: EnglishName
     periods: tuple[PeriodData, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -108,17 +141,17 @@ class OpeningHours(_Record):
 
 class KindData(_Record):
     name_ja: Name
-    name_en: Name
+    name_en: EnglishName
     policy: Key | None = None
     period_grid: Key
     opening_hours: OpeningHours = OpeningHours()
-    closures: tuple[ClosureSpec, ...] = ()
+    closures: tuple[NamedClosure, ...] = ()
 
 
 class RoomData(_Estimable):
     key: Key
     name_ja: Name
-    name_en: Name
+    name_en: EnglishName
     capacity: int | None = Field(default=None, gt=0, le=100_000)
     area_m2: float | None = Field(default=None, gt=0)
     equipment: tuple[Name, ...] = ()
@@ -173,7 +206,7 @@ class FacilityData(_Estimable):
     key: Key
     kind: FacilityKindKey
     name_ja: Name
-    name_en: Name
+    name_en: EnglishName
     ward: Key | None = None
     address: str | None = Field(default=None, max_length=300)
     phone: str | None = Field(default=None, pattern=r"^[0-9+()\- ]{6,40}$")
@@ -186,7 +219,7 @@ class FacilityData(_Estimable):
     room_template: Key | None = None
     notes: str | None = None
     sources: tuple[str, ...] = Field(min_length=1)
-    closures: tuple[ClosureSpec, ...] = ()
+    closures: tuple[NamedClosure, ...] = ()
     rooms: tuple[RoomData, ...] = ()
 
     @model_validator(mode="after")

@@ -100,8 +100,10 @@ class RoomSummary(BaseModel):
 
 class ClosureRuleRead(BaseModel):
     scope: str = Field(description="'kind' (every facility of the kind) or 'facility'")
+    name_ja: str | None = Field(description="what the closure is called, e.g. 年末年始")
+    name_en: str | None = Field(description="e.g. Year-end and New Year holidays")
     rule: dict[str, Any]
-    note: str | None
+    note: str | None = Field(description="a remark (a manager's reason), not a name")
 
 
 class FacilityDetailRead(BaseModel):

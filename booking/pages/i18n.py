@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from babel.core import negotiate_locale
 from babel.dates import format_skeleton, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -56,6 +57,34 @@ def _skeleton(skeleton: str, value: date, lang: Lang) -> str:
 
 def parse_lang(value: str | None) -> Lang | None:
     return value if value in LANGS else None
+
+
+def choose_lang(cookie: str | None, accept_language: str | None) -> Lang:
+    """The language of a page: the visitor's choice (the cookie) wins; on a first visit, the
+    browser's Accept-Language (RFC 9110: q-values, en-US counts as en); else Japanese."""
+    chosen = parse_lang(cookie)
+    if chosen is not None:
+        return chosen
+    found = negotiate_locale(_preferred(accept_language or ""), LANGS, sep="-")
+    return parse_lang(found.lower() if found else None) or DEFAULT_LANG
+
+
+def _preferred(header: str) -> list[str]:
+    """The header's language ranges, most wanted first; q=0 means "not this one"."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, item in enumerate(header.split(",")):
+        tag, *params = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if tag and tag != "*" and 0 < quality <= 1:
+            ranked.append((-quality, index, tag))
+    return [tag for _, _, tag in sorted(ranked)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from booking.accounts.access import Principal
 from booking.accounts.auth import CSRF_FORM_FIELD, Authentication
 from booking.accounts.sessions import csrf_matches
 from booking.errors import PermissionDenied, Unauthenticated
-from booking.pages.i18n import DEFAULT_LANG, LANG_COOKIE, Texts, parse_lang
+from booking.pages.i18n import LANG_COOKIE, Texts, choose_lang
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -99,7 +99,7 @@ def page_url(current: str, number: int) -> str:
 
 
 def request_lang(request: Request[Any, Any, Any]) -> Texts:
-    lang = parse_lang(request.cookies.get(LANG_COOKIE)) or DEFAULT_LANG
+    lang = choose_lang(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
     return Texts(lang, request.app.state.settings.tz)
 
 

@@ -89,6 +89,21 @@ async def test_facility_detail(client, test_network):
     assert room_1["fee_is_estimate"] is False
 
 
+async def test_bundled_closures_are_named_in_both_languages(client, session):
+    """A closure is shown by its name (年末年始 / Year-end and New Year holidays); `note` is
+    a remark, so a Japanese note is never an English reader's only name for it."""
+    hall = await facility_id(session, "plaza-tachibana")
+    body = (await client.get(f"/api/v1/facilities/{hall}")).json()
+    names = {(r["scope"], r["name_ja"], r["name_en"]) for r in body["closure_rules"]}
+    assert names == {
+        ("kind", "年末年始", "Year-end and New Year holidays"),
+        ("facility", "休館日", "Closing day"),
+    }
+    monthly = next(r for r in body["closure_rules"] if r["scope"] == "facility")
+    assert monthly["note"] == "第3月曜日（祝日の場合はその翌日）"
+    assert monthly["rule"]["nth"] == 3
+
+
 async def test_room_detail_shows_shared_units_and_estimates(client, test_network):
     combined = await room_id(test_network, "test-hall", "combined")
     body = (await client.get(f"/api/v1/rooms/{combined}")).json()
