@@ -204,7 +204,10 @@ async def set_payment(
 async def record_no_show(
     session: AsyncSession, clock: Clock, settings: Settings, principal: Principal, booking_id: int
 ) -> Booking:
-    """A no-show without notice owes the full fee; recorded on or after the use date."""
+    """A no-show without notice owes the full fee; recorded on or after the use date.
+
+    The booking keeps its claims: the slot was the group's and is paid for, like a booking
+    that was used (`consistency.HOLDING`); only cancellation releases a slot."""
     booking, _ = await get_booking(session, principal, booking_id, for_update=True)
     require_facility_staff(principal, booking)
     if booking.status is not BookingStatus.CONFIRMED:

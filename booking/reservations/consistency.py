@@ -1,8 +1,8 @@
 """`booking db check`: do claims and reservations agree? (DESIGN.md invariant 1 and 7)
 
-After a crash or a manual repair, every claim must belong to a live owner and every live
-owner must hold all its claims; two live claims on one slot are impossible by the unique
-constraint, and are checked anyway.
+After a crash or a manual repair, every claim must belong to an owner that holds claims of
+its kind, and every such owner must hold all its claims (a won lottery application too); two
+live claims on one slot are impossible by the unique constraint, and are checked anyway.
 """
 
 from __future__ import annotations
@@ -16,7 +16,19 @@ from booking.inventory.models import RoomUnit
 from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.reservations.models import Block, Booking, BookingStatus, Claim, ClaimKind
 
-LIVE = (BookingStatus.CONFIRMED, BookingStatus.PENDING_APPROVAL, BookingStatus.HELD)
+# Which bookings own claims, and of which kind. A hold owns `hold` claims. A booking that is
+# confirmed or waiting for approval owns `booking` claims, and keeps them once its date has
+# come: a completed booking or a no-show used its slot (the no-show pays the full fee), so the
+# slot stays taken in the room's history. Only cancellation, rejection and hold expiry release.
+HOLDING: dict[ClaimKind, tuple[BookingStatus, ...]] = {
+    ClaimKind.HOLD: (BookingStatus.HELD,),
+    ClaimKind.BOOKING: (
+        BookingStatus.CONFIRMED,
+        BookingStatus.PENDING_APPROVAL,
+        BookingStatus.COMPLETED,
+        BookingStatus.NO_SHOW,
+    ),
+}
 
 
 @dataclass
@@ -46,14 +58,17 @@ async def check(session: AsyncSession) -> CheckReport:
     )
     report.double_claims = [f"unit {u} {d} {p} x{n}" for u, d, p, n in doubled.all()]
 
-    booking_orphans = await session.execute(
-        select(Claim.id, Claim.kind, Claim.owner_id)
-        .outerjoin(
-            Booking,
-            and_(Booking.id == Claim.owner_id, Booking.status.in_(LIVE)),
+    booking_orphans: list[tuple[int, ClaimKind, int | None]] = []
+    for kind, statuses in HOLDING.items():
+        found = await session.execute(
+            select(Claim.id, Claim.kind, Claim.owner_id)
+            .outerjoin(
+                Booking,
+                and_(Booking.id == Claim.owner_id, Booking.status.in_(statuses)),
+            )
+            .where(Claim.kind == kind, Booking.id.is_(None))
         )
-        .where(Claim.kind.in_([ClaimKind.BOOKING, ClaimKind.HOLD]), Booking.id.is_(None))
-    )
+        booking_orphans.extend(found.all())
     block_orphans = await session.execute(
         select(Claim.id, Claim.kind, Claim.owner_id)
         .outerjoin(Block, and_(Block.id == Claim.owner_id, Block.released_at.is_(None)))
@@ -73,7 +88,7 @@ async def check(session: AsyncSession) -> CheckReport:
     report.orphan_claims = [
         f"claim {cid} ({kind.value}) of {owner}"
         for cid, kind, owner in [
-            *booking_orphans.all(),
+            *booking_orphans,
             *block_orphans.all(),
             *win_orphans.all(),
         ]
@@ -82,21 +97,40 @@ async def check(session: AsyncSession) -> CheckReport:
     units = (
         select(RoomUnit.room_id, func.count().label("units")).group_by(RoomUnit.room_id).subquery()
     )
-    held = (
+    for kind, statuses in HOLDING.items():
+        held = (
+            select(Claim.owner_id, func.count().label("claims"))
+            .where(Claim.kind == kind)
+            .group_by(Claim.owner_id)
+            .subquery()
+        )
+        owners = await session.execute(
+            select(Booking.id, Booking.period_codes, units.c.units, held.c.claims)
+            .join(units, units.c.room_id == Booking.room_id)
+            .outerjoin(held, held.c.owner_id == Booking.id)
+            .where(Booking.status.in_(statuses))
+        )
+        report.incomplete += [
+            f"booking {bid}: {claims or 0} of {len(periods) * n_units}"
+            for bid, periods, n_units, claims in owners.all()
+            if (claims or 0) != len(periods) * n_units
+        ]
+    # A win waiting for confirmation holds its slots until it is confirmed or lapses.
+    won = (
         select(Claim.owner_id, func.count().label("claims"))
-        .where(Claim.kind.in_([ClaimKind.BOOKING, ClaimKind.HOLD]))
+        .where(Claim.kind == ClaimKind.LOTTERY_WIN)
         .group_by(Claim.owner_id)
         .subquery()
     )
-    live = await session.execute(
-        select(Booking.id, Booking.period_codes, units.c.units, held.c.claims)
-        .join(units, units.c.room_id == Booking.room_id)
-        .outerjoin(held, held.c.owner_id == Booking.id)
-        .where(Booking.status.in_(LIVE))
+    wins = await session.execute(
+        select(LotteryApplication.id, LotteryApplication.period_codes, units.c.units, won.c.claims)
+        .join(units, units.c.room_id == LotteryApplication.room_id)
+        .outerjoin(won, won.c.owner_id == LotteryApplication.id)
+        .where(LotteryApplication.status == ApplicationStatus.WON)
     )
-    report.incomplete = [
-        f"booking {bid}: {claims or 0} of {len(periods) * n_units}"
-        for bid, periods, n_units, claims in live.all()
+    report.incomplete += [
+        f"lottery application {aid}: {claims or 0} of {len(periods) * n_units}"
+        for aid, periods, n_units, claims in wins.all()
         if (claims or 0) != len(periods) * n_units
     ]
     return report
