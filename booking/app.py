@@ -10,8 +10,6 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.accounts.auth import provide_auth
@@ -51,6 +49,8 @@ from booking.reservations.controllers import AvailabilityController
 from booking.settings import Settings, load_settings
 from booking.web.content_type import require_json_body
 from booking.web.errors import EXCEPTION_HANDLERS
+from booking.web.headers import response_headers
+from booking.web.openapi import TimeOfDaySchema, api_docs_assets_router, openapi_config
 from booking.web.path_ids import ids_in_range
 from booking.web.timing import server_timing_middleware
 
@@ -120,6 +120,7 @@ def create_app(
             BookingICalController,
             pages_router(),
             static_router(),
+            api_docs_assets_router(),
         ],
         template_config=template_config(),
         dependencies={
@@ -136,14 +137,10 @@ def create_app(
         # An address no route matches is a page's error, unless it is the API's or a feed's.
         exception_handlers={**EXCEPTION_HANDLERS, NotFoundException: not_found},
         middleware=[server_timing_middleware],
+        before_send=[response_headers],
         lifespan=[database],
         state=state,
-        openapi_config=OpenAPIConfig(
-            title="booking",
-            version="1",
-            description="Public-facility reservation for a city's civic facilities",
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
-        ),
+        openapi_config=openapi_config(),
+        plugins=[TimeOfDaySchema()],
         debug=settings.debug,
     )

