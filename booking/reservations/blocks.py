@@ -21,7 +21,7 @@ from booking.inventory.network import NetworkSnapshot, RoomInfo
 from booking.inventory.services import bump_revision
 from booking.notifications.outbox import enqueue
 from booking.reservations.bookings import is_closed, room_of
-from booking.reservations.claims import release_claims, slot_label
+from booking.reservations.claims import insert_claims, release_claims, slot_label
 from booking.reservations.models import Block, Booking, BookingStatus, Claim, ClaimKind
 from booking.settings import Settings
 
@@ -109,12 +109,18 @@ async def create_block(
     slots = block_slots(snapshot, room, request.start_date, request.end_date, request.period_codes)
     if not slots:
         raise InvalidInput("no open period of the room in this range", field="period_codes")
-    if problems := await _in_the_way(session, room, slots):
-        raise Conflict(
-            f"{len(problems)} slot(s) in the range are taken; nothing was blocked",
-            code="slots_taken",
-            problems=problems,
-        )
+
+    async def in_the_way() -> Conflict | None:
+        if problems := await _in_the_way(session, room, slots):
+            return Conflict(
+                f"{len(problems)} slot(s) in the range are taken; nothing was blocked",
+                code="slots_taken",
+                problems=problems,
+            )
+        return None
+
+    if (conflict := await in_the_way()) is not None:
+        raise conflict
     block = Block(
         facility_id=room.facility_id,
         room_id=room.id,
@@ -129,19 +135,22 @@ async def create_block(
     session.add(block)
     await session.flush()
     now = clock.now()
-    session.add_all(
-        Claim(
-            unit_id=unit_id,
-            use_date=day,
-            period_code=code,
-            kind=ClaimKind.BLOCK,
-            owner_id=block.id,
-            created_at=now,
-        )
-        for unit_id in room.unit_ids
-        for day, code in slots
+    await insert_claims(
+        session,
+        (
+            Claim(
+                unit_id=unit_id,
+                use_date=day,
+                period_code=code,
+                kind=ClaimKind.BLOCK,
+                owner_id=block.id,
+                created_at=now,
+            )
+            for unit_id in room.unit_ids
+            for day, code in slots
+        ),
+        in_the_way,
     )
-    await session.flush()
     await record(
         session,
         clock,

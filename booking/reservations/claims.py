@@ -1,19 +1,22 @@
 """Writing and releasing claims: the rows that make a double booking impossible.
 
 `claim_slots` first looks for a live claim on the slots to name the taken one in its error;
-the unique constraint on (unit, date, period) still decides a race between two writers (the
-loser's transaction fails and answers 409, see booking/db/errors.py).
+the unique constraint on (unit, date, period) still decides a race between two writers. The
+insert runs in a savepoint so that the loser, once the winner has committed, can look again
+and name the slot it lost (`insert_claims`), as the 409 of a check does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.clock import Clock
+from booking.db.errors import constraint_of
 from booking.errors import Conflict
 from booking.inventory.network import RoomInfo
 from booking.reservations.models import Claim, ClaimKind
@@ -34,39 +37,78 @@ async def claim_slots(
     owner_id: int,
 ) -> None:
     """One claim per unit of the room and period: all or nothing."""
-    taken = (
-        await session.execute(
-            select(Claim.unit_id, Claim.period_code, Claim.kind)
-            .where(
-                Claim.unit_id.in_(room.unit_ids),
-                Claim.use_date == use_date,
-                Claim.period_code.in_(periods),
+
+    async def taken() -> Conflict | None:
+        found = (
+            await session.execute(
+                select(Claim.unit_id, Claim.period_code, Claim.kind)
+                .where(
+                    Claim.unit_id.in_(room.unit_ids),
+                    Claim.use_date == use_date,
+                    Claim.period_code.in_(periods),
+                )
+                .order_by(Claim.period_code)
+                .limit(1)
             )
-            .limit(1)
-        )
-    ).first()
-    if taken is not None:
-        what = "blocked by the facility" if taken[2] is ClaimKind.BLOCK else "already taken"
-        raise Conflict(
-            f"{slot_label(room, use_date, taken[1])} is {what}"
+        ).first()
+        if found is None:
+            return None
+        what = "blocked by the facility" if found[2] is ClaimKind.BLOCK else "already taken"
+        return Conflict(
+            f"{slot_label(room, use_date, found[1])} is {what}"
             + (" (a room sharing part of it is in use)" if len(room.unit_ids) > 1 else ""),
             field="period_codes",
             code="slot_taken",
         )
+
+    if (conflict := await taken()) is not None:
+        raise conflict
     now = clock.now()
-    session.add_all(
-        Claim(
-            unit_id=unit_id,
-            use_date=use_date,
-            period_code=code,
-            kind=kind,
-            owner_id=owner_id,
-            created_at=now,
-        )
-        for unit_id in room.unit_ids
-        for code in periods
+    await insert_claims(
+        session,
+        (
+            Claim(
+                unit_id=unit_id,
+                use_date=use_date,
+                period_code=code,
+                kind=kind,
+                owner_id=owner_id,
+                created_at=now,
+            )
+            for unit_id in room.unit_ids
+            for code in periods
+        ),
+        taken,
     )
-    await session.flush()
+
+
+# The unique constraint on (unit, date, period), as each engine names it (booking/db/errors.py).
+CLAIM_CONSTRAINTS = frozenset(
+    {
+        "uq_claims_unit_id_use_date_period_code",
+        "claims.unit_id, claims.use_date, claims.period_code",
+    }
+)
+
+
+async def insert_claims(
+    session: AsyncSession,
+    claims: Iterable[Claim],
+    taken: Callable[[], Awaitable[Conflict | None]],
+) -> None:
+    """Write claims; when a concurrent writer got one of the slots first, answer what `taken`
+    finds now (the winner has committed by the time the constraint fails), naming the slot."""
+    try:
+        async with session.begin_nested():
+            session.add_all(claims)
+            await session.flush()
+    except IntegrityError as exc:
+        if constraint_of(exc) not in CLAIM_CONSTRAINTS:
+            raise
+        conflict = await taken()
+        if conflict is None:  # released again in between: still this request's loss
+            raise
+        raise conflict from exc
 
 
 async def release_claims(session: AsyncSession, kinds: Sequence[ClaimKind], owner_id: int) -> int:
