@@ -16,6 +16,7 @@ from booking.accounts.models import StaffRole
 from booking.clock import SystemClock
 from booking.db import migrate
 from booking.db.engine import create_engine, create_sessionmaker
+from booking.db.existing import database_problem
 from booking.errors import BookingError
 from booking.inventory.commands import NotMigratedError, load_facilities, network_is_empty
 from booking.inventory.datafiles import DataValidationError, read_network
@@ -31,6 +32,17 @@ def _settings() -> Settings:
             field = "BOOKING_" + str(error["loc"][0]).upper() if error["loc"] else "settings"
             click.echo(f"error: {field}: {error['msg']}", err=True)
         sys.exit(2)
+
+
+def _existing(*, need_schema: bool = True) -> Settings:
+    """The settings of a command that works on the database `serve` made: say where it was
+    looked for and stop (exit 1, nothing created) when it is missing or not migrated."""
+    settings = _settings()
+    problem = asyncio.run(database_problem(settings, need_schema=need_schema))
+    if problem:
+        click.echo(f"error: {problem}", err=True)
+        sys.exit(1)
+    return settings
 
 
 def _data_path(path: Path | None, settings: Settings) -> Path:
@@ -112,13 +124,13 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (e.g. -1, or base)."""
-    migrate.downgrade(_settings(), revision)
+    migrate.downgrade(_existing(need_schema=False), revision)
 
 
 @db.command("current")
 def db_current() -> None:
     """Show the revision the database is at."""
-    migrate.current(_settings())
+    migrate.current(_existing(need_schema=False))
 
 
 @db.command("check")
@@ -126,7 +138,7 @@ def db_check() -> None:
     """Check that claims and reservations agree; exit 1 if any claim is orphaned or doubled."""
     from booking.reservations.consistency import check  # noqa: PLC0415
 
-    report = asyncio.run(_in_transaction(_settings(), check))
+    report = asyncio.run(_in_transaction(_existing(), check))
     for line in report.lines():
         click.echo(line)
     if not report.ok:
@@ -163,7 +175,14 @@ def facilities_load(path: Path | None) -> None:
     rooms that left the data are retired, never deleted.
     """
     settings = _settings()
-    _load_or_exit(settings, _data_path(path, settings))
+    path = _data_path(path, settings)
+    try:
+        read_network(path)  # bad data is reported first, whatever the database
+    except DataValidationError as exc:
+        _report_invalid(exc)
+        sys.exit(1)
+    _existing()
+    _load_or_exit(settings, path)
 
 
 @main.group()
@@ -192,9 +211,10 @@ def _password(from_stdin: bool) -> str | None:
 
 
 def _create_staff(
-    email: str, name: str, role: StaffRole, facility: tuple[str, ...], password: str | None
+    email: str, name: str, role: StaffRole, facility: tuple[str, ...], password_stdin: bool
 ) -> None:
-    settings = _settings()
+    settings = _existing()  # before asking for a password that could not be stored
+    password = _password(password_stdin)
     try:
         user_id = asyncio.run(
             create_staff(
@@ -218,7 +238,7 @@ def _create_staff(
 @_staff_options
 def users_create_admin(email: str, name: str, password_stdin: bool) -> None:
     """Make someone an administrator (the first one is created this way)."""
-    _create_staff(email, name, StaffRole.ADMIN, (), _password(password_stdin))
+    _create_staff(email, name, StaffRole.ADMIN, (), password_stdin)
 
 
 @users.command("create-manager")
@@ -234,7 +254,7 @@ def users_create_manager(
     email: str, name: str, password_stdin: bool, facility: tuple[str, ...]
 ) -> None:
     """Make someone the manager of one or more facilities."""
-    _create_staff(email, name, StaffRole.MANAGER, facility, _password(password_stdin))
+    _create_staff(email, name, StaffRole.MANAGER, facility, password_stdin)
 
 
 @main.command()
@@ -243,7 +263,7 @@ def worker(once: bool) -> None:
     """Deliver the outbox's mails over SMTP until stopped (SIGTERM, Ctrl-C)."""
     from booking.notifications.worker import run_worker  # noqa: PLC0415
 
-    report = asyncio.run(run_worker(_settings(), SystemClock(), once=once))
+    report = asyncio.run(run_worker(_existing(), SystemClock(), once=once))
     click.echo(f"sent {report.sent}, to retry {report.retried}, dead {report.dead}")
 
 
@@ -266,7 +286,7 @@ def outbox_status() -> None:
     """Messages by status: pending, sent, dead."""
     from booking.notifications.worker import outbox_counts  # noqa: PLC0415
 
-    counts = asyncio.run(_in_transaction(_settings(), outbox_counts))
+    counts = asyncio.run(_in_transaction(_existing(), outbox_counts))
     click.echo("  ".join(f"{status}: {count}" for status, count in counts.items()))
 
 
@@ -281,7 +301,7 @@ def outbox_requeue(message_id: int | None, all_dead: bool) -> None:
         raise click.UsageError("give a MESSAGE_ID or --all-dead, not both")
     clock = SystemClock()
     count = asyncio.run(
-        _in_transaction(_settings(), lambda session: requeue(session, clock, message_id))
+        _in_transaction(_existing(), lambda session: requeue(session, clock, message_id))
     )
     click.echo(f"requeued {count}")
 
@@ -307,7 +327,8 @@ def lottery_draw(cycle: str, facility: int | None) -> None:
     """Draw a use month now (every facility with applications, or one). Safe to run twice."""
     from booking.lottery.commands import draw_cycle  # noqa: PLC0415
 
-    for result in asyncio.run(draw_cycle(_settings(), SystemClock(), _month(cycle), facility)):
+    month = _month(cycle)
+    for result in asyncio.run(draw_cycle(_existing(), SystemClock(), month, facility)):
         state = "drawn" if result.drawn else "already drawn"
         click.echo(
             f"{result.use_month:%Y-%m} facility {result.facility_id}: {state}"
@@ -323,7 +344,8 @@ def lottery_verify(cycle: str, facility: int | None) -> None:
     applications; exit 1 on any difference."""
     from booking.lottery.commands import verify_cycle  # noqa: PLC0415
 
-    problems = asyncio.run(verify_cycle(_settings(), _month(cycle), facility))
+    month = _month(cycle)
+    problems = asyncio.run(verify_cycle(_existing(), month, facility))
     for line in problems:
         click.echo(f"FAIL: {line}", err=True)
     if problems:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -267,6 +268,7 @@ def test_first_administrator_and_a_manager_from_the_shell(tmp_path):
             **os.environ,
             "BOOKING_DATA_DIR": str(tmp_path),
             "BOOKING_DATABASE_URL": "",
+            "BOOKING_MAIL_BACKEND": "smtp",
             "BOOKING_SMTP_PORT": str(port),
             "BOOKING_SMTP_TIMEOUT_SECONDS": "2",
         },
@@ -293,3 +295,99 @@ def test_lottery_and_check_commands_on_an_empty_cycle(tmp_path):
     checked = booking("db", "check", data_dir=tmp_path)
     assert checked.returncode == 0
     assert "claims and reservations agree" in checked.stdout
+
+
+# Every command that works on the database `serve` made, with what it needs besides.
+NEEDS_A_DATABASE = [
+    ["users", "create-admin", "--email", "a@city.example", "--name", "a", "--password-stdin"],
+    ["users", "create-manager", "--email", "m@city.example", "--name", "m", "--facility", "x"],
+    ["db", "check"],
+    ["db", "current"],
+    ["db", "downgrade", "base"],
+    ["outbox", "status"],
+    ["outbox", "requeue", "--all-dead"],
+    ["lottery", "draw", "--cycle", "2027-08"],
+    ["lottery", "verify", "--cycle", "2027-08"],
+    ["worker", "--once"],
+    ["facilities", "load"],
+]
+
+
+def booking_in(
+    directory: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The command as an operator runs it from a directory, with no BOOKING_* of their own."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BOOKING_")}
+    return subprocess.run(  # noqa: S603 - our own command
+        [sys.executable, "-m", "booking", *args],
+        cwd=directory,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        input="a strong admin passphrase\n",
+    )
+
+
+@pytest.mark.parametrize("command", NEEDS_A_DATABASE, ids=lambda c: " ".join(c[:2]))
+def test_a_command_outside_the_serve_directory_says_where_it_looked(tmp_path, command):
+    """Run elsewhere than `serve`: no traceback, where the database was looked for and how to
+    point at it, exit 1, and no data/ or empty database left behind."""
+    result = booking_in(tmp_path, *command)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"no database at {tmp_path / 'data' / 'booking.sqlite3'}" in result.stderr
+    assert "BOOKING_DATA_DIR" in result.stderr
+    assert "BOOKING_DATABASE_URL" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [c for c in NEEDS_A_DATABASE if c[:2] not in (["db", "current"], ["db", "downgrade"])],
+    ids=lambda c: " ".join(c[:2]),
+)
+def test_a_command_on_a_database_without_schema_says_so(tmp_path, command):
+    """A database file that was never migrated (or was downgraded): told to upgrade, and the
+    schema is not made behind the operator's back."""
+    database = tmp_path / "elsewhere" / "booking.sqlite3"
+    database.parent.mkdir()
+    sqlite3.connect(database).close()
+    url = f"sqlite+aiosqlite:///{database}"
+    result = booking_in(tmp_path, *command, env={"BOOKING_DATABASE_URL": url})
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"the database at {database} has no schema" in result.stderr
+    assert "booking db upgrade" in result.stderr
+    with sqlite3.connect(database) as db:
+        tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    assert tables == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere"]
+
+
+def test_an_unreachable_database_server_is_a_clear_error(tmp_path):
+    url = f"postgresql+asyncpg://booking:secret@127.0.0.1:{_free_port()}/booking"
+    result = booking_in(tmp_path, "outbox", "status", env={"BOOKING_DATABASE_URL": url})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "cannot open the database at postgresql+asyncpg://booking:***@127.0.0.1" in (
+        result.stderr
+    )
+    assert "secret" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_pointing_at_the_database_from_elsewhere_works(tmp_path):
+    """What the error says to do: BOOKING_DATA_DIR from another directory."""
+    serve_dir = tmp_path / "srv"
+    serve_dir.mkdir()
+    assert booking_in(serve_dir, "db", "upgrade").returncode == 0
+    elsewhere = tmp_path / "home"
+    elsewhere.mkdir()
+    result = booking_in(
+        elsewhere, "outbox", "status", env={"BOOKING_DATA_DIR": str(serve_dir / "data")}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "pending: 0" in result.stdout
+    assert list(elsewhere.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -39,7 +40,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
 def _sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
     database = make_url(url).database
     if database and database != ":memory:":
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # The file's own directory: a BOOKING_DATABASE_URL elsewhere leaves no empty data/.
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, echo=settings.debug)
 
     @event.listens_for(engine.sync_engine, "connect")
