@@ -16,7 +16,7 @@ from booking.settings import Settings
 
 HOW_TO_POINT = (
     "run the command where `booking serve` runs, or point at the database with "
-    "BOOKING_DATA_DIR (the directory of the embedded booking.sqlite3) or BOOKING_DATABASE_URL"
+    "BOOKING_DATA_DIR=<the directory of its booking.sqlite3> or BOOKING_DATABASE_URL=<its URL>"
 )
 
 
@@ -42,10 +42,9 @@ async def database_problem(settings: Settings, *, need_schema: bool = True) -> s
     where = describe(settings)
     file = sqlite_file(settings)
     if file is not None and not file.is_file():
-        origin = "BOOKING_DATABASE_URL" if settings.database_url else "BOOKING_DATA_DIR"
         return (
-            f"no database at {where} (from {origin}={_setting_value(settings, origin)}): "
-            f"{HOW_TO_POINT}; `booking db upgrade` creates a new one"
+            f"no database at {where} ({_origin(settings)}): {HOW_TO_POINT}; "
+            "`booking db upgrade` creates a new one"
         )
     engine = create_engine(settings)
     try:
@@ -74,10 +73,11 @@ async def database_problem(settings: Settings, *, need_schema: bool = True) -> s
     return None
 
 
-def _setting_value(settings: Settings, name: str) -> str:
-    if name == "BOOKING_DATA_DIR":
-        return str(settings.data_dir)
-    return describe(settings)
+def _origin(settings: Settings) -> str:
+    if settings.database_url:
+        return "from BOOKING_DATABASE_URL"
+    relative = "" if settings.data_dir.is_absolute() else ", relative to the current directory"
+    return f"BOOKING_DATA_DIR is {settings.data_dir}{relative}"
 
 
 def _first_line(exc: BaseException) -> str:
