@@ -31,7 +31,7 @@ from booking.accounts.schemas import (
 from booking.accounts.sessions import end_session, principal_for_user
 from booking.audit.service import record
 from booking.deps import AppSettings, CurrentClock, DbSession
-from booking.web.errors import error_responses
+from booking.web.errors import error_responses, no_content
 
 RESET_ANSWER = {
     "detail": "If the card number or e-mail address is registered with an e-mail address, "
@@ -86,7 +86,7 @@ class AuthController(Controller):
         "/logout",
         status_code=HTTP_204_NO_CONTENT,
         summary="End this session, on every app process at once",
-        responses=error_responses(401, 403),
+        responses={**error_responses(401, 403), **no_content("Logged out; the cookie is cleared")},
     )
     async def logout(
         self,
@@ -225,7 +225,7 @@ class TokenController(Controller):
     @delete(
         "/{token_id:int}",
         summary="Revoke a token (yours; an administrator: anyone's)",
-        responses=error_responses(401, 403, 404),
+        responses=error_responses(400, 401, 403, 404),
     )
     async def revoke(
         self,

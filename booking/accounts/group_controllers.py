@@ -130,7 +130,7 @@ class GroupController(Controller):
     @get(
         "/{group_id:int}",
         summary="A registration and its roster (its members and staff)",
-        responses=error_responses(401, 403, 404),
+        responses=error_responses(400, 401, 403, 404),
     )
     async def read(
         self,
@@ -205,7 +205,7 @@ class GroupController(Controller):
         "/{group_id:int}/reinstate",
         status_code=HTTP_200_OK,
         summary="Lift a suspension (staff)",
-        responses=error_responses(401, 403, 404, 409),
+        responses=error_responses(400, 401, 403, 404, 409),
     )
     async def reinstate(
         self,
@@ -223,7 +223,7 @@ class GroupController(Controller):
         "/{group_id:int}/renew",
         status_code=HTTP_200_OK,
         summary="Renew to the end of the next fiscal year (staff; from 1 February)",
-        responses=error_responses(401, 403, 404, 409, 422),
+        responses=error_responses(400, 401, 403, 404, 409, 422),
     )
     async def renew(
         self,
@@ -240,7 +240,7 @@ class GroupController(Controller):
     @get(
         "/{group_id:int}/members",
         summary="The roster (its members and staff)",
-        responses=error_responses(401, 403, 404),
+        responses=error_responses(400, 401, 403, 404),
     )
     async def members(
         self, group_id: FromPath[int], auth: Auth, db_session: DbSession
@@ -291,7 +291,7 @@ class GroupController(Controller):
     @delete(
         "/{group_id:int}/members/{member_id:int}",
         summary="Remove a member (representative or staff)",
-        responses=error_responses(401, 403, 404, 422),
+        responses=error_responses(400, 401, 403, 404, 422),
     )
     async def remove_member(
         self,

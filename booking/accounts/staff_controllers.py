@@ -88,7 +88,7 @@ class ManagerController(Controller):
     @delete(
         "/{user_id:int}",
         summary="Take the manager role away (administrator)",
-        responses=error_responses(401, 403, 404),
+        responses=error_responses(400, 401, 403, 404),
     )
     async def revoke(
         self,
@@ -109,7 +109,7 @@ class UserController(Controller):
         "/{user_id:int}/suspend",
         status_code=HTTP_200_OK,
         summary="Suspend a person: every session and token stops at once (administrator)",
-        responses=error_responses(401, 403, 404, 409),
+        responses=error_responses(400, 401, 403, 404, 409),
     )
     async def suspend(
         self,
@@ -128,7 +128,7 @@ class UserController(Controller):
         "/{user_id:int}/reinstate",
         status_code=HTTP_200_OK,
         summary="Lift a person's suspension (administrator)",
-        responses=error_responses(401, 403, 404, 409),
+        responses=error_responses(400, 401, 403, 404, 409),
     )
     async def reinstate(
         self,

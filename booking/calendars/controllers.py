@@ -101,7 +101,7 @@ class FeedController(Controller):
         "/{feed_id:int}/rotate",
         status_code=HTTP_200_OK,
         summary="A new URL for the feed; the old one stops working at once",
-        responses=error_responses(401, 404),
+        responses=error_responses(400, 401, 404),
     )
     async def rotate(
         self,
@@ -114,7 +114,7 @@ class FeedController(Controller):
         made = await feeds.rotate_feed(db_session, clock, auth.required(), feed_id)
         return issued(made.feed, made.token, settings.public_url)
 
-    @delete("/{feed_id:int}", summary="Revoke a feed", responses=error_responses(401, 404))
+    @delete("/{feed_id:int}", summary="Revoke a feed", responses=error_responses(400, 401, 404))
     async def revoke(
         self, feed_id: FromPath[int], auth: Auth, db_session: DbSession, clock: CurrentClock
     ) -> None:
@@ -205,7 +205,7 @@ class BookingICalController(Controller):
         "/{booking_id:int}/calendar.ics",
         summary="One booking as an .ics file to import",
         media_type=ICS,
-        responses=error_responses(401, 404),
+        responses=error_responses(400, 401, 404),
     )
     async def one(
         self,

@@ -14,6 +14,7 @@ from booking.errors import NotFound
 from booking.inventory import schemas, services
 from booking.inventory.closures import closed_dates
 from booking.inventory.models import Room
+from booking.web.errors import error_responses
 
 
 class WardController(Controller):
@@ -32,7 +33,11 @@ class FacilityController(Controller):
     path = "/api/v1/facilities"
     tags = ["inventory"]  # noqa: RUF012
 
-    @get("/", summary="Facilities, filtered by ward and kind, searched by name (ja or en)")
+    @get(
+        "/",
+        summary="Facilities, filtered by ward and kind, searched by name (ja or en)",
+        responses=error_responses(400),
+    )
     async def list_facilities(
         self,
         db_session: DbSession,
@@ -66,7 +71,11 @@ class FacilityController(Controller):
         ]
         return schemas.FacilityPage(items=items, total=total, limit=limit, offset=offset)
 
-    @get("/{facility_id:int}", summary="A facility with its rooms, periods, policy and closures")
+    @get(
+        "/{facility_id:int}",
+        summary="A facility with its rooms, periods, policy and closures",
+        responses=error_responses(400, 404),
+    )
     async def get_facility(
         self,
         facility_id: FromPath[int],
@@ -124,7 +133,11 @@ class RoomController(Controller):
     path = "/api/v1/rooms"
     tags = ["inventory"]  # noqa: RUF012
 
-    @get("/{room_id:int}", summary="A room with its units, fees, periods and policy")
+    @get(
+        "/{room_id:int}",
+        summary="A room with its units, fees, periods and policy",
+        responses=error_responses(400, 404),
+    )
     async def get_room(
         self, room_id: FromPath[int], db_session: DbSession, network: Network
     ) -> schemas.RoomDetailRead:

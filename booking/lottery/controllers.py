@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy import select
@@ -157,13 +157,13 @@ class LotteryController(Controller):
     )
     async def apply(
         self,
-        request: Request[Any, Any, Any],
         data: JSONBody[BookingIn],
         auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
         network: Network,
+        idempotency_key: idempotency.IdempotencyKey = None,
     ) -> Response[Any]:
         principal = auth.required()
 
@@ -177,7 +177,7 @@ class LotteryController(Controller):
             db_session,
             clock,
             principal.user_id,
-            request.headers.get("idempotency-key"),
+            idempotency_key,
             b"lottery:" + msgspec.json.encode(data),
             create,
         )
@@ -204,7 +204,7 @@ class LotteryController(Controller):
     @get(
         "/applications/{application_id:int}",
         summary="One application (its group's members, the facility's staff)",
-        responses=error_responses(401, 404),
+        responses=error_responses(400, 401, 404),
     )
     async def read(
         self, application_id: FromPath[int], auth: Auth, db_session: DbSession
@@ -216,7 +216,7 @@ class LotteryController(Controller):
         "/applications/{application_id:int}/withdraw",
         status_code=HTTP_200_OK,
         summary="Withdraw an application before the application window closes",
-        responses=error_responses(401, 404, 409, 422),
+        responses=error_responses(400, 401, 404, 409, 422),
     )
     async def withdraw(
         self,
@@ -236,7 +236,7 @@ class LotteryController(Controller):
         "/applications/{application_id:int}/confirm",
         status_code=HTTP_200_OK,
         summary="Confirm a win in the confirmation window: it becomes a confirmed booking",
-        responses=error_responses(401, 404, 409, 422),
+        responses=error_responses(400, 401, 404, 409, 422),
     )
     async def confirm(
         self,
@@ -273,7 +273,7 @@ class LotteryController(Controller):
     @get(
         "/reports/{month:str}/{facility_id:int}",
         summary="Applications, contested slots, applicants per slot and the win rate",
-        responses=error_responses(400),
+        responses=error_responses(400, 404),
     )
     async def report(
         self, month: FromPath[str], facility_id: FromPath[int], db_session: DbSession
@@ -298,7 +298,7 @@ class LotteryController(Controller):
         "/reports/{month:str}/{facility_id:int}/shared-contacts",
         summary="Groups applying for the same slot with a shared representative, e-mail or "
         "phone (the facility's staff)",
-        responses=error_responses(400, 401, 403),
+        responses=error_responses(400, 401, 403, 404),
     )
     async def shared(
         self, month: FromPath[str], facility_id: FromPath[int], auth: Auth, db_session: DbSession

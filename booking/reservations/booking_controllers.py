@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
@@ -83,13 +83,13 @@ class BookingController(Controller):
     )
     async def create(
         self,
-        request: Request[Any, Any, Any],
         data: JSONBody[BookingIn],
         auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
         network: Network,
+        idempotency_key: idempotency.IdempotencyKey = None,
     ) -> Response[Any]:
         principal = auth.required()
 
@@ -101,7 +101,7 @@ class BookingController(Controller):
             db_session,
             clock,
             principal.user_id,
-            request.headers.get("idempotency-key"),
+            idempotency_key,
             msgspec.json.encode(data),
             create,
         )
@@ -129,7 +129,7 @@ class BookingController(Controller):
     @get(
         "/{booking_id:int}",
         summary="One booking (its group's members, the facility's staff)",
-        responses=error_responses(401, 404),
+        responses=error_responses(400, 401, 404),
     )
     async def read(
         self, booking_id: FromPath[int], auth: Auth, db_session: DbSession
@@ -182,7 +182,7 @@ class BookingController(Controller):
         "/{booking_id:int}/complete",
         status_code=HTTP_200_OK,
         summary="Complete a hold (仮予約): it becomes a confirmed booking (the facility's staff)",
-        responses=error_responses(401, 403, 404, 409),
+        responses=error_responses(400, 401, 403, 404, 409),
     )
     async def complete(
         self, booking_id: FromPath[int], auth: Auth, db_session: DbSession, clock: CurrentClock
@@ -194,7 +194,7 @@ class BookingController(Controller):
         "/{booking_id:int}/approve",
         status_code=HTTP_200_OK,
         summary="Approve a booking waiting for approval (the facility's staff)",
-        responses=error_responses(401, 403, 404, 409),
+        responses=error_responses(400, 401, 403, 404, 409),
     )
     async def approve(
         self,
@@ -214,7 +214,7 @@ class BookingController(Controller):
         "/{booking_id:int}/reject",
         status_code=HTTP_200_OK,
         summary="Reject a booking waiting for approval: its slots are freed",
-        responses=error_responses(401, 403, 404, 409),
+        responses=error_responses(400, 401, 403, 404, 409),
     )
     async def reject(
         self,
@@ -253,7 +253,7 @@ class BookingController(Controller):
         "/{booking_id:int}/no-show",
         status_code=HTTP_200_OK,
         summary="Record a no-show: the full fee is due (the facility's staff)",
-        responses=error_responses(401, 403, 404, 409, 422),
+        responses=error_responses(400, 401, 403, 404, 409, 422),
     )
     async def no_show(
         self,
@@ -279,7 +279,7 @@ class FacilityBookingsController(Controller):
     @get(
         "/bookings",
         summary="A facility's bookings in a date range (its staff)",
-        responses=error_responses(400, 401, 403),
+        responses=error_responses(400, 401, 403, 404),
     )
     async def search(
         self,
@@ -296,7 +296,7 @@ class FacilityBookingsController(Controller):
         "/bookings.csv",
         summary="The same as CSV (UTF-8 with BOM) for spreadsheets",
         media_type=CSV_MEDIA_TYPE,
-        responses=error_responses(400, 401, 403),
+        responses=error_responses(400, 401, 403, 404),
     )
     async def export(
         self,
@@ -315,7 +315,7 @@ class FacilityBookingsController(Controller):
         summary="Close the facility on a range of dates (臨時休館; its staff)",
         description="Live bookings on those dates stay and are listed; their groups are told. "
         "Move or cancel them with facility_cause (free).",
-        responses=error_responses(400, 401, 403, 415),
+        responses=error_responses(400, 401, 403, 404, 415),
     )
     async def close(
         self,
@@ -412,7 +412,7 @@ class BlockController(Controller):
     @delete(
         "/{block_id:int}",
         summary="Release a block: its slots are free again",
-        responses=error_responses(401, 404),
+        responses=error_responses(400, 401, 404),
     )
     async def release(
         self, block_id: FromPath[int], auth: Auth, db_session: DbSession, clock: CurrentClock

@@ -14,6 +14,7 @@ from booking.errors import InvalidInput
 from booking.lottery.applications import applicant_counts
 from booking.reservations.availability import AvailabilityQuery, SlotState, search_availability
 from booking.reservations.schemas import AvailabilityRead
+from booking.web.errors import error_responses
 
 ListParam = Annotated[list[str] | None, QueryParameter(description="repeat or comma-separate")]
 
@@ -29,6 +30,7 @@ class AvailabilityController(Controller):
             "States: open, booked, closed, blocked, lottery (in the lottery application window, "
             "with its applicant count), not_yet_open, past (the online window has ended)."
         ),
+        responses=error_responses(400),
     )
     async def search(  # noqa: PLR0913, PLR0917 - one parameter per documented filter
         self,

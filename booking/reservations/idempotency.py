@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
+from litestar.params import HeaderParameter
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +21,18 @@ from booking.errors import InvalidInput, RuleViolation
 from booking.reservations.models import IdempotentRequest
 
 MAX_KEY_LENGTH = 100
+# The header as a creating handler declares it: documented (maxLength) in the API's
+# description, checked by check_key so that a bad key is a 400 naming "Idempotency-Key".
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        description="Any 1-100 ASCII characters of your choice: a retry with the same key and "
+        "body gets the first answer again; another body with the same key is a 422",
+        schema_extra={"maxLength": MAX_KEY_LENGTH, "minLength": 1},
+    ),
+]
 
 
 def request_hash(body: bytes) -> str:

@@ -11,6 +11,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import (
+    HTTP_204_NO_CONTENT,
     HTTP_400_BAD_REQUEST,
     HTTP_401_UNAUTHORIZED,
     HTTP_403_FORBIDDEN,
@@ -195,3 +196,9 @@ def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for status in statuses
     }
+
+
+def no_content(description: str) -> dict[int, ResponseSpec]:
+    """The OpenAPI entry of a 204 that a handler answers with a Response (to set a cookie):
+    no body, where Litestar would describe `null` JSON."""
+    return {HTTP_204_NO_CONTENT: ResponseSpec(data_container=None, description=description)}
