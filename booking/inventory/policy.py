@@ -1,5 +1,8 @@
 """Reservation policies: their defaults (RULES.md), layering, and the windows they open (pure).
 
+Where RULES.md names a key but the city publishes no figure (out-of-city groups: their fee
+coefficient, whether they may apply or book), the default changes nothing and says so.
+
 A policy row holds a *partial* override. The effective policy of a room is the defaults, then
 its facility kind's policy, then its facility's, then its own: later layers win key by key.
 """
@@ -34,6 +37,11 @@ class LotteryRules(_Part):
     winners_per_slot: int = Field(default=1, ge=1)
     # At most this many wins per group per facility and use month; None: no cap.
     win_cap: int | None = Field(default=None, ge=1)
+    out_of_city_may_apply: bool = Field(
+        default=True,
+        description="Whether an out-of-city group (fewer than half its members live, work or "
+        "study in the city) may apply. No rule is published: the default, true, changes nothing.",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> LotteryRules:
@@ -50,10 +58,18 @@ class LotteryRules(_Part):
 
 
 class FeeRules(_Part):
-    """fee = base x coefficient of the user category (+ uplift on weekends/holidays), rounded."""
+    """fee = base x coefficient of the user category x the out-of-city coefficient (for an
+    out-of-city group) (+ uplift on weekends/holidays), rounded."""
 
     coefficients: dict[str, float] = Field(
         default_factory=lambda: {"general": 1.0, "exempt": 0.0, "commercial": 3.0, "admission": 3.0}
+    )
+    out_of_city_coefficient: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=10.0,
+        description="The fee of an out-of-city group is multiplied by this (RULES.md: in-city "
+        "is a pricing key). No figure is published: the default, 1.0, changes nothing.",
     )
     weekend_holiday_uplift: float = Field(default=0.0, ge=0.0, le=10.0)
     rounding_yen: int = Field(default=10, ge=1)
@@ -82,6 +98,11 @@ class HoldRules(_Part):
 
 class ReservationPolicy(_Part):
     online: bool = True
+    out_of_city_may_book: bool = Field(
+        default=True,
+        description="Whether an out-of-city group may book first-come (online, at the counter "
+        "or a hold). No rule is published: the default, true, changes nothing.",
+    )
     first_come_opens_months_before: int = Field(default=4, ge=0, le=24)
     first_come_opens_day: int = Field(default=29, ge=1, le=31)
     first_come_closes_days_before: int = Field(default=3, ge=0)

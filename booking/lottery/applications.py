@@ -49,6 +49,8 @@ from booking.reservations.rules import (
     compute_fee,
     consecutive_problem,
     in_day_order,
+    registration_problem,
+    residency_problem,
 )
 from booking.settings import Settings
 
@@ -194,6 +196,8 @@ async def apply(
         )
     if problem := eligibility_problem(group, facility):
         raise RuleViolation(problem, field="group_id", code="not_eligible")
+    if problem := residency_problem(room.policy, in_city=group.in_city, lottery=True):
+        raise RuleViolation(problem, field="group_id", code="out_of_city")
     if not room.online_bookable:
         raise RuleViolation(
             "this room is booked at the facility's counter only",
@@ -213,6 +217,8 @@ async def apply(
             field="use_date",
             code="outside_application_window",
         )
+    if problem := registration_problem(group.valid_until, request.use_date):
+        raise RuleViolation(problem, field="use_date", code="registration_expires")
     if is_closed(snapshot, facility, request.use_date):
         raise RuleViolation("the facility is closed on this date", field="use_date", code="closed")
     if room.capacity is not None and request.headcount > room.capacity:
@@ -369,6 +375,15 @@ async def confirm(
             f"wins are confirmed from {cycle.confirm_from} to {cycle.confirm_to}",
             code="outside_confirmation_window",
         )
+    # The registration must still book now (not suspended, not lapsed) and cover the date.
+    if not may_book(group, today):
+        raise RuleViolation(
+            "this registration cannot confirm: it is not active",
+            field="group_id",
+            code="registration_inactive",
+        )
+    if problem := registration_problem(group.valid_until, application.use_date):
+        raise RuleViolation(problem, field="use_date", code="registration_expires")
     day_codes = room.grid.codes_by_day_type.get(day_type(application.use_date), ())
     fee = compute_fee(
         room.policy.fees,
@@ -378,6 +393,7 @@ async def confirm(
         day_codes,
         day_type(application.use_date),
         coefficient_key(group.category, charges_admission=False),
+        in_city=group.in_city,
     )
     booking = Booking(
         group_id=group.id,

@@ -29,6 +29,8 @@ from booking.reservations.rules import (
     compute_fee,
     consecutive_problem,
     in_day_order,
+    registration_problem,
+    residency_problem,
 )
 from booking.settings import Settings
 
@@ -120,7 +122,7 @@ def check_purpose(snapshot: NetworkSnapshot, room: RoomInfo, purpose: str) -> No
         )
 
 
-async def book(  # noqa: C901 - one check after another, each with its own error
+async def book(  # noqa: C901, PLR0912 - one check after another, each with its own error
     session: AsyncSession,
     clock: Clock,
     settings: Settings,
@@ -148,6 +150,8 @@ async def book(  # noqa: C901 - one check after another, each with its own error
         )
     if problem := eligibility_problem(group, facility):
         raise RuleViolation(problem, field="group_id", code="not_eligible")
+    if problem := residency_problem(room.policy, in_city=group.in_city, lottery=False):
+        raise RuleViolation(problem, field="group_id", code="out_of_city")
     if channel == ONLINE and not room.online_bookable:
         raise RuleViolation(
             "this room is booked at the facility's counter only",
@@ -162,6 +166,9 @@ async def book(  # noqa: C901 - one check after another, each with its own error
     periods = in_day_order(request.period_codes, day_codes)
     if channel == ONLINE and (problem := _window_problem(room, request.use_date, today)):
         raise RuleViolation(problem, field="use_date", code="outside_window")
+    # Every channel: a counter booking, a hold or a move is for a date the card covers too.
+    if problem := registration_problem(group.valid_until, request.use_date):
+        raise RuleViolation(problem, field="use_date", code="registration_expires")
     if is_closed(snapshot, facility, request.use_date):
         raise RuleViolation("the facility is closed on this date", field="use_date", code="closed")
     if room.capacity is not None and request.headcount > room.capacity:
@@ -180,6 +187,7 @@ async def book(  # noqa: C901 - one check after another, each with its own error
         day_codes,
         day_type(request.use_date),
         coefficient_key(group.category, charges_admission=request.charges_admission),
+        in_city=group.in_city,
     )
     needs_approval = channel == ONLINE and room.policy.requires_approval
     status = BookingStatus.CONFIRMED

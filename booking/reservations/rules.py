@@ -9,8 +9,9 @@ from datetime import date
 from typing import Any
 
 from booking.accounts.models import GroupCategory
+from booking.accounts.rules import renewal_opens
 from booking.inventory.calendar import DayType
-from booking.inventory.policy import CancellationRules, FeeRules
+from booking.inventory.policy import CancellationRules, FeeRules, ReservationPolicy
 
 
 def consecutive_problem(requested: Sequence[str], day_codes: Sequence[str]) -> str | None:
@@ -50,7 +51,7 @@ class Fee:
     breakdown: dict[str, Any]
 
 
-def compute_fee(
+def compute_fee(  # noqa: PLR0913 - the formula's inputs
     rules: FeeRules,
     base_fees: Mapping[str, int] | None,
     all_day_fee: int | None,
@@ -58,13 +59,17 @@ def compute_fee(
     day_codes: Sequence[str],
     day_type: DayType,
     coefficient: str,
+    *,
+    in_city: bool,
 ) -> Fee:
-    """fee = base x coefficient (+ weekend/holiday uplift), below 10 yen cut (10円未満切り捨て).
+    """fee = base x coefficient x the out-of-city coefficient (an out-of-city group only)
+    (+ weekend/holiday uplift), below 10 yen cut (10円未満切り捨て).
 
     A room with no fee table is free (children's culture centres). The all-day tariff applies
     when the booking takes every period of the day and the room has one.
     """
     factor = rules.coefficients.get(coefficient, 1.0)
+    residency = 1.0 if in_city else rules.out_of_city_coefficient
     uplift = rules.weekend_holiday_uplift if day_type is not DayType.WEEKDAY else 0.0
     whole_day = all_day_fee is not None and sorted(periods) == sorted(day_codes)
     if not base_fees and not whole_day:
@@ -78,7 +83,7 @@ def compute_fee(
         fees = base_fees or {}
         lines = [{"period": code, "base": int(fees.get(code, 0))} for code in periods]
         base = sum(int(fees.get(code, 0)) for code in periods)
-    raw = base * factor * (1 + uplift)
+    raw = base * factor * residency * (1 + uplift)
     step = rules.rounding_yen
     total = int(raw // step * step)
     return Fee(
@@ -88,10 +93,35 @@ def compute_fee(
             "base": base,
             "coefficient": coefficient,
             "factor": factor,
+            "in_city": in_city,
+            "out_of_city_factor": residency,
             "uplift": uplift,
             "rounding_yen": step,
             "total": total,
         },
+    )
+
+
+def residency_problem(policy: ReservationPolicy, *, in_city: bool, lottery: bool) -> str | None:
+    """An out-of-city group may book or apply only where the policy lets it (RULES.md: in-city
+    is an eligibility key; the defaults let everyone)."""
+    if in_city:
+        return None
+    if lottery and not policy.lottery.out_of_city_may_apply:
+        return "this room's lottery takes applications only from in-city groups"
+    if not lottery and not policy.out_of_city_may_book:
+        return "this room is booked only by in-city groups"
+    return None
+
+
+def registration_problem(valid_until: date | None, use_date: date) -> str | None:
+    """A registration books or applies only for dates it is still valid on (to 31 March);
+    later dates wait for the renewal, which opens on 1 February."""
+    if valid_until is None or use_date <= valid_until:
+        return None
+    return (
+        f"the registration is valid until {valid_until.isoformat()}: renew it (from "
+        f"{renewal_opens(valid_until).isoformat()}) before booking or applying for a later date"
     )
 
 

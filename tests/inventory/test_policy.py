@@ -81,6 +81,23 @@ def test_layers_merge_key_by_key():
     assert policy.lottery.quota_per_facility_month == 8  # default kept
 
 
+def test_out_of_city_keys_default_to_no_change_and_layer_like_every_key():
+    # No published figure: out-of-city groups pay x1.0, apply and book like everyone.
+    assert DEFAULT_POLICY.fees.out_of_city_coefficient == 1.0
+    assert DEFAULT_POLICY.lottery.out_of_city_may_apply
+    assert DEFAULT_POLICY.out_of_city_may_book
+    policy = effective_policy(
+        {"fees": {"out_of_city_coefficient": 1.5}},  # the kind
+        {"lottery": {"out_of_city_may_apply": False}},  # the facility
+        {"fees": {"out_of_city_coefficient": 2.0}, "out_of_city_may_book": False},  # the room
+    )
+    assert policy.fees.out_of_city_coefficient == 2.0
+    assert policy.fees.coefficients["commercial"] == 3.0  # the rest of the table kept
+    assert not policy.lottery.out_of_city_may_apply
+    assert policy.lottery.quota_per_facility_month == 8
+    assert not policy.out_of_city_may_book
+
+
 def test_large_hall_counter_lottery_a_year_ahead():
     hall = effective_policy(
         {
@@ -119,6 +136,8 @@ def test_no_lottery_means_no_lottery_phase():
         {"first_come_opens_day": 0},
         {"onlin": True},
         {"fees": {"rounding_yen": 0}},
+        {"fees": {"out_of_city_coefficient": -1}},
+        {"lottery": {"out_of_city_may_apply": "maybe"}},
         {"holds": {"expires_at": "25:00"}},
     ],
 )
