@@ -21,7 +21,7 @@ from booking.notifications.outbox import enqueue
 from booking.reservations.bookings import audited
 from booking.reservations.changes import get_booking, require_facility_staff
 from booking.reservations.claims import release_claims
-from booking.reservations.models import Booking, BookingStatus, Claim, ClaimKind
+from booking.reservations.models import Booking, BookingStatus, Claim, ClaimKind, PaymentStatus
 from booking.settings import Settings
 
 REMIND_BEFORE = timedelta(hours=24)
@@ -77,6 +77,9 @@ async def expire_holds(sessionmaker: async_sessionmaker[AsyncSession], clock: Cl
             booking.cancel_cause = "expired"
             booking.cancelled_at = booking.updated_at = now
             booking.cancellation_charge = 0
+            # Nothing is owed for a hold that was never completed (as for a rejection).
+            if booking.payment_status is PaymentStatus.UNPAID:
+                booking.payment_status = PaymentStatus.WAIVED
             await record(
                 session,
                 clock,

@@ -28,7 +28,7 @@ from booking.reservations.blocks import BlockRequest, close_dates, create_block,
 from booking.reservations.bookings import BookingRequest, book
 from booking.reservations.consistency import check
 from booking.reservations.holds import complete_hold, expire_holds
-from booking.reservations.models import Booking, BookingStatus, Claim
+from booking.reservations.models import Booking, BookingStatus, Claim, PaymentStatus
 from tests.people import World
 from tests.places import Hall, open_weekday
 
@@ -143,6 +143,11 @@ async def test_every_transition_leaves_the_check_clean(  # noqa: PLR0915 - one w
     clock.set(lapsing.hold_expires_at + timedelta(minutes=1))  # type: ignore[operator]
     assert await expire_holds(sessionmaker, clock) == 1
     await walk.clean("hold expiry")
+    await session.refresh(lapsing)
+    assert (lapsing.status, lapsing.payment_status) == (
+        BookingStatus.CANCELLED,
+        PaymentStatus.WAIVED,  # nothing is owed for a hold never completed
+    )
 
     # Cancelled by the group in time; late by the facility (charged); for the facility's own
     # reasons, moved to another slot.
