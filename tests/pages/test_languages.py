@@ -55,6 +55,8 @@ async def test_english_facility_page_names_closures_in_english(client, session):
     assert "<li>Closing day</li>" in english
     assert "年末年始" not in english
     assert "休館日" not in english
+    # The address stays as the source writes it, marked as Japanese for screen readers.
+    assert '<span lang="ja">川崎市高津区久末</span>' in english
     japanese = (await client.get(f"/facilities/{hall}", headers={"Cookie": "lang=ja"})).text
     assert "<li>年末年始</li>" in japanese
     assert "<li>休館日</li>" in japanese
