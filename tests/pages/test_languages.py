@@ -80,3 +80,11 @@ async def test_english_pages_show_names_without_notes(client, session):
         assert heading[1].strip() == name
         for note in ("source", "confirmed", "planned", "神地", "虹ケ丘", "仮称"):
             assert note not in heading[1]
+
+
+async def test_error_pages_follow_accept_language_too(client):
+    english = await client.get("/no-such-page", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert english.status_code == 404
+    assert html_lang(english.text) == "en"
+    japanese = await client.get("/no-such-page", headers={"Accept-Language": "ja"})
+    assert html_lang(japanese.text) == "ja"
