@@ -97,6 +97,12 @@ def serve(host: str | None, port: int | None) -> None:
     if asyncio.run(network_is_empty(settings)):
         _load_or_exit(settings, _data_path(None, settings))
     app = create_app(settings)
+    if settings.mail_backend != "smtp":  # the quick start: links readable without a worker
+        from booking.notifications.worker import LocalDelivery  # noqa: PLC0415
+
+        delivery = LocalDelivery(settings, SystemClock())
+        app.on_startup.append(delivery.start)
+        app.on_shutdown.append(delivery.close)
     settle_heap()
     uvicorn.run(
         app,

@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     smtp_tls: bool = Field(default=False, description="Implicit TLS from the start (port 465).")
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     mail_from: str = "booking@localhost"
+    # Where mail goes. "smtp": the worker sends it to smtp_host. "console": printed on the
+    # standard output of whoever delivers it ("files": one .eml per mail in mail_dir), and
+    # `booking serve` delivers it itself, so the quick start (no mail server, maybe no worker)
+    # shows the links people must follow. A production site sets smtp.
+    mail_backend: Literal["smtp", "console", "files"] = Field(
+        default="console", description="smtp, console or files"
+    )
+    mail_dir: Path | None = Field(default=None, description="For files; default data_dir/mail")
     outbox_max_attempts: int = Field(default=8, ge=1)
     worker_poll_seconds: float = Field(default=5.0, gt=0)
 
@@ -71,6 +79,10 @@ class Settings(BaseSettings):
     def _known_zone(cls, value: str) -> str:
         ZoneInfo(value)  # raises for an unknown zone
         return value
+
+    @property
+    def mail_path(self) -> Path:
+        return self.mail_dir or self.data_dir / "mail"
 
     @property
     def tz(self) -> ZoneInfo:

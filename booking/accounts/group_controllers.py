@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
-from booking.accounts import groups, roster
+from booking.accounts import groups, registrations, roster
 from booking.accounts.auth import Auth, client_address
 from booking.accounts.models import Group, GroupStatus, Member
 from booking.accounts.schemas import (
@@ -21,6 +21,7 @@ from booking.accounts.schemas import (
     MemberIn,
     MemberPatch,
     MemberRead,
+    RegistrationConfirmIn,
     RegistrationIn,
     RepresentativeChange,
     SuspendIn,
@@ -28,6 +29,11 @@ from booking.accounts.schemas import (
 from booking.clock import local_today
 from booking.deps import AppSettings, CurrentClock, DbSession
 from booking.web.errors import error_responses
+
+REGISTRATION_ANSWER = {
+    "detail": "To finish the registration, open the link mailed to the representative's "
+    "e-mail address. / 代表者のメールアドレスにお送りしたリンクから登録を完了してください。"
+}
 
 
 def group_read(group: Group, member_count: int, today: date) -> GroupRead:
@@ -81,10 +87,12 @@ class GroupController(Controller):
     @post(
         "/",
         summary="Register a group or an individual (starts pending)",
-        description="Anonymous: the representative's e-mail and password create their login. "
-        "Logged in: you are the representative. Staff at a counter: the representative is "
-        "invited by mail to set a password.",
-        responses=error_responses(400, 403, 409, 415, 422),
+        description="Anonymous: 202, and a link is mailed to the representative's e-mail; "
+        "the registration and its login exist once the link is used with the password chosen "
+        "here (POST /api/v1/groups/confirm). The answer is the same whether or not the address "
+        "already has an account. Logged in: 201, you are the representative. Staff at a "
+        "counter: 201, the representative is invited by mail to set a password.",
+        responses=error_responses(400, 403, 409, 415, 422, 429),
     )
     async def register(
         self,
@@ -94,10 +102,34 @@ class GroupController(Controller):
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
-    ) -> GroupDetail:
+    ) -> Response[GroupDetail | dict[str, str]]:
         viewer = auth.optional()
+        if viewer is None:
+            await registrations.request(db_session, clock, settings, data, client_address(request))
+            return Response(REGISTRATION_ANSWER, status_code=HTTP_202_ACCEPTED)
         group = await groups.register(
             db_session, clock, settings, viewer, data, client_address(request)
+        )
+        detail = await group_detail(db_session, group, local_today(clock, settings.tz))
+        return Response(detail, status_code=HTTP_201_CREATED)
+
+    @post(
+        "/confirm",
+        summary="Finish an online registration with its mailed link and its password",
+        description="Once per link (24 hours). Creates the representative's login and the "
+        "pending registration, as a logged-in registration would have.",
+        responses=error_responses(400, 409, 415, 422),
+    )
+    async def confirm(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[RegistrationConfirmIn],
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> GroupDetail:
+        group = await registrations.confirm(
+            db_session, clock, settings, data.token, data.password, client_address(request)
         )
         return await group_detail(db_session, group, local_today(clock, settings.tz))
 

@@ -157,23 +157,20 @@ async def _representative_user(
 ) -> tuple[User, bool]:
     """Who the representative is as a user, and whether to send them an invitation."""
     rep = data.representative
-    if actor is None:  # registering online: the representative creates their login now
-        if rep.email is None or rep.password is None:
-            field = "representative.email" if rep.email is None else "representative.password"
-            raise InvalidInput("required to register online", field=field)
-        if reason := password_problem(rep.password, rep.email):
-            raise InvalidInput(reason, field="representative.password", code="weak_password")
-        if await user_by_email(session, rep.email) is not None:
+    if actor is None:  # the address is proven: the representative's login is made now
+        email, password = online_credentials(data)
+        if await user_by_email(session, email) is not None:
+            # Told only to whoever proved they own the address (the mailed link).
             raise Conflict(
                 "this e-mail address is already registered: log in, then register the group",
                 field="representative.email",
                 code="email_taken",
             )
         user = User(
-            email=rep.email,
+            email=email,
             name=rep.name,
             phone=rep.phone,
-            password_hash=await hash_password(settings, rep.password),
+            password_hash=await hash_password(settings, password),
             status=UserStatus.ACTIVE,
             created_at=clock.now(),
             password_changed_at=clock.now(),
@@ -199,14 +196,25 @@ async def _representative_user(
     return await session.get_one(User, actor.user_id), False
 
 
-async def register(
+def online_credentials(data: RegistrationIn) -> tuple[str, str]:
+    """The e-mail address and password an online registration needs, checked."""
+    rep = data.representative
+    if rep.email is None or rep.password is None:
+        field = "representative.email" if rep.email is None else "representative.password"
+        raise InvalidInput("required to register online", field=field)
+    if reason := password_problem(rep.password, rep.email):
+        raise InvalidInput(reason, field="representative.password", code="weak_password")
+    return rep.email, rep.password
+
+
+async def check_registration(
     session: AsyncSession,
     clock: Clock,
     settings: Settings,
     actor: Principal | None,
     data: RegistrationIn,
-    address: str | None,
-) -> Group:
+) -> None:
+    """Every check of the input and the rules, before anything is written or mailed."""
     today = local_today(clock, settings.tz)
     _check_input(data, today)
     roster = [data.representative, *data.members]
@@ -221,7 +229,23 @@ async def register(
     if problems:
         raise RuleViolation(problems[0][1], field=problems[0][0], problems=problems)
     await _check_facility(session, actor, data)
+    if actor is None:
+        online_credentials(data)
+
+
+async def register(
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    actor: Principal | None,
+    data: RegistrationIn,
+    address: str | None,
+) -> Group:
+    """Register now. Without an actor the representative's address must have been proven
+    first (accounts/registrations.py: the mailed link); HTTP never calls this anonymously."""
+    await check_registration(session, clock, settings, actor, data)
     rep_user, invite_rep = await _representative_user(session, clock, settings, actor, data)
+    people = [data.representative, *data.members]
 
     group = Group(
         kind=data.kind,
@@ -230,7 +254,7 @@ async def register(
         name_kana=data.name_kana,
         facility_id=data.facility_id,
         status=GroupStatus.PENDING,
-        in_city=is_in_city([RosterEntry(m.birth_date, m.residency) for m in roster]),
+        in_city=is_in_city([RosterEntry(m.birth_date, m.residency) for m in people]),
         email=data.email or rep_user.email,
         phone=data.phone or data.representative.phone,
         guardian_consent=data.guardian_consent,
@@ -252,16 +276,19 @@ async def register(
         session.add(_member(group.id, user_id, MemberRole.MEMBER, entry))
     await session.flush()
     for user in invites:
-        await issue_password_link(session, clock, settings, user, TokenPurpose.INVITE, group.name)
+        await issue_password_link(session, clock, settings, user, TokenPurpose.INVITE)
     actor_ref = actor.actor if actor else Actor(rep_user.id, address)
     await record(
         session, clock, actor_ref, "group.registered", ("group", group.id), after=snapshot(group)
     )
-    if group.email:
+    # The group's contact address is typed by the registrant and nobody has proven it: only
+    # staff's registrations mail it; others mail the representative's own (proven) address.
+    to = group.email if actor is not None and actor.is_staff else rep_user.email
+    if to:
         await enqueue(
             session,
             clock,
-            to=group.email,
+            to=to,
             template="registration_received",
             context={"name": group.name, "url": settings.public_url},
         )

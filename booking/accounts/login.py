@@ -28,7 +28,7 @@ from booking.accounts.secrets import new_secret, parse_secret, verifies
 from booking.accounts.sessions import OpenedSession, end_all_sessions, open_session
 from booking.audit.service import Actor, record
 from booking.clock import Clock
-from booking.errors import InvalidInput, PermissionDenied, Unauthenticated
+from booking.errors import InvalidInput, PermissionDenied, TooManyRequests, Unauthenticated
 from booking.notifications.outbox import enqueue
 from booking.settings import Settings
 
@@ -36,6 +36,7 @@ CARD_NUMBER = re.compile(r"\d{7}")
 RESET_MINUTES = 60
 INVITE_DAYS = 7
 RESET_REQUESTS_PER_HOUR = 3  # per account: enough for a lost mail, too few to flood a mailbox
+RESET_REQUESTS_PER_ADDRESS = 10  # per client address and hour: nobody mails a list of people
 
 
 class LoginFailed(Unauthenticated):
@@ -157,9 +158,12 @@ async def issue_password_link(
     settings: Settings,
     user: User,
     purpose: TokenPurpose,
-    inviter: str | None = None,
 ) -> None:
-    """Write the single-use link and its mail in this transaction (the worker sends it)."""
+    """Write the single-use link and its mail in this transaction (the worker sends it).
+
+    The mail is our fixed text and the link, nothing typed by a person: a roster's e-mail
+    addresses and names are typed by whoever registers, and must not carry their words to a
+    stranger under the city's sender."""
     if user.email is None:
         return
     now = clock.now()
@@ -181,19 +185,10 @@ async def issue_password_link(
     )
     url = f"{settings.public_url.rstrip('/')}/password/set?token={secret}"
     if purpose is TokenPurpose.RESET:
-        context: dict[str, object] = {
-            "name": user.name,
-            "url": url,
-            "expires_minutes": RESET_MINUTES,
-        }
+        context: dict[str, object] = {"url": url, "expires_minutes": RESET_MINUTES}
         await enqueue(session, clock, to=user.email, template="password_reset", context=context)
     else:
-        context = {
-            "name": user.name,
-            "url": url,
-            "expires_days": INVITE_DAYS,
-            "inviter": inviter or "川崎市 / the City of Kawasaki",
-        }
+        context = {"url": url, "expires_days": INVITE_DAYS}
         await enqueue(session, clock, to=user.email, template="invitation", context=context)
 
 
@@ -201,7 +196,20 @@ async def request_reset(
     session: AsyncSession, clock: Clock, settings: Settings, login_name: str, address: str | None
 ) -> None:
     """Send a reset link if the account exists and has an e-mail. The caller answers the same
-    either way; a few requests an hour per account at most, silently."""
+    either way; a few requests an hour per account at most, silently. A client address
+    asking too often is refused (429) whatever it asks for."""
+    if address:
+        key = f"reset:{address}"
+        try:
+            await throttle.ensure_not_locked(session, clock, [key])
+        except TooManyRequests as exc:
+            raise TooManyRequests(
+                "too many password reset requests from this address; try again later",
+                retry_after=exc.retry_after,
+            ) from exc
+        hour = timedelta(hours=1)
+        limit = throttle.Limit(key, RESET_REQUESTS_PER_ADDRESS)
+        await throttle.count_failure(session, clock, limit, hour, hour)
     ident = normalise_login(login_name)
     user = await find_login(session, ident)
     if user is None or user.status is not UserStatus.ACTIVE or user.email is None:

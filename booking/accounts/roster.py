@@ -72,9 +72,7 @@ async def add_member(
                 "this person is already on the roster", field="email", code="duplicate_member"
             )
         if created:
-            await issue_password_link(
-                session, clock, settings, user, TokenPurpose.INVITE, group.name
-            )
+            await issue_password_link(session, clock, settings, user, TokenPurpose.INVITE)
     member = Member(
         group_id=group.id,
         user_id=user.id if user else None,

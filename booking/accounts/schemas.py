@@ -156,6 +156,13 @@ class ResetConfirmIn(Input):
     new_password: Password
 
 
+class RegistrationConfirmIn(Input):
+    """The mailed link's token, and the password chosen when registering."""
+
+    token: Annotated[str, Meta(min_length=1, max_length=200)]
+    password: Password
+
+
 class TokenIn(Input):
     name: Annotated[str, Meta(min_length=1, max_length=60)]
     expires_in_days: Annotated[int, Meta(ge=1, le=366)] = 90

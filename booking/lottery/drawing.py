@@ -24,6 +24,16 @@ from booking.inventory.policy import DEFAULT_POLICY, lottery_cycle
 from booking.lottery.applications import ensure_cycle, next_use_month
 from booking.lottery.draw import ALGORITHM, Entry, Outcome, draw
 from booking.lottery.models import ApplicationStatus, LotteryApplication, LotteryDraw
+from booking.notifications.booking_mail import (
+    date_en,
+    date_ja,
+    lottery_line,
+    lottery_url,
+    month_en,
+    month_ja,
+    slot,
+    slot_context,
+)
 from booking.notifications.outbox import enqueue
 from booking.reservations.claims import release_claims
 from booking.reservations.models import Claim, ClaimKind
@@ -186,7 +196,7 @@ async def draw_facility(
             ),
         )
     )
-    await _mail_results(session, clock, settings, outcomes, by_id, use_month)
+    await _mail_results(session, clock, settings, snapshot, outcomes, by_id, use_month)
     await record(
         session,
         clock,
@@ -202,17 +212,18 @@ async def _mail_results(
     session: AsyncSession,
     clock: Clock,
     settings: Settings,
+    snapshot: NetworkSnapshot,
     outcomes: list[Outcome],
     by_id: dict[int, Entry],
     use_month: date,
 ) -> None:
-    """One mail per group with all its results of this draw."""
-    per_group: dict[int, list[str]] = defaultdict(list)
+    """One mail per group with all its results of this draw, a line per application in each
+    language (place, date, periods, won or not)."""
+    per_group: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for o in sorted(outcomes, key=lambda o: o.id):
         entry = by_id[o.id]
-        verdict = "当選 / won" if o.won else "落選 / not drawn"
         per_group[entry.group_id].append(
-            f"No.{o.id} {entry.use_date.isoformat()} {'・'.join(entry.periods)}: {verdict}"
+            lottery_line(snapshot, o.id, entry.room_id, entry.use_date, entry.periods, won=o.won)
         )
     if not per_group:
         return
@@ -230,11 +241,20 @@ async def _mail_results(
                 template="lottery_results",
                 context={
                     "name": name,
-                    "month": use_month,
-                    "lines": per_group[group_id],
-                    "url": settings.public_url,
+                    "month_ja": month_ja(use_month),
+                    "month_en": month_en(use_month),
+                    "lines_ja": [ja for ja, _ in per_group[group_id]],
+                    "lines_en": [en for _, en in per_group[group_id]],
+                    "url": lottery_url(settings),
                 },
             )
+
+
+def application_slot(snapshot: NetworkSnapshot, application: LotteryApplication) -> dict[str, str]:
+    """The application's place, date and periods, as a mail names them."""
+    return slot_context(
+        slot(snapshot, application.room_id, application.use_date, application.period_codes)
+    )
 
 
 async def due_draws(
@@ -319,8 +339,8 @@ async def lapse_unconfirmed(
                     context={
                         "name": group.name,
                         "application_id": application.id,
-                        "use_date": application.use_date,
-                        "url": settings.public_url,
+                        "url": lottery_url(settings),
+                        **application_slot(snapshot, application),
                     },
                 )
     return lapsed
@@ -367,9 +387,10 @@ async def remind_winners(
                     context={
                         "name": group.name,
                         "application_id": application.id,
-                        "use_date": application.use_date,
-                        "deadline": cycle.confirm_to,
-                        "url": settings.public_url,
+                        "deadline_ja": date_ja(cycle.confirm_to),
+                        "deadline_en": date_en(cycle.confirm_to),
+                        "url": lottery_url(settings),
+                        **application_slot(snapshot, application),
                     },
                 )
     return reminded

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import signal
 from collections.abc import Sequence
@@ -19,11 +20,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
+from pathlib import Path
 
 import aiosmtplib
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from booking.accounts import registrations
 from booking.accounts.sessions import purge_expired
 from booking.clock import Clock
 from booking.db.engine import create_engine, create_sessionmaker
@@ -75,6 +78,44 @@ def build_email(message: OutboxMessage, settings: Settings) -> EmailMessage:
 
 class PermanentFailure(Exception):
     """The server refused for good (a 5xx reply): retrying would not help."""
+
+
+def _text(mail: EmailMessage) -> str:
+    part = mail.get_body(preferencelist=("plain",))
+    return str(part.get_content()) if isinstance(part, EmailMessage) else ""
+
+
+def _write_file(mail: EmailMessage, directory: Path, name: str) -> Path:
+    """The mail as an .eml file with its text unencoded, so `cat` shows the link."""
+    readable = copy.deepcopy(mail)
+    readable.set_content(_text(mail), charset="utf-8", cte="8bit")
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    temporary = path.with_suffix(".tmp")
+    temporary.write_bytes(bytes(readable))
+    temporary.replace(path)  # a reader never sees half a mail
+    return path
+
+
+def _show(mail: EmailMessage) -> str:
+    """A mail as a person reads it on a terminal: the headers, then the text, decoded."""
+    head = "\n".join(f"{key}: {value}" for key, value in mail.items() if key in _SHOWN)
+    rule = "-" * 72
+    return f"{rule}\n{head}\n\n{_text(mail).rstrip()}\n{rule}"
+
+
+_SHOWN = frozenset({"From", "To", "Subject", "Date", "Message-ID"})
+
+
+async def deliver(mail: EmailMessage, settings: Settings, outbox_id: int) -> None:
+    """Hand one mail to the configured backend (BOOKING_MAIL_BACKEND)."""
+    if settings.mail_backend == "console":
+        print(_show(mail), flush=True)  # noqa: T201 - the console backend's whole job
+    elif settings.mail_backend == "files":
+        name = f"outbox-{outbox_id:08d}.eml"  # a resend after a crash rewrites the same file
+        await asyncio.to_thread(_write_file, mail, settings.mail_path, name)
+    else:
+        await send(mail, settings)
 
 
 async def send(mail: EmailMessage, settings: Settings) -> None:
@@ -144,10 +185,10 @@ async def deliver_due(
     report = DeliveryReport()
     for message in await _lease(sessionmaker, clock, limit):
         try:
-            await send(build_email(message, settings), settings)
+            await deliver(build_email(message, settings), settings, message.id)
         except PermanentFailure as exc:
             outcome = _failure(message, str(exc), clock, settings, permanent=True)
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:  # OSError: files too
             outcome = _failure(message, f"{type(exc).__name__}: {exc}", clock, settings)
         else:
             outcome = {"status": OutboxStatus.SENT, "sent_at": clock.now(), "last_error": None}
@@ -194,6 +235,8 @@ async def run_worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+    if settings.mail_backend != "smtp":
+        log.warning("mail is not sent: BOOKING_MAIL_BACKEND=%s", settings.mail_backend)
     engine = create_engine(settings)
     total = DeliveryReport()
     try:
@@ -209,6 +252,7 @@ async def run_worker(
             if purged_at is None or clock.now() - purged_at >= PURGE_EVERY:
                 async with sessionmaker.begin() as session:
                     await purge_expired(session, clock, settings)
+                    await registrations.purge(session, clock)
                 purged_at = clock.now()
             report = await deliver_due(sessionmaker, clock, settings)
             total.sent += report.sent
@@ -223,6 +267,52 @@ async def run_worker(
     finally:
         await engine.dispose()
     return total
+
+
+class LocalDelivery:
+    """`booking serve` delivers printed or filed mail itself (BOOKING_MAIL_BACKEND console or
+    files), so the quick start's links show up without a worker. Mail only: holds, the
+    lottery and purges stay the worker's. Beside a worker it is one more safe deliverer."""
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.stop = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        engine = create_engine(self.settings)
+        sessionmaker = create_sessionmaker(engine)
+        try:
+            while not self.stop.is_set():
+                try:
+                    report = await deliver_due(sessionmaker, self.clock, self.settings)
+                except Exception:  # a bad pass must not end the server's delivery for good
+                    log.exception("local mail delivery failed; trying again")
+                    report = DeliveryReport()
+                if report.handled:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self.stop.wait(), timeout=min(1.0, self.settings.worker_poll_seconds)
+                    )
+        finally:
+            await engine.dispose()
+
+    async def start(self) -> None:
+        log.warning(
+            "mail is not sent: BOOKING_MAIL_BACKEND=%s %s; set smtp to send it",
+            self.settings.mail_backend,
+            "prints it here"
+            if self.settings.mail_backend == "console"
+            else f"writes it to {self.settings.mail_path}",
+        )
+        self.task = asyncio.create_task(self._run())
+
+    async def close(self) -> None:
+        self.stop.set()
+        if self.task is not None:
+            await self.task
 
 
 async def outbox_counts(session: AsyncSession) -> dict[str, int]:

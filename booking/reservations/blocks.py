@@ -17,8 +17,9 @@ from booking.clock import Clock
 from booking.errors import Conflict, InvalidInput, NotFound
 from booking.inventory.calendar import day_type, usable_day
 from booking.inventory.models import ClosureRule
-from booking.inventory.network import NetworkSnapshot, RoomInfo
+from booking.inventory.network import NetworkSnapshot, RoomInfo, SnapshotCache
 from booking.inventory.services import bump_revision
+from booking.notifications.booking_mail import booking_context
 from booking.notifications.outbox import enqueue
 from booking.reservations.bookings import is_closed, room_of
 from booking.reservations.claims import insert_claims, release_claims, slot_label
@@ -255,20 +256,17 @@ async def close_dates(  # noqa: PLR0913
     await session.flush()
     await bump_revision(session, clock.now())
     affected = await live_bookings_on(session, principal, facility_id, start, end)
+    # The names of places and periods for the mails (a closure changes none of them).
+    snapshot = await SnapshotCache().get(session) if affected else None
     for booking in affected:
         group = await get_group(session, booking.group_id)
-        if group.email:
+        if snapshot and group.email:
             await enqueue(
                 session,
                 clock,
                 to=group.email,
                 template="closure_notice",
-                context={
-                    "name": group.name,
-                    "use_date": booking.use_date,
-                    "booking_id": booking.id,
-                    "url": settings.public_url,
-                },
+                context=booking_context(snapshot, settings, group.name, booking),
             )
     await record(
         session,

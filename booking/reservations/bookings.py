@@ -21,6 +21,7 @@ from booking.errors import InvalidInput, NotFound, PermissionDenied, RuleViolati
 from booking.inventory.calendar import day_type, usable_day
 from booking.inventory.network import FacilityInfo, NetworkSnapshot, RoomInfo
 from booking.inventory.policy import Phase, booking_phase, first_come_opens, last_booking_day
+from booking.notifications.booking_mail import CANCEL_CAUSE, booking_context
 from booking.notifications.outbox import enqueue
 from booking.reservations.claims import claim_slots
 from booking.reservations.models import Booking, BookingStatus, ClaimKind, PaymentStatus
@@ -225,7 +226,7 @@ async def book(  # noqa: C901, PLR0912 - one check after another, each with its 
         ("booking", booking.id),
         after=audited(booking),
     )
-    await notify(session, clock, settings, group, booking, room, "booking_confirmed")
+    await notify(session, clock, settings, snapshot, group, booking, "booking_confirmed")
     # Claims last: their insert locks the use month's version row (trigger) until commit, so
     # everything else is written first and concurrent bookings of a month wait least.
     await session.flush()
@@ -258,29 +259,28 @@ async def notify(
     session: AsyncSession,
     clock: Clock,
     settings: Settings,
+    snapshot: NetworkSnapshot,
     group: Group,
     booking: Booking,
-    room: RoomInfo,
     template: str,
 ) -> None:
     """A mail to the group's contact address about this booking, in this transaction."""
     if group.email is None:
         return
+    cause_ja, cause_en = CANCEL_CAUSE.get(booking.cancel_cause or "", ("", ""))
     await enqueue(
         session,
         clock,
         to=group.email,
         template=template,
-        context={
-            "name": group.name,
-            "room": room.name_ja,
-            "facility": "",
-            "use_date": booking.use_date,
-            "periods": "・".join(booking.period_codes),
-            "status": booking.status.value,
-            "fee": booking.fee_total,
-            "charge": booking.cancellation_charge or 0,
-            "booking_id": booking.id,
-            "url": settings.public_url,
-        },
+        context=booking_context(
+            snapshot,
+            settings,
+            group.name,
+            booking,
+            fee=booking.fee_total,
+            charge=booking.cancellation_charge or 0,
+            cause_ja=cause_ja,
+            cause_en=cause_en,
+        ),
     )

@@ -128,7 +128,7 @@ async def cancel(  # noqa: PLR0913
         before=before,
         after={**audited(booking), "cause": cause, "moved_to": moved.id if moved else None},
     )
-    await notify(session, clock, settings, group, booking, room, "booking_cancelled")
+    await notify(session, clock, settings, snapshot, group, booking, "booking_cancelled")
     return CancelOutcome(booking, charge, cause, applied=True, moved_to=moved)
 
 
@@ -169,9 +169,8 @@ async def decide(
         before=before,
         after=audited(booking),
     )
-    room = room_of(snapshot, booking.room_id)
     template = "booking_confirmed" if approve else "booking_cancelled"
-    await notify(session, clock, settings, group, booking, room, template)
+    await notify(session, clock, settings, snapshot, group, booking, template)
     return booking
 
 

@@ -17,6 +17,8 @@ from booking.accounts.groups import get_group
 from booking.audit.service import SYSTEM, record
 from booking.clock import Clock
 from booking.errors import Conflict
+from booking.inventory.network import SnapshotCache
+from booking.notifications.booking_mail import booking_context, moment_en, moment_ja
 from booking.notifications.outbox import enqueue
 from booking.reservations.bookings import audited
 from booking.reservations.changes import get_booking, require_facility_staff
@@ -93,7 +95,10 @@ async def expire_holds(sessionmaker: async_sessionmaker[AsyncSession], clock: Cl
 
 
 async def remind_holds(
-    sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings,
+    snapshots: SnapshotCache | None = None,
 ) -> int:
     """Mail each group once when its hold has a day left."""
     now = clock.now()
@@ -110,21 +115,25 @@ async def remind_holds(
                 .with_for_update(skip_locked=True)
             )
         ).all()
+        # The names of places and periods, read only when someone is to be reminded.
+        snapshot = await (snapshots or SnapshotCache()).get(session) if due else None
         for booking in due:
             booking.hold_reminded_at = now
             group = await get_group(session, booking.group_id)
-            if group.email and booking.hold_expires_at is not None:
+            if snapshot and group.email and booking.hold_expires_at is not None:
+                expires = booking.hold_expires_at.astimezone(settings.tz)
                 await enqueue(
                     session,
                     clock,
                     to=group.email,
                     template="hold_expiring",
-                    context={
-                        "name": group.name,
-                        "booking_id": booking.id,
-                        "use_date": booking.use_date,
-                        "expires_at": booking.hold_expires_at.astimezone(settings.tz),
-                        "url": settings.public_url,
-                    },
+                    context=booking_context(
+                        snapshot,
+                        settings,
+                        group.name,
+                        booking,
+                        expires_ja=moment_ja(expires),
+                        expires_en=moment_en(expires),
+                    ),
                 )
         return len(due)

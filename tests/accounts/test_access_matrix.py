@@ -69,7 +69,15 @@ OPERATIONS = [
         "/api/v1/availability?from=2026-12-01&to=2026-12-01&facility={here}",
         "200 200 200 200 200 200 200",
     ),
-    Operation("register", "POST", G, "201 201 201 201 201 201 201", _registration),
+    # Anonymous: 202, a link is mailed; the registration exists once it is confirmed.
+    Operation("register", "POST", G, "202 201 201 201 201 201 201", _registration),
+    Operation(
+        "confirm a registration (bad link)",
+        "POST",
+        G + "/confirm",
+        "400 400 400 400 400 400 400",
+        lambda _w, _r: {"token": "no.such-token", "password": "a long enough password"},
+    ),
     Operation("search groups", "GET", G, "401 403 403 403 200 200 200"),
     Operation(
         "a facility's group list",

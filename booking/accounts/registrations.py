@@ -1,0 +1,209 @@
+"""Online registration: an e-mail address is proven by a mailed single-use link first.
+
+Anyone can type any address into the registration form, so nothing is created and nothing
+but one fixed-text mail is sent until the link is used: `request` checks everything the
+registration needs (bad input is the same 4xx naming its field), keeps the registration in
+`pending_registrations`, and mails the address a link. Its answer is the same whether or not
+the address already has an account; such an owner gets at most a fixed "someone tried to
+register with your address" mail and their login is untouched. No mail carries the
+registrant's text (the group's name, people's names): a stranger's address must not receive
+someone else's words under the city's sender.
+
+`confirm` needs the link and the password chosen at registration: the mailbox's owner proves
+the address, the registrant proves the registration is theirs, so nobody can bind a
+registration and a password of their choosing to someone else's address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts import groups, throttle
+from booking.accounts.models import Group, PendingRegistration, UserStatus
+from booking.accounts.passwords import hash_password, verify_password
+from booking.accounts.people import user_by_email
+from booking.accounts.schemas import RegistrationIn
+from booking.accounts.secrets import new_secret, parse_secret, verifies
+from booking.audit.service import Actor, record
+from booking.clock import Clock
+from booking.errors import InvalidInput, TooManyRequests
+from booking.notifications.outbox import enqueue
+from booking.settings import Settings
+
+CONFIRM_HOURS = 24
+HOUR = timedelta(hours=1)
+REGISTRATIONS_PER_ADDRESS = 10  # per client address and hour: a family, a club's evening
+MAILS_PER_EMAIL = 3  # per recipient and hour: enough for a lost mail, too few to flood
+
+
+@dataclass(frozen=True, slots=True)
+class Requested:
+    """What happened, for tests and the audit; the HTTP answer is the same in every case."""
+
+    outcome: str  # "link_sent", "owner_told", "quiet" (mail limit reached or no mail due)
+    secret: str | None = None  # the link's secret when one was sent
+
+
+def confirm_url(settings: Settings, secret: str) -> str:
+    return f"{settings.public_url.rstrip('/')}/register/confirm?token={secret}"
+
+
+async def _under_limit(session: AsyncSession, clock: Clock, key: str, limit: int) -> bool:
+    """Count one more under `key` if it is not at its hourly limit (the login throttle's
+    table: one atomic upsert shared by every process)."""
+    try:
+        await throttle.ensure_not_locked(session, clock, [key])
+    except TooManyRequests:
+        return False
+    await throttle.count_failure(session, clock, throttle.Limit(key, limit), HOUR, HOUR)
+    return True
+
+
+async def request(
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    data: RegistrationIn,
+    address: str | None,
+) -> Requested:
+    """An anonymous registration: checked in full, then kept until its address is proven."""
+    if address:
+        key = f"register:{address}"
+        try:
+            await throttle.ensure_not_locked(session, clock, [key])
+        except TooManyRequests as exc:
+            raise TooManyRequests(
+                "too many registrations from this address; try again later",
+                retry_after=exc.retry_after,
+            ) from exc
+    await groups.check_registration(session, clock, settings, None, data)
+    email, password = groups.online_credentials(data)
+    # Hashed whether or not the address is known, so both answers take the same time.
+    password_hash = await hash_password(settings, password)
+    if address:
+        limit = throttle.Limit(f"register:{address}", REGISTRATIONS_PER_ADDRESS)
+        await throttle.count_failure(session, clock, limit, HOUR, HOUR)
+    actor = Actor(None, address)
+    if not await _under_limit(session, clock, f"register-mail:{email}", MAILS_PER_EMAIL):
+        return Requested("quiet")
+    owner = await user_by_email(session, email)
+    if owner is not None:
+        if owner.status is not UserStatus.ACTIVE:
+            return Requested("quiet")
+        await enqueue(
+            session,
+            clock,
+            to=email,
+            template="registration_attempt",
+            context={"url": settings.public_url.rstrip("/")},
+        )
+        await record(session, clock, actor, "registration.address_in_use", ("user", owner.id))
+        return Requested("owner_told")
+    now = clock.now()
+    secret = new_secret()
+    stored = msgspec.to_builtins(data)
+    stored["representative"]["password"] = None  # only its hash is kept
+    pending = PendingRegistration(
+        email=email,
+        selector=secret.selector,
+        verifier_hash=secret.verifier_hash,
+        registration=stored,
+        password_hash=password_hash,
+        created_at=now,
+        expires_at=now + timedelta(hours=CONFIRM_HOURS),
+    )
+    session.add(pending)
+    await session.flush()
+    await enqueue(
+        session,
+        clock,
+        to=email,
+        template="registration_confirm",
+        context={"url": confirm_url(settings, str(secret)), "expires_hours": CONFIRM_HOURS},
+    )
+    await record(session, clock, actor, "registration.requested", ("pending", pending.id))
+    return Requested("link_sent", str(secret))
+
+
+def _invalid() -> InvalidInput:
+    return InvalidInput(
+        "this link is invalid, used or expired; please register again",
+        field="token",
+        code="invalid_token",
+    )
+
+
+async def pending_for(session: AsyncSession, clock: Clock, token: str) -> PendingRegistration:
+    """The live pending registration a link names, or the same error for every bad link."""
+    secret = parse_secret(token)
+    if secret is None:
+        raise _invalid()
+    row = (
+        await session.scalars(
+            select(PendingRegistration).where(PendingRegistration.selector == secret.selector)
+        )
+    ).one_or_none()
+    if (
+        row is None
+        or not verifies(secret, row.verifier_hash)
+        or row.used_at is not None
+        or row.expires_at <= clock.now()
+    ):
+        raise _invalid()
+    return row
+
+
+async def confirm(
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    token: str,
+    password: str,
+    address: str | None,
+) -> Group:
+    """Use the link once with the registration's password: the login and the group exist now."""
+    row = await pending_for(session, clock, token)
+    if not await verify_password(settings, row.password_hash, password):
+        raise InvalidInput(
+            "not the password chosen when registering",
+            field="password",
+            code="not_registration_password",
+        )
+    # Single use even against two requests at once: only one UPDATE finds used_at still NULL.
+    claimed = await session.execute(
+        update(PendingRegistration)
+        .where(PendingRegistration.id == row.id, PendingRegistration.used_at.is_(None))
+        .values(used_at=clock.now())
+    )
+    if not getattr(claimed, "rowcount", 0):
+        raise _invalid()
+    stored: dict[str, Any] = dict(row.registration)
+    stored["representative"] = {**stored["representative"], "password": password}
+    data = msgspec.convert(stored, RegistrationIn)
+    group = await groups.register(session, clock, settings, None, data, address)
+    # Other links to the same address are spent: the address now has its login.
+    await session.execute(
+        update(PendingRegistration)
+        .where(PendingRegistration.email == row.email, PendingRegistration.used_at.is_(None))
+        .values(used_at=clock.now())
+    )
+    return group
+
+
+async def purge(session: AsyncSession, clock: Clock) -> int:
+    """Delete used and expired pending registrations (they hold people's birth dates)."""
+    result = await session.execute(
+        delete(PendingRegistration).where(
+            or_(
+                PendingRegistration.used_at.is_not(None),
+                PendingRegistration.expires_at <= clock.now(),
+            )
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
