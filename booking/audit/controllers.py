@@ -15,6 +15,7 @@ from booking.audit.service import AuditQuery, list_events
 from booking.deps import DbSession
 from booking.errors import InvalidInput
 from booking.web.errors import error_responses
+from booking.web.fields import ONE_LINE, Limit, MaybeId
 
 
 class AuditController(Controller):
@@ -32,14 +33,14 @@ class AuditController(Controller):
         self,
         auth: Auth,
         db_session: DbSession,
-        action: Annotated[str | None, QueryParameter(max_length=60)] = None,
-        actor_user_id: FromQuery[int | None] = None,
-        target_type: Annotated[str | None, QueryParameter(max_length=30)] = None,
-        target_id: Annotated[str | None, QueryParameter(max_length=300)] = None,
+        action: Annotated[str | None, QueryParameter(max_length=60, pattern=ONE_LINE)] = None,
+        actor_user_id: MaybeId = None,
+        target_type: Annotated[str | None, QueryParameter(max_length=30, pattern=ONE_LINE)] = None,
+        target_id: Annotated[str | None, QueryParameter(max_length=300, pattern=ONE_LINE)] = None,
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
-        before_id: FromQuery[int | None] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+        before_id: MaybeId = None,
+        limit: Limit = 100,
     ) -> list[AuditRead]:
         principal = auth.required()
         require_admin(principal)

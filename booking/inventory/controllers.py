@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath
 
 from booking.clock import local_today
 from booking.deps import AppSettings, CurrentClock, DbSession, Network
@@ -15,6 +14,7 @@ from booking.inventory import schemas, services
 from booking.inventory.closures import closed_dates
 from booking.inventory.models import Room
 from booking.web.errors import error_responses
+from booking.web.fields import Limit, Offset, SearchText
 
 
 class WardController(Controller):
@@ -41,13 +41,11 @@ class FacilityController(Controller):
     async def list_facilities(
         self,
         db_session: DbSession,
-        ward: FromQuery[str | None] = None,
-        kind: FromQuery[str | None] = None,
-        q: Annotated[
-            str | None, QueryParameter(max_length=100, description="name contains")
-        ] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        ward: SearchText = None,
+        kind: SearchText = None,
+        q: SearchText = None,  # name contains, in Japanese or English
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> schemas.FacilityPage:
         rows, total = await services.list_facilities(
             db_session, services.FacilityFilter(ward, kind, q, limit, offset)

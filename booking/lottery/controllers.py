@@ -22,6 +22,7 @@ from booking.reservations import idempotency
 from booking.reservations.booking_controllers import booking_read, request_of
 from booking.reservations.schemas import BookingIn, BookingRead
 from booking.web.errors import error_responses
+from booking.web.fields import Id
 
 
 class CalendarRead(msgspec.Struct):
@@ -192,7 +193,7 @@ class LotteryController(Controller):
         self,
         auth: Auth,
         db_session: DbSession,
-        group_id: FromQuery[int],
+        group_id: Id,
         month: FromQuery[str | None] = None,
     ) -> list[ApplicationRead]:
         use_month = applications.parse_month(month, "month") if month else None

@@ -28,6 +28,7 @@ from booking.reservations.schemas import (
     PaymentIn,
 )
 from booking.web.errors import error_responses
+from booking.web.fields import Id
 from booking.web.spreadsheet import CSV_MEDIA_TYPE, csv_response
 
 
@@ -118,7 +119,7 @@ class BookingController(Controller):
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
-        group_id: FromQuery[int],
+        group_id: Id,
         when: FromQuery[Literal["upcoming", "past", "cancelled"] | None] = None,
     ) -> list[BookingRead]:
         principal = auth.required()

@@ -13,8 +13,9 @@ from booking.deps import AppSettings, Claims, CurrentClock, DbSession, Network
 from booking.errors import InvalidInput
 from booking.lottery.applications import applicant_counts
 from booking.reservations.availability import AvailabilityQuery, SlotState, search_availability
-from booking.reservations.schemas import AvailabilityRead
+from booking.reservations.schemas import MAX_HEADCOUNT, AvailabilityRead
 from booking.web.errors import error_responses
+from booking.web.path_ids import MAX_ID
 
 ListParam = Annotated[list[str] | None, QueryParameter(description="repeat or comma-separate")]
 
@@ -45,7 +46,7 @@ class AvailabilityController(Controller):
         kind: ListParam = None,
         facility: ListParam = None,
         room: ListParam = None,
-        min_capacity: Annotated[int | None, QueryParameter(ge=1)] = None,
+        min_capacity: Annotated[int | None, QueryParameter(ge=1, le=MAX_HEADCOUNT)] = None,
         period: ListParam = None,
         slot_state: Annotated[
             list[str] | None, QueryParameter(name="state", description="repeat or comma-separate")
@@ -78,8 +79,10 @@ def _words(values: list[str] | None) -> frozenset[str]:
 
 def _ids(values: list[str] | None, field: str) -> frozenset[int]:
     words = _words(values)
-    if not all(w.isdigit() and len(w) < 12 for w in words):
-        raise InvalidInput("must be numeric ids", field=field)
+    if not all(
+        w.isascii() and w.isdigit() and len(w) <= 10 and 1 <= int(w) <= MAX_ID for w in words
+    ):
+        raise InvalidInput(f"must be ids from 1 to {MAX_ID}", field=field)
     return frozenset(int(w) for w in words)
 
 

@@ -41,9 +41,11 @@ def request_hash(body: bytes) -> str:
 
 def check_key(key: str) -> str:
     key = key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isascii():
+    # Printable: a control character (a NUL breaks PostgreSQL's text) names no retry.
+    if not key or len(key) > MAX_KEY_LENGTH or not (key.isascii() and key.isprintable()):
         raise InvalidInput(
-            f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} ASCII characters", field="Idempotency-Key"
+            f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable ASCII characters",
+            field="Idempotency-Key",
         )
     return key
 

@@ -9,6 +9,12 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from booking.reservations.models import BookingStatus, PaymentStatus
+from booking.web.fields import EVENT_NAME_MAX, NOTE_MAX, PURPOSE_MAX, Id, OneLine
+
+# A period's code, as the data defines them (facilities_data: 1 to 8 letters or digits).
+PeriodCode = Annotated[OneLine, msgspec.Meta(min_length=1, max_length=8)]
+MAX_HEADCOUNT = 10_000  # more people than any room of the network holds
+Periods = Annotated[list[PeriodCode], msgspec.Meta(min_length=1, max_length=8)]
 
 
 class SlotRead(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -45,16 +51,16 @@ class AvailabilityRead(msgspec.Struct, frozen=True):
 
 
 class BookingIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    group_id: int
-    room_id: int
+    group_id: Id
+    room_id: Id
     use_date: date
     period_codes: Annotated[
-        list[Annotated[str, msgspec.Meta(min_length=1, max_length=8)]],
+        list[PeriodCode],
         msgspec.Meta(min_length=1, max_length=8, description="consecutive periods of one day"),
     ]
-    purpose: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
-    headcount: Annotated[int, msgspec.Meta(ge=1, le=10000)]
-    event_name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    purpose: Annotated[OneLine, msgspec.Meta(min_length=1, max_length=PURPOSE_MAX)]
+    headcount: Annotated[int, msgspec.Meta(ge=1, le=MAX_HEADCOUNT)]
+    event_name: Annotated[OneLine, msgspec.Meta(max_length=EVENT_NAME_MAX)] | None = None
     charges_admission: bool = False
 
 
@@ -103,13 +109,15 @@ class PaymentIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class BlockIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    room_id: int
+    room_id: Id
     start_date: date
     end_date: date
     # None: every period of each day
-    period_codes: Annotated[list[str], msgspec.Meta(min_length=1, max_length=8)] | None = None
+    period_codes: Annotated[list[PeriodCode], msgspec.Meta(min_length=1, max_length=8)] | None = (
+        None
+    )
     reason: Literal["maintenance", "event"]
-    note: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    note: Annotated[OneLine, msgspec.Meta(max_length=NOTE_MAX)] | None = None
 
 
 class BlockRead(msgspec.Struct):
@@ -127,7 +135,7 @@ class BlockRead(msgspec.Struct):
 class ClosureIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     from_: date = msgspec.field(name="from")
     to: date
-    note: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    note: Annotated[OneLine, msgspec.Meta(max_length=NOTE_MAX)] | None = None
 
 
 class ClosureRead(msgspec.Struct):
