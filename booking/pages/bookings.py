@@ -33,6 +33,7 @@ from booking.reservations import changes, idempotency, listing
 from booking.reservations.availability import AvailabilityQuery, search_availability
 from booking.reservations.bookings import BookingRequest, book
 from booking.reservations.models import Booking
+from booking.web.fields import EVENT_NAME_MAX, PURPOSE_MAX
 from booking.web.spreadsheet import csv_response
 
 BOOKING_STATUSES = {
@@ -136,12 +137,14 @@ class BookingPages(Controller):
         use_date = form.day("date")
         group_id = form.integer("group_id", minimum=1)
         headcount = form.integer("headcount", minimum=1, maximum=10000)
-        purpose = form.text("purpose", max_length=60)
-        event_name = form.text("event_name", required=False, max_length=200)
+        purpose = form.text("purpose", max_length=PURPOSE_MAX)
+        event_name = form.text("event_name", required=False, max_length=EVENT_NAME_MAX)
         periods = form.all("periods")
         if not periods:
             form.error("periods", "Choose one or more periods.")
-        key = form.text("request_key", max_length=100) or secrets.token_urlsafe(16)
+        key = form.text(
+            "request_key", max_length=idempotency.MAX_KEY_LENGTH
+        ) or secrets.token_urlsafe(16)
         if form.ok and room_id and use_date and group_id and headcount and purpose:
             room = network.room(room_id)
             today = local_today(clock, settings.tz)

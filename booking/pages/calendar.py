@@ -18,6 +18,7 @@ from booking.errors import NotFound
 from booking.pages.bookings import member_groups
 from booking.pages.forms import Form, attempt, whole_id
 from booking.pages.web import Page
+from booking.web.fields import TOKEN_NAME_MAX
 
 
 class CalendarPages(Controller):
@@ -52,14 +53,19 @@ class CalendarPages(Controller):
             kind, target_id = FeedKind.FACILITY_STAFF, whole_id(target[6:])
         else:
             kind, target_id = FeedKind.GROUP, whole_id(target.removeprefix("group:"))
-        name = form.text("name", required=False, max_length=100) or page.texts.gettext(
-            "My bookings"
-        )
-        made = await attempt(
-            db_session,
-            form,
-            {"target_id": "target"},
-            lambda: feeds.create_feed(db_session, clock, network, principal, kind, target_id, name),
+        typed = form.text("name", required=False, max_length=TOKEN_NAME_MAX)
+        name = typed or page.texts.gettext("My bookings")
+        made = (
+            await attempt(
+                db_session,
+                form,
+                {"target_id": "target"},
+                lambda: feeds.create_feed(
+                    db_session, clock, network, principal, kind, target_id, name
+                ),
+            )
+            if form.ok  # a name refused (too long, a line break) makes no feed
+            else None
         )
         shown_feed = issued(made.feed, made.token, settings.public_url) if made else None
         return await _calendar_page(page, form, db_session, shown_feed, 201 if made else 422)

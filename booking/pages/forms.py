@@ -20,6 +20,8 @@ from booking.db.errors import as_conflict
 from booking.errors import BookingError
 from booking.inventory.calendar import EARLIEST_DAY, LATEST_DAY
 from booking.pages.i18n import N_, Texts
+from booking.web.fields import control_characters
+from booking.web.path_ids import MAX_ID
 
 # The domain's error codes (booking/errors.py and the services) in words for people.
 ERROR_MESSAGES: dict[str, str] = {
@@ -96,6 +98,8 @@ ERROR_MESSAGES: dict[str, str] = {
     "feed_not_found": N_("That calendar address was not found."),
     "feed_target_not_found": N_("That calendar cannot be made."),
     "wrong_password": N_("The current password is not right."),
+    "not_registration_password": N_("This is not the password chosen when registering."),
+    "invalid_token": N_("This link is invalid, used or expired."),
     "idempotency_key_reused": N_(
         "This form was already sent with other values: reload the page and try again."
     ),
@@ -119,6 +123,7 @@ NOT_A_DATE = N_("Enter a date as YYYY-MM-DD.")
 TOO_SMALL = N_("Enter %(min)s or more.")
 TOO_LARGE = N_("Enter %(max)s or less.")
 TOO_LONG = N_("At most %(max)s characters.")
+NO_CONTROL_CHARACTERS = N_("Line breaks, tabs and other control characters cannot be used here.")
 NOT_A_CHOICE = N_("Choose one of the options.")
 
 
@@ -173,11 +178,18 @@ class Form:
     def ok(self) -> bool:
         return not self.errors and not self.general
 
-    def text(self, name: str, *, required: bool = True, max_length: int = 200) -> str | None:
+    def text(
+        self, name: str, *, max_length: int, required: bool = True, multiline: bool = False
+    ) -> str | None:
+        """A text field: as long as the API's field (booking/web/fields.py), and, as there,
+        no control characters (a text area may have line breaks)."""
         value = self[name].strip()
         if not value:
             if required:
                 self.error(name, REQUIRED)
+            return None
+        if control_characters(value, multiline=multiline):
+            self.error(name, NO_CONTROL_CHARACTERS)
             return None
         if len(value) > max_length:
             self.error(name, TOO_LONG, max=max_length)
@@ -278,8 +290,12 @@ _FULL_TO_HALF = str.maketrans("０１２３４５６７８９－ー", "012345678
 
 
 def whole_id(value: str) -> int | None:
-    """An id from a link or a hidden field, or None when it cannot be one."""
-    return int(value) if value.isascii() and value.isdecimal() and len(value) < 12 else None
+    """An id from a link or a hidden field, or None when no row can have it (an INTEGER
+    column: a larger number would overflow the database's driver, not name nothing)."""
+    if not (value.isascii() and value.isdecimal() and len(value) <= len(str(MAX_ID))):
+        return None
+    number = int(value)
+    return number if 1 <= number <= MAX_ID else None
 
 
 def iso_day(value: str) -> date | None:

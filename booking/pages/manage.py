@@ -34,6 +34,7 @@ from booking.reservations import idempotency, listing
 from booking.reservations.availability import AvailabilityQuery, search_availability
 from booking.reservations.bookings import BookingRequest, book
 from booking.reservations.models import Booking, BookingStatus
+from booking.web.fields import CARD_NUMBER_MAX, EVENT_NAME_MAX, PURPOSE_MAX
 
 LIVE = {BookingStatus.CONFIRMED, BookingStatus.HELD, BookingStatus.PENDING_APPROVAL}
 WEEK = 7
@@ -225,11 +226,11 @@ class ManagePages(Controller):
         # The desk's form, as its GET: the facility's staff only.
         managed_facility(network, staff_of(page), facility_id)
         form = Form(await request.form(), page.texts)
-        card = half_width(form.text("card_number", max_length=7) or "")
+        card = half_width(form.text("card_number", max_length=CARD_NUMBER_MAX) or "")
         room_id = form.integer("room", minimum=1)
         use_date = form.day("date")
         headcount = form.integer("headcount", minimum=1, maximum=10000)
-        purpose = form.text("purpose", max_length=60)
+        purpose = form.text("purpose", max_length=PURPOSE_MAX)
         periods = form.all("periods")
         hold = form["mode"] == "hold"
         if not periods:
@@ -252,7 +253,7 @@ class ManagePages(Controller):
                 period_codes=periods,
                 purpose=purpose,
                 headcount=headcount,
-                event_name=form.text("event_name", required=False, max_length=200),
+                event_name=form.text("event_name", required=False, max_length=EVENT_NAME_MAX),
             )
             key = form["request_key"] or secrets.token_urlsafe(16)
 

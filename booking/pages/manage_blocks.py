@@ -20,6 +20,7 @@ from booking.pages.manage import managed_facility, staff_of
 from booking.pages.web import Page
 from booking.reservations import blocks
 from booking.reservations.models import Booking
+from booking.web.fields import NOTE_MAX
 
 BLOCK_REASONS = {"maintenance": N_("Maintenance"), "event": N_("The facility's own event")}
 
@@ -71,7 +72,7 @@ class BlockPages(Controller):
         start = form.day("start_date")
         end = form.day("end_date")
         reason = form.choice("reason", BLOCK_REASONS)
-        note = form.text("note", required=False, max_length=200)
+        note = form.text("note", required=False, max_length=NOTE_MAX)
         if form.ok and room_id and start and end and reason:
             wanted = blocks.BlockRequest(
                 room_id=room_id,
@@ -126,7 +127,7 @@ class BlockPages(Controller):
         form = Form(await request.form(), page.texts)
         start = form.day("close_from")
         end = form.day("close_to")
-        note = form.text("close_note", required=False, max_length=200)
+        note = form.text("close_note", required=False, max_length=NOTE_MAX)
         if form.ok and start and end:
             closed = await attempt(
                 db_session,

@@ -20,6 +20,7 @@ from booking.pages.manage import managed_facility, staff_of
 from booking.pages.web import Page
 from booking.reservations import changes, holds
 from booking.reservations.models import PaymentStatus
+from booking.web.fields import PAYMENT_METHOD_MAX
 
 
 class DeskBookingPages(Controller):
@@ -81,7 +82,7 @@ class DeskBookingPages(Controller):
 
         elif action == "payment":
             status = PaymentStatus(form.choice("payment_status", PAYMENT_STATUSES) or "unpaid")
-            method = form.text("payment_method", required=False, max_length=40)
+            method = form.text("payment_method", required=False, max_length=PAYMENT_METHOD_MAX)
 
             async def work() -> Any:
                 return await changes.set_payment(

@@ -30,6 +30,7 @@ from booking.accounts.auth import CSRF_FORM_FIELD, Authentication
 from booking.accounts.sessions import csrf_matches
 from booking.errors import PermissionDenied, Unauthenticated
 from booking.pages.i18n import LANG_COOKIE, Texts, choose_lang
+from booking.web.fields import LIMITS
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -60,6 +61,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
         enable_async=False,
     )
     environment.globals["static"] = static_url
+    environment.globals["limits"] = LIMITS
     environment.filters["options"] = name_options
     environment.filters["period_options"] = period_options
     environment.filters["page_url"] = page_url
