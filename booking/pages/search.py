@@ -21,10 +21,14 @@ from booking.inventory.network import NetworkSnapshot, PeriodInfo, RoomInfo
 from booking.lottery.applications import applicant_counts
 from booking.pages.catalogue import DAY_TYPES, Catalogue, catalogue
 from booking.pages.forms import Form
+from booking.pages.i18n import N_
 from booking.pages.web import Page
 from booking.reservations.availability import (
+    GRID_ROOM_DAYS,
     MAX_DAYS,
+    STAFF_GRID_ROOM_DAYS,
     AvailabilityQuery,
+    SearchTooLarge,
     SlotState,
     search_availability,
 )
@@ -33,6 +37,10 @@ PAGE_SIZE = 50
 FREE = frozenset({SlotState.OPEN, SlotState.LOTTERY})
 DEFAULT_SPAN = 13  # days after `from` when no `to` is given: two weeks of free slots,
 MONTH_SPAN = 30  # or a month in the grid
+TOO_LARGE = N_(
+    "%(rooms)s rooms for %(days)s days is more than one search can show (at most %(limit)s "
+    "rooms × days). Choose a ward or a kind of facility, or fewer days."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +140,10 @@ async def run_search(
     claims: Claims,
     criteria: Criteria,
     today: date,
+    staff: bool = False,
 ) -> tuple[list[Any], int]:
-    """The free slots (list view) or the rows of the grid, and the number of slots."""
+    """The free slots (list view) or the rows of the grid, and the number of slots. What one
+    search may cost is bounded (rooms × days): the grid's markup is ten times the list's."""
     room_ids: frozenset[int] = frozenset()
     if criteria.purpose is not None:
         room_ids = frozenset(
@@ -151,9 +161,13 @@ async def run_search(
         periods=frozenset({criteria.period}) if criteria.period else frozenset(),
         states=FREE if criteria.view == "list" else frozenset(),
     )
+    limit = None  # the list: as the API (SLOTS_ROOM_DAYS)
+    if criteria.view == "grid":
+        limit = STAFF_GRID_ROOM_DAYS if staff else GRID_ROOM_DAYS
     applicants = await applicant_counts(db_session, query.start, query.end)
-    rooms, count = await search_availability(db_session, snapshot, claims, query, today, applicants)
-    return rooms, count
+    return await search_availability(
+        db_session, snapshot, claims, query, today, applicants, max_room_days=limit
+    )
 
 
 def free_slots(rooms: list[Any], names: Catalogue, lang: str) -> list[FreeSlot]:
@@ -227,8 +241,13 @@ class SearchPages(Controller):
         count = 0
         searched = bool(request.query_params)
         if form.ok and searched:
+            staff = page.principal is not None and page.principal.is_staff
             try:
-                rooms, count = await run_search(db_session, network, claims_cache, criteria, today)
+                rooms, count = await run_search(
+                    db_session, network, claims_cache, criteria, today, staff
+                )
+            except SearchTooLarge as exc:
+                form.error("to", TOO_LARGE, rooms=exc.rooms, days=exc.days, limit=exc.limit)
             except BookingError as exc:
                 form.fail(exc, {"from": "from", "to": "to", "ward": "ward", "kind": "kind"})
             else:
