@@ -11,11 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.exceptions import NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 
 from booking.errors import NotFound
 
 MAX_ID = 2**31 - 1  # the largest INTEGER on PostgreSQL, the stricter engine
+MAX_FILE_NAME = 255  # a longer name is an OSError of the file system, not "no such file"
 
 
 def ids_in_range(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -23,3 +25,13 @@ def ids_in_range(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHan
     for name, value in connection.path_params.items():
         if isinstance(value, int) and not 1 <= value <= MAX_ID:
             raise NotFound(f"no {name.removesuffix('_id')} {value}", field=name)
+
+
+def plain_file_path(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard of the static files: a name with a control character (a NUL is a ValueError of
+    the operating system's calls) or longer than any file's names no file: 404, not a 500."""
+    path = str(connection.scope["path"])
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path) or any(
+        len(part.encode()) > MAX_FILE_NAME for part in path.split("/")
+    ):
+        raise NotFoundException
