@@ -280,3 +280,31 @@ async def confirm_reset(
         after={"purpose": row.purpose.value},
     )
     return user
+
+
+async def live_password_link(session: AsyncSession, clock: Clock, token: str) -> TokenPurpose:
+    """What a reset or invitation link is for, while it can still be used (the page asks for
+    the new password only then); the same error as confirm_reset for any other."""
+    secret = parse_secret(token)
+    row = (
+        (
+            await session.scalars(
+                select(PasswordToken).where(PasswordToken.selector == secret.selector)
+            )
+        ).one_or_none()
+        if secret is not None
+        else None
+    )
+    if (
+        secret is None
+        or row is None
+        or not verifies(secret, row.verifier_hash)
+        or row.expires_at <= clock.now()
+        or row.used_at is not None
+    ):
+        raise InvalidInput(
+            "this link is invalid, used or expired; please ask for a new one",
+            field="token",
+            code="invalid_token",
+        )
+    return row.purpose
