@@ -17,24 +17,13 @@ from booking.accounts.models import (
     StaffRole,
     UserStatus,
 )
-from booking.web.fields import (
-    EMAIL_MAX,
-    NAME_MAX,
-    NOTE_MAX,
-    PASSWORD_MAX,
-    TOKEN_NAME_MAX,
-    CardNumber,
-    Id,
-    OneLine,
-    Phone,
-)
 
-Name = Annotated[OneLine, Meta(min_length=1, max_length=NAME_MAX)]
-Email = Annotated[OneLine, Meta(min_length=3, max_length=EMAIL_MAX)]
+Name = Annotated[str, Meta(min_length=1, max_length=100)]
+Email = Annotated[str, Meta(min_length=3, max_length=254)]
+Phone = Annotated[str, Meta(pattern=r"^[0-9０-９+()\- ]{6,20}$", description="digits, +, -, ()")]
 # The minimum length is a rule with its own message (rules.password_problem).
-Password = Annotated[OneLine, Meta(max_length=PASSWORD_MAX)]
-Reason = Annotated[OneLine, Meta(min_length=1, max_length=NOTE_MAX)]
-Login = Annotated[OneLine, Meta(min_length=1, max_length=EMAIL_MAX)]
+Password = Annotated[str, Meta(max_length=128)]
+Reason = Annotated[str, Meta(min_length=1, max_length=200)]
 
 
 class Input(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -60,7 +49,7 @@ class RegistrationIn(Input):
     representative: RepresentativeIn
     category: GroupCategory = GroupCategory.GENERAL
     name_kana: Name | None = None
-    facility_id: Id | None = None
+    facility_id: int | None = None
     email: Email | None = None
     phone: Phone | None = None
     guardian_consent: bool = False
@@ -76,7 +65,7 @@ class GroupPatch(Input):
 
 class ActivateIn(Input):
     # A card already issued on paper keeps its number; otherwise a random one is issued.
-    card_number: CardNumber | None = None
+    card_number: Annotated[str, Meta(pattern=r"^[0-9]{7}$")] | None = None
 
 
 class SuspendIn(Input):
@@ -92,7 +81,7 @@ class MemberPatch(Input):
 
 
 class RepresentativeChange(Input):
-    member_id: Id
+    member_id: int
 
 
 class MemberRead(Struct):
@@ -132,7 +121,7 @@ class GroupDetail(GroupRead):
 
 
 class LoginIn(Input):
-    login: Annotated[Login, Meta(description="card number or e-mail")]
+    login: Annotated[str, Meta(min_length=1, max_length=254, description="card number or e-mail")]
     password: Password
 
 
@@ -159,23 +148,23 @@ class PasswordChangeIn(Input):
 
 
 class ResetRequestIn(Input):
-    login: Login
+    login: Annotated[str, Meta(min_length=1, max_length=254)]
 
 
 class ResetConfirmIn(Input):
-    token: Annotated[OneLine, Meta(min_length=1, max_length=200)]
+    token: Annotated[str, Meta(min_length=1, max_length=200)]
     new_password: Password
 
 
 class RegistrationConfirmIn(Input):
     """The mailed link's token, and the password chosen when registering."""
 
-    token: Annotated[OneLine, Meta(min_length=1, max_length=200)]
+    token: Annotated[str, Meta(min_length=1, max_length=200)]
     password: Password
 
 
 class TokenIn(Input):
-    name: Annotated[OneLine, Meta(min_length=1, max_length=TOKEN_NAME_MAX)]
+    name: Annotated[str, Meta(min_length=1, max_length=60)]
     expires_in_days: Annotated[int, Meta(ge=1, le=366)] = 90
 
 
@@ -196,11 +185,11 @@ class TokenIssued(TokenRead):
 class ManagerIn(Input):
     email: Email
     name: Name
-    facility_ids: Annotated[list[Id], Meta(min_length=1, max_length=200)]
+    facility_ids: Annotated[list[int], Meta(min_length=1, max_length=200)]
 
 
 class ManagerFacilitiesIn(Input):
-    facility_ids: Annotated[list[Id], Meta(min_length=1, max_length=200)]
+    facility_ids: Annotated[list[int], Meta(min_length=1, max_length=200)]
 
 
 class UserRead(Struct):

@@ -15,8 +15,8 @@ from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from sqlalchemy.exc import IntegrityError
 
-from booking.db.errors import as_conflict
-from booking.errors import BookingError, Unauthenticated
+from booking.db.errors import as_conflict, as_unavailable
+from booking.errors import BookingError, Unauthenticated, Unavailable
 from booking.pages.account import AccountPages
 from booking.pages.bookings import BookingPages
 from booking.pages.calendar import CalendarPages
@@ -25,7 +25,6 @@ from booking.pages.lottery import LotteryPages
 from booking.pages.manage import ManagePages
 from booking.pages.manage_blocks import BlockPages
 from booking.pages.manage_bookings import DeskBookingPages
-from booking.pages.passwords import PasswordPages
 from booking.pages.search import SearchPages
 from booking.pages.web import STATIC, add_security_headers, login_redirect, request_lang
 from booking.web.errors import EXCEPTION_HANDLERS, http_error, status_of
@@ -40,6 +39,8 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     texts = request_lang(request)
     if isinstance(exc, IntegrityError):
         exc = as_conflict(exc)
+    elif (unavailable := as_unavailable(exc)) is not None:  # a busy or unreachable database
+        exc = unavailable
     if isinstance(exc, Unauthenticated) or (
         isinstance(exc, BookingError) and exc.code == "login_required"
     ):
@@ -71,6 +72,7 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         },
         status_code=status,
         media_type="text/html",
+        headers={"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None,
     )
     return add_security_headers(response)
 
@@ -93,7 +95,6 @@ def pages_router() -> Router:
             LotteryPages,
             CalendarPages,
             ManagePages,
-            PasswordPages,
             BlockPages,
             DeskBookingPages,
         ],
