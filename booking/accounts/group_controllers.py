@@ -29,6 +29,7 @@ from booking.accounts.schemas import (
 from booking.clock import local_today
 from booking.deps import AppSettings, CurrentClock, DbSession
 from booking.web.errors import error_responses
+from booking.web.fields import CARD_NUMBER, Limit, MaybeId, Offset, SearchText
 
 REGISTRATION_ANSWER = {
     "detail": "To finish the registration, open the link mailed to the representative's "
@@ -146,11 +147,11 @@ class GroupController(Controller):
         clock: CurrentClock,
         settings: AppSettings,
         status: FromQuery[GroupStatus | None] = None,
-        facility_id: FromQuery[int | None] = None,
-        card_number: Annotated[str | None, QueryParameter(pattern=r"^[0-9]{7}$")] = None,
-        q: Annotated[str | None, QueryParameter(max_length=100)] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        facility_id: MaybeId = None,
+        card_number: Annotated[str | None, QueryParameter(pattern=CARD_NUMBER)] = None,
+        q: SearchText = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> list[GroupRead]:
         principal = auth.required()
         query = groups.GroupQuery(status, facility_id, card_number, q, limit, offset)

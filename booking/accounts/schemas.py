@@ -17,13 +17,24 @@ from booking.accounts.models import (
     StaffRole,
     UserStatus,
 )
+from booking.web.fields import (
+    EMAIL_MAX,
+    NAME_MAX,
+    NOTE_MAX,
+    PASSWORD_MAX,
+    TOKEN_NAME_MAX,
+    CardNumber,
+    Id,
+    OneLine,
+    Phone,
+)
 
-Name = Annotated[str, Meta(min_length=1, max_length=100)]
-Email = Annotated[str, Meta(min_length=3, max_length=254)]
-Phone = Annotated[str, Meta(pattern=r"^[0-9０-９+()\- ]{6,20}$", description="digits, +, -, ()")]
+Name = Annotated[OneLine, Meta(min_length=1, max_length=NAME_MAX)]
+Email = Annotated[OneLine, Meta(min_length=3, max_length=EMAIL_MAX)]
 # The minimum length is a rule with its own message (rules.password_problem).
-Password = Annotated[str, Meta(max_length=128)]
-Reason = Annotated[str, Meta(min_length=1, max_length=200)]
+Password = Annotated[OneLine, Meta(max_length=PASSWORD_MAX)]
+Reason = Annotated[OneLine, Meta(min_length=1, max_length=NOTE_MAX)]
+Login = Annotated[OneLine, Meta(min_length=1, max_length=EMAIL_MAX)]
 
 
 class Input(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -49,7 +60,7 @@ class RegistrationIn(Input):
     representative: RepresentativeIn
     category: GroupCategory = GroupCategory.GENERAL
     name_kana: Name | None = None
-    facility_id: int | None = None
+    facility_id: Id | None = None
     email: Email | None = None
     phone: Phone | None = None
     guardian_consent: bool = False
@@ -65,7 +76,7 @@ class GroupPatch(Input):
 
 class ActivateIn(Input):
     # A card already issued on paper keeps its number; otherwise a random one is issued.
-    card_number: Annotated[str, Meta(pattern=r"^[0-9]{7}$")] | None = None
+    card_number: CardNumber | None = None
 
 
 class SuspendIn(Input):
@@ -81,7 +92,7 @@ class MemberPatch(Input):
 
 
 class RepresentativeChange(Input):
-    member_id: int
+    member_id: Id
 
 
 class MemberRead(Struct):
@@ -121,7 +132,7 @@ class GroupDetail(GroupRead):
 
 
 class LoginIn(Input):
-    login: Annotated[str, Meta(min_length=1, max_length=254, description="card number or e-mail")]
+    login: Annotated[Login, Meta(description="card number or e-mail")]
     password: Password
 
 
@@ -148,23 +159,23 @@ class PasswordChangeIn(Input):
 
 
 class ResetRequestIn(Input):
-    login: Annotated[str, Meta(min_length=1, max_length=254)]
+    login: Login
 
 
 class ResetConfirmIn(Input):
-    token: Annotated[str, Meta(min_length=1, max_length=200)]
+    token: Annotated[OneLine, Meta(min_length=1, max_length=200)]
     new_password: Password
 
 
 class RegistrationConfirmIn(Input):
     """The mailed link's token, and the password chosen when registering."""
 
-    token: Annotated[str, Meta(min_length=1, max_length=200)]
+    token: Annotated[OneLine, Meta(min_length=1, max_length=200)]
     password: Password
 
 
 class TokenIn(Input):
-    name: Annotated[str, Meta(min_length=1, max_length=60)]
+    name: Annotated[OneLine, Meta(min_length=1, max_length=TOKEN_NAME_MAX)]
     expires_in_days: Annotated[int, Meta(ge=1, le=366)] = 90
 
 
@@ -185,11 +196,11 @@ class TokenIssued(TokenRead):
 class ManagerIn(Input):
     email: Email
     name: Name
-    facility_ids: Annotated[list[int], Meta(min_length=1, max_length=200)]
+    facility_ids: Annotated[list[Id], Meta(min_length=1, max_length=200)]
 
 
 class ManagerFacilitiesIn(Input):
-    facility_ids: Annotated[list[int], Meta(min_length=1, max_length=200)]
+    facility_ids: Annotated[list[Id], Meta(min_length=1, max_length=200)]
 
 
 class UserRead(Struct):

@@ -10,7 +10,7 @@ from litestar.datastructures import Cookie
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from booking.accounts import groups, login, roster
+from booking.accounts import groups, login, registrations, roster
 from booking.accounts.access import may_manage_roster
 from booking.accounts.auth import Auth, cleared_cookie, client_address, session_cookie
 from booking.accounts.models import GroupCategory, GroupKind, Residency
@@ -46,9 +46,40 @@ STATUSES = {
     "expired": N_("Expired: renew it"),
 }
 MEMBER_FIELDS = ("name", "birth_date", "residency", "email")
+# What the login page says after a journey that ends there (/login?done=<key>).
+LOGIN_NOTICES = {
+    "mailed": N_(
+        "Thank you. To finish the registration, open the link we have mailed to the "
+        "representative's e-mail address within 24 hours."
+    ),
+    "registered": N_(
+        "Thank you: your registration was received. A facility will check it; you can log "
+        "in now with your e-mail address and password."
+    ),
+    "password_set": N_("Your password is set: log in with it."),
+}
 DEFAULT_MEMBER_ROWS = 4
 MAX_MEMBER_ROWS = 60
 
+# The registration's domain fields (accounts/groups.py) and the form's.
+REGISTRATION_FIELDS = {
+    "name": "name",
+    "kind": "kind",
+    "category": "category",
+    "facility_id": "facility_id",
+    "guardian_consent": "guardian_consent",
+    "representative.name": "rep_name",
+    "representative.birth_date": "rep_birth_date",
+    "representative.residency": "rep_residency",
+    "representative.email": "rep_email",
+    "representative.password": "rep_password",
+    "representative.phone": "rep_phone",
+    **{
+        f"members[{i}].{f}": f"m{i}_{f}"
+        for i in range(MAX_MEMBER_ROWS)
+        for f in (*MEMBER_FIELDS, "phone")
+    },
+}
 
 class AccountPages(Controller):
     include_in_schema = False
@@ -77,7 +108,7 @@ class AccountPages(Controller):
             "login.html",
             nav="login",
             form=form,
-            registered=request.query_params.get("registered") == "1",
+            notice=LOGIN_NOTICES.get(request.query_params.get("done", "")),
         )
 
     @post("/login")
@@ -112,9 +143,7 @@ class AccountPages(Controller):
                     cookies=[session_cookie(request, opened)],
                 )
         form.values["password"] = ""  # never sent back
-        return page.render(
-            "login.html", status_code=status, nav="login", form=form, registered=False
-        )
+        return page.render("login.html", status_code=status, nav="login", form=form, notice=None)
 
     @post("/logout")
     async def logout(
@@ -158,29 +187,23 @@ class AccountPages(Controller):
             form.values["rows"] = str(min(MAX_MEMBER_ROWS, rows + 1))
             return page.render("register.html", **_register_context(page, form, network))
         data = _registration(form, rows, page.principal is None)
-        if data is not None:
-            fields = {
-                "name": "name",
-                "kind": "kind",
-                "category": "category",
-                "facility_id": "facility_id",
-                "guardian_consent": "guardian_consent",
-                "representative.name": "rep_name",
-                "representative.birth_date": "rep_birth_date",
-                "representative.residency": "rep_residency",
-                "representative.email": "rep_email",
-                "representative.password": "rep_password",
-                "representative.phone": "rep_phone",
-                **{
-                    f"members[{i}].{f}": f"m{i}_{f}"
-                    for i in range(rows)
-                    for f in (*MEMBER_FIELDS, "phone")
-                },
-            }
+        if data is not None and page.principal is None:
+            # Online: nothing exists until the mailed link is used (accounts/registrations).
+            sent = await attempt(
+                db_session,
+                form,
+                REGISTRATION_FIELDS,
+                lambda: registrations.request(
+                    db_session, clock, settings, data, client_address(request)
+                ),
+            )
+            if sent is not None:
+                return Redirect("/login?done=mailed", status_code=303)
+        elif data is not None:
             group = await attempt(
                 db_session,
                 form,
-                fields,
+                REGISTRATION_FIELDS,
                 lambda: groups.register(
                     db_session,
                     clock,
@@ -191,9 +214,7 @@ class AccountPages(Controller):
                 ),
             )
             if group is not None:
-                if page.principal is not None:
-                    return Redirect(f"/my/groups/{group.id}?registered=1", status_code=303)
-                return Redirect("/login?registered=1", status_code=303)
+                return Redirect(f"/my/groups/{group.id}?registered=1", status_code=303)
         form.values["rep_password"] = ""
         return page.render(
             "register.html", status_code=422, **_register_context(page, form, network)

@@ -25,6 +25,7 @@ from booking.pages.lottery import LotteryPages
 from booking.pages.manage import ManagePages
 from booking.pages.manage_blocks import BlockPages
 from booking.pages.manage_bookings import DeskBookingPages
+from booking.pages.passwords import PasswordPages
 from booking.pages.search import SearchPages
 from booking.pages.web import STATIC, add_security_headers, login_redirect, request_lang
 from booking.web.errors import EXCEPTION_HANDLERS, http_error, status_of
@@ -95,6 +96,7 @@ def pages_router() -> Router:
             LotteryPages,
             CalendarPages,
             ManagePages,
+            PasswordPages,
             BlockPages,
             DeskBookingPages,
         ],

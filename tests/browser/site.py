@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import uvicorn
 from sqlalchemy import select, update
@@ -33,6 +34,7 @@ from booking.inventory.models import Policy, Room
 from booking.inventory.network import NetworkSnapshot, SnapshotCache
 from booking.inventory.services import bump_revision
 from booking.lottery.drawing import run_due_draws
+from booking.notifications.models import OutboxMessage
 from booking.paths import facilities_data_dir
 from booking.settings import Settings
 from tests.conftest import DEFAULT_NOW, FAST_HASHING, in_thread
@@ -52,10 +54,37 @@ class Site:
     group_a: int = 0
     users: dict[str, str] = field(default_factory=dict)  # role -> login e-mail
 
+    def mailed_link(self, to: str, template: str) -> str:
+        """The path and query of the link in the newest such mail to `to`, read from the
+        outbox as the person would read the mail (a reset's is written just after the answer:
+        waited for a few seconds)."""
+        return in_thread(lambda: asyncio.run(_mailed_link(self.settings, to, template)))
+
     def draw(self, at: FrozenClock) -> int:
         """Run the draws due at `at`, as the worker would; the number of facilities drawn."""
         # In a thread of its own: Playwright's sync API keeps an event loop on this one.
         return in_thread(lambda: asyncio.run(_draw(self.settings, at)))
+
+
+async def _mailed_link(settings: Settings, to: str, template: str) -> str:
+    engine = create_engine(settings)
+    try:
+        for _ in range(50):
+            async with create_sessionmaker(engine)() as session:
+                body = await session.scalar(
+                    select(OutboxMessage.body_text)
+                    .where(OutboxMessage.to_address == to, OutboxMessage.template == template)
+                    .order_by(OutboxMessage.id.desc())
+                    .limit(1)
+                )
+            if body is not None:
+                (link,) = {word for word in body.split() if word.startswith("http")}
+                parts = urlsplit(link)
+                return f"{parts.path}?{parts.query}"
+            await asyncio.sleep(0.1)
+    finally:
+        await engine.dispose()
+    raise AssertionError(f"no {template} mail to {to}")
 
 
 def free_port() -> int:

@@ -263,7 +263,17 @@ def test_register_a_group_then_log_in(visit: Visit, browser: Browser) -> None:
         page.locator(f"#f-m{i}_name").fill(f"会員 {i}")
         page.locator(f"#f-m{i}_birth_date").fill(f"198{i}-01-01")
         page.locator(f"#f-m{i}_residency").select_option("lives")
-    visit.submit(visit.button("Send the registration"), "**/login?registered=1")
+    visit.submit(visit.button("Send the registration"), "**/login?done=mailed")
+    expect(page.get_by_role("status")).to_have_text(
+        visit._(
+            "Thank you. To finish the registration, open the link we have mailed to the "
+            "representative's e-mail address within 24 hours."
+        )
+    )
+    # The mail's link, and the password chosen above, finish it.
+    visit.go(visit.site.mailed_link(email, "registration_confirm"))
+    visit.field("Password").fill("mountain trail 2027")
+    visit.submit(visit.button("Finish the registration"), "**/login?done=registered")
     expect(page.get_by_role("status")).to_have_text(
         visit._(
             "Thank you: your registration was received. A facility will check it; you can log "
@@ -278,6 +288,47 @@ def test_register_a_group_then_log_in(visit: Visit, browser: Browser) -> None:
     card = page.locator("ul.cards li").filter(has_text=f"中原ハイキングの会 {stamp}")
     expect(card).to_contain_text(visit._("Waiting for a facility to check it"))
     expect(card).to_contain_text(visit._("You are the representative"))
+
+
+@BOTH
+def test_forgotten_password_from_the_login_to_a_new_one(visit: Visit) -> None:
+    site = visit.site
+    email = f"forgetful-{visit.lang}{visit.viewport}@example.jp"
+    # Someone registered online (through the API, link and all) who forgets the password.
+    rep = {"name": "忘れ 太郎", "birth_date": "1970-01-01", "residency": "lives"}
+    sent = visit.page.request.post(
+        f"{site.url}/api/v1/groups",
+        data={
+            "kind": "individual",
+            "name": "忘れ 太郎",
+            "representative": {**rep, "email": email, "password": "first passphrase"},
+        },
+    )
+    assert sent.status == 202, sent.text()
+    token = site.mailed_link(email, "registration_confirm").split("token=", 1)[1]
+    done = visit.page.request.post(
+        f"{site.url}/api/v1/groups/confirm",
+        data={"token": token, "password": "first passphrase"},
+    )
+    assert done.status == 201, done.text()
+
+    visit.go("/login")
+    page = visit.page
+    visit.submit(visit.link("Forgotten your password?"), "**/password/forgot")
+    visit.field("Card number or e-mail address").fill(email)
+    visit.submit(visit.button("Send the link"), "**/password/forgot?sent=1")
+    expect(page.get_by_role("status")).to_be_visible()
+    visit.go(site.mailed_link(email, "password_reset"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(visit._("Set a new password"))
+    visit.field("New password").fill("second passphrase")
+    visit.field("The same password again").fill("second passphrase")
+    visit.submit(visit.button("Set the password"), "**/login?done=password_set")
+    expect(page.get_by_role("status")).to_have_text(
+        visit._("Your password is set: log in with it.")
+    )
+    visit.field("Card number or e-mail address").fill(email)
+    visit.field("Password").fill("second passphrase")
+    visit.submit(visit.button("Log in"), "**/my/bookings")
 
 
 @BOTH

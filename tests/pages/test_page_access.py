@@ -125,6 +125,20 @@ PAGES = [
     Row("language", "GET", "/lang/en?next=/search", "303 303 303 303 303 303 303 303"),
     Row("login form", "GET", "/login", "200 200 200 200 200 200 200 200"),
     Row("registration form", "GET", "/register", "200 200 200 200 200 200 200 200"),
+    Row("forgotten password", "GET", "/password/forgot", "200 200 200 200 200 200 200 200"),
+    # A mail's link that no longer works: a page with the way to a new one.
+    Row(
+        "set a password (bad link)",
+        "GET",
+        "/password/set?token=no.such-link",
+        "400 400 400 400 400 400 400 400",
+    ),
+    Row(
+        "finish a registration (bad link)",
+        "GET",
+        "/register/confirm?token=no.such-link",
+        "400 400 400 400 400 400 400 400",
+    ),
     Row("my groups", "GET", "/my/groups", "login 200 200 200 200 200 200 200"),
     Row("group A", "GET", "/my/groups/{group_a}", "login 200 200 404 200 200 200 200"),
     Row(
@@ -199,6 +213,31 @@ FORMS = [
     ),
     Row("log out", "POST", "/logout", "noop 303 303 303 303 303 303 303"),
     Row("register", "POST", "/register", "303 303 303 303 303 303 303 303", _registration_form),
+    Row(
+        "ask for a new password",
+        "POST",
+        "/password/forgot",
+        "303 303 303 303 303 303 303 303",
+        lambda ids, _r: {"login": ids["card_a"]},
+    ),
+    Row(
+        "set a password (bad link)",
+        "POST",
+        "/password/set",
+        "422 422 422 422 422 422 422 422",
+        lambda _ids, _r: {
+            "token": "no.such-link",
+            "new_password": "a long enough password",
+            "new_password_again": "a long enough password",
+        },
+    ),
+    Row(
+        "finish a registration (bad link)",
+        "POST",
+        "/register/confirm",
+        "422 422 422 422 422 422 422 422",
+        lambda _ids, _r: {"token": "no.such-link", "password": "a long enough password"},
+    ),
     Row(
         "add a member",
         "POST",
