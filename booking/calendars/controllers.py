@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
 
 from booking.accounts.auth import Auth
@@ -21,6 +21,7 @@ from booking.deps import AppSettings, CurrentClock, DbSession, Network
 from booking.reservations.changes import get_booking
 from booking.reservations.models import Booking
 from booking.web.errors import error_responses
+from booking.web.fields import TOKEN_NAME_MAX, Id, OneLine
 
 ICS = "text/calendar"  # Litestar adds "; charset=utf-8"
 
@@ -28,8 +29,8 @@ ICS = "text/calendar"  # Litestar adds "; charset=utf-8"
 class FeedIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     kind: FeedKind
     # the group, room or facility; none for a manager's feed
-    target_id: int | None = None
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=60)] = "booking"
+    target_id: Id | None = None
+    name: Annotated[OneLine, msgspec.Meta(min_length=1, max_length=TOKEN_NAME_MAX)] = "booking"
 
 
 class FeedRead(msgspec.Struct):
@@ -157,8 +158,8 @@ class ICalController(Controller):
         settings: AppSettings,
         network: Network,
         lang: FromQuery[Literal["ja", "en"]] = "ja",
-        past_days: FromQuery[int] = 90,
-        future_days: FromQuery[int] = 400,
+        past_days: Annotated[int, QueryParameter(ge=0, le=feeds.MAX_PAST_DAYS)] = 90,
+        future_days: Annotated[int, QueryParameter(ge=1, le=feeds.MAX_FUTURE_DAYS)] = 400,
     ) -> Response[bytes]:
         token = feed_file.removesuffix(".ics") if feed_file.endswith(".ics") else ""
         feed, principal = await feeds.resolve(db_session, network, token)

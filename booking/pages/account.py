@@ -24,6 +24,7 @@ from booking.pages.forms import Form, attempt, whole_id
 from booking.pages.i18n import LANG_COOKIE, N_, parse_lang
 from booking.pages.web import Page, check_anonymous_form, safe_next
 from booking.web.errors import status_of
+from booking.web.fields import EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PHONE_MAX
 
 RESIDENCY = {
     Residency.LIVES.value: N_("Lives in the city"),
@@ -124,8 +125,8 @@ class AccountPages(Controller):
         if page.principal is None:
             await check_anonymous_form(request)
         form = Form(await request.form(), page.texts)
-        name = form.text("login", max_length=254)
-        password = form.text("password", max_length=128)
+        name = form.text("login", max_length=EMAIL_MAX)
+        password = form.text("password", max_length=PASSWORD_MAX)
         status = 422  # a field left empty
         if form.ok and name and password:
             try:
@@ -374,11 +375,11 @@ def _register_context(page: Page, form: Form, network: Any) -> dict[str, Any]:
 
 def _member(form: Form, prefix: str) -> MemberIn | None:
     """One roster row of the form, or None (with errors) when it is not filled in right."""
-    name = form.text(f"{prefix}name", max_length=100)
+    name = form.text(f"{prefix}name", max_length=NAME_MAX)
     birth = form.day(f"{prefix}birth_date")
     residency = form.choice(f"{prefix}residency", RESIDENCY)
-    email = form.text(f"{prefix}email", required=False, max_length=254)
-    phone = form.text(f"{prefix}phone", required=False, max_length=20)
+    email = form.text(f"{prefix}email", required=False, max_length=EMAIL_MAX)
+    phone = form.text(f"{prefix}phone", required=False, max_length=PHONE_MAX)
     if name is None or birth is None or residency is None:
         return None
     return MemberIn(
@@ -389,10 +390,10 @@ def _member(form: Form, prefix: str) -> MemberIn | None:
 def _registration(form: Form, rows: int, anonymous: bool) -> RegistrationIn | None:
     kind = form.choice("kind", KINDS)
     category = form.choice("category", CATEGORIES)
-    name = form.text("name", max_length=100)
+    name = form.text("name", max_length=NAME_MAX)
     facility = form.integer("facility_id", required=False, minimum=1)
     representative = _member(form, "rep_")
-    password = form.text("rep_password", required=anonymous, max_length=128)
+    password = form.text("rep_password", required=anonymous, max_length=PASSWORD_MAX)
     members = []
     for i in range(rows):
         prefix = f"m{i}_"
@@ -407,11 +408,11 @@ def _registration(form: Form, rows: int, anonymous: bool) -> RegistrationIn | No
             {
                 "kind": kind,
                 "name": name,
-                "name_kana": form.text("name_kana", required=False, max_length=100),
+                "name_kana": form.text("name_kana", required=False, max_length=NAME_MAX),
                 "category": category,
                 "facility_id": facility,
-                "email": form.text("email", required=False, max_length=254),
-                "phone": form.text("phone", required=False, max_length=20),
+                "email": form.text("email", required=False, max_length=EMAIL_MAX),
+                "phone": form.text("phone", required=False, max_length=PHONE_MAX),
                 "guardian_consent": form["guardian_consent"] == "yes",
                 "representative": {
                     **msgspec.to_builtins(representative),

@@ -15,8 +15,8 @@ from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from sqlalchemy.exc import IntegrityError
 
-from booking.db.errors import as_conflict, as_unavailable
-from booking.errors import BookingError, Unauthenticated, Unavailable
+from booking.db.errors import as_conflict
+from booking.errors import BookingError, Unauthenticated
 from booking.pages.account import AccountPages
 from booking.pages.bookings import BookingPages
 from booking.pages.calendar import CalendarPages
@@ -29,6 +29,7 @@ from booking.pages.passwords import PasswordPages
 from booking.pages.search import SearchPages
 from booking.pages.web import STATIC, add_security_headers, login_redirect, request_lang
 from booking.web.errors import EXCEPTION_HANDLERS, http_error, status_of
+from booking.web.path_ids import plain_file_path
 
 log = logging.getLogger(__name__)
 # Addresses of machines: their errors stay problem details (booking/web/errors.py).
@@ -40,8 +41,6 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     texts = request_lang(request)
     if isinstance(exc, IntegrityError):
         exc = as_conflict(exc)
-    elif (unavailable := as_unavailable(exc)) is not None:  # a busy or unreachable database
-        exc = unavailable
     if isinstance(exc, Unauthenticated) or (
         isinstance(exc, BookingError) and exc.code == "login_required"
     ):
@@ -73,7 +72,6 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         },
         status_code=status,
         media_type="text/html",
-        headers={"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None,
     )
     return add_security_headers(response)
 
@@ -115,6 +113,7 @@ def static_router() -> Router:
     return create_static_files_router(
         path="/static",
         directories=[STATIC],
+        guards=[plain_file_path],  # a NUL or an over-long name: 404 before the file system
         cache_control=CacheControlHeader(max_age=365 * 24 * 3600, public=True),
         middleware=[
             DefineMiddleware(

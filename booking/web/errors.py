@@ -20,11 +20,10 @@ from litestar.status_codes import (
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
-    HTTP_503_SERVICE_UNAVAILABLE,
 )
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
-from booking.db.errors import as_conflict, as_unavailable
+from booking.db.errors import as_conflict
 from booking.errors import (
     BookingError,
     Conflict,
@@ -34,10 +33,15 @@ from booking.errors import (
     RuleViolation,
     TooManyRequests,
     Unauthenticated,
-    Unavailable,
 )
+from booking.web.fields import CONTROL_REASON, MULTI_LINE, MULTI_LINE_CONTROL_REASON, ONE_LINE
 
 log = logging.getLogger("booking.web")
+# msgspec's words for a text field's pattern, in a person's words instead of the regex
+_PATTERN_REASONS = {
+    f"Expected `str` matching regex {ONE_LINE!r}": CONTROL_REASON,
+    f"Expected `str` matching regex {MULTI_LINE!r}": MULTI_LINE_CONTROL_REASON,
+}
 _MISSING = re.compile(r"Missing required (\w+) parameter '([^']+)'")
 _NAMED_FIELD = re.compile(r"(missing required|unknown) field `([^`]+)`")
 PROBLEM_JSON = "application/problem+json"
@@ -46,7 +50,6 @@ _STATUS: dict[type[BookingError], int] = {
     InvalidInput: HTTP_400_BAD_REQUEST,
     Unauthenticated: HTTP_401_UNAUTHORIZED,
     TooManyRequests: HTTP_429_TOO_MANY_REQUESTS,
-    Unavailable: HTTP_503_SERVICE_UNAVAILABLE,
     NotFound: HTTP_404_NOT_FOUND,
     PermissionDenied: HTTP_403_FORBIDDEN,
     Conflict: HTTP_409_CONFLICT,
@@ -96,7 +99,7 @@ def domain_error(_: Request[Any, Any, Any], exc: BookingError) -> Response[dict[
     status = status_of(exc)
     errors = [{"field": field, "reason": reason} for field, reason in exc.problems] or None
     headers: dict[str, str] = {}
-    if isinstance(exc, (TooManyRequests, Unavailable)):
+    if isinstance(exc, TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="booking"'
@@ -124,7 +127,7 @@ def validation_error(
                     # `from_` and the like: a query name that is a Python keyword gets a trailing _
                     "field": key.rstrip("_") if isinstance(key, str) else key,
                     "source": item.get("source"),
-                    "reason": item.get("message"),
+                    "reason": _PATTERN_REASONS.get(str(item.get("message")), item.get("message")),
                 }
             )
     missing = _MISSING.search(str(exc.detail))
@@ -146,14 +149,6 @@ def integrity_error(
     return domain_error(request, as_conflict(exc))
 
 
-def database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    unavailable = as_unavailable(exc)
-    if unavailable is None:
-        return unexpected_error(request, exc)
-    log.warning("%s on %s %s: %s", unavailable.code, request.method, request.url.path, exc)
-    return domain_error(request, unavailable)
-
-
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "an unexpected error occurred", "internal")
@@ -164,9 +159,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationException: validation_error,
     HTTPException: http_error,
     IntegrityError: integrity_error,
-    # A busy or unreachable database (SQLite's lock, a PostgreSQL restart, a full pool): 503.
-    SQLAlchemyError: database_error,
-    OSError: database_error,
     HTTP_500_INTERNAL_SERVER_ERROR: unexpected_error,
 }
 
@@ -197,7 +189,6 @@ _DESCRIPTIONS = {
     415: "The body must be application/json",
     422: "Well formed, but a rule forbids it",
     429: "Too many attempts: see Retry-After",
-    503: "The database is busy or unreachable: see Retry-After",
 }
 
 
