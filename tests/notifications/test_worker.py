@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 from collections.abc import Iterator
@@ -17,12 +18,14 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from booking.clock import FrozenClock
+from booking.clock import FrozenClock, SystemClock
+from booking.db import migrate
+from booking.db.engine import create_engine, create_sessionmaker
 from booking.notifications.models import OutboxMessage, OutboxStatus
 from booking.notifications.outbox import enqueue, render
-from booking.notifications.worker import backoff, deliver_due, requeue
+from booking.notifications.worker import LocalDelivery, backoff, deliver_due, requeue
 from booking.settings import Settings
-from tests.conftest import Database
+from tests.conftest import FAST_HASHING, Database, in_thread
 from tests.people import World
 
 
@@ -187,6 +190,44 @@ async def test_a_mail_is_delivered_once_with_a_stable_message_id(
     assert len(box.received) == 1
     await session.refresh(message)
     assert message.status is OutboxStatus.SENT
+
+
+async def test_serve_alone_prints_the_mail_of_the_quick_start(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's first command, `booking serve` on SQLite with no mail server and no
+    worker, delivers printed mail itself (cli.serve starts LocalDelivery): a newcomer sees the
+    link a registration mails."""
+    settings = Settings(database_url=None, data_dir=tmp_path, **FAST_HASHING)
+    assert settings.mail_backend == "console"
+    in_thread(lambda: migrate.upgrade(settings))
+    engine = create_engine(settings)
+    clock = SystemClock()
+    try:
+        async with create_sessionmaker(engine).begin() as session:
+            await enqueue(
+                session,
+                clock,
+                to="newcomer@example.jp",
+                template="registration_confirm",
+                context={
+                    "url": "http://127.0.0.1:8000/register/confirm?token=a.b",
+                    "expires_hours": 24,
+                },
+            )
+        delivery = LocalDelivery(settings, clock)
+        await delivery.start()
+        printed = ""
+        for _ in range(100):
+            printed += capsys.readouterr().out
+            if "/register/confirm?token=a.b" in printed:
+                break
+            await asyncio.sleep(0.05)
+        await delivery.close()
+    finally:
+        await engine.dispose()
+    assert "To: newcomer@example.jp" in printed
+    assert "/register/confirm?token=a.b" in printed
 
 
 async def test_transient_failures_retry_with_backoff_then_go_dead(
