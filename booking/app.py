@@ -12,7 +12,7 @@ from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from booking.accounts.auth import provide_auth
+from booking.accounts.auth import provide_auth, touch_credentials
 from booking.accounts.controllers import AuthController, MeController, TokenController
 from booking.accounts.group_controllers import GroupController
 from booking.accounts.staff_controllers import ManagerController, UserController
@@ -52,6 +52,7 @@ from booking.web.errors import EXCEPTION_HANDLERS
 from booking.web.headers import response_headers
 from booking.web.openapi import TimeOfDaySchema, api_docs_assets_router, openapi_config
 from booking.web.path_ids import ids_in_range
+from booking.web.proxies import trusted_proxies_middleware
 from booking.web.timing import server_timing_middleware
 
 
@@ -136,7 +137,13 @@ def create_app(
         guards=[ids_in_range],
         # An address no route matches is a page's error, unless it is the API's or a feed's.
         exception_handlers={**EXCEPTION_HANDLERS, NotFoundException: not_found},
-        middleware=[server_timing_middleware],
+        # The client's address behind trusted proxies first: throttling and the audit use it.
+        middleware=[
+            trusted_proxies_middleware(settings.trusted_networks),
+            server_timing_middleware,
+        ],
+        # A session's or token's last use is written after the answer, in its own transaction.
+        after_response=touch_credentials,
         before_send=[response_headers],
         lifespan=[database],
         state=state,

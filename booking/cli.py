@@ -108,7 +108,8 @@ def serve(host: str | None, port: int | None) -> None:
         app,
         host=host or settings.host,
         port=port or settings.port,
-        proxy_headers=True,
+        # The app reads X-Forwarded-* itself, from BOOKING_TRUSTED_PROXIES only.
+        proxy_headers=False,
         log_level=settings.log_level,
         access_log=settings.log_level in {"info", "debug"},
     )

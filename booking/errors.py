@@ -43,6 +43,16 @@ class TooManyRequests(BookingError):
         self.retry_after = max(1, retry_after)
 
 
+class Unavailable(BookingError):
+    """The database is busy or unreachable: nothing was done; try again after `retry_after`."""
+
+    code = "unavailable"
+
+    def __init__(self, message: str, *, code: str, retry_after: int) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, retry_after)
+
+
 class NotFound(BookingError):
     code = "not_found"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -49,6 +50,13 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(default=15, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
 
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed: the reverse proxies in
+    # front of the app. Anyone else's headers are ignored (they could name any address).
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Comma-separated addresses or CIDR networks of trusted reverse proxies.",
+    )
+
     # Mail: the worker delivers the outbox through this SMTP server.
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=25, ge=1, le=65535)
@@ -80,6 +88,16 @@ class Settings(BaseSettings):
         ZoneInfo(value)  # raises for an unknown zone
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)  # raises, naming the bad entry
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.trusted_proxies)
+
     @property
     def mail_path(self) -> Path:
         return self.mail_dir or self.data_dir / "mail"
@@ -93,6 +111,22 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'booking.sqlite3').resolve()}"
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(value: str) -> tuple[IPNetwork, ...]:
+    """ "10.0.0.0/8, 192.0.2.7" as networks; a bare address is a network of one."""
+    networks = []
+    for entry in (part.strip() for part in value.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"not an address or network: {entry!r}") from exc
+    return tuple(networks)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -10,6 +10,7 @@ do not attach them on their own.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,15 +18,20 @@ from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import SkipValidation
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.accounts.access import Principal
 from booking.accounts.sessions import (
     OpenedSession,
+    Touch,
     csrf_matches,
     parse_bearer,
     principal_for_bearer,
     principal_for_cookie,
+    write_touch,
 )
+from booking.db.errors import as_unavailable
 from booking.deps import AppSettings, CurrentClock, DbSession
 from booking.errors import BookingError, PermissionDenied, Unauthenticated
 
@@ -34,6 +40,8 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FORM_FIELD = "csrf_token"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+_TOUCH = "credential_touch"  # request state: the last use to write after the answer
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +83,32 @@ async def provide_auth(
     clock: CurrentClock,
     settings: AppSettings,
 ) -> Authentication:
+    try:
+        return await _authenticate(request, db_session, clock, settings)
+    except (SQLAlchemyError, OSError) as exc:
+        # Never raise from a provider (see Authentication); a busy or unreachable database
+        # is the handler's 503, anything else still its 500.
+        if (unavailable := as_unavailable(exc)) is None:
+            raise
+        return Authentication(None, unavailable)
+
+
+async def _authenticate(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    clock: CurrentClock,
+    settings: AppSettings,
+) -> Authentication:
     address = client_address(request)
     authorization = request.headers.get("authorization")
     if authorization is not None:
         bearer = parse_bearer(authorization)
-        principal = (
-            await principal_for_bearer(db_session, clock, bearer, address) if bearer else None
+        principal, touch = (
+            await principal_for_bearer(db_session, clock, bearer, address)
+            if bearer
+            else (None, None)
         )
+        request.state[_TOUCH] = touch
         if principal is None:
             return Authentication(
                 None,
@@ -93,7 +120,8 @@ async def provide_auth(
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return Authentication(None)
-    principal = await principal_for_cookie(db_session, clock, settings, cookie, address)
+    principal, touch = await principal_for_cookie(db_session, clock, settings, cookie, address)
+    request.state[_TOUCH] = touch
     if principal is None:
         return Authentication(None)
     if request.method not in _SAFE and not csrf_matches(
@@ -105,6 +133,23 @@ async def provide_auth(
         )
         return Authentication(principal, refusal)
     return Authentication(principal)
+
+
+async def touch_credentials(request: Request[Any, Any, Any]) -> None:
+    """After the answer: write the session's or token's last use in a short transaction of its
+    own. Best effort: busy or unreachable, it is skipped (the next request a minute later
+    tries again) and the answer already sent is untouched."""
+    touch: Touch | None = request.state.get(_TOUCH)
+    if touch is None:
+        return
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    try:
+        async with sessionmaker.begin() as session:
+            await write_touch(session, touch)
+    except (SQLAlchemyError, OSError) as exc:
+        if as_unavailable(exc) is None:
+            raise
+        log.info("last use of %s %s not recorded: %s", touch.kind, touch.ident, exc)
 
 
 async def _presented_csrf(request: Request[Any, Any, Any]) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
@@ -16,7 +17,7 @@ from booking.accounts.auth import (
     client_address,
     session_cookie,
 )
-from booking.accounts.models import ApiToken, User
+from booking.accounts.models import ApiToken
 from booking.accounts.schemas import (
     LoginIn,
     MembershipRead,
@@ -104,8 +105,8 @@ class AuthController(Controller):
     @post(
         "/password",
         status_code=HTTP_204_NO_CONTENT,
-        summary="Change the password (every other session ends)",
-        responses=error_responses(400, 401, 403, 415),
+        summary="Change the password (every other session and every API token ends)",
+        responses=error_responses(400, 401, 403, 409, 415, 429),
     )
     async def change_password(
         self,
@@ -116,13 +117,12 @@ class AuthController(Controller):
         settings: AppSettings,
     ) -> None:
         principal = auth.required()
-        user = await db_session.get_one(User, principal.user_id, with_for_update=True)
         await login.change_password(
             db_session,
             clock,
             settings,
             principal.actor,
-            user,
+            principal.user_id,
             current=data.current_password,
             new=data.new_password,
             keep_session_id=principal.session_id,
@@ -142,14 +142,25 @@ class AuthController(Controller):
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
-    ) -> dict[str, str]:
-        await login.request_reset(db_session, clock, settings, data.login, client_address(request))
-        return RESET_ANSWER
+    ) -> Response[dict[str, str]]:
+        address = client_address(request)
+        await login.limit_reset_requests(db_session, clock, address)
+        # The per-account work runs after the answer: known or unknown, it comes as fast.
+        link = BackgroundTask(
+            login.send_reset_link_later,
+            request.app.state.sessionmaker,
+            clock,
+            settings,
+            data.login,
+            address,
+        )
+        return Response(RESET_ANSWER, status_code=HTTP_202_ACCEPTED, background=link)
 
     @post(
         "/password-reset/confirm",
         status_code=HTTP_204_NO_CONTENT,
-        summary="Set a new password with a reset or invitation link (once)",
+        summary="Set a new password with a reset or invitation link (once); every session "
+        "and API token ends",
         responses=error_responses(400, 415),
     )
     async def confirm_reset(

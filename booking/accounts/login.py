@@ -6,13 +6,16 @@ Every failure says the same thing whether or not the account exists, and costs t
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.accounts import throttle
+from booking.accounts.credentials import end_credentials
 from booking.accounts.models import (
     Group,
     Member,
@@ -25,13 +28,21 @@ from booking.accounts.models import (
 from booking.accounts.passwords import hash_password, needs_rehash, verify_password
 from booking.accounts.rules import password_problem
 from booking.accounts.secrets import new_secret, parse_secret, verifies
-from booking.accounts.sessions import OpenedSession, end_all_sessions, open_session
+from booking.accounts.sessions import OpenedSession, open_session
 from booking.audit.service import Actor, record
 from booking.clock import Clock
-from booking.errors import InvalidInput, PermissionDenied, TooManyRequests, Unauthenticated
+from booking.db.errors import as_unavailable
+from booking.errors import (
+    Conflict,
+    InvalidInput,
+    PermissionDenied,
+    TooManyRequests,
+    Unauthenticated,
+)
 from booking.notifications.outbox import enqueue
 from booking.settings import Settings
 
+log = logging.getLogger(__name__)
 CARD_NUMBER = re.compile(r"\d{7}")
 RESET_MINUTES = 60
 INVITE_DAYS = 7
@@ -63,6 +74,19 @@ async def find_login(session: AsyncSession, login: str) -> User | None:
     return (await session.scalars(stmt)).one_or_none()
 
 
+def account_key(ident: str, user: User | None) -> str:
+    """The throttle's key for a login: the account whenever the login names one (its e-mail and
+    its card count together), else what was typed."""
+    return f"user:{user.id}" if user is not None else f"login:{ident}"
+
+
+def login_limits(settings: Settings, key: str, address: str | None) -> list[throttle.Limit]:
+    limits = [throttle.Limit(key, settings.login_account_failures)]
+    if address:
+        limits.append(throttle.Limit(f"address:{address}", settings.login_address_failures))
+    return limits
+
+
 async def login(
     session: AsyncSession,
     clock: Clock,
@@ -71,17 +95,28 @@ async def login(
     password: str,
     address: str | None,
 ) -> tuple[User, OpenedSession]:
+    """Log in. The attempt is counted before the password is verified, and nothing is locked
+    while it is hashed: the user is read and the attempt counted in one short transaction,
+    committed here; the hash is verified with no transaction open; the outcome is written in
+    a second short transaction (the caller's)."""
     ident = normalise_login(login_name)
-    account_key = f"account:{ident}"
-    limits = [throttle.Limit(account_key, settings.login_account_failures)]
-    if address:
-        limits.append(throttle.Limit(f"address:{address}", settings.login_address_failures))
-    await throttle.ensure_not_locked(session, clock, [limit.key for limit in limits])
-
     user = await find_login(session, ident)
-    ok = await verify_password(settings, user.password_hash if user else None, password)
+    key = account_key(ident, user)
+    window = timedelta(minutes=settings.login_window_minutes)
+    slots = await throttle.claim(session, clock, login_limits(settings, key, address), window)
+    stored = user.password_hash if user else None
+    await session.commit()
+
+    ok = await verify_password(settings, stored, password)
+    rehashed = None
+    if ok and stored and needs_rehash(settings, stored):
+        rehashed = await hash_password(settings, password)
+
+    if user is not None and ok:
+        await session.refresh(user)
+        ok = user.password_hash == stored  # not changed while we were hashing
     if user is None or not ok:
-        await _count_failure(session, clock, settings, limits, ident, address)
+        await _count_failure(session, clock, settings, slots, ident, address)
         raise LoginFailed(
             "the card number or e-mail address, or the password, is wrong", code="login_failed"
         )
@@ -90,9 +125,13 @@ async def login(
             "this account is suspended; please contact a facility counter",
             code="account_suspended",
         )
-    await throttle.clear(session, account_key)
-    if user.password_hash and needs_rehash(settings, user.password_hash):
-        user.password_hash = await hash_password(settings, password)
+    await throttle.succeeded(session, slots, clear_key=key)
+    if rehashed is not None:  # only over the hash verified: a password changed meanwhile wins
+        await session.execute(
+            update(User)
+            .where(User.id == user.id, User.password_hash == stored)
+            .values(password_hash=rehashed)
+        )
     opened = await open_session(session, clock, settings, user.id)
     await record(session, clock, Actor(user.id, address), "login.succeeded", ("user", user.id))
     return user, opened
@@ -102,25 +141,22 @@ async def _count_failure(
     session: AsyncSession,
     clock: Clock,
     settings: Settings,
-    limits: list[throttle.Limit],
+    slots: list[throttle.Slot],
     ident: str,
     address: str | None,
 ) -> None:
     actor = Actor(None, address)
     await record(session, clock, actor, "login.failed", ("login", ident))
-    window = timedelta(minutes=settings.login_window_minutes)
     lockout = timedelta(minutes=settings.login_lockout_minutes)
-    for limit in limits:
-        locked_until = await throttle.count_failure(session, clock, limit, window, lockout)
-        if locked_until is not None:
-            await record(
-                session,
-                clock,
-                actor,
-                "login.locked",
-                ("throttle", limit.key),
-                after={"locked_until": locked_until.isoformat()},
-            )
+    for key, locked_until in await throttle.failed(session, clock, slots, lockout):
+        await record(
+            session,
+            clock,
+            actor,
+            "login.locked",
+            ("throttle", key),
+            after={"locked_until": locked_until.isoformat()},
+        )
 
 
 async def set_password(clock: Clock, settings: Settings, user: User, password: str) -> None:
@@ -131,25 +167,62 @@ async def set_password(clock: Clock, settings: Settings, user: User, password: s
     user.password_changed_at = clock.now()
 
 
+class WrongPassword(InvalidInput):
+    """The current password given to change it is wrong; its count must land, like a login's."""
+
+    keeps_changes = True
+
+
 async def change_password(  # noqa: PLR0913 - each argument is needed and named
     session: AsyncSession,
     clock: Clock,
     settings: Settings,
     actor: Actor,
-    user: User,
+    user_id: int,
     *,
     current: str,
     new: str,
     keep_session_id: int | None,
 ) -> None:
-    """Change with the current password; every other session of the user ends."""
-    if not await verify_password(settings, user.password_hash, current):
-        raise InvalidInput(
+    """Change with the current password. Every other session ends, and every API token and
+    password link (credentials.end_credentials): whoever knew the old password is out. The
+    current password is counted before it is verified, like a login, so a stolen session
+    cannot guess it without limit; both hashes run with no transaction open."""
+    user = await session.get_one(User, user_id)
+    if problem := password_problem(new, user.email):
+        raise InvalidInput(problem, field="new_password", code="weak_password")
+    key = account_key("", user)
+    window = timedelta(minutes=settings.login_window_minutes)
+    slots = await throttle.claim(session, clock, login_limits(settings, key, actor.address), window)
+    stored = user.password_hash
+    await session.commit()
+
+    new_hash = None
+    if await verify_password(settings, stored, current):
+        new_hash = await hash_password(settings, new)
+    if new_hash is None:
+        lockout = timedelta(minutes=settings.login_lockout_minutes)
+        await throttle.failed(session, clock, slots, lockout)
+        raise WrongPassword(
             "the current password is wrong", field="current_password", code="wrong_password"
         )
-    await set_password(clock, settings, user, new)
-    await end_all_sessions(session, user.id, keep_session_id=keep_session_id)
-    await record(session, clock, actor, "user.password_changed", ("user", user.id))
+    await throttle.succeeded(session, slots, clear_key=key)
+    # Only over the password verified: two changes at once, one wins and the other says so.
+    changed = await session.execute(
+        update(User)
+        .where(User.id == user_id, User.password_hash == stored)
+        .values(password_hash=new_hash, password_changed_at=clock.now())
+    )
+    if not getattr(changed, "rowcount", 0):
+        raise Conflict(
+            "the password was changed at the same moment; please try again",
+            field="current_password",
+            code="password_changed",
+        )
+    await end_credentials(
+        session, clock, actor, user_id, reason="password_changed", keep_session_id=keep_session_id
+    )
+    await record(session, clock, actor, "user.password_changed", ("user", user_id))
 
 
 async def issue_password_link(
@@ -192,12 +265,11 @@ async def issue_password_link(
         await enqueue(session, clock, to=user.email, template="invitation", context=context)
 
 
-async def request_reset(
-    session: AsyncSession, clock: Clock, settings: Settings, login_name: str, address: str | None
-) -> None:
-    """Send a reset link if the account exists and has an e-mail. The caller answers the same
-    either way; a few requests an hour per account at most, silently. A client address
-    asking too often is refused (429) whatever it asks for."""
+async def limit_reset_requests(session: AsyncSession, clock: Clock, address: str | None) -> None:
+    """Before a reset request is answered: a client address asking too often is refused (429)
+    whatever it asks for. The same work for every login, known or not: the link itself is
+    written after the answer (`send_reset_link_later`), so that the answer's timing cannot
+    tell whether an account exists."""
     if address:
         key = f"reset:{address}"
         try:
@@ -210,6 +282,31 @@ async def request_reset(
         hour = timedelta(hours=1)
         limit = throttle.Limit(key, RESET_REQUESTS_PER_ADDRESS)
         await throttle.count_failure(session, clock, limit, hour, hour)
+
+
+async def send_reset_link_later(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings,
+    login_name: str,
+    address: str | None,
+) -> None:
+    """After the answer, in a transaction of its own: a busy or unreachable database loses
+    this one request's mail (logged), as a lost mail would; the person asks again."""
+    try:
+        async with sessionmaker.begin() as session:
+            await send_reset_link(session, clock, settings, login_name, address)
+    except (SQLAlchemyError, OSError) as exc:
+        if as_unavailable(exc) is None:
+            raise
+        log.warning("password reset link not written: %s", exc)
+
+
+async def send_reset_link(
+    session: AsyncSession, clock: Clock, settings: Settings, login_name: str, address: str | None
+) -> None:
+    """Send a reset link if the account exists and has an e-mail; a few an hour per account
+    at most, silently."""
     ident = normalise_login(login_name)
     user = await find_login(session, ident)
     if user is None or user.status is not UserStatus.ACTIVE or user.email is None:
@@ -240,7 +337,10 @@ async def confirm_reset(
     new_password: str,
     address: str | None,
 ) -> User:
-    """Use a reset or invitation link once: set the password, end every session."""
+    """Use a reset or invitation link once: set the password, end every session and revoke
+    every API token (credentials.end_credentials). The link is checked in a short read, the
+    password hashed with no transaction open, and the link claimed and the password written
+    in a second transaction."""
     invalid = InvalidInput(
         "this link is invalid, used or expired; please ask for a new one",
         field="token",
@@ -255,26 +355,39 @@ async def confirm_reset(
         )
     ).one_or_none()
     now = clock.now()
-    if row is None or not verifies(secret, row.verifier_hash) or row.expires_at <= now:
+    if (
+        row is None
+        or not verifies(secret, row.verifier_hash)
+        or row.expires_at <= now
+        or row.used_at is not None
+    ):
         raise invalid
+    user = await session.get_one(User, row.user_id)
+    if user.status is not UserStatus.ACTIVE:
+        raise invalid
+    if problem := password_problem(new_password, user.email):
+        raise InvalidInput(problem, field="new_password", code="weak_password")
+    await session.commit()
+
+    new_hash = await hash_password(settings, new_password)
     # Single use even against two requests at once: only one UPDATE finds used_at still NULL.
     claimed = await session.execute(
         update(PasswordToken)
         .where(PasswordToken.id == row.id, PasswordToken.used_at.is_(None))
         .values(used_at=now)
     )
-    if not getattr(claimed, "rowcount", 0):
+    await session.refresh(user)
+    if not getattr(claimed, "rowcount", 0) or user.status is not UserStatus.ACTIVE:
         raise invalid
-    user = await session.get_one(User, row.user_id)
-    if user.status is not UserStatus.ACTIVE:
-        raise invalid
-    await set_password(clock, settings, user, new_password)
-    await end_all_sessions(session, user.id)
-    await throttle.clear(session, f"account:{user.email}")
+    user.password_hash = new_hash
+    user.password_changed_at = now
+    actor = Actor(user.id, address)
+    await end_credentials(session, clock, actor, user.id, reason=f"password_{row.purpose.value}")
+    await throttle.clear(session, account_key("", user))
     await record(
         session,
         clock,
-        Actor(user.id, address),
+        actor,
         "user.password_set",
         ("user", user.id),
         after={"purpose": row.purpose.value},

@@ -39,6 +39,37 @@ _TOUCH_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
+class Touch:
+    """A session's or token's last use, written after the answer in a transaction of its own
+    (`write_touch`): never inside a read, where a write fails under concurrent writers on
+    SQLite, and never able to fail the request it was seen in."""
+
+    kind: Literal["session", "token"]
+    ident: int
+    at: datetime
+
+
+async def write_touch(session: AsyncSession, touch: Touch) -> None:
+    if touch.kind == "session":
+        await session.execute(
+            update(WebSession)
+            .where(WebSession.id == touch.ident, WebSession.last_seen_at < touch.at)
+            .values(last_seen_at=touch.at)
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        await session.execute(
+            update(ApiToken)
+            .where(
+                ApiToken.id == touch.ident,
+                or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < touch.at),
+            )
+            .values(last_used_at=touch.at)
+            .execution_options(synchronize_session=False)
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class OpenedSession:
     session_id: int
     cookie_value: str
@@ -85,11 +116,12 @@ async def end_all_sessions(
 
 async def principal_for_cookie(
     session: AsyncSession, clock: Clock, settings: Settings, cookie: str, address: str | None
-) -> Principal | None:
-    """The principal of a live session; its `csrf_token` is checked by the caller."""
+) -> tuple[Principal | None, Touch | None]:
+    """The principal of a live session (its `csrf_token` is checked by the caller), and the
+    touch to write when its last use is a minute old. Reads only."""
     secret = parse_secret(cookie)
     if secret is None:
-        return None
+        return None, None
     row = (
         await session.execute(
             select(
@@ -109,17 +141,14 @@ async def principal_for_cookie(
         )
     ).one_or_none()
     if row is None or not verifies(secret, row[1]):
-        return None
+        return None, None
     session_id, _, csrf_token, last_seen_at, expires_at = row[:5]
     now = clock.now()
     idle_limit = last_seen_at + timedelta(minutes=settings.session_idle_minutes)
     if now >= expires_at or now >= idle_limit or row[9] is not UserStatus.ACTIVE:
-        return None  # the row goes with the worker's purge_expired; no write on a refusal
-    if now - last_seen_at >= _TOUCH_EVERY:
-        await session.execute(
-            update(WebSession).where(WebSession.id == session_id).values(last_seen_at=now)
-        )
-    return await _principal(
+        return None, None  # the row goes with the worker's purge_expired; no write on a refusal
+    touch = Touch("session", session_id, now) if now - last_seen_at >= _TOUCH_EVERY else None
+    principal = await _principal(
         session,
         row[5],
         row[6],
@@ -130,6 +159,7 @@ async def principal_for_cookie(
         session_id=session_id,
         csrf_token=csrf_token,
     )
+    return principal, touch
 
 
 async def purge_expired(session: AsyncSession, clock: Clock, settings: Settings) -> int:
@@ -151,10 +181,11 @@ def csrf_matches(presented: str | None, expected: str) -> bool:
 
 async def principal_for_bearer(
     session: AsyncSession, clock: Clock, presented: str, address: str | None
-) -> Principal | None:
+) -> tuple[Principal | None, Touch | None]:
+    """The principal of a live API token, and the touch to write (as for a session)."""
     secret = parse_secret(presented, TOKEN_PREFIX)
     if secret is None:
-        return None
+        return None, None
     row = (
         await session.execute(
             select(
@@ -174,18 +205,16 @@ async def principal_for_bearer(
         )
     ).one_or_none()
     if row is None or not verifies(secret, row[1]):
-        return None
+        return None, None
     token_id, _, expires_at, revoked_at, last_used_at = row[:5]
     now = clock.now()
     if revoked_at is not None or now >= expires_at or row[9] is not UserStatus.ACTIVE:
-        return None
-    if last_used_at is None or now - last_used_at >= _TOUCH_EVERY:
-        await session.execute(
-            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
-        )
-    return await _principal(
+        return None, None
+    stale = last_used_at is None or now - last_used_at >= _TOUCH_EVERY
+    principal = await _principal(
         session, row[5], row[6], row[7], row[8], "token", address, token_id=token_id
     )
+    return principal, Touch("token", token_id, now) if stale else None
 
 
 async def _principal(  # noqa: PLR0913 - the columns of one row, named

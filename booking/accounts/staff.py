@@ -8,10 +8,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.access import Principal, require_admin
+from booking.accounts.credentials import end_credentials
 from booking.accounts.login import issue_password_link, set_password
 from booking.accounts.models import ManagerFacility, StaffRole, TokenPurpose, User, UserStatus
 from booking.accounts.people import clean_email, find_or_invite
-from booking.accounts.sessions import end_all_sessions
 from booking.audit.service import Actor, record
 from booking.clock import Clock
 from booking.errors import Conflict, InvalidInput, NotFound
@@ -145,7 +145,8 @@ async def get_user(session: AsyncSession, user_id: int) -> User:
 async def set_user_status(
     session: AsyncSession, clock: Clock, principal: Principal, user_id: int, status: UserStatus
 ) -> User:
-    """Suspending a person ends every session of theirs at once and stops their tokens."""
+    """Suspending a person ends every session of theirs at once and revokes their API tokens
+    and password links for good: reinstating them later revives none of it."""
     require_admin(principal)
     user = await get_user(session, user_id)
     if user.id == principal.user_id:
@@ -155,7 +156,7 @@ async def set_user_status(
     before = {"status": user.status.value}
     user.status = status
     if status is UserStatus.SUSPENDED:
-        await end_all_sessions(session, user.id)
+        await end_credentials(session, clock, principal.actor, user.id, reason="user_suspended")
     action = "user.suspended" if status is UserStatus.SUSPENDED else "user.reinstated"
     await record(
         session,

@@ -15,8 +15,8 @@ from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from sqlalchemy.exc import IntegrityError
 
-from booking.db.errors import as_conflict
-from booking.errors import BookingError, Unauthenticated
+from booking.db.errors import as_conflict, as_unavailable
+from booking.errors import BookingError, Unauthenticated, Unavailable
 from booking.pages.account import AccountPages
 from booking.pages.bookings import BookingPages
 from booking.pages.calendar import CalendarPages
@@ -41,6 +41,8 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     texts = request_lang(request)
     if isinstance(exc, IntegrityError):
         exc = as_conflict(exc)
+    elif (unavailable := as_unavailable(exc)) is not None:  # a busy or unreachable database
+        exc = unavailable
     if isinstance(exc, Unauthenticated) or (
         isinstance(exc, BookingError) and exc.code == "login_required"
     ):
@@ -72,6 +74,7 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         },
         status_code=status,
         media_type="text/html",
+        headers={"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None,
     )
     return add_security_headers(response)
 

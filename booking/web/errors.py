@@ -20,10 +20,11 @@ from litestar.status_codes import (
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from booking.db.errors import as_conflict
+from booking.db.errors import as_conflict, as_unavailable
 from booking.errors import (
     BookingError,
     Conflict,
@@ -33,6 +34,7 @@ from booking.errors import (
     RuleViolation,
     TooManyRequests,
     Unauthenticated,
+    Unavailable,
 )
 from booking.web.fields import CONTROL_REASON, MULTI_LINE, MULTI_LINE_CONTROL_REASON, ONE_LINE
 
@@ -50,6 +52,7 @@ _STATUS: dict[type[BookingError], int] = {
     InvalidInput: HTTP_400_BAD_REQUEST,
     Unauthenticated: HTTP_401_UNAUTHORIZED,
     TooManyRequests: HTTP_429_TOO_MANY_REQUESTS,
+    Unavailable: HTTP_503_SERVICE_UNAVAILABLE,
     NotFound: HTTP_404_NOT_FOUND,
     PermissionDenied: HTTP_403_FORBIDDEN,
     Conflict: HTTP_409_CONFLICT,
@@ -99,7 +102,7 @@ def domain_error(_: Request[Any, Any, Any], exc: BookingError) -> Response[dict[
     status = status_of(exc)
     errors = [{"field": field, "reason": reason} for field, reason in exc.problems] or None
     headers: dict[str, str] = {}
-    if isinstance(exc, TooManyRequests):
+    if isinstance(exc, (TooManyRequests, Unavailable)):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="booking"'
@@ -149,6 +152,14 @@ def integrity_error(
     return domain_error(request, as_conflict(exc))
 
 
+def database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    unavailable = as_unavailable(exc)
+    if unavailable is None:
+        return unexpected_error(request, exc)
+    log.warning("%s on %s %s: %s", unavailable.code, request.method, request.url.path, exc)
+    return domain_error(request, unavailable)
+
+
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "an unexpected error occurred", "internal")
@@ -159,6 +170,9 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationException: validation_error,
     HTTPException: http_error,
     IntegrityError: integrity_error,
+    # A busy or unreachable database (SQLite's lock, a PostgreSQL restart, a full pool): 503.
+    SQLAlchemyError: database_error,
+    OSError: database_error,
     HTTP_500_INTERNAL_SERVER_ERROR: unexpected_error,
 }
 
@@ -189,6 +203,7 @@ _DESCRIPTIONS = {
     415: "The body must be application/json",
     422: "Well formed, but a rule forbids it",
     429: "Too many attempts: see Retry-After",
+    503: "The database is busy or unreachable: see Retry-After",
 }
 
 

@@ -23,11 +23,13 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.compression import CompressionMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import OpenAPIRenderPlugin
-from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
+from litestar.openapi.spec import Components, OpenAPIFormat, OpenAPIType, Schema, SecurityScheme
 from litestar.plugins import OpenAPISchemaPlugin
 from litestar.static_files import create_static_files_router
 from litestar.typing import FieldDefinition
 
+from booking.accounts.auth import CSRF_HEADER, SESSION_COOKIE
+from booking.accounts.sessions import TOKEN_PREFIX
 from booking.pages.web import add_security_headers
 
 ASSETS = Path(__file__).parent / "apidocs"
@@ -90,6 +92,31 @@ class TimeOfDaySchema(OpenAPISchemaPlugin):
         )
 
 
+# How a request says who sends it (booking/accounts/auth.py). A route decides for itself whether
+# it needs anyone: the empty requirement says that anonymous requests are also described.
+SECURITY_SCHEMES: dict[str, SecurityScheme] = {
+    "bearer": SecurityScheme(
+        type="http",
+        scheme="bearer",
+        bearer_format=f"{TOKEN_PREFIX}...",
+        description="An API token from POST /api/v1/tokens; needs no CSRF token.",
+    ),
+    "session": SecurityScheme(
+        type="apiKey",
+        name=SESSION_COOKIE,
+        security_scheme_in="cookie",
+        description="The web session from POST /api/v1/auth/login.",
+    ),
+    "csrf": SecurityScheme(
+        type="apiKey",
+        name=CSRF_HEADER,
+        security_scheme_in="header",
+        description="The session's CSRF token (login's and /api/v1/me's csrf_token): every "
+        "request but GET, HEAD and OPTIONS made with the session cookie sends it.",
+    ),
+}
+
+
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="booking",
@@ -98,6 +125,8 @@ def openapi_config() -> OpenAPIConfig:
         "RFC 9457 problem details (application/problem+json) with a stable `code`.",
         path=SCHEMA_PATH,
         render_plugins=[SwaggerPage()],
+        components=Components(security_schemes=dict(SECURITY_SCHEMES)),
+        security=[{"bearer": []}, {"session": [], "csrf": []}, {}],
         # The page and the schema under the pages' security headers (CSP, nosniff, no-store).
         openapi_router=Router(
             SCHEMA_PATH,

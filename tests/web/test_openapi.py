@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from booking.accounts.auth import CSRF_HEADER, SESSION_COOKIE
+from booking.accounts.sessions import TOKEN_PREFIX
 from booking.app import create_app
 from booking.settings import Settings
 from tests.people import World
@@ -113,3 +115,15 @@ async def test_every_status_a_route_answers_is_documented(
             if str(response.status_code) not in documented:
                 undocumented.add((method, template, response.status_code))
     assert sorted(undocumented) == []
+
+
+def test_how_a_request_authenticates_is_described(schema: dict[str, Any]) -> None:
+    """A sibling of the undeclared Idempotency-Key: the bearer token, the session cookie and
+    the CSRF header every cookie-authenticated unsafe request must send."""
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["bearer"]["scheme"] == "bearer"
+    assert schemes["bearer"]["bearerFormat"].startswith(TOKEN_PREFIX)
+    assert (schemes["session"]["in"], schemes["session"]["name"]) == ("cookie", SESSION_COOKIE)
+    assert (schemes["csrf"]["in"], schemes["csrf"]["name"]) == ("header", CSRF_HEADER)
+    assert {"session": [], "csrf": []} in schema["security"]
+    assert {} in schema["security"]  # searching and the public reports need nobody

@@ -1,0 +1,129 @@
+"""A busy or unreachable database is a 503 with Retry-After, never a 500 (issue 14: 3).
+
+Each engine in the state that used to answer 500: PostgreSQL unreachable (a closed port),
+PostgreSQL restarted under a pool of connections, SQLite's write lock held past the busy
+timeout. The API answers problem details, the pages an error page, both with Retry-After.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from booking.app import create_app
+from booking.db import engine as db_engine
+from booking.db import migrate
+from booking.db.engine import create_engine, create_sessionmaker
+from booking.settings import Settings
+from tests.conftest import FAST_HASHING, _recreate_postgres, in_thread, postgres_url
+from tests.notifications.test_worker import free_port
+
+
+@pytest.fixture
+async def unreachable(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere"
+    settings = Settings(database_url=url, data_dir=tmp_path, **FAST_HASHING)
+    engine = create_engine(settings)
+    app = create_app(settings, sessionmaker=create_sessionmaker(engine))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://down"
+    ) as client:
+        yield client
+    await engine.dispose()
+
+
+def _assert_unavailable(response: httpx.Response, code: str) -> None:
+    assert response.status_code == 503, response.text
+    assert int(response.headers["retry-after"]) >= 1
+    if response.headers["content-type"].startswith("application/problem+json"):
+        assert response.json()["code"] == code
+    else:
+        assert response.headers["content-type"].startswith("text/html")
+
+
+async def test_an_unreachable_postgresql_is_a_503(unreachable: httpx.AsyncClient) -> None:
+    for response in (
+        await unreachable.get("/api/v1/wards"),
+        await unreachable.post(
+            "/api/v1/auth/login", json={"login": "a@example.jp", "password": "whatever it is"}
+        ),
+        await unreachable.get("/api/v1/me", headers={"Authorization": "Bearer bkt_x.y"}),
+    ):
+        _assert_unavailable(response, "database_unavailable")
+        assert response.headers["content-type"].startswith("application/problem+json")
+    page = await unreachable.get("/")
+    _assert_unavailable(page, "database_unavailable")
+    assert page.headers["content-type"].startswith("text/html")
+
+
+@pytest.fixture
+def fresh(engine_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """An empty migrated database of the engine under test, committed to for real."""
+    url = None
+    if engine_settings.database_url:
+        url = postgres_url("outage")
+        in_thread(lambda: asyncio.run(_recreate_postgres(url)))
+    settings = Settings(database_url=url, data_dir=tmp_path, **FAST_HASHING)
+    in_thread(lambda: migrate.upgrade(settings))
+    yield settings
+    if url:
+        in_thread(lambda: asyncio.run(_recreate_postgres(url, drop_only=True)))
+
+
+async def test_a_restarted_postgresql_is_a_503_then_recovers(fresh: Settings) -> None:
+    if not fresh.database_url:
+        pytest.skip("PostgreSQL only: SQLite has no server to restart")
+    engine = create_engine(fresh)
+    app = create_app(fresh, sessionmaker=create_sessionmaker(engine))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://restart"
+    ) as client:
+        assert (await client.get("/api/v1/wards")).status_code == 200
+        # What a restart does to the pool: every server process of ours is gone.
+        url = make_url(fresh.database_url)
+        admin = await asyncpg.connect(host=url.host, port=url.port, user=url.username)
+        try:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1"
+                " AND pid <> pg_backend_pid()",
+                url.database,
+            )
+        finally:
+            await admin.close()
+        _assert_unavailable(await client.get("/api/v1/wards"), "database_unavailable")
+        assert (await client.get("/api/v1/wards")).status_code == 200  # a new pool
+    await engine.dispose()
+
+
+async def test_sqlite_locked_past_the_busy_timeout_is_a_503(
+    fresh: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if fresh.database_url:
+        pytest.skip("SQLite only: its database-wide write lock")
+    monkeypatch.setattr(db_engine, "SQLITE_BUSY_TIMEOUT_MS", 100)
+    engine = create_engine(fresh)
+    app = create_app(fresh, sessionmaker=create_sessionmaker(engine))
+    database = engine.url.database
+    assert database
+    other = sqlite3.connect(database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    body = {"login": "a@example.jp", "password": "whatever it is"}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://busy"
+    ) as client:
+        try:
+            _assert_unavailable(await client.post("/api/v1/auth/login", json=body), "database_busy")
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        # The connection that failed went back to the pool usable.
+        for _ in range(3):
+            assert (await client.post("/api/v1/auth/login", json=body)).status_code == 401
+    await engine.dispose()
