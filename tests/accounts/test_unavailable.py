@@ -61,6 +61,7 @@ async def test_an_unreachable_postgresql_is_a_503(unreachable: httpx.AsyncClient
     page = await unreachable.get("/")
     _assert_unavailable(page, "database_unavailable")
     assert page.headers["content-type"].startswith("text/html")
+    assert "ただいまシステムに接続できません" in page.text  # the page's language, not a trace
 
 
 @pytest.fixture
