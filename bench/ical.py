@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import os
 import random
+import secrets
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -187,12 +188,13 @@ async def fill(url: str) -> tuple[str, str]:
         secret = new_secret()
         await conn.execute(
             "INSERT INTO calendar_feeds (owner_user_id, kind, target_id, name, selector,"
-            " verifier_hash, created_at) VALUES ($1, $2, $3, 'bench', $4, $5, $6)",
+            " verifier_hash, uid_key, created_at) VALUES ($1, $2, $3, 'bench', $4, $5, $6, $7)",
             owner,
             kind,
             target,
             secret.selector,
             secret.verifier_hash,
+            secrets.token_bytes(16),
             now,
         )
         tokens.append(str(secret))

@@ -16,6 +16,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -132,6 +133,13 @@ class Group(Base):
     suspended_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Raised by the database on every UPDATE of the row (any ORM or Core update): calendar
+    # feeds show the name and contact, and their ETag sums the revisions of the groups shown.
+    revision: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", onupdate=literal_column("revision") + 1
+    )
+
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - read the new revision back
 
 
 class Member(Base):

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, HttpMethod, Request, Response, delete, get, post, route
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.accounts.access import Principal
 from booking.accounts.auth import Auth
 from booking.calendars import feeds, render
 from booking.calendars.models import CalendarFeed, FeedKind
 from booking.clock import local_today
 from booking.deps import AppSettings, CurrentClock, DbSession, Network
+from booking.inventory.network import NetworkSnapshot
 from booking.reservations.changes import get_booking
 from booking.reservations.models import Booking
+from booking.settings import Settings
 from booking.web.errors import error_responses
 from booking.web.fields import TOKEN_NAME_MAX, Id, OneLine
 
@@ -122,30 +126,98 @@ class FeedController(Controller):
         await feeds.revoke_feed(db_session, clock, auth.required(), feed_id)
 
 
-def _host(settings: Any) -> str:
+def _host(settings: Settings) -> str:
     return urlsplit(settings.public_url).hostname or "booking.local"
 
 
-def _not_modified(request: Request[Any, Any, Any], etag: str, latest: datetime | None) -> bool:
-    match = request.headers.get("if-none-match")
-    if match is not None:
-        return etag in [tag.strip() for tag in match.split(",")] or match.strip() == "*"
+def _etags(request: Request[Any, Any, Any]) -> list[str]:
+    """The entity tags of If-None-Match (every header line), weak ones as their opaque tag."""
+    tags = ",".join(request.headers.getall("if-none-match", [])).split(",")
+    return [tag.strip().removeprefix("W/") for tag in tags if tag.strip()]
+
+
+def _not_modified(
+    request: Request[Any, Any, Any], etag: str, last_modified: datetime | None
+) -> bool:
+    """RFC 9110 §13.1.2 and §13.1.3: If-None-Match compares weakly (W/"x" matches "x", * any)
+    and, when present, If-Modified-Since is not looked at; dates compare at whole seconds."""
+    if "if-none-match" in request.headers:
+        return any(tag in {"*", etag} for tag in _etags(request))
     since = request.headers.get("if-modified-since")
-    if since and latest is not None:
-        try:
-            return latest.replace(microsecond=0) <= parsedate_to_datetime(since)
-        except (TypeError, ValueError):
-            return False
-    return False
+    if not since or last_modified is None:
+        return False
+    try:
+        when = parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False
+    if when.tzinfo is None:  # "-0000": UTC of unknown origin
+        when = when.replace(tzinfo=UTC)
+    return last_modified.replace(microsecond=0) <= when
+
+
+def _version(
+    feed: CalendarFeed,
+    principal: Principal,
+    win: feeds.Window,
+    rows: str,
+    ctx: render.Context,
+) -> str:
+    """A digest of everything the body is made of: the rows, the feed, who reads it and how."""
+    scope = sorted(principal.facility_ids) if feed.kind is FeedKind.MANAGER else []
+    inputs = (
+        rows,
+        feed.id,
+        feed.kind,
+        feed.target_id,
+        feed.name,
+        win,
+        principal.staff_role,
+        principal.is_admin,
+        scope,
+        ctx.key,
+        render.CODE_VERSION,
+    )
+    return hashlib.sha256(repr(inputs).encode()).hexdigest()
+
+
+def _headers(feed: CalendarFeed) -> dict[str, str]:
+    headers = {
+        "ETag": f'"{feed.etag}"',
+        "Cache-Control": "private, max-age=900, must-revalidate",
+    }
+    if feed.last_modified is not None:
+        headers["Last-Modified"] = format_datetime(feed.last_modified, usegmt=True)
+    return headers
+
+
+async def _body(
+    db_session: AsyncSession,
+    feed: CalendarFeed,
+    principal: Principal,
+    win: feeds.Window,
+    ctx: render.Context,
+) -> bytes:
+    rows = await feeds.bookings_of(db_session, feed, principal, win)
+    if feed.kind in feeds.PUBLIC:
+        events = [render.public_event(ctx, row, feed.uid_key) for row in rows]
+    else:
+        detail: Literal["group", "staff"] = "group" if feed.kind is FeedKind.GROUP else "staff"
+        events = [render.booking_event(ctx, row, detail) for row in rows]
+    events += [render.win_event(ctx, won) for won in await feeds.wins_of(db_session, feed, win)]
+    return render.calendar(feed.name, events)
 
 
 class ICalController(Controller):
     path = "/ical"
     tags = ["calendars"]  # noqa: RUF012
 
-    @get(
+    @route(
         "/{feed_file:str}",
+        http_method=[HttpMethod.GET, HttpMethod.HEAD],
         summary="A calendar feed (RFC 5545) by its secret URL: /ical/<token>.ics",
+        description="HEAD answers with the same headers and no body. ETag (strong, the "
+        "body's hash) and Last-Modified (never moving back) answer If-None-Match (weak "
+        "comparison, lists, *) and If-Modified-Since with 304.",
         media_type=ICS,
         responses=error_responses(400, 404),
     )
@@ -164,38 +236,37 @@ class ICalController(Controller):
         token = feed_file.removesuffix(".ics") if feed_file.endswith(".ics") else ""
         feed, principal = await feeds.resolve(db_session, network, token)
         win = feeds.window(local_today(clock, settings.tz), settings.tz, past_days, future_days)
-        count, latest, sequences = await feeds.fingerprint(db_session, feed, principal, win)
-        tag = hashlib.sha256(
-            f"{feed.id}|{feed.kind}|{lang}|{win}|{count}|{latest}|{sequences}|"
-            f"{network.revision}|{principal.staff_role}".encode()
-        ).hexdigest()[:32]
-        etag = f'"{tag}"'
-        headers = {
-            "ETag": etag,
-            "Cache-Control": "private, max-age=900, must-revalidate",
-        }
-        if latest is not None:
-            headers["Last-Modified"] = format_datetime(latest, usegmt=True)
-        if _not_modified(request, etag, latest):
+        ctx = await _context(request, db_session, settings, network, lang)
+        rows = await feeds.fingerprint(db_session, feed, principal, win)
+        version = _version(feed, principal, win, rows, ctx)
+        served = feed.content_version == version and feed.etag is not None
+        if served and _not_modified(request, f'"{feed.etag}"', feed.last_modified):
+            # nothing the body is made of has changed since it was served: nothing to render
+            return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=_headers(feed))
+        body = await _body(db_session, feed, principal, win, ctx)
+        if not served:  # the same inputs make the same bytes: hashed once per version
+            feeds.remember(feed, version, hashlib.sha256(body).hexdigest()[:32], clock.now())
+        headers = _headers(feed)
+        if not served and _not_modified(request, headers["ETag"], feed.last_modified):
             return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
-        detail: render.Detail = (
-            "public"
-            if feed.kind in feeds.PUBLIC
-            else ("group" if feed.kind is FeedKind.GROUP else "staff")
-        )
-        host, base = _host(settings), settings.public_url.rstrip("/")
-        events = [
-            render.booking_event(
-                request.app.state.event_cache, network, row, lang, detail, base, host
-            )
-            for row in await feeds.bookings_of(db_session, feed, principal, win)
-        ]
-        events += [
-            render.win_event(request.app.state.event_cache, network, application, lang, base, host)
-            for application in await feeds.wins_of(db_session, feed, win)
-        ]
-        body = render.calendar(feed.name, events)
         return Response(body, media_type=ICS, headers=headers)
+
+
+async def _context(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    settings: Settings,
+    network: NetworkSnapshot,
+    lang: render.Lang,
+) -> render.Context:
+    return render.Context(
+        cache=request.app.state.event_cache,
+        snapshot=network,
+        purposes=await feeds.purpose_names(db_session, network),
+        lang=lang,
+        base_url=settings.public_url.rstrip("/"),
+        host=_host(settings),
+    )
 
 
 class BookingICalController(Controller):
@@ -220,15 +291,8 @@ class BookingICalController(Controller):
     ) -> Response[bytes]:
         booking, _ = await get_booking(db_session, auth.required(), booking_id)
         (row,) = await feeds.event_rows(db_session, [Booking.id == booking.id])
-        event = render.booking_event(
-            request.app.state.event_cache,
-            network,
-            row,
-            lang,
-            "group",
-            settings.public_url.rstrip("/"),
-            _host(settings),
-        )
+        ctx = await _context(request, db_session, settings, network, lang)
+        event = render.booking_event(ctx, row, "group")
         return Response(
             render.calendar(f"booking {booking.id}", [event]),
             media_type=ICS,

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import BigInteger, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
@@ -26,6 +26,7 @@ from booking.audit.service import record
 from booking.calendars.models import CalendarFeed, FeedKind
 from booking.clock import Clock
 from booking.errors import BookingError, InvalidInput, NotFound
+from booking.inventory.models import Purpose
 from booking.inventory.network import NetworkSnapshot
 from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.reservations.models import Booking, BookingStatus
@@ -223,30 +224,71 @@ def _booking_scope(
 
 async def fingerprint(
     session: AsyncSession, feed: CalendarFeed, principal: Principal, win: Window
-) -> tuple[int, datetime | None, int]:
-    """(rows, latest change, sum of sequences): cheap to read, changes with any event."""
+) -> str:
+    """What the feed's rows are now, in one or two aggregate queries: it moves with any event
+    entering or leaving (count, sum of squared ids), any change to one (SEQUENCE, updated_at)
+    and any change to a group shown in it (the groups' revisions)."""
     conditions = _booking_scope(feed, principal, win)
-    row = (
-        await session.execute(
-            select(func.count(), func.max(Booking.updated_at), func.sum(Booking.sequence)).where(
-                *conditions
-            )
-        )
-    ).one()
-    count, latest, sequences = int(row[0]), row[1], int(row[2] or 0)
+    ident = cast(Booking.id, BigInteger)
+    columns: list[ColumnElement[Any]] = [
+        func.count(),
+        func.sum(ident * ident),
+        func.sum(Booking.sequence),
+        func.max(Booking.updated_at),
+    ]
+    stmt = select(*columns)
+    if feed.kind is FeedKind.GROUP:  # one group: its row by key (a join per row is slower)
+        revision = select(Group.revision).where(Group.id == feed.target_id).scalar_subquery()
+        stmt = select(*columns, revision)
+    elif feed.kind not in PUBLIC:  # public events show nothing of the group
+        stmt = select(*columns, func.sum(Group.revision)).join(Group, Group.id == Booking.group_id)
+    parts: list[object] = list((await session.execute(stmt.where(*conditions))).one())
     if feed.kind is FeedKind.GROUP:
-        wins = (
-            await session.execute(
-                select(func.count(), func.max(LotteryApplication.settled_at)).where(
-                    *_win_scope(feed, win)
-                )
-            )
-        ).one()
-        count += int(wins[0])
-        sequences += int(wins[0]) * 7919
-        if wins[1] is not None and (latest is None or wins[1] > latest):
-            latest = wins[1]
-    return count, latest, sequences
+        app_id = cast(LotteryApplication.id, BigInteger)
+        status = case(
+            (LotteryApplication.status == ApplicationStatus.WON, 1),
+            (LotteryApplication.status == ApplicationStatus.CONFIRMED, 1_000),
+            else_=1_000_000,
+        )
+        wins = select(
+            func.count(),
+            func.sum(app_id * app_id),
+            func.sum(status),
+            func.max(LotteryApplication.settled_at),
+        ).where(*_win_scope(feed, win))
+        parts += list((await session.execute(wins)).one())
+    return "|".join(str(part) for part in parts)
+
+
+def remember(feed: CalendarFeed, version: str, etag: str, now: datetime) -> None:
+    """Keep the feed's validators after a render. A body unlike the last one gets its ETag and
+    a Last-Modified at least a second after the previous one: never earlier (a cancelled newest
+    booking, a clock set back) and never the same HTTP-date for two bodies."""
+    if feed.etag != etag:
+        second = now.astimezone(UTC).replace(microsecond=0)
+        previous = feed.last_modified
+        feed.last_modified = (
+            second if previous is None else max(previous + timedelta(seconds=1), second)
+        )
+        feed.etag = etag
+    if feed.content_version != version:
+        feed.content_version = version
+
+
+_PURPOSE_NAMES = "calendars.purpose_names"
+
+
+async def purpose_names(
+    session: AsyncSession, snapshot: NetworkSnapshot
+) -> dict[str, tuple[str, str]]:
+    """Purpose key -> (ja, en); read once per network revision (kept with the snapshot)."""
+    found = snapshot.derived.get(_PURPOSE_NAMES)
+    if isinstance(found, dict):
+        return found
+    rows = (await session.execute(select(Purpose.key, Purpose.name_ja, Purpose.name_en))).all()
+    names = {key: (ja, en) for key, ja, en in rows}
+    snapshot.derived[_PURPOSE_NAMES] = names
+    return names
 
 
 def _win_scope(feed: CalendarFeed, win: Window) -> list[ColumnElement[bool]]:
@@ -275,6 +317,7 @@ EVENT_COLUMNS = (
     Booking.period_codes,
     Booking.updated_at,
     Booking.created_at,
+    Booking.decided_at,
     Booking.event_name,
     Booking.purpose,
     Booking.headcount,
@@ -310,4 +353,5 @@ async def wins_of(
     if feed.kind is not FeedKind.GROUP:
         return []
     stmt = select(LotteryApplication).where(*_win_scope(feed, win))
-    return (await session.scalars(stmt.order_by(LotteryApplication.use_date))).all()
+    stmt = stmt.order_by(LotteryApplication.use_date, LotteryApplication.id)
+    return (await session.scalars(stmt)).all()

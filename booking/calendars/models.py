@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.db.base import Base, UTCDateTime, enum_column
+
+UID_KEY_BYTES = 16
 
 
 class FeedKind(enum.StrEnum):
@@ -39,3 +42,14 @@ class CalendarFeed(Base):
     verifier_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The key of this feed's public UIDs (an HMAC of the booking and its slot): opaque, and
+    # kept when the URL is rotated so that clients keep their events.
+    uid_key: Mapped[bytes] = mapped_column(
+        LargeBinary(UID_KEY_BYTES), default=lambda: secrets.token_bytes(UID_KEY_BYTES)
+    )
+    # The validators last served: the digest of every input of the body (content_version),
+    # the body's hash (etag) and when that body first differed from the one before
+    # (last_modified, whole seconds, never moving back).
+    content_version: Mapped[str | None] = mapped_column(String(64))
+    etag: Mapped[str | None] = mapped_column(String(64))
+    last_modified: Mapped[datetime | None] = mapped_column(UTCDateTime)

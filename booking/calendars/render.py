@@ -1,32 +1,65 @@
 """iCalendar (RFC 5545) with the `icalendar` library: one VEVENT per booking or pending win.
 
 Rendering an event costs about a fifth of a millisecond; a facility's feed has thousands. Each
-event's bytes are kept in a bounded per-process cache keyed by everything they depend on
-(the row's id and SEQUENCE, status, language, the feed's level of detail), so a feed is mostly
-a concatenation of cached blocks, and a changed booking (new SEQUENCE) is rendered afresh.
+event's bytes are kept in a bounded per-process cache keyed by every input they are made of
+(the row's version, status and group data, the language, the level of detail, the network's
+revision for room, facility, period and purpose names), so a feed is mostly a concatenation of
+cached blocks, and a changed booking or group is rendered afresh.
+
+Three levels of detail, three sets of UIDs: a group's feed uses `booking-<id>@host`, a staff
+feed `booking-<id>.staff@host` (it shows the contact too), and a public feed an opaque UID
+(an HMAC under the feed's own key of the booking and its slot) whose SEQUENCE and
+LAST-MODIFIED move only with what the public sees: the slot and whether it is tentative.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone
+import icalendar
+from icalendar import Calendar, Event, Timezone, vText
 
-from booking.inventory.network import NetworkSnapshot, RoomInfo
+from booking.inventory.network import NetworkSnapshot, PeriodInfo, RoomInfo
 from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.reservations.models import BookingStatus
 
 Lang = Literal["ja", "en"]
 Detail = Literal["group", "public", "staff"]
+Names = Mapping[str, tuple[str, str]]  # key -> (ja, en)
 PRODID = "-//booking//Kawasaki public facility booking//JA"
 TZID = "Asia/Tokyo"
 REFRESH = "PT1H"  # clients poll hourly; Cache-Control says the same
 _CACHE_SIZE = 50_000
+# Part of every feed's fingerprint: a deploy that changes how events are written changes
+# every ETag, so no client keeps a body this code would no longer produce.
+CODE_VERSION = hashlib.sha256(
+    Path(__file__).read_bytes()
+    + Path(__file__).with_name("feeds.py").read_bytes()
+    + icalendar.__version__.encode()
+).hexdigest()[:16]
+# RFC 5545 STATUS of a booking seen by its group or staff. A no-show did not take place: the
+# room stood empty, so it is CANCELLED (the description says why); a use that happened stays
+# CONFIRMED; a hold (仮予約) and a booking waiting for approval may still fall through.
 _STATUS = {
+    BookingStatus.CONFIRMED: "CONFIRMED",
+    BookingStatus.COMPLETED: "CONFIRMED",
+    BookingStatus.NO_SHOW: "CANCELLED",
+    BookingStatus.PENDING_APPROVAL: "TENTATIVE",
+    BookingStatus.HELD: "TENTATIVE",
+    BookingStatus.CANCELLED: "CANCELLED",
+}
+# What the public sees of a live booking: the slot is taken (for a no-show too: it was held
+# for the group), or tentatively taken. A public feed shows no cancelled booking.
+_PUBLIC_STATUS = {
     BookingStatus.CONFIRMED: "CONFIRMED",
     BookingStatus.COMPLETED: "CONFIRMED",
     BookingStatus.NO_SHOW: "CONFIRMED",
@@ -34,16 +67,47 @@ _STATUS = {
     BookingStatus.HELD: "TENTATIVE",
     BookingStatus.CANCELLED: "CANCELLED",
 }
+_PUBLIC_SEQUENCE = {"TENTATIVE": 0, "CONFIRMED": 1, "CANCELLED": 2}
+_STATUS_NAMES = {  # the same words as the pages (booking/pages/bookings.py)
+    BookingStatus.HELD: ("仮予約", "Held (provisional)"),
+    BookingStatus.PENDING_APPROVAL: ("承認待ち", "Waiting for approval"),
+    BookingStatus.CONFIRMED: ("予約確定", "Confirmed"),
+    BookingStatus.CANCELLED: ("取消済み", "Cancelled"),
+    BookingStatus.COMPLETED: ("利用済み", "Used"),
+    BookingStatus.NO_SHOW: ("無断不使用", "Not used (no-show)"),
+}
+_ROOMS_BY_ID = "calendars.rooms_by_id"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # TEXT allows none but TAB and LF
 
 
 def _text(lang: Lang, ja: str, en: str) -> str:
     return ja if lang == "ja" else en
 
 
-def _span(room: RoomInfo, periods: list[str]) -> tuple[time, time]:
+def _clean(value: str) -> str:
+    """RFC 5545 TEXT: no control characters (vText escapes the rest: \\ ; , and newlines)."""
+    return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _periods(room: RoomInfo, codes: list[str]) -> list[PeriodInfo | str]:
     info = {p.code: p for p in room.grid.periods}
-    first, last = info.get(periods[0]), info.get(periods[-1])
-    return (first.start if first else time(9)), (last.end if last else time(21))
+    return [info.get(code, code) for code in codes]
+
+
+def _span(room: RoomInfo, periods: list[str]) -> tuple[time, time]:
+    found = [p for p in _periods(room, periods) if isinstance(p, PeriodInfo)]
+    return (found[0].start if found else time(9)), (found[-1].end if found else time(21))
+
+
+def _period_names(room: RoomInfo, codes: list[str], lang: Lang) -> str:
+    shown = []
+    for period in _periods(room, codes):
+        if isinstance(period, str):  # a code the grid no longer has
+            shown.append(period)
+        else:
+            name = _text(lang, period.name_ja, period.name_en)
+            shown.append(f"{name} {period.start:%H:%M}–{period.end:%H:%M}")
+    return _text(lang, "・", ", ").join(shown)
 
 
 def _location(snapshot: NetworkSnapshot, room: RoomInfo, lang: Lang) -> str:
@@ -71,9 +135,9 @@ def _event(  # noqa: PLR0913
     event.add("dtstamp", stamp)
     event.add("dtstart", start)
     event.add("dtend", end)
-    event.add("summary", summary)
-    event.add("location", location)
-    event.add("description", description)
+    event.add("summary", _clean(summary))
+    event.add("location", _clean(location))
+    event.add("description", _clean(description))
     event.add("status", status)
     event.add("sequence", sequence)
     event.add("last-modified", stamp)
@@ -101,6 +165,30 @@ class EventCache:
         return found
 
 
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every event of one response is rendered with."""
+
+    cache: EventCache
+    snapshot: NetworkSnapshot
+    purposes: Names  # the purposes' names (they change with the network's revision)
+    lang: Lang
+    base_url: str
+    host: str
+    # what every cached event of this context depends on besides its row (made once)
+    key: tuple[object, ...] = field(init=False)
+    rooms: dict[int, RoomInfo] = field(init=False)  # by id (the snapshot's is a list)
+
+    def __post_init__(self) -> None:
+        key = (self.lang, self.snapshot.revision, self.base_url, self.host)
+        object.__setattr__(self, "key", key)
+        rooms = self.snapshot.derived.get(_ROOMS_BY_ID)
+        if not isinstance(rooms, dict):
+            rooms = {room.id: room for room in self.snapshot.rooms}
+            self.snapshot.derived[_ROOMS_BY_ID] = rooms
+        object.__setattr__(self, "rooms", rooms)
+
+
 class EventRow(Protocol):
     """The columns of a booking that an event shows (feeds.EVENT_COLUMNS)."""
 
@@ -112,6 +200,7 @@ class EventRow(Protocol):
     period_codes: list[str]
     updated_at: datetime | None
     created_at: datetime
+    decided_at: datetime | None
     event_name: str | None
     purpose: str
     headcount: int
@@ -121,98 +210,147 @@ class EventRow(Protocol):
     group_phone: str | None
 
 
-def booking_event(
-    cache: EventCache,
-    snapshot: NetworkSnapshot,
-    booking: EventRow,
-    lang: Lang,
-    detail: Detail,
-    base_url: str,
-    host: str,
-) -> bytes:
-    room = snapshot.room(booking.room_id)
+def _times(room: RoomInfo, day: date, codes: list[str]) -> tuple[datetime, datetime]:
+    tz = ZoneInfo(TZID)
+    start_t, end_t = _span(room, codes)
+    return datetime.combine(day, start_t, tz), datetime.combine(day, end_t, tz)
+
+
+def public_uid(uid_key: bytes, booking: EventRow) -> str:
+    """Opaque and per feed: the booking's id and slot under the feed's key. Another slot is
+    another event (the old one leaves the feed), and nothing counts bookings."""
+    slot = f"{booking.id}|{booking.room_id}|{booking.use_date}|{','.join(booking.period_codes)}"
+    return hmac.new(uid_key, slot.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def public_event(ctx: Context, booking: EventRow, uid_key: bytes) -> bytes:
+    """A busy block: the slot and whether it is tentative, nothing else of the booking."""
+    room = ctx.rooms.get(booking.room_id)
     if room is None:
         return b""
-    key = ("b", booking.id, booking.sequence, booking.status, lang, detail, snapshot.revision)
+    status = _PUBLIC_STATUS[booking.status]
+    # It changed last when it was made, or when it was approved or its hold completed.
+    changed = booking.created_at if status == "TENTATIVE" else booking.decided_at
+    stamp = (changed or booking.created_at).astimezone(UTC)
+    slot = (booking.id, booking.room_id, booking.use_date, tuple(booking.period_codes))
+    key = ("p", uid_key, slot, status, stamp, *ctx.key)
 
     def make() -> bytes:
-        tz = ZoneInfo(TZID)
-        start_t, end_t = _span(room, booking.period_codes)
-        start = datetime.combine(booking.use_date, start_t, tz)
-        end = datetime.combine(booking.use_date, end_t, tz)
-        stamp = (booking.updated_at or booking.created_at).astimezone(UTC)
-        if detail == "public":
-            summary = _text(lang, "予約済", "Booked")
-            description = _text(lang, "この時間は予約されています。", "This time is booked.")
-        else:
-            event = booking.event_name or _text(lang, "利用", "Use")
-            summary = f"{event} ({_text(lang, room.name_ja, room.name_en)})"
-            lines = [
-                f"{_text(lang, '団体', 'Group')}: {booking.group_name}",
-                f"{_text(lang, '目的', 'Purpose')}: {booking.purpose}",
-                f"{_text(lang, '人数', 'Headcount')}: {booking.headcount}",
-                f"{_text(lang, '区分', 'Periods')}: {'・'.join(booking.period_codes)}",
-                f"{_text(lang, '使用料', 'Fee')}: {booking.fee_total} {_text(lang, '円', 'yen')}",
-            ]
-            if detail == "staff":
-                contact = f"{booking.group_email or ''} {booking.group_phone or ''}".strip()
-                lines.append(f"{_text(lang, '連絡先', 'Contact')}: {contact}")
-            description = "\n".join(lines)
+        lang = ctx.lang
+        uid = public_uid(uid_key, booking)
+        start, end = _times(room, booking.use_date, booking.period_codes)
         return _event(
-            f"booking-{booking.id}@{host}",
+            f"{uid}@{ctx.host}",
+            sequence=_PUBLIC_SEQUENCE[status],
+            status=status,
+            start=start,
+            end=end,
+            summary=_text(lang, "予約済", "Booked"),
+            location=_location(ctx.snapshot, room, lang),
+            description=_text(lang, "この時間は予約されています。", "This time is booked."),
+            stamp=stamp,
+            url=f"{ctx.base_url}/facilities/{room.facility_id}",
+        )
+
+    return ctx.cache.get(key, make)
+
+
+def booking_event(ctx: Context, booking: EventRow, detail: Literal["group", "staff"]) -> bytes:
+    """A booking as its group (its own page) or the facility's staff (the desk's page) see it."""
+    room = ctx.rooms.get(booking.room_id)
+    if room is None:
+        return b""
+    key = (
+        "b",
+        detail,
+        booking.id,
+        booking.sequence,
+        booking.status,
+        booking.group_name,
+        booking.group_email,
+        booking.group_phone,
+        *ctx.key,
+    )
+
+    def make() -> bytes:
+        lang = ctx.lang
+        start, end = _times(room, booking.use_date, booking.period_codes)
+        stamp = (booking.updated_at or booking.created_at).astimezone(UTC)
+        event = booking.event_name or _text(lang, "利用", "Use")
+        purpose = ctx.purposes.get(booking.purpose)
+        lines = [
+            f"{_text(lang, '状態', 'Status')}: {_text(lang, *_STATUS_NAMES[booking.status])}",
+            f"{_text(lang, '団体', 'Group')}: {booking.group_name}",
+            f"{_text(lang, '目的', 'Purpose')}: "
+            + (_text(lang, *purpose) if purpose else booking.purpose),
+            f"{_text(lang, '人数', 'Headcount')}: {booking.headcount}",
+            f"{_text(lang, '区分', 'Periods')}: {_period_names(room, booking.period_codes, lang)}",
+            f"{_text(lang, '使用料', 'Fee')}: "
+            + _text(lang, f"{booking.fee_total:,}円", f"¥{booking.fee_total:,}"),
+        ]
+        if detail == "staff":
+            contact = f"{booking.group_email or ''} {booking.group_phone or ''}".strip()
+            lines.append(f"{_text(lang, '連絡先', 'Contact')}: {contact}")
+            page, suffix = f"/manage/bookings/{booking.id}", ".staff"
+        else:
+            page, suffix = f"/my/bookings/{booking.id}", ""
+        return _event(
+            f"booking-{booking.id}{suffix}@{ctx.host}",
             sequence=booking.sequence,
             status=_STATUS[booking.status],
             start=start,
             end=end,
-            summary=summary,
-            location=_location(snapshot, room, lang),
-            description=description,
+            summary=f"{event} ({_text(lang, room.name_ja, room.name_en)})",
+            location=_location(ctx.snapshot, room, lang),
+            description="\n".join(lines),
             stamp=stamp,
-            url=f"{base_url}/bookings/{booking.id}",
+            url=ctx.base_url + page,
         )
 
-    return cache.get(key, make)
+    return ctx.cache.get(key, make)
 
 
-def win_event(
-    cache: EventCache,
-    snapshot: NetworkSnapshot,
-    application: LotteryApplication,
-    lang: Lang,
-    base_url: str,
-    host: str,
-) -> bytes:
+def win_event(ctx: Context, application: LotteryApplication) -> bytes:
     """A pending lottery win is TENTATIVE; confirmed (the booking takes over) or lapsed wins
     are CANCELLED so clients drop them."""
-    room = snapshot.room(application.room_id)
+    room = ctx.rooms.get(application.room_id)
     if room is None:
         return b""
     settled = application.status is not ApplicationStatus.WON
-    key = ("w", application.id, application.status, lang, snapshot.revision)
+    key = ("w", application.id, application.status, application.settled_at, *ctx.key)
 
     def make() -> bytes:
-        tz = ZoneInfo(TZID)
-        start_t, end_t = _span(room, application.period_codes)
+        lang = ctx.lang
+        start, end = _times(room, application.use_date, application.period_codes)
         stamp = (application.settled_at or application.created_at).astimezone(UTC)
+        purpose = ctx.purposes.get(application.purpose)
         return _event(
-            f"lottery-{application.id}@{host}",
+            f"lottery-{application.id}@{ctx.host}",
             sequence=1 if settled else 0,
             status="CANCELLED" if settled else "TENTATIVE",
-            start=datetime.combine(application.use_date, start_t, tz),
-            end=datetime.combine(application.use_date, end_t, tz),
+            start=start,
+            end=end,
             summary=_text(lang, "抽選当選（要確定）", "Lottery win (to confirm)")
             + f" ({_text(lang, room.name_ja, room.name_en)})",
-            location=_location(snapshot, room, lang),
-            description=_text(
-                lang,
-                "確認期間内に利用確定の手続きをしてください。",
-                "Confirm it in the confirmation period.",
+            location=_location(ctx.snapshot, room, lang),
+            description="\n".join(
+                [
+                    _text(
+                        lang,
+                        "確認期間内に利用確定の手続きをしてください。",
+                        "Confirm it in the confirmation period.",
+                    ),
+                    f"{_text(lang, '目的', 'Purpose')}: "
+                    + (_text(lang, *purpose) if purpose else application.purpose),
+                    f"{_text(lang, '区分', 'Periods')}: "
+                    + _period_names(room, application.period_codes, lang),
+                ]
             ),
             stamp=stamp,
-            url=f"{base_url}/lottery/applications/{application.id}",
+            url=f"{ctx.base_url}/my/lottery",
         )
 
-    return cache.get(key, make)
+    return ctx.cache.get(key, make)
 
 
 def calendar(name: str, events: Iterable[bytes]) -> bytes:
@@ -222,7 +360,8 @@ def calendar(name: str, events: Iterable[bytes]) -> bytes:
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", name)
+    # An X- property is written as given: TEXT must be escaped by hand (a comma, a newline).
+    cal.add("x-wr-calname", vText(_clean(name)))
     cal.add("x-wr-timezone", TZID)
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", REFRESH)

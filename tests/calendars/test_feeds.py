@@ -69,7 +69,7 @@ async def test_a_group_feed_is_valid_icalendar(
     facility = hall.snapshot.facilities[hall.facility_id]
     assert facility.name_ja in str(event["LOCATION"])
     assert "川崎合唱団" in str(event["DESCRIPTION"])
-    assert str(event["URL"]).endswith(f"/bookings/{booking['id']}")
+    assert str(event["URL"]).endswith(f"/my/bookings/{booking['id']}")
     assert "DTSTAMP" in event
     assert "LAST-MODIFIED" in event
     english = icalendar.Calendar.from_ical((await client.get(path_of(feed) + "?lang=en")).content)
