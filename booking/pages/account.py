@@ -19,7 +19,7 @@ from booking.accounts.sessions import end_session
 from booking.audit.service import record
 from booking.clock import local_today
 from booking.deps import AppSettings, CurrentClock, DbSession, Network
-from booking.errors import BookingError
+from booking.errors import BookingError, TooManyRequests
 from booking.pages.forms import Form, attempt, whole_id
 from booking.pages.i18n import LANG_COOKIE, N_, parse_lang
 from booking.pages.web import Page, check_anonymous_form, safe_next
@@ -46,7 +46,6 @@ STATUSES = {
     "suspended": N_("Suspended"),
     "expired": N_("Expired: renew it"),
 }
-MEMBER_FIELDS = ("name", "birth_date", "residency", "email")
 # What the login page says after a journey that ends there (/login?done=<key>).
 LOGIN_NOTICES = {
     "mailed": N_(
@@ -59,9 +58,9 @@ LOGIN_NOTICES = {
     ),
     "password_set": N_("Your password is set: log in with it."),
 }
+MEMBER_FIELDS = ("name", "birth_date", "residency", "email")
 DEFAULT_MEMBER_ROWS = 4
 MAX_MEMBER_ROWS = 60
-
 # The registration's domain fields (accounts/groups.py) and the form's.
 REGISTRATION_FIELDS = {
     "name": "name",
@@ -81,6 +80,7 @@ REGISTRATION_FIELDS = {
         for f in (*MEMBER_FIELDS, "phone")
     },
 }
+
 
 class AccountPages(Controller):
     include_in_schema = False
@@ -188,17 +188,19 @@ class AccountPages(Controller):
             form.values["rows"] = str(min(MAX_MEMBER_ROWS, rows + 1))
             return page.render("register.html", **_register_context(page, form, network))
         data = _registration(form, rows, page.principal is None)
+        status = 422
         if data is not None and page.principal is None:
             # Online: nothing exists until the mailed link is used (accounts/registrations).
-            sent = await attempt(
-                db_session,
-                form,
-                REGISTRATION_FIELDS,
-                lambda: registrations.request(
-                    db_session, clock, settings, data, client_address(request)
-                ),
-            )
-            if sent is not None:
+            try:
+                async with db_session.begin_nested():
+                    await registrations.request(
+                        db_session, clock, settings, data, client_address(request)
+                    )
+            except BookingError as exc:
+                form.fail(exc, REGISTRATION_FIELDS)
+                if isinstance(exc, TooManyRequests):  # a client registering too often
+                    status = status_of(exc)
+            else:
                 return Redirect("/login?done=mailed", status_code=303)
         elif data is not None:
             group = await attempt(
@@ -218,7 +220,7 @@ class AccountPages(Controller):
                 return Redirect(f"/my/groups/{group.id}?registered=1", status_code=303)
         form.values["rep_password"] = ""
         return page.render(
-            "register.html", status_code=422, **_register_context(page, form, network)
+            "register.html", status_code=status, **_register_context(page, form, network)
         )
 
     @get("/my/groups", name="my_groups")

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.accounts.auth import CSRF_FORM_FIELD
+from booking.accounts.registrations import REGISTRATIONS_PER_ADDRESS
 from booking.clock import FrozenClock
 from booking.notifications.models import OutboxMessage
 from booking.notifications.worker import deliver_due
@@ -24,7 +25,7 @@ from tests.notifications.test_worker import (  # noqa: F401 - the fixture, used 
     mailbox,
     smtp_settings,
 )
-from tests.pages.browsing import cookies, field_error, input_value, token
+from tests.pages.browsing import alerts, cookies, field_error, input_value, token
 from tests.people import PASSWORD, World
 
 ANON = "anonymous"
@@ -250,6 +251,18 @@ async def test_a_known_address_registering_gets_the_same_page(
     # Its links (the login, a new password) are pages that exist.
     for link in sorted({w for w in body.split() if w.startswith("http")}):
         assert (await client.get(urlsplit(link).path)).status_code == 200, link
+
+
+async def test_registering_too_often_from_one_address_is_refused(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    for i in range(REGISTRATIONS_PER_ADDRESS):
+        sent = await post_form(client, world, "/register", _registration(f"r{i}@example.jp"))
+        assert sent.status_code == 303, (i, sent.text)
+    refused = await post_form(client, world, "/register", _registration("r-last@example.jp"))
+    assert refused.status_code == 429
+    assert alerts(refused.text) == ["試行回数が多すぎます。数分待ってからお試しください。"]
+    assert input_value(refused.text, "rep_email") == "r-last@example.jp"  # nothing lost
 
 
 async def test_bad_links_lead_to_a_way_on(world: World, client: httpx.AsyncClient) -> None:
