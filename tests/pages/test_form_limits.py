@@ -19,7 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.auth import CSRF_FORM_FIELD
 from booking.accounts.models import Group, Member, User
-from booking.accounts.schemas import LoginIn, MemberIn, RegistrationIn, RepresentativeIn
+from booking.accounts.schemas import (
+    LoginIn,
+    MemberIn,
+    RegistrationIn,
+    RepresentativeIn,
+    ResetConfirmIn,
+    ResetRequestIn,
+)
 from booking.calendars.controllers import FeedIn
 from booking.calendars.models import CalendarFeed
 from booking.reservations.models import Block, Booking
@@ -33,6 +40,9 @@ API = tuple[type[msgspec.Struct] | None, str | None]
 FIELDS: dict[str, tuple[API, Any]] = {
     "login": ((LoginIn, "login"), User.email),
     "password": ((LoginIn, "password"), None),
+    "forgotten login": ((ResetRequestIn, "login"), User.email),
+    "new_password": ((ResetConfirmIn, "new_password"), None),
+    "new_password_again": ((ResetConfirmIn, "new_password"), None),
     "name": ((RegistrationIn, "name"), Group.name),
     "name_kana": ((RegistrationIn, "name_kana"), Group.name_kana),
     "email": ((RegistrationIn, "email"), Group.email),
@@ -108,6 +118,7 @@ async def _pages(world: World, hall: Hall, client: httpx.AsyncClient) -> dict[st
     manager = hall.manager
     wanted = {
         "/login": cookies(world, "anonymous"),
+        "/password/forgot": cookies(world, "anonymous"),
         "/register": cookies(world, "anonymous"),
         f"/my/groups/{world.group_a}": cookies(world, "representative"),
         "/my/calendar": cookies(world, "member"),
@@ -133,6 +144,7 @@ async def test_every_text_field_of_the_forms_is_as_long_as_the_apis(
     for path, page in (await _pages(world, hall, client)).items():
         for name, maxlength in _text_inputs(page).items():
             key = "feed name" if path == "/my/calendar" and name == "name" else name
+            key = "forgotten login" if path == "/password/forgot" and name == "login" else key
             key = re.sub(r"^m\d+_", "m0_", key)  # the registration's roster rows
             assert key in FIELDS, f"{path}: a text field {name} this test does not know"
             (struct, attribute), column = FIELDS[key]
