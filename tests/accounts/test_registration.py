@@ -204,3 +204,23 @@ async def test_reset_requests_are_throttled_per_client_address(
     refused = await client.post("/api/v1/auth/password-reset", json={"login": "rep-a@example.jp"})
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) > 0
+
+
+async def test_once_registered_the_addresss_other_links_are_spent(
+    world: World, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Two forms sent for one address: the one confirmed registers, the other link is spent
+    (the address has its login now), and nothing is registered twice."""
+    await client.post(REGISTER, json=registration("twice@example.jp", name="一度目の会"))
+    first = await confirm_link(session, "twice@example.jp")
+    await client.post(REGISTER, json=registration("twice@example.jp", name="二度目の会"))
+    second = await confirm_link(session, "twice@example.jp")
+    assert first != second
+    done = await client.post(CONFIRM, json={"token": token_of(second), "password": CHOSEN})
+    assert done.status_code == 201, done.text
+    assert done.json()["name"] == "二度目の会"
+    spent = await client.post(CONFIRM, json={"token": token_of(first), "password": CHOSEN})
+    assert spent.status_code == 400
+    assert spent.json()["errors"][0]["field"] == "token"
+    names = (await session.scalars(select(Group.name).where(Group.name.like("%度目の会")))).all()
+    assert names == ["二度目の会"]
