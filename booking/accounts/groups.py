@@ -154,6 +154,7 @@ async def _representative_user(
     settings: Settings,
     actor: Principal | None,
     data: RegistrationIn,
+    password_hash: str | None = None,
 ) -> tuple[User, bool]:
     """Who the representative is as a user, and whether to send them an invitation."""
     rep = data.representative
@@ -170,7 +171,9 @@ async def _representative_user(
             email=email,
             name=rep.name,
             phone=rep.phone,
-            password_hash=await hash_password(settings, password),
+            # The hash made when the registration was asked for: no hashing in here, where
+            # the transaction holds SQLite's write lock.
+            password_hash=password_hash or await hash_password(settings, password),
             status=UserStatus.ACTIVE,
             created_at=clock.now(),
             password_changed_at=clock.now(),
@@ -240,11 +243,16 @@ async def register(
     actor: Principal | None,
     data: RegistrationIn,
     address: str | None,
+    *,
+    password_hash: str | None = None,
 ) -> Group:
     """Register now. Without an actor the representative's address must have been proven
-    first (accounts/registrations.py: the mailed link); HTTP never calls this anonymously."""
+    first (accounts/registrations.py: the mailed link); HTTP never calls this anonymously.
+    `password_hash`: the representative's password, hashed already (the online case)."""
     await check_registration(session, clock, settings, actor, data)
-    rep_user, invite_rep = await _representative_user(session, clock, settings, actor, data)
+    rep_user, invite_rep = await _representative_user(
+        session, clock, settings, actor, data, password_hash
+    )
     people = [data.representative, *data.members]
 
     group = Group(

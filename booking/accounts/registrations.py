@@ -186,7 +186,9 @@ async def confirm(
     stored: dict[str, Any] = dict(row.registration)
     stored["representative"] = {**stored["representative"], "password": password}
     data = msgspec.convert(stored, RegistrationIn)
-    group = await groups.register(session, clock, settings, None, data, address)
+    group = await groups.register(
+        session, clock, settings, None, data, address, password_hash=row.password_hash
+    )
     # Other links to the same address are spent: the address now has its login.
     await session.execute(
         update(PendingRegistration)

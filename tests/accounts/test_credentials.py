@@ -7,17 +7,21 @@ import re
 from typing import Any
 
 import httpx
+import msgspec
+import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from booking.accounts import groups
 from booking.accounts.models import ApiToken, PasswordToken
 from booking.app import create_app
 from booking.audit.models import AuditEvent
 from booking.notifications.models import OutboxMessage
 from booking.pages.web import ANON_CSRF_COOKIE
+from tests.accounts.registering import confirm_link, token_of
 from tests.accounts.test_api import LOGIN, login
 from tests.conftest import Database
-from tests.people import PASSWORD, World
+from tests.people import PASSWORD, World, registration
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -224,3 +228,31 @@ async def test_a_refused_page_login_charges_no_count(
         headers={"X-Forwarded-For": "198.51.100.1"},
     )
     assert elsewhere.status_code == 200, elsewhere.text
+
+
+async def test_a_confirmed_registration_hashes_no_password_again(
+    world: World,
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The hash made when the registration was asked for is the login's: confirming (inside
+    the transaction that holds SQLite's write lock) runs no second Argon2id."""
+    body = msgspec.to_builtins(registration("新しい会", "new@example.jp", password=NEW_PASSWORD))
+    asked = await client.post("/api/v1/groups", json=body)
+    assert asked.status_code == 202, asked.text
+    hashed: list[str] = []
+    real = groups.hash_password
+
+    async def counting(settings: Any, password: str) -> str:
+        hashed.append(password)
+        return await real(settings, password)
+
+    monkeypatch.setattr(groups, "hash_password", counting)
+    link = await confirm_link(session, "new@example.jp")
+    confirmed = await client.post(
+        "/api/v1/groups/confirm", json={"token": token_of(link), "password": NEW_PASSWORD}
+    )
+    assert confirmed.status_code == 201, confirmed.text
+    assert hashed == []
+    await login(client, "new@example.jp", NEW_PASSWORD)
