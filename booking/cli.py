@@ -91,6 +91,7 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn  # noqa: PLC0415 - only the server needs it
 
     from booking.app import create_app, settle_heap  # noqa: PLC0415
+    from booking.web.redaction import redact_access_log  # noqa: PLC0415
 
     settings = _settings()
     migrate.upgrade(settings)
@@ -103,6 +104,7 @@ def serve(host: str | None, port: int | None) -> None:
         delivery = LocalDelivery(settings, SystemClock())
         app.on_startup.append(delivery.start)
         app.on_shutdown.append(delivery.close)
+    redact_access_log()  # mailed links' tokens never reach the log
     settle_heap()
     uvicorn.run(
         app,
