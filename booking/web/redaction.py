@@ -1,5 +1,6 @@
 """Secrets in addresses stay out of the access log: the `token=` of a mailed link (a password
-or registration link works until used) is logged as `token=[redacted]`."""
+or registration link works until used) is logged as `token=[redacted]`, and a calendar feed's
+address (`/ical/<secret>.ics`, good until rotated) as `/ical/[redacted].ics`."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import logging
 import re
 
 _TOKEN = re.compile(r"(?<=[?&]token=)[^&\s\"]+")
+_FEED = re.compile(r"(?<=/ical/)[^/?\s\"]+(?=\.ics)")
 ACCESS_LOGGER = "uvicorn.access"
 
 
 def redact(text: str) -> str:
-    return _TOKEN.sub("[redacted]", text)
+    return _FEED.sub("[redacted]", _TOKEN.sub("[redacted]", text))
 
 
 class RedactTokens(logging.Filter):

@@ -15,6 +15,7 @@ def test_a_links_token_is_redacted_and_nothing_else() -> None:
         == "/password/set?token=[redacted]&lang=ja"
     )
     assert redact("/register/confirm?a=1&token=s.v") == "/register/confirm?a=1&token=[redacted]"
+    assert redact("/ical/bkf_sel.secret.ics?lang=en") == "/ical/[redacted].ics?lang=en"
     assert redact("/search?ward=kawasaki") == "/search?ward=kawasaki"
 
 
