@@ -55,6 +55,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "not_active": N_("This registration is not active."),
     "not_applied": N_("This application can no longer be withdrawn."),
     "not_eligible": N_("Your registration cannot use this facility."),
+    "out_of_city": N_("This room takes only groups based in the city."),
     "not_found": N_("Not found."),
     "not_live": N_("This booking is no longer live."),
     "not_pending": N_("This booking is not waiting for approval."),
@@ -72,6 +73,9 @@ ERROR_MESSAGES: dict[str, str] = {
     "purpose_not_allowed": N_("This room cannot be used for that purpose."),
     "registration_inactive": N_(
         "This registration cannot book: it is not active (pending, suspended or expired)."
+    ),
+    "registration_expires": N_(
+        "Your registration ends before that date: renew it first (renewal opens on 1 February)."
     ),
     "not_representative": N_("Only the group's representative can do this."),
     "representative_required": N_(
