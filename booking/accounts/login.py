@@ -271,17 +271,14 @@ async def limit_reset_requests(session: AsyncSession, clock: Clock, address: str
     written after the answer (`send_reset_link_later`), so that the answer's timing cannot
     tell whether an account exists."""
     if address:
-        key = f"reset:{address}"
-        try:
-            await throttle.ensure_not_locked(session, clock, [key])
+        limit = throttle.Limit(f"reset:{address}", RESET_REQUESTS_PER_ADDRESS)
+        try:  # checked and counted in one statement: a burst gets no more than the limit
+            await throttle.claim(session, clock, [limit], timedelta(hours=1))
         except TooManyRequests as exc:
             raise TooManyRequests(
                 "too many password reset requests from this address; try again later",
                 retry_after=exc.retry_after,
             ) from exc
-        hour = timedelta(hours=1)
-        limit = throttle.Limit(key, RESET_REQUESTS_PER_ADDRESS)
-        await throttle.count_failure(session, clock, limit, hour, hour)
 
 
 async def send_reset_link_later(

@@ -16,6 +16,7 @@ registration and a password of their choosing to someone else's address.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -56,13 +57,22 @@ def confirm_url(settings: Settings, secret: str) -> str:
 
 async def _under_limit(session: AsyncSession, clock: Clock, key: str, limit: int) -> bool:
     """Count one more under `key` if it is not at its hourly limit (the login throttle's
-    table: one atomic upsert shared by every process)."""
+    table: checked and counted in one atomic upsert shared by every process)."""
     try:
-        await throttle.ensure_not_locked(session, clock, [key])
+        await throttle.claim(session, clock, [throttle.Limit(key, limit)], HOUR)
     except TooManyRequests:
         return False
-    await throttle.count_failure(session, clock, throttle.Limit(key, limit), HOUR, HOUR)
     return True
+
+
+async def _address_limit(check: Awaitable[object]) -> None:
+    try:
+        await check
+    except TooManyRequests as exc:
+        raise TooManyRequests(
+            "too many registrations from this address; try again later",
+            retry_after=exc.retry_after,
+        ) from exc
 
 
 async def request(
@@ -73,22 +83,15 @@ async def request(
     address: str | None,
 ) -> Requested:
     """An anonymous registration: checked in full, then kept until its address is proven."""
-    if address:
-        key = f"register:{address}"
-        try:
-            await throttle.ensure_not_locked(session, clock, [key])
-        except TooManyRequests as exc:
-            raise TooManyRequests(
-                "too many registrations from this address; try again later",
-                retry_after=exc.retry_after,
-            ) from exc
+    limit = throttle.Limit(f"register:{address}", REGISTRATIONS_PER_ADDRESS)
+    if address:  # early, before the hash; the count itself is atomic, after the checks
+        await _address_limit(throttle.ensure_room(session, clock, limit, HOUR))
     await groups.check_registration(session, clock, settings, None, data)
     email, password = groups.online_credentials(data)
     # Hashed whether or not the address is known, so both answers take the same time.
     password_hash = await hash_password(settings, password)
     if address:
-        limit = throttle.Limit(f"register:{address}", REGISTRATIONS_PER_ADDRESS)
-        await throttle.count_failure(session, clock, limit, HOUR, HOUR)
+        await _address_limit(throttle.claim(session, clock, [limit], HOUR))
     actor = Actor(None, address)
     if not await _under_limit(session, clock, f"register-mail:{email}", MAILS_PER_EMAIL):
         return Requested("quiet")

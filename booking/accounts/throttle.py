@@ -143,6 +143,28 @@ async def _claim(
     return slots
 
 
+async def ensure_room(session: AsyncSession, clock: Clock, limit: Limit, window: timedelta) -> None:
+    """Refuse early, before costly work, when `claim` would refuse (a read: `claim` still
+    decides, atomically, once the work is done)."""
+    now = clock.now()
+    row = (
+        await session.execute(
+            select(
+                LoginThrottle.failures,
+                LoginThrottle.window_started_at,
+                LoginThrottle.locked_until,
+            ).where(LoginThrottle.key == limit.key)
+        )
+    ).one_or_none()
+    if row is None:
+        return
+    failures, started, locked_until = row
+    locked = locked_until is not None and locked_until > now
+    full = failures >= limit.max_failures and started > now - window
+    if locked or full:
+        raise await _refusal(session, now, limit.key, window)
+
+
 async def _refusal(
     session: AsyncSession, now: datetime, key: str, window: timedelta
 ) -> TooManyRequests:

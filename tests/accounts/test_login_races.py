@@ -393,3 +393,19 @@ async def _hold_lock(site: Site, token_id: int) -> Any:
         await connection.close()
 
     return release_postgres
+
+
+async def test_a_burst_of_reset_requests_from_one_address_gets_the_limit(site: Site) -> None:
+    """Checked and counted in one statement: 30 at once from one address, 10 answered."""
+
+    async def ask(i: int) -> int:
+        response = await site.client.post(
+            "/api/v1/auth/password-reset",
+            json={"login": f"x{i}@example.jp"},
+            headers={"X-Forwarded-For": "198.51.100.77"},
+        )
+        return response.status_code
+
+    statuses = Counter(await asyncio.gather(*(ask(i) for i in range(30))))
+    limit = login.RESET_REQUESTS_PER_ADDRESS
+    assert statuses == {202: limit, 429: 30 - limit}
