@@ -8,7 +8,8 @@ A login takes its slot *before* its password is verified (`claim`): the upsert c
 attempt only while the key is under its limit and not locked, so a burst of simultaneous
 guesses verifies at most the limit, however many arrive at once. A wrong password keeps its
 slot (`failed`, which locks the key once every slot is spent); a right one gives it back
-(`succeeded`).
+(`succeeded`). Limits on requests rather than failures (reset requests, registrations per
+address) take a slot with `claim` and keep it; `ensure_room` refuses early, before costly work.
 """
 
 from __future__ import annotations
@@ -35,52 +36,6 @@ class Limit:
 
 def retry_after(locked_until: datetime, now: datetime) -> int:
     return max(1, math.ceil((locked_until - now).total_seconds()))
-
-
-async def ensure_not_locked(session: AsyncSession, clock: Clock, keys: list[str]) -> None:
-    now = clock.now()
-    stmt = select(LoginThrottle.locked_until).where(
-        LoginThrottle.key.in_(keys), LoginThrottle.locked_until > now
-    )
-    locks = (await session.scalars(stmt)).all()
-    if locks:
-        raise TooManyRequests(
-            "too many failed logins; try again later",
-            retry_after=retry_after(max(lock for lock in locks if lock is not None), now),
-        )
-
-
-async def count_failure(
-    session: AsyncSession, clock: Clock, limit: Limit, window: timedelta, lockout: timedelta
-) -> datetime | None:
-    """Count one failure for the key; returns the lock's end when this failure locks it."""
-    now = clock.now()
-    table = LoginThrottle.__table__.c
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stale = LoginThrottle.window_started_at <= now - window
-    stmt = (
-        insert(LoginThrottle)
-        .values(key=limit.key, failures=1, window_started_at=now, locked_until=None)
-        .on_conflict_do_update(
-            index_elements=[table.key],
-            set_={
-                "failures": case((stale, 1), else_=LoginThrottle.failures + 1),
-                "window_started_at": case((stale, now), else_=LoginThrottle.window_started_at),
-            },
-        )
-        .returning(table.failures)
-    )
-    failures = (await session.execute(stmt)).scalar_one()
-    if failures < limit.max_failures:
-        return None
-    locked_until = now + lockout
-    await session.execute(
-        update(LoginThrottle)
-        .where(LoginThrottle.key == limit.key)
-        .values(failures=0, window_started_at=now, locked_until=locked_until)
-    )
-    return locked_until
 
 
 @dataclass(frozen=True, slots=True)

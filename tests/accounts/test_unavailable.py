@@ -16,11 +16,14 @@ import asyncpg
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from booking.app import create_app
 from booking.db import engine as db_engine
 from booking.db import migrate
 from booking.db.engine import create_engine, create_sessionmaker
+from booking.db.errors import as_unavailable
 from booking.settings import Settings
 from tests.conftest import FAST_HASHING, _recreate_postgres, in_thread, postgres_url
 from tests.notifications.test_worker import free_port
@@ -128,3 +131,34 @@ async def test_sqlite_locked_past_the_busy_timeout_is_a_503(
         for _ in range(3):
             assert (await client.post("/api/v1/auth/login", json=body)).status_code == 401
     await engine.dispose()
+
+
+def _sqlite_error(code: int) -> OperationalError:
+    orig = sqlite3.OperationalError("...")
+    orig.sqlite_errorcode = code  # type: ignore[attr-defined]
+    return OperationalError("SELECT 1", {}, orig)
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (PoolTimeout(), "database_busy"),
+        (_sqlite_error(5), "database_busy"),  # SQLITE_BUSY
+        (_sqlite_error(517), "database_busy"),  # SQLITE_BUSY_SNAPSHOT
+        (_sqlite_error(6), "database_busy"),  # SQLITE_LOCKED
+        (_sqlite_error(1), None),  # SQLITE_ERROR: a bug, a 500
+        (ConnectionRefusedError(111, "refused"), "database_unavailable"),
+        (asyncpg.CannotConnectNowError("starting up"), "database_unavailable"),
+        (asyncpg.TooManyConnectionsError("too many"), "database_unavailable"),
+        (asyncpg.LockNotAvailableError("lock_timeout"), "database_busy"),
+        (asyncpg.UniqueViolationError("dup"), None),
+        (FileNotFoundError("x"), None),
+        (IntegrityError("INSERT", {}, Exception("dup")), None),
+        (ValueError("x"), None),
+    ],
+)
+def test_what_counts_as_a_busy_or_unreachable_database(
+    error: BaseException, code: str | None
+) -> None:
+    unavailable = as_unavailable(error)
+    assert (unavailable.code if unavailable else None) == code
