@@ -240,8 +240,8 @@ class SearchPages(Controller):
         results: list[Any] = []
         count = 0
         searched = bool(request.query_params)
+        staff = page.principal is not None and page.principal.is_staff
         if form.ok and searched:
-            staff = page.principal is not None and page.principal.is_staff
             try:
                 rooms, count = await run_search(
                     db_session, network, claims_cache, criteria, today, staff
@@ -280,6 +280,7 @@ class SearchPages(Controller):
             searched=searched,
             days=days,
             today=today,
+            grid_limit=STAFF_GRID_ROOM_DAYS if staff else GRID_ROOM_DAYS,
         )
 
     @get("/facilities/{facility_id:int}", name="facility")

@@ -136,3 +136,16 @@ async def test_the_api_takes_exactly_its_bound_and_refuses_one_day_more(
         "/search", params={**asked, "to": (START + timedelta(days=10)).isoformat()}
     )
     assert listed.status_code == 400
+
+
+async def test_the_search_form_says_how_much_the_grid_shows(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    anonymous = await client.get("/search", headers={"Cookie": "lang=en"})
+    assert f"The month grid shows at most {GRID_ROOM_DAYS} rooms × days at once" in (anonymous.text)
+    ja = await client.get("/search")
+    assert f"月の表は一度に部屋数×日数で{GRID_ROOM_DAYS}まで表示できます" in ja.text
+    staff = await client.get(
+        "/search", headers={"Cookie": cookies(world, "manager_here", lang="en")["Cookie"]}
+    )
+    assert f"at most {search.STAFF_GRID_ROOM_DAYS} rooms × days" in staff.text
