@@ -82,12 +82,17 @@ async def request(
     data: RegistrationIn,
     address: str | None,
 ) -> Requested:
-    """An anonymous registration: checked in full, then kept until its address is proven."""
+    """An anonymous registration: checked in full, then kept until its address is proven.
+
+    Every refusal comes before the first write, so a caller needs no savepoint. The reads of
+    the checks are committed before the password is hashed: no lock is held while hashing
+    (SQLite's write lock is taken at BEGIN: a flood of registrations would stall bookings)."""
     limit = throttle.Limit(f"register:{address}", REGISTRATIONS_PER_ADDRESS)
     if address:  # early, before the hash; the count itself is atomic, after the checks
         await _address_limit(throttle.ensure_room(session, clock, limit, HOUR))
     await groups.check_registration(session, clock, settings, None, data)
     email, password = groups.online_credentials(data)
+    await session.commit()
     # Hashed whether or not the address is known, so both answers take the same time.
     password_hash = await hash_password(settings, password)
     if address:

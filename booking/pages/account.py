@@ -191,11 +191,10 @@ class AccountPages(Controller):
         status = 422
         if data is not None and page.principal is None:
             # Online: nothing exists until the mailed link is used (accounts/registrations).
-            try:
-                async with db_session.begin_nested():
-                    await registrations.request(
-                        db_session, clock, settings, data, client_address(request)
-                    )
+            try:  # refuses before it writes: nothing to undo (it commits its reads)
+                await registrations.request(
+                    db_session, clock, settings, data, client_address(request)
+                )
             except BookingError as exc:
                 form.fail(exc, REGISTRATION_FIELDS)
                 if isinstance(exc, TooManyRequests):  # a client registering too often

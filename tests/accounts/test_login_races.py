@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from booking.accounts import groups, login, passwords
+from booking.accounts import groups, login, passwords, registrations
 from booking.accounts.models import ApiToken, StaffRole, User
 from booking.accounts.sessions import open_session, principal_for_user
 from booking.accounts.staff import grant_staff_role
@@ -33,6 +34,7 @@ from booking.db import migrate
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.inventory.commands import load_facilities
 from booking.inventory.network import SnapshotCache
+from booking.pages.web import ANON_CSRF_COOKIE
 from booking.paths import facilities_data_dir
 from booking.settings import Settings
 from tests.conftest import DEFAULT_NOW, FAST_HASHING, _recreate_postgres, in_thread, postgres_url
@@ -250,7 +252,8 @@ def hashing_probe(site: Site, monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return await real_hash(settings, password)
 
     monkeypatch.setattr(login, "verify_password", verify)
-    monkeypatch.setattr(login, "hash_password", hash_)
+    for module in (login, registrations):
+        monkeypatch.setattr(module, "hash_password", hash_)
     return held
 
 
@@ -275,6 +278,32 @@ async def test_no_lock_or_connection_is_held_while_a_password_is_hashed(
             headers=headers,
         )
         assert changed.status_code in {204, 400}, changed.text
+    assert len(hashing_probe) == 0, hashing_probe
+
+
+async def test_no_lock_or_connection_is_held_while_a_registration_request_hashes(
+    site: Site, hashing_probe: list[str]
+) -> None:
+    """Online registration hashes its password when it is asked for, by the API or the page."""
+    body = msgspec.to_builtins(registration("新しい会", "new@example.jp", password=PASSWORD))
+    asked = await site.client.post("/api/v1/groups", json=body)
+    assert asked.status_code == 202, asked.text
+    form = {
+        "kind": "individual",
+        "category": "general",
+        "name": "一人の会",
+        "rows": "0",
+        "rep_name": "一人",
+        "rep_birth_date": "1980-01-01",
+        "rep_residency": "lives",
+        "rep_email": "alone@example.jp",
+        "rep_password": PASSWORD,
+        "csrf_token": "t",
+    }
+    page = await site.client.post(
+        "/register", data=form, headers={"Cookie": f"{ANON_CSRF_COOKIE}=t"}
+    )
+    assert page.status_code == 303, page.text
     assert len(hashing_probe) == 0, hashing_probe
 
 
