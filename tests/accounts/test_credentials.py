@@ -20,6 +20,7 @@ from booking.notifications.models import OutboxMessage
 from booking.pages.web import ANON_CSRF_COOKIE
 from tests.accounts.registering import confirm_link, token_of
 from tests.accounts.test_api import LOGIN, login
+from tests.calendars.test_feeds import make_feed, path_of
 from tests.conftest import Database
 from tests.people import PASSWORD, World, registration
 
@@ -256,3 +257,37 @@ async def test_a_confirmed_registration_hashes_no_password_again(
     assert confirmed.status_code == 201, confirmed.text
     assert hashed == []
     await login(client, "new@example.jp", NEW_PASSWORD)
+
+
+async def test_calendar_feeds_end_with_a_password_change_and_a_suspension(
+    world: World, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """A feed URL made with a stolen session must not go on showing bookings; reinstating
+    the person revives none."""
+    here = await login(client, "rep-a@example.jp")
+    feed = await make_feed(client, here, kind="group", target_id=world.group_a, name="会")
+    assert (await client.get(path_of(feed))).status_code == 200
+    changed = await client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers=here,
+    )
+    assert changed.status_code == 204
+    assert (await client.get(path_of(feed))).status_code == 404
+
+    member = world.headers("member")
+    other = await make_feed(client, member, kind="group", target_id=world.group_a, name="会")
+    user_id = world.user_ids["member"]
+    admin = world.headers("admin")
+    assert (await client.post(f"/api/v1/users/{user_id}/suspend", headers=admin)).status_code == 200
+    assert (
+        await client.post(f"/api/v1/users/{user_id}/reinstate", headers=admin)
+    ).status_code == 200
+    assert (await client.get(path_of(other))).status_code == 404
+    revoked = (
+        await session.scalars(select(AuditEvent).where(AuditEvent.action == "feed.revoked"))
+    ).all()
+    assert sorted((e.after or {}).get("reason") for e in revoked) == [
+        "password_changed",
+        "user_suspended",
+    ]
