@@ -308,17 +308,10 @@ async def send_reset_link(
     user = await find_login(session, ident)
     if user is None or user.status is not UserStatus.ACTIVE or user.email is None:
         return
-    since = clock.now() - timedelta(hours=1)
-    recent = (
-        await session.scalars(
-            select(PasswordToken.id).where(
-                PasswordToken.user_id == user.id,
-                PasswordToken.purpose == TokenPurpose.RESET,
-                PasswordToken.created_at > since,
-            )
-        )
-    ).all()
-    if len(recent) >= RESET_REQUESTS_PER_HOUR:
+    limit = throttle.Limit(f"reset-mail:{user.id}", RESET_REQUESTS_PER_HOUR)
+    try:  # checked and counted at once: requests from many addresses together get no more
+        await throttle.claim(session, clock, [limit], timedelta(hours=1))
+    except TooManyRequests:
         return
     await issue_password_link(session, clock, settings, user, TokenPurpose.RESET)
     await record(

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking.accounts import groups, login, passwords, registrations
@@ -34,6 +34,7 @@ from booking.db import migrate
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.inventory.commands import load_facilities
 from booking.inventory.network import SnapshotCache
+from booking.notifications.models import OutboxMessage
 from booking.pages.web import ANON_CSRF_COOKIE
 from booking.paths import facilities_data_dir
 from booking.settings import Settings
@@ -438,3 +439,26 @@ async def test_a_burst_of_reset_requests_from_one_address_gets_the_limit(site: S
     statuses = Counter(await asyncio.gather(*(ask(i) for i in range(30))))
     limit = login.RESET_REQUESTS_PER_ADDRESS
     assert statuses == {202: limit, 429: 30 - limit}
+
+
+async def test_a_burst_of_reset_requests_for_one_account_mails_it_at_most_the_limit(
+    site: Site,
+) -> None:
+    """From many addresses at once: the account's own hourly limit holds (no mail flood)."""
+
+    async def ask(i: int) -> int:
+        response = await site.client.post(
+            "/api/v1/auth/password-reset",
+            json={"login": "rep@example.jp" if i % 2 else site.card},
+            headers={"X-Forwarded-For": f"198.51.100.{i}"},
+        )
+        return response.status_code
+
+    assert set(await asyncio.gather(*(ask(i) for i in range(12)))) == {202}
+    async with create_sessionmaker(site.engine)() as session:
+        mails = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.template == "password_reset")
+        )
+    assert mails == login.RESET_REQUESTS_PER_HOUR
