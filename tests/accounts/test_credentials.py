@@ -4,6 +4,7 @@ answer does the same work for every login (issue 14: 2, 5, 6). Both databases.""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -13,9 +14,10 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from booking.accounts import groups
-from booking.accounts.models import ApiToken, PasswordToken
+from booking.accounts.models import ApiToken, PasswordToken, WebSession
 from booking.app import create_app
 from booking.audit.models import AuditEvent
+from booking.clock import FrozenClock
 from booking.notifications.models import OutboxMessage
 from booking.pages.web import ANON_CSRF_COOKIE
 from tests.accounts.registering import confirm_link, token_of
@@ -291,3 +293,19 @@ async def test_calendar_feeds_end_with_a_password_change_and_a_suspension(
         "password_changed",
         "user_suspended",
     ]
+
+
+async def test_a_sessions_last_use_is_written_after_the_answer(
+    world: World, client: httpx.AsyncClient, session: AsyncSession, clock: FrozenClock
+) -> None:
+    """The idle timeout still sees use: the touch runs after the answer (auth.touch_credentials),
+    at most once a minute, never moving back."""
+    opened = world.sessions["member"]
+    clock.advance(timedelta(minutes=5))
+    assert (await client.get("/api/v1/me", headers=world.headers("member"))).status_code == 200
+    seen = await session.scalar(
+        select(WebSession.last_seen_at).where(WebSession.id == opened.session_id)
+    )
+    assert seen == clock.now()
+    clock.advance(timedelta(hours=1, minutes=59))  # idle less than two hours since that use
+    assert (await client.get("/api/v1/me", headers=world.headers("member"))).status_code == 200
