@@ -24,9 +24,11 @@ _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 def _address(text: str) -> _Address | None:
     try:
-        return ipaddress.ip_address(text.strip())
+        address = ipaddress.ip_address(text.strip())
     except ValueError:
         return None
+    # A zone ("fe80::1%eth0") means nothing beyond the proxy and could be any length.
+    return None if getattr(address, "scope_id", None) else address
 
 
 def _trusted(address: _Address | None, networks: Sequence[IPNetwork]) -> bool:

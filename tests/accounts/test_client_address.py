@@ -40,6 +40,7 @@ ClientFrom = Callable[[str], AbstractAsyncContextManager[httpx.AsyncClient]]
         ("10.0.0.2", ["10.0.0.7, 10.0.0.8"], "10.0.0.7"),  # proxies all the way
         ("10.0.0.2", ["203.0.113.1, nonsense"], "10.0.0.2"),  # a broken hop ends the walk
         ("10.0.0.2", ["2001:db8::1"], "2001:db8::1"),
+        ("10.0.0.2", ["203.0.113.1, fe80::1%" + "x" * 60], "10.0.0.2"),  # a zone: malformed
     ],
 )
 def test_the_rightmost_untrusted_hop_is_the_client(
