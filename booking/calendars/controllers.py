@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 from litestar import Controller, HttpMethod, Request, Response, delete, get, post, route
+from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -180,13 +181,13 @@ def _version(
     return hashlib.sha256(repr(inputs).encode()).hexdigest()
 
 
-def _headers(feed: CalendarFeed) -> dict[str, str]:
+def _headers(served: feeds.Validators) -> dict[str, str]:
     headers = {
-        "ETag": f'"{feed.etag}"',
+        "ETag": f'"{served.etag}"',
         "Cache-Control": "private, max-age=900, must-revalidate",
     }
-    if feed.last_modified is not None:
-        headers["Last-Modified"] = format_datetime(feed.last_modified, usegmt=True)
+    if served.last_modified is not None:
+        headers["Last-Modified"] = format_datetime(served.last_modified, usegmt=True)
     return headers
 
 
@@ -239,17 +240,27 @@ class ICalController(Controller):
         ctx = await _context(request, db_session, settings, network, lang)
         rows = await feeds.fingerprint(db_session, feed, principal, win)
         version = _version(feed, principal, win, rows, ctx)
-        served = feed.content_version == version and feed.etag is not None
-        if served and _not_modified(request, f'"{feed.etag}"', feed.last_modified):
+        served = feeds.Validators.of(feed)
+        unchanged = served.version == version and served.etag is not None
+        if unchanged and _not_modified(request, f'"{served.etag}"', served.last_modified):
             # nothing the body is made of has changed since it was served: nothing to render
-            return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=_headers(feed))
+            return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=_headers(served))
         body = await _body(db_session, feed, principal, win, ctx)
-        if not served:  # the same inputs make the same bytes: hashed once per version
-            feeds.remember(feed, version, hashlib.sha256(body).hexdigest()[:32], clock.now())
-        headers = _headers(feed)
-        if not served and _not_modified(request, headers["ETag"], feed.last_modified):
-            return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
-        return Response(body, media_type=ICS, headers=headers)
+        if unchanged:
+            new = served
+            background = None
+        else:  # the same inputs make the same bytes: hashed once per version
+            etag = hashlib.sha256(body).hexdigest()[:32]
+            new = feeds.after_render(served, version, etag, clock.now())
+            background = BackgroundTask(
+                feeds.store_validators, request.app.state.sessionmaker, feed.id, served, new
+            )
+        headers = _headers(new)
+        if _not_modified(request, headers["ETag"], new.last_modified):
+            return Response(
+                b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers, background=background
+            )
+        return Response(body, media_type=ICS, headers=headers, background=background)
 
 
 async def _context(

@@ -7,14 +7,16 @@ may no longer see the feed's target, is the same 404.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, and_, case, cast, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import BigInteger, and_, case, cast, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import ColumnElement
 
 from booking.accounts.access import Principal, require_facility, require_view_group
@@ -25,11 +27,14 @@ from booking.accounts.sessions import principal_for_user
 from booking.audit.service import record
 from booking.calendars.models import CalendarFeed, FeedKind
 from booking.clock import Clock
+from booking.db.errors import as_unavailable
 from booking.errors import BookingError, InvalidInput, NotFound
 from booking.inventory.models import Purpose
 from booking.inventory.network import NetworkSnapshot
 from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.reservations.models import Booking, BookingStatus
+
+log = logging.getLogger(__name__)
 
 CANCELLED_KEPT = timedelta(days=30)  # so subscribed clients see them go
 MAX_PAST_DAYS = 366
@@ -260,19 +265,59 @@ async def fingerprint(
     return "|".join(str(part) for part in parts)
 
 
-def remember(feed: CalendarFeed, version: str, etag: str, now: datetime) -> None:
-    """Keep the feed's validators after a render. A body unlike the last one gets its ETag and
-    a Last-Modified at least a second after the previous one: never earlier (a cancelled newest
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What a feed last served: the digest of the body's inputs, the body's hash and when it
+    last changed."""
+
+    version: str | None
+    etag: str | None
+    last_modified: datetime | None
+
+    @classmethod
+    def of(cls, feed: CalendarFeed) -> Validators:
+        return cls(feed.content_version, feed.etag, feed.last_modified)
+
+
+def after_render(served: Validators, version: str, etag: str, now: datetime) -> Validators:
+    """The validators after a render. A body unlike the last one gets its ETag and a
+    Last-Modified at least a second after the previous one: never earlier (a cancelled newest
     booking, a clock set back) and never the same HTTP-date for two bodies."""
-    if feed.etag != etag:
-        second = now.astimezone(UTC).replace(microsecond=0)
-        previous = feed.last_modified
-        feed.last_modified = (
-            second if previous is None else max(previous + timedelta(seconds=1), second)
-        )
-        feed.etag = etag
-    if feed.content_version != version:
-        feed.content_version = version
+    if served.etag == etag:
+        return Validators(version, etag, served.last_modified)
+    second = now.astimezone(UTC).replace(microsecond=0)
+    previous = served.last_modified
+    return Validators(
+        version, etag, second if previous is None else max(previous + timedelta(seconds=1), second)
+    )
+
+
+async def store_validators(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    feed_id: int,
+    served: Validators,
+    new: Validators,
+) -> None:
+    """After the answer, in a short transaction of its own: a feed fetch is a read, and a write
+    inside a read fails under concurrent writers on SQLite. Only if nobody stored others since
+    (two fetches at once: the first wins, the second renders again next time). Best effort:
+    busy or unreachable, the next fetch stores them."""
+    try:
+        async with sessionmaker.begin() as session:
+            await session.execute(
+                update(CalendarFeed)
+                .where(
+                    CalendarFeed.id == feed_id,
+                    CalendarFeed.content_version.is_not_distinct_from(served.version),
+                    CalendarFeed.etag.is_not_distinct_from(served.etag),
+                )
+                .values(content_version=new.version, etag=new.etag, last_modified=new.last_modified)
+                .execution_options(synchronize_session=False)
+            )
+    except (SQLAlchemyError, OSError) as exc:
+        if as_unavailable(exc) is None:
+            raise
+        log.info("validators of feed %s not stored: %s", feed_id, exc)
 
 
 _PURPOSE_NAMES = "calendars.purpose_names"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -29,6 +30,7 @@ from booking.accounts.sessions import open_session, principal_for_user
 from booking.accounts.staff import grant_staff_role
 from booking.app import create_app
 from booking.audit.service import SYSTEM
+from booking.calendars.models import CalendarFeed
 from booking.clock import FrozenClock
 from booking.db import migrate
 from booking.db.engine import create_engine, create_sessionmaker
@@ -369,7 +371,7 @@ async def test_a_stale_token_is_served_while_another_writer_holds_the_lock(
     """Its last use is written after the answer, in a transaction of its own; the request
     never waits for the lock, never fails for it, and the connection stays usable."""
     bearer, token_id = stale_token
-    release = await _hold_lock(site, token_id)
+    release = await _hold_lock(site, "api_tokens", token_id)
     app = site.client._transport.app  # type: ignore[attr-defined]
     answered_while_locked: list[bool] = []
 
@@ -397,9 +399,49 @@ async def test_a_stale_token_is_served_while_another_writer_holds_the_lock(
         assert (await site.client.get("/api/v1/me", headers=site.member)).status_code == 200
 
 
-async def _hold_lock(site: Site, token_id: int) -> Any:
-    """Another connection holds what the token's touch needs: SQLite's write lock, or on
-    PostgreSQL the token's row. Returns the coroutine function that lets go."""
+async def test_a_feed_is_served_while_another_writer_holds_the_lock(site: Site) -> None:
+    """A sibling of the token's touch: a feed fetch keeps its validators (ETag, Last-Modified)
+    on the feed's row, written after the answer in a transaction of its own, never inside the
+    fetch's read (where it failed at once under a concurrent writer on SQLite)."""
+    me = await site.client.get("/api/v1/me", headers=site.member)
+    group_id = me.json()["memberships"][0]["group_id"]
+    made = await site.client.post(
+        "/api/v1/feeds", json={"kind": "group", "target_id": group_id}, headers=site.member
+    )
+    assert made.status_code == 201, made.text
+    path = urlsplit(made.json()["url"]).path
+    release = await _hold_lock(site, "calendar_feeds", made.json()["id"])
+    app = site.client._transport.app  # type: ignore[attr-defined]
+    answered_while_locked: list[bool] = []
+
+    async def releasing(scope: Any, receive: Any, send: Any) -> None:
+        async def on_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                answered_while_locked.append(True)
+                await release()  # only once the answer has started
+            await send(message)
+
+        await app(scope, receive, on_send)
+
+    transport = httpx.ASGITransport(app=releasing)
+    async with httpx.AsyncClient(transport=transport, base_url="http://feeds") as client:
+        started = time.perf_counter()
+        feed = await client.get(path)
+        assert feed.status_code == 200, feed.text
+        assert answered_while_locked
+        assert time.perf_counter() - started < 4  # not a busy timeout's wait
+    async with create_sessionmaker(site.engine)() as session:
+        stored = await session.scalar(
+            select(CalendarFeed.etag).where(CalendarFeed.id == made.json()["id"])
+        )
+    assert feed.headers["etag"] == f'"{stored}"'
+    again = await site.client.get(path, headers={"If-None-Match": feed.headers["etag"]})
+    assert again.status_code == 304
+
+
+async def _hold_lock(site: Site, table: str, row_id: int) -> Any:
+    """Another connection holds what a write after the answer needs: SQLite's write lock, or
+    on PostgreSQL the row. Returns the coroutine function that lets go."""
     if site.engine.dialect.name == "sqlite":
         database = site.engine.url.database
         assert database
@@ -415,7 +457,8 @@ async def _hold_lock(site: Site, token_id: int) -> Any:
     connection = await site.engine.connect()
     transaction = await connection.begin()
     await connection.execute(
-        text("SELECT id FROM api_tokens WHERE id = :id FOR UPDATE"), {"id": token_id}
+        text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE"),  # noqa: S608 - our names
+        {"id": row_id},
     )
 
     async def release_postgres() -> None:

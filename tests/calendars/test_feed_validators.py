@@ -174,13 +174,13 @@ async def test_if_none_match_compares_weakly_takes_lists_and_star_and_head_has_n
 
 
 def test_last_modified_moves_forward_only_when_the_body_does() -> None:
-    feed = CalendarFeed(etag=None, last_modified=None, content_version=None)
+    served = feeds.Validators(None, None, None)
     noon = datetime(2026, 12, 1, 3, 0, 0, 700_000, tzinfo=UTC)
-    feeds.remember(feed, "v1", "a", noon)
-    assert feed.last_modified == noon.replace(microsecond=0)  # an HTTP-date has whole seconds
-    feeds.remember(feed, "v2", "a", noon + timedelta(hours=1))  # new inputs, the same bytes
-    assert (feed.content_version, feed.last_modified) == ("v2", noon.replace(microsecond=0))
-    feeds.remember(feed, "v3", "b", noon - timedelta(days=1))  # a clock set back
-    assert feed.last_modified == noon.replace(microsecond=0) + timedelta(seconds=1)
-    feeds.remember(feed, "v4", "c", noon + timedelta(minutes=5))
-    assert feed.last_modified == noon.replace(microsecond=0) + timedelta(minutes=5)
+    served = feeds.after_render(served, "v1", "a", noon)
+    assert served.last_modified == noon.replace(microsecond=0)  # an HTTP-date has whole seconds
+    served = feeds.after_render(served, "v2", "a", noon + timedelta(hours=1))  # the same bytes
+    assert (served.version, served.last_modified) == ("v2", noon.replace(microsecond=0))
+    served = feeds.after_render(served, "v3", "b", noon - timedelta(days=1))  # a clock set back
+    assert served.last_modified == noon.replace(microsecond=0) + timedelta(seconds=1)
+    served = feeds.after_render(served, "v4", "c", noon + timedelta(minutes=5))
+    assert served.last_modified == noon.replace(microsecond=0) + timedelta(minutes=5)
