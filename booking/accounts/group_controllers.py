@@ -255,7 +255,7 @@ class GroupController(Controller):
     @post(
         "/{group_id:int}/renew",
         status_code=HTTP_200_OK,
-        summary="Renew to the end of the next fiscal year (staff; from 1 February)",
+        summary="Renew to the end of the next fiscal year (staff; from 1 December)",
         responses=error_responses(400, 401, 403, 404, 409, 422),
     )
     async def renew(

@@ -16,7 +16,11 @@ SENIOR_CIVIC_MIN_MEMBERS = 10  # evening and holiday use of senior recreation ce
 REPRESENTATIVE_MIN_AGE = 15  # and no longer a junior-high pupil
 ADULT_AGE = 18  # Civil Code since 2022: a younger representative needs a guardian's consent
 MAX_PLAUSIBLE_AGE = 120
-RENEWAL_OPENS_DAYS_BEFORE = 59  # 1 February for a registration valid to 31 March
+# Renewal opens on the 1st of the fourth month before the registration ends: 1 December for
+# one valid to 31 March. A registration books and applies only for dates it is valid on, and
+# the next fiscal year's first lottery (April's) takes applications from 17 December: a later
+# opening would close the April and May lotteries to every group.
+RENEWAL_OPENS_MONTHS_BEFORE = 4
 REPRESENTATIVE_RULE = (
     f"the representative must be {REPRESENTATIVE_MIN_AGE} or over and no longer a junior-high pupil"
 )
@@ -130,7 +134,9 @@ def fiscal_year_end(day: date) -> date:
 
 
 def renewal_opens(valid_until: date) -> date:
-    return valid_until - timedelta(days=RENEWAL_OPENS_DAYS_BEFORE)
+    """1 December for a registration valid to 31 March (RENEWAL_OPENS_MONTHS_BEFORE)."""
+    months = valid_until.year * 12 + valid_until.month - RENEWAL_OPENS_MONTHS_BEFORE
+    return date(months // 12, months % 12 + 1, 1)
 
 
 def renewed_until(valid_until: date | None, today: date) -> date:

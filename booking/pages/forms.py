@@ -75,7 +75,7 @@ ERROR_MESSAGES: dict[str, str] = {
         "This registration cannot book: it is not active (pending, suspended or expired)."
     ),
     "registration_expires": N_(
-        "Your registration ends before that date: renew it first (renewal opens on 1 February)."
+        "Your registration ends before that date: renew it first (renewal opens on 1 December)."
     ),
     "not_representative": N_("Only the group's representative can do this."),
     "representative_required": N_(
@@ -100,7 +100,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "not_confirmed": N_("This booking is not confirmed."),
     "not_held": N_("This booking is not a hold."),
     "not_drawn": N_("The lottery for this month has not been drawn yet."),
-    "renewal_not_open": N_("Renewal opens on 1 February."),
+    "renewal_not_open": N_("Renewal opens on 1 December."),
     "application_not_found": N_("That application was not found."),
     "feed_not_found": N_("That calendar address was not found."),
     "feed_target_not_found": N_("That calendar cannot be made."),

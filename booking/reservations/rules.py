@@ -116,7 +116,7 @@ def residency_problem(policy: ReservationPolicy, *, in_city: bool, lottery: bool
 
 def registration_problem(valid_until: date | None, use_date: date) -> str | None:
     """A registration books or applies only for dates it is still valid on (to 31 March);
-    later dates wait for the renewal, which opens on 1 February."""
+    later dates wait for the renewal, which opens on 1 December."""
     if valid_until is None or use_date <= valid_until:
         return None
     return (

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -385,6 +386,24 @@ async def test_a_registration_expires_and_is_renewed(
     assert renewed.status_code == 200
     assert renewed.json()["valid_until"] == "2028-03-31"
     assert renewed.json()["effective_status"] == "active"
+
+
+async def test_renewal_opens_on_1_december(
+    world: World, client: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    """Before the April lottery's applications open on 17 December, not after."""
+    tokyo = ZoneInfo("Asia/Tokyo")
+    clock.set(datetime(2026, 11, 30, 23, 59, tzinfo=tokyo))
+    staff = await login(client, "admin@city.example")
+    early = await client.post(f"/api/v1/groups/{world.group_a}/renew", headers=staff)
+    assert early.status_code == 422, early.text
+    assert early.json()["code"] == "renewal_not_open"
+    assert "2026-12-01" in early.json()["detail"]
+    clock.set(datetime(2026, 12, 1, 0, 0, tzinfo=tokyo))
+    staff = await login(client, "admin@city.example")
+    renewed = await client.post(f"/api/v1/groups/{world.group_a}/renew", headers=staff)
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["valid_until"] == "2028-03-31"
 
 
 async def test_audit_lists_with_filters(world: World, client: httpx.AsyncClient) -> None:

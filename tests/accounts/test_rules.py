@@ -97,8 +97,11 @@ def test_validity_runs_to_the_fiscal_year_end_and_renews_a_year_on() -> None:
     assert fiscal_year_end(TODAY) == date(2027, 3, 31)
     assert fiscal_year_end(date(2027, 3, 31)) == date(2027, 3, 31)
     assert fiscal_year_end(date(2027, 4, 1)) == date(2028, 3, 31)
-    assert renewal_opens(date(2027, 3, 31)) == date(2027, 1, 31)
-    assert renewed_until(date(2027, 3, 31), date(2027, 2, 1)) == date(2028, 3, 31)
+    # 1 December: before the April lottery's applications open on 17 December.
+    assert renewal_opens(date(2027, 3, 31)) == date(2026, 12, 1)
+    assert renewal_opens(date(2028, 3, 31)) == date(2027, 12, 1)
+    assert renewal_opens(date(2027, 7, 31)) == date(2027, 4, 1)  # another validity, same rule
+    assert renewed_until(date(2027, 3, 31), date(2026, 12, 1)) == date(2028, 3, 31)
     # Lapsed: renewed to the end of the current fiscal year, not a year past it.
     assert renewed_until(date(2026, 3, 31), TODAY) == date(2027, 3, 31)
 

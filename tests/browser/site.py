@@ -184,7 +184,7 @@ async def _seed(site: Site) -> None:
             activated = await groups.activate(session, clock, settings, principal, group.id, None)
             # As if renewed already: the journeys apply for and book use months up to July
             # 2027, past the first card's 31 March, and a registration books only dates it is
-            # valid on (renewal itself opens on 1 February).
+            # valid on (renewal itself opens on 1 December).
             activated.valid_until = date(2028, 3, 31)
             member = await session.scalar(select(User).where(User.email == "member-a@example.jp"))
             assert member is not None

@@ -101,11 +101,18 @@ async def test_applications_and_confirmations_only_for_dates_the_registration_co
     refused(response, "use_date", "registration_expires")
     assert "2027-03-31" in response.json()["detail"]
     assert await applied(session) == before
+    # Renewal is open by then (from 1 December): renewed, the group applies for April.
+    await renew_all(client, world)
+    a = await login(client, "member-a@example.jp")
+    response = await client.post(
+        A, json=application(world, hall, april, ["10"], world.group_a), headers=a
+    )
+    assert response.status_code == 201, response.text
+    assert await applied(session) == before + 1
 
-    # August, renewed: a win; suspended before confirming, it cannot be confirmed.
+    # August (renewed above): a win; suspended before confirming, it cannot be confirmed.
     august = open_weekday(hall.snapshot, hall.facility_id, date(2027, 8, 9))
     clock.set(jst(date(2027, 4, 17), 10))
-    await renew_all(client, world)
     a = await login(client, "member-a@example.jp")
     won = await client.post(
         A, json=application(world, hall, august, ["10"], world.group_a), headers=a

@@ -157,11 +157,12 @@ async def test_a_booking_is_only_for_dates_the_registration_is_valid_on(
     ] == "confirmed"
     assert await written(session) == before
 
-    # Renewed from 1 February (to 31 March 2028): April can be booked.
-    clock.set(jst(date(2027, 2, 1), 10))
+    # Renewed from 1 December (to 31 March 2028): April can be booked.
+    clock.set(jst(date(2026, 12, 1), 10))
     admin = await relogin(client, "admin@city.example")
     renewed = await client.post(f"/api/v1/groups/{world.group_a}/renew", headers=admin)
     assert renewed.status_code == 200, renewed.text
+    clock.set(jst(date(2027, 2, 1), 10))  # when first-come for April has opened
     member = await relogin(client, "member-a@example.jp")
     booked = await client.post(B, json=after_expiry, headers=member)
     assert booked.status_code == 201, booked.text
