@@ -167,6 +167,23 @@ async def pending_for(session: AsyncSession, clock: Clock, token: str) -> Pendin
     return row
 
 
+async def checked_link(
+    session: AsyncSession, clock: Clock, settings: Settings, token: str, password: str
+) -> PendingRegistration:
+    """The live pending registration of a link, with its password verified. The link's read
+    is committed first: no lock is held while the password is hashed (as a login). So it runs
+    outside any savepoint: a page that confirms in one calls this before."""
+    row = await pending_for(session, clock, token)
+    await session.commit()
+    if not await verify_password(settings, row.password_hash, password):
+        raise InvalidInput(
+            "not the password chosen when registering",
+            field="password",
+            code="not_registration_password",
+        )
+    return row
+
+
 async def confirm(
     session: AsyncSession,
     clock: Clock,
@@ -174,15 +191,12 @@ async def confirm(
     token: str,
     password: str,
     address: str | None,
+    *,
+    checked: PendingRegistration | None = None,
 ) -> Group:
-    """Use the link once with the registration's password: the login and the group exist now."""
-    row = await pending_for(session, clock, token)
-    if not await verify_password(settings, row.password_hash, password):
-        raise InvalidInput(
-            "not the password chosen when registering",
-            field="password",
-            code="not_registration_password",
-        )
+    """Use the link once with the registration's password: the login and the group exist now.
+    `checked`: what `checked_link` returned for this token and password, if called already."""
+    row = checked or await checked_link(session, clock, settings, token, password)
     # Single use even against two requests at once: only one UPDATE finds used_at still NULL.
     claimed = await session.execute(
         update(PendingRegistration)

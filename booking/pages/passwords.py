@@ -188,14 +188,33 @@ class PasswordPages(Controller):
         form = Form(await request.form(), page.texts)
         password = form.text("password", max_length=PASSWORD_MAX)
         if form.ok and password:
+            # The link and its password first, outside the savepoint below: it commits its
+            # read and hashes with no lock held (it writes nothing, so nothing to undo).
+            try:
+                checked = await registrations.checked_link(
+                    db_session, clock, settings, _token(form), password
+                )
+            except BookingError as exc:
+                form.fail(exc, {"password": "password"})
+                checked = None
             # In a savepoint: a registration refused at this point leaves nothing behind.
-            group = await attempt(
-                db_session,
-                form,
-                {"password": "password"},
-                lambda: registrations.confirm(
-                    db_session, clock, settings, _token(form), password, client_address(request)
-                ),
+            group = (
+                await attempt(
+                    db_session,
+                    form,
+                    {"password": "password"},
+                    lambda: registrations.confirm(
+                        db_session,
+                        clock,
+                        settings,
+                        _token(form),
+                        password,
+                        client_address(request),
+                        checked=checked,
+                    ),
+                )
+                if checked is not None
+                else None
             )
             if group is not None:
                 return Redirect("/login?done=registered", status_code=303)
