@@ -16,6 +16,7 @@ from sqlalchemy import delete, null, or_, select, union_all, update
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.accounts import throttle
 from booking.accounts.access import Principal
 from booking.accounts.models import (
     ApiToken,
@@ -163,7 +164,8 @@ async def principal_for_cookie(
 
 
 async def purge_expired(session: AsyncSession, clock: Clock, settings: Settings) -> int:
-    """Delete sessions past either limit and password links past theirs (run by the worker)."""
+    """Delete sessions past either limit, password links past theirs and throttle counts that
+    count nothing any more (run by the worker)."""
     now = clock.now()
     idle_since = now - timedelta(minutes=settings.session_idle_minutes)
     sessions = await session.execute(
@@ -172,7 +174,8 @@ async def purge_expired(session: AsyncSession, clock: Clock, settings: Settings)
         )
     )
     links = await session.execute(delete(PasswordToken).where(PasswordToken.expires_at <= now))
-    return sum(int(getattr(r, "rowcount", 0) or 0) for r in (sessions, links))
+    counts = await throttle.purge(session, clock, timedelta(minutes=settings.login_window_minutes))
+    return counts + sum(int(getattr(r, "rowcount", 0) or 0) for r in (sessions, links))
 
 
 def csrf_matches(presented: str | None, expected: str) -> bool:

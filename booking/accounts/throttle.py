@@ -180,5 +180,22 @@ async def succeeded(session: AsyncSession, slots: list[Slot], *, clear_key: str)
         )
 
 
+# The longest window any limit counts in (reset requests, registrations: an hour).
+LONGEST_WINDOW = timedelta(hours=1)
+
+
+async def purge(session: AsyncSession, clock: Clock, login_window: timedelta) -> int:
+    """Delete rows that count nothing any more: their window is over and no lock holds (to a
+    claim such a row is the same as none). Anyone can add rows by trying new names."""
+    now = clock.now()
+    result = await session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.window_started_at <= now - max(login_window, LONGEST_WINDOW),
+            or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def clear(session: AsyncSession, key: str) -> None:
     await session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))

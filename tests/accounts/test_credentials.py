@@ -14,7 +14,8 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from booking.accounts import groups
-from booking.accounts.models import ApiToken, PasswordToken, WebSession
+from booking.accounts.models import ApiToken, LoginThrottle, PasswordToken, WebSession
+from booking.accounts.sessions import purge_expired
 from booking.app import create_app
 from booking.audit.models import AuditEvent
 from booking.clock import FrozenClock
@@ -309,3 +310,21 @@ async def test_a_sessions_last_use_is_written_after_the_answer(
     assert seen == clock.now()
     clock.advance(timedelta(hours=1, minutes=59))  # idle less than two hours since that use
     assert (await client.get("/api/v1/me", headers=world.headers("member"))).status_code == 200
+
+
+async def test_the_worker_purges_throttle_counts_that_count_nothing(
+    world: World, client: httpx.AsyncClient, session: AsyncSession, clock: FrozenClock
+) -> None:
+    """Anyone can add a row by trying a new name: rows whose window is over and whose lock
+    (if any) has ended go with the hourly purge; a lock that holds stays."""
+    assert (
+        await client.post(LOGIN, json={"login": "ghost@example.jp", "password": "x"})
+    ).status_code == 401
+    clock.advance(timedelta(minutes=61))
+    for _ in range(world.settings.login_account_failures):
+        await client.post(LOGIN, json={"login": "locked@example.jp", "password": "x"})
+    await purge_expired(session, clock, world.settings)
+    keys = set((await session.scalars(select(LoginThrottle.key))).all())
+    assert keys == {"login:locked@example.jp", "address:127.0.0.1"}
+    locked = await client.post(LOGIN, json={"login": "locked@example.jp", "password": "x"})
+    assert locked.status_code == 429
