@@ -165,9 +165,7 @@ async def test_who_may_book_for_a_group(
             "email": "solo@example.jp",
         },
     }
-    pending = (
-        await client.post("/api/v1/groups", json=registration, headers=hall.manager)
-    ).json()
+    pending = (await client.post("/api/v1/groups", json=registration, headers=hall.manager)).json()
     refused = await client.post(
         B, json=body(world, hall, group_id=pending["id"]), headers=hall.manager
     )
