@@ -69,9 +69,11 @@ class Settings(BaseSettings):
     # Where mail goes. "smtp": the worker sends it to smtp_host. "console": printed on the
     # standard output of whoever delivers it ("files": one .eml per mail in mail_dir), and
     # `booking serve` delivers it itself, so the quick start (no mail server, maybe no worker)
-    # shows the links people must follow. A production site sets smtp.
+    # shows the links people must follow: its command sets console. The default is smtp: a
+    # site that forgot the setting must not print its members' password links into a log and
+    # count them as sent.
     mail_backend: Literal["smtp", "console", "files"] = Field(
-        default="console", description="smtp, console or files"
+        default="smtp", description="smtp, console or files"
     )
     mail_dir: Path | None = Field(default=None, description="For files; default data_dir/mail")
     outbox_max_attempts: int = Field(default=8, ge=1)

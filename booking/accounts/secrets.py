@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
 _SELECTOR_BYTES = 12  # 16 characters
 _VERIFIER_BYTES = 32  # 43 characters
+_URLSAFE = re.compile(r"[A-Za-z0-9_-]+")  # what secrets.token_urlsafe writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,10 @@ def parse_secret(value: str, prefix: str = "") -> SplitSecret | None:
         value = value[len(prefix) :]
     selector, dot, verifier = value.partition(".")
     if not dot or not 1 <= len(selector) <= 32 or not 1 <= len(verifier) <= 64:
+        return None
+    # Ours are URL-safe base64; anything else (a NUL, which PostgreSQL refuses in text) is
+    # not looked up at all.
+    if not (_URLSAFE.fullmatch(selector) and _URLSAFE.fullmatch(verifier)):
         return None
     return SplitSecret(selector, verifier)
 

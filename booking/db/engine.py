@@ -30,6 +30,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # recycled instead, and a connection found dead is discarded with its whole pool.
         pool_recycle=1800,
         echo=settings.debug,
+        # Errors and logs name no bound values: e-mail addresses, throttle keys, selectors.
+        hide_parameters=not settings.debug,
         connect_args={
             # A stuck lock or a runaway query fails the request instead of hanging it.
             "server_settings": {"lock_timeout": "5000", "statement_timeout": "30000"},
@@ -42,7 +44,7 @@ def _sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
     if database and database != ":memory:":
         # The file's own directory: a BOOKING_DATABASE_URL elsewhere leaves no empty data/.
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=settings.debug)
+    engine = create_async_engine(url, echo=settings.debug, hide_parameters=not settings.debug)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -30,6 +30,7 @@ from booking.pages.search import SearchPages
 from booking.pages.web import STATIC, add_security_headers, login_redirect, request_lang
 from booking.web.errors import EXCEPTION_HANDLERS, http_error, status_of
 from booking.web.path_ids import plain_file_path
+from booking.web.redaction import redact
 
 log = logging.getLogger(__name__)
 # Addresses of machines: their errors stay problem details (booking/web/errors.py).
@@ -56,7 +57,9 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     elif isinstance(exc, HTTPException):
         status, message = exc.status_code, texts.gettext("This cannot be done.")
     else:
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        log.error(
+            "unhandled error on %s %s", request.method, redact(request.url.path), exc_info=exc
+        )
         status, message = 500, texts.gettext("Something went wrong on our side. Please try again.")
     response = Template(
         "error.html",

@@ -1,12 +1,13 @@
 """Bodies of the API are JSON: anything else is a 415, not a guess. JSON nested deeper than
-the decoder's stack allows (~1,000 levels; no request's shape is deeper than 4) is a 400."""
+the decoder's stack allows (~1,000 levels; no request's shape is deeper than 4), or no JSON at
+all, is a 400 naming the body."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Request
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, SerializationException
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
 from booking.errors import InvalidInput
@@ -33,3 +34,5 @@ async def require_json_body(request: Request[Any, Any, Any]) -> None:
         await request.json()  # decoded once here, and kept for the handler
     except RecursionError as exc:
         raise InvalidInput("the JSON is nested too deeply", field="body") from exc
+    except SerializationException as exc:  # raised here, before Litestar's own 400 for it
+        raise InvalidInput("the body is not valid JSON", field="body") from exc

@@ -37,6 +37,7 @@ from booking.errors import (
     Unavailable,
 )
 from booking.web.fields import CONTROL_REASON, MULTI_LINE, MULTI_LINE_CONTROL_REASON, ONE_LINE
+from booking.web.redaction import redact
 
 log = logging.getLogger("booking.web")
 # msgspec's words for a text field's pattern, in a person's words instead of the regex
@@ -156,12 +157,12 @@ def database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
     unavailable = as_unavailable(exc)
     if unavailable is None:
         return unexpected_error(request, exc)
-    log.warning("%s on %s %s: %s", unavailable.code, request.method, request.url.path, exc)
+    log.warning("%s on %s %s: %s", unavailable.code, request.method, redact(request.url.path), exc)
     return domain_error(request, unavailable)
 
 
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.error("unhandled error on %s %s", request.method, redact(request.url.path), exc_info=exc)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "an unexpected error occurred", "internal")
 
 

@@ -8,6 +8,7 @@ timeout. The API answers problem details, the pages an error page, both with Ret
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,8 +16,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from booking.app import create_app
@@ -51,7 +53,9 @@ def _assert_unavailable(response: httpx.Response, code: str) -> None:
         assert response.headers["content-type"].startswith("text/html")
 
 
-async def test_an_unreachable_postgresql_is_a_503(unreachable: httpx.AsyncClient) -> None:
+async def test_an_unreachable_postgresql_is_a_503(
+    unreachable: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
     for response in (
         await unreachable.get("/api/v1/wards"),
         await unreachable.post(
@@ -65,6 +69,12 @@ async def test_an_unreachable_postgresql_is_a_503(unreachable: httpx.AsyncClient
     _assert_unavailable(page, "database_unavailable")
     assert page.headers["content-type"].startswith("text/html")
     assert "ただいまシステムに接続できません" in page.text  # the page's language, not a trace
+    # The warning logged names the path without a feed's secret (good until rotated).
+    secret = "Sel3ct0r_abcdefgh.V3rifier-abcdefghijklmnopqrstuvwxyz0123456789"
+    _assert_unavailable(await unreachable.get(f"/ical/{secret}.ics"), "database_unavailable")
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("booking"))
+    assert "/ical/[redacted].ics" in ours
+    assert "Sel3ct0r" not in ours
 
 
 @pytest.fixture
@@ -107,11 +117,13 @@ async def test_a_restarted_postgresql_is_a_503_then_recovers(fresh: Settings) ->
 
 
 async def test_sqlite_locked_past_the_busy_timeout_is_a_503(
-    fresh: Settings, monkeypatch: pytest.MonkeyPatch
+    fresh: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     if fresh.database_url:
         pytest.skip("SQLite only: its database-wide write lock")
     monkeypatch.setattr(db_engine, "SQLITE_BUSY_TIMEOUT_MS", 100)
+    # Alembic's logging set-up (the migration above) took the capture off the root logger.
+    monkeypatch.setattr(logging.getLogger("booking"), "handlers", [caplog.handler])
     engine = create_engine(fresh)
     app = create_app(fresh, sessionmaker=create_sessionmaker(engine))
     database = engine.url.database
@@ -124,6 +136,8 @@ async def test_sqlite_locked_past_the_busy_timeout_is_a_503(
     ) as client:
         try:
             _assert_unavailable(await client.post("/api/v1/auth/login", json=body), "database_busy")
+            logged = "\n".join(r.getMessage() for r in caplog.records)
+            assert "database_busy on POST /api/v1/auth/login" in logged
         finally:
             other.execute("ROLLBACK")
             other.close()
@@ -131,6 +145,22 @@ async def test_sqlite_locked_past_the_busy_timeout_is_a_503(
         for _ in range(3):
             assert (await client.post("/api/v1/auth/login", json=body)).status_code == 401
     await engine.dispose()
+
+
+async def test_a_database_error_names_no_bound_value(fresh: Settings) -> None:
+    """What gets logged of a failed statement (the 503's warning, a 500's trace) shows the
+    statement, never the e-mail addresses, throttle keys or selectors bound to it."""
+    engine = create_engine(fresh)
+    try:
+        async with engine.connect() as conn:
+            with pytest.raises(DBAPIError) as failed:
+                await conn.execute(
+                    text("SELECT * FROM no_such_table WHERE email = :e"), {"e": "a@example.jp"}
+                )
+        assert "no_such_table" in str(failed.value)
+        assert "a@example.jp" not in str(failed.value)
+    finally:
+        await engine.dispose()
 
 
 def _sqlite_error(code: int) -> OperationalError:

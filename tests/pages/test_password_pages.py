@@ -271,6 +271,10 @@ async def test_bad_links_lead_to_a_way_on(world: World, client: httpx.AsyncClien
         ("/password/set", "/password/forgot"),
         ("/register/confirm?token=no.such", "/register"),
         ("/register/confirm?token=" + "x" * 500, "/register"),
+        # A NUL: PostgreSQL refuses it in text (a 500 when it was looked up)
+        ("/password/set?token=%00a.b", "/password/forgot"),
+        ("/register/confirm?token=a%00.b", "/register"),
+        ("/register/confirm?token=a.%00b", "/register"),
     ):
         page = await client.get(path)
         assert page.status_code == 400, path
@@ -288,6 +292,12 @@ async def test_bad_links_lead_to_a_way_on(world: World, client: httpx.AsyncClien
     assert refused.status_code == 422
     assert "このリンクは無効か、使用済みか、期限切れです。" in refused.text
     assert 'href="/password/forgot"' in refused.text
+    # Every other place a presented secret is looked up: a feed, a cookie, a bearer token.
+    assert (await client.get("/ical/%00a.b.ics")).status_code == 404
+    cookie = {"Cookie": 'booking_session="a.\\000b"'}  # a quoted cookie's octal escape: NUL
+    assert (await client.get("/api/v1/me", headers=cookie)).status_code == 401
+    bearer = {"Authorization": "Bearer bkt_a\x00.b"}
+    assert (await client.get("/api/v1/me", headers=bearer)).status_code == 401
 
 
 async def test_every_link_of_every_account_mail_is_a_page(

@@ -30,6 +30,22 @@ async def test_json_nested_too_deep_is_a_400(
         ], problem
 
 
+@pytest.mark.parametrize(
+    "body", [b"{", b'{"login": "a"', b"\xff\xfe", b'{"login": "\\ud800"}x', b"nul\x00"]
+)
+async def test_a_body_that_is_not_json_is_a_400(client: httpx.AsyncClient, body: bytes) -> None:
+    """Decoded before the handler (for the depth check), so Litestar's own 400 never came:
+    every such body on every write was a 500, anonymously on the login."""
+    for path in ("/api/v1/auth/login", "/api/v1/bookings", "/api/v1/groups"):
+        response = await client.post(
+            path, content=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["errors"] == [
+            {"field": "body", "reason": "the body is not valid JSON"}
+        ]
+
+
 async def test_json_of_an_ordinary_depth_still_reaches_its_handler(
     client: httpx.AsyncClient,
 ) -> None:
