@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import re
 import secrets
+import socket
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,7 +50,10 @@ _BASE_URL = make_url(
         "BOOKING_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/booking_test"
     )
 )
-RUN_ID = f"{os.getpid()}_{secrets.token_hex(3)}"
+# The host is in the name too: a run judges another dead by its process id only on its own
+# host (runs on other machines or containers may share the server).
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+RUN_ID = f"{_HOST}_{os.getpid()}_{secrets.token_hex(3)}"
 
 
 def postgres_url(purpose: str = "") -> str:
@@ -117,11 +122,11 @@ async def _drop_databases(*, only_dead_runs: bool) -> None:
             "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", _BASE_URL.database
         )
         for (name,) in names:
-            found = re.search(r"_(\d+)_([0-9a-f]{6})$", name)
+            found = re.search(r"_([0-9a-f]{6})_(\d+)_([0-9a-f]{6})$", name)
             if found is None:
                 continue
             if only_dead_runs:
-                if _pid_alive(int(found[1])):
+                if found[1] != _HOST or _pid_alive(int(found[2])):
                     continue
             elif not name.endswith(RUN_ID):
                 continue

@@ -41,6 +41,7 @@ CONFIRM_HOURS = 24
 HOUR = timedelta(hours=1)
 REGISTRATIONS_PER_ADDRESS = 10  # per client address and hour: a family, a club's evening
 MAILS_PER_EMAIL = 3  # per recipient and hour: enough for a lost mail, too few to flood
+CONFIRM_TRIES_PER_LINK = 5  # per link and hour: typos, not guessing
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,16 +88,14 @@ async def request(
     Every refusal comes before the first write, so a caller needs no savepoint. The reads of
     the checks are committed before the password is hashed: no lock is held while hashing
     (SQLite's write lock is taken at BEGIN: a flood of registrations would stall bookings)."""
-    limit = throttle.Limit(f"register:{address}", REGISTRATIONS_PER_ADDRESS)
-    if address:  # early, before the hash; the count itself is atomic, after the checks
-        await _address_limit(throttle.ensure_room(session, clock, limit, HOUR))
     await groups.check_registration(session, clock, settings, None, data)
     email, password = groups.online_credentials(data)
+    if address:  # counted before the hash: a burst at once costs at most the limit's hashes
+        limit = throttle.Limit(f"register:{address}", REGISTRATIONS_PER_ADDRESS)
+        await _address_limit(throttle.claim(session, clock, [limit], HOUR))
     await session.commit()
     # Hashed whether or not the address is known, so both answers take the same time.
     password_hash = await hash_password(settings, password)
-    if address:
-        await _address_limit(throttle.claim(session, clock, [limit], HOUR))
     actor = Actor(None, address)
     if not await _under_limit(session, clock, f"register-mail:{email}", MAILS_PER_EMAIL):
         return Requested("quiet")
@@ -174,6 +173,14 @@ async def checked_link(
     is committed first: no lock is held while the password is hashed (as a login). So it runs
     outside any savepoint: a page that confirms in one calls this before."""
     row = await pending_for(session, clock, token)
+    # Each try costs a hash and guesses the registrant's password: a few per link and hour.
+    try:
+        limit = throttle.Limit(f"register-confirm:{row.selector}", CONFIRM_TRIES_PER_LINK)
+        await throttle.claim(session, clock, [limit], HOUR)
+    except TooManyRequests as exc:
+        raise TooManyRequests(
+            "too many tries with this link; try again later", retry_after=exc.retry_after
+        ) from exc
     await session.commit()
     if not await verify_password(settings, row.password_hash, password):
         raise InvalidInput(

@@ -9,7 +9,8 @@ attempt only while the key is under its limit and not locked, so a burst of simu
 guesses verifies at most the limit, however many arrive at once. A wrong password keeps its
 slot (`failed`, which locks the key once every slot is spent); a right one gives it back
 (`succeeded`). Limits on requests rather than failures (reset requests, registrations per
-address) take a slot with `claim` and keep it; `ensure_room` refuses early, before costly work.
+address, tries of a registration link) take a slot with `claim` and keep it, before the costly
+work (a hash) they guard.
 """
 
 from __future__ import annotations
@@ -96,28 +97,6 @@ async def _claim(
             raise await _refusal(session, now, limit.key, window)
         slots.append(Slot(limit, started))
     return slots
-
-
-async def ensure_room(session: AsyncSession, clock: Clock, limit: Limit, window: timedelta) -> None:
-    """Refuse early, before costly work, when `claim` would refuse (a read: `claim` still
-    decides, atomically, once the work is done)."""
-    now = clock.now()
-    row = (
-        await session.execute(
-            select(
-                LoginThrottle.failures,
-                LoginThrottle.window_started_at,
-                LoginThrottle.locked_until,
-            ).where(LoginThrottle.key == limit.key)
-        )
-    ).one_or_none()
-    if row is None:
-        return
-    failures, started, locked_until = row
-    locked = locked_until is not None and locked_until > now
-    full = failures >= limit.max_failures and started > now - window
-    if locked or full:
-        raise await _refusal(session, now, limit.key, window)
 
 
 async def _refusal(

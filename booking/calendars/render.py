@@ -33,7 +33,6 @@ from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.reservations.models import BookingStatus
 
 Lang = Literal["ja", "en"]
-Detail = Literal["group", "public", "staff"]
 Names = Mapping[str, tuple[str, str]]  # key -> (ja, en)
 PRODID = "-//booking//Kawasaki public facility booking//JA"
 TZID = "Asia/Tokyo"

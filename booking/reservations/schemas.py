@@ -14,7 +14,6 @@ from booking.web.fields import EVENT_NAME_MAX, NOTE_MAX, PURPOSE_MAX, Id, OneLin
 # A period's code, as the data defines them (facilities_data: 1 to 8 letters or digits).
 PeriodCode = Annotated[OneLine, msgspec.Meta(min_length=1, max_length=8)]
 MAX_HEADCOUNT = 10_000  # more people than any room of the network holds
-Periods = Annotated[list[PeriodCode], msgspec.Meta(min_length=1, max_length=8)]
 
 
 class SlotRead(msgspec.Struct, frozen=True, omit_defaults=True):

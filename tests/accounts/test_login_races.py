@@ -484,6 +484,33 @@ async def test_a_burst_of_reset_requests_from_one_address_gets_the_limit(site: S
     assert statuses == {202: limit, 429: 30 - limit}
 
 
+async def test_a_burst_of_registrations_from_one_address_hashes_at_most_the_limit(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted before the hash: 20 at once from one address cost 10 Argon2id hashes, not 20
+    (the count was taken after the hash, so every one of a burst hashed)."""
+    hashed: list[str] = []
+    real = registrations.hash_password
+
+    async def counting(settings: Any, password: str) -> str:
+        hashed.append(password)
+        return await real(settings, password)
+
+    monkeypatch.setattr(registrations, "hash_password", counting)
+
+    async def ask(i: int) -> int:
+        body = msgspec.to_builtins(registration("会", f"burst{i}@example.jp", password=PASSWORD))
+        response = await site.client.post(
+            "/api/v1/groups", json=body, headers={"X-Forwarded-For": "198.51.100.78"}
+        )
+        return response.status_code
+
+    statuses = Counter(await asyncio.gather(*(ask(i) for i in range(20))))
+    limit = registrations.REGISTRATIONS_PER_ADDRESS
+    assert statuses == {202: limit, 429: 20 - limit}
+    assert len(hashed) == limit
+
+
 async def test_a_burst_of_reset_requests_for_one_account_mails_it_at_most_the_limit(
     site: Site,
 ) -> None:

@@ -19,6 +19,7 @@ from booking.accounts.login import RESET_REQUESTS_PER_ADDRESS
 from booking.accounts.models import Group, PendingRegistration, User
 from booking.accounts.registrations import (
     CONFIRM_HOURS,
+    CONFIRM_TRIES_PER_LINK,
     MAILS_PER_EMAIL,
     REGISTRATIONS_PER_ADDRESS,
     purge,
@@ -178,6 +179,25 @@ async def test_registrations_are_throttled_per_client_address(
     assert await mails_to(session, "one-more@example.jp") == []
     clock.advance(timedelta(hours=1))
     assert (await client.post(REGISTER, json=registration("later@example.jp"))).status_code == 202
+
+
+async def test_a_link_takes_few_tries_at_its_password(
+    world: World, client: httpx.AsyncClient, session: AsyncSession, clock: FrozenClock
+) -> None:
+    """Each try hashes and guesses the registrant's password: a few per link and hour, then
+    even the right one waits (before: no limit, an Argon2id per anonymous request)."""
+    assert (await client.post(REGISTER, json=registration("tries@example.jp"))).status_code == 202
+    token = token_of(await confirm_link(session, "tries@example.jp"))
+    before = await footprint(session)
+    for i in range(CONFIRM_TRIES_PER_LINK):
+        wrong = await client.post(CONFIRM, json={"token": token, "password": f"guess {i} x"})
+        assert wrong.status_code == 400, (i, wrong.text)
+    refused = await client.post(CONFIRM, json={"token": token, "password": CHOSEN})
+    assert refused.status_code == 429, refused.text
+    assert await footprint(session) == before
+    clock.advance(timedelta(hours=1))
+    confirmed = await client.post(CONFIRM, json={"token": token, "password": CHOSEN})
+    assert confirmed.status_code == 201, confirmed.text
 
 
 async def test_a_mailbox_gets_few_registration_mails(
