@@ -133,8 +133,9 @@ class Group(Base):
     suspended_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Raised by the database on every UPDATE of the row (any ORM or Core update): calendar
-    # feeds show the name and contact, and their ETag sums the revisions of the groups shown.
+    # Raised by every UPDATE SQLAlchemy issues for the row (ORM or Core; `onupdate`, so not
+    # by hand-written SQL: a manual repair raises it itself): calendar feeds show the name and
+    # contact, and their version sums the revisions of the groups shown.
     revision: Mapped[int] = mapped_column(
         Integer, default=0, server_default="0", onupdate=literal_column("revision") + 1
     )
