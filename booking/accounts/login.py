@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -331,26 +331,10 @@ async def confirm_reset(
     every API token (credentials.end_credentials). The link is checked in a short read, the
     password hashed with no transaction open, and the link claimed and the password written
     in a second transaction."""
-    invalid = InvalidInput(
-        "this link is invalid, used or expired; please ask for a new one",
-        field="token",
-        code="invalid_token",
-    )
-    secret = parse_secret(token)
-    if secret is None:
-        raise invalid
-    row = (
-        await session.scalars(
-            select(PasswordToken).where(PasswordToken.selector == secret.selector)
-        )
-    ).one_or_none()
+    invalid = _invalid_link()
     now = clock.now()
-    if (
-        row is None
-        or not verifies(secret, row.verifier_hash)
-        or row.expires_at <= now
-        or row.used_at is not None
-    ):
+    row = await _live_link(session, token, now)
+    if row is None:
         raise invalid
     user = await session.get_one(User, row.user_id)
     if user.status is not UserStatus.ACTIVE:
@@ -385,29 +369,38 @@ async def confirm_reset(
     return user
 
 
+def _invalid_link() -> InvalidInput:
+    return InvalidInput(
+        "this link is invalid, used or expired; please ask for a new one",
+        field="token",
+        code="invalid_token",
+    )
+
+
+async def _live_link(session: AsyncSession, token: str, now: datetime) -> PasswordToken | None:
+    """The reset or invitation link a token names while it can be used, or None."""
+    secret = parse_secret(token)
+    if secret is None:
+        return None
+    row = (
+        await session.scalars(
+            select(PasswordToken).where(PasswordToken.selector == secret.selector)
+        )
+    ).one_or_none()
+    if (
+        row is None
+        or not verifies(secret, row.verifier_hash)
+        or row.expires_at <= now
+        or row.used_at is not None
+    ):
+        return None
+    return row
+
+
 async def live_password_link(session: AsyncSession, clock: Clock, token: str) -> TokenPurpose:
     """What a reset or invitation link is for, while it can still be used (the page asks for
     the new password only then); the same error as confirm_reset for any other."""
-    secret = parse_secret(token)
-    row = (
-        (
-            await session.scalars(
-                select(PasswordToken).where(PasswordToken.selector == secret.selector)
-            )
-        ).one_or_none()
-        if secret is not None
-        else None
-    )
-    if (
-        secret is None
-        or row is None
-        or not verifies(secret, row.verifier_hash)
-        or row.expires_at <= clock.now()
-        or row.used_at is not None
-    ):
-        raise InvalidInput(
-            "this link is invalid, used or expired; please ask for a new one",
-            field="token",
-            code="invalid_token",
-        )
+    row = await _live_link(session, token, clock.now())
+    if row is None:
+        raise _invalid_link()
     return row.purpose

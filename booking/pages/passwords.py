@@ -103,14 +103,7 @@ class PasswordPages(Controller):
             purpose = await login.live_password_link(db_session, clock, _token(form))
         except BookingError as exc:
             form.fail(exc)
-        return page.render(
-            "password_set.html",
-            status_code=200 if purpose else 400,
-            nav="login",
-            form=form,
-            invited=purpose is TokenPurpose.INVITE,
-            usable=purpose is not None,
-        )
+        return _set_page(page, form, purpose, 200 if purpose else 400)
 
     @post("/password/set")
     async def set_submit(
@@ -142,14 +135,7 @@ class PasswordPages(Controller):
             purpose = await login.live_password_link(db_session, clock, token)
         except BookingError:
             purpose = None
-        return page.render(
-            "password_set.html",
-            status_code=422,
-            nav="login",
-            form=form,
-            invited=purpose is TokenPurpose.INVITE,
-            usable=purpose is not None,
-        )
+        return _set_page(page, form, purpose, 422)
 
     @get("/register/confirm", name="register_confirm")
     async def confirm_form(
@@ -227,3 +213,15 @@ class PasswordPages(Controller):
         return page.render(
             "register_confirm.html", status_code=422, nav="register", form=form, usable=usable
         )
+
+
+def _set_page(page: Page, form: Form, purpose: TokenPurpose | None, status: int) -> Template:
+    """The set-a-password form while its link works; otherwise the way to a new link."""
+    return page.render(
+        "password_set.html",
+        status_code=status,
+        nav="login",
+        form=form,
+        invited=purpose is TokenPurpose.INVITE,
+        usable=purpose is not None,
+    )
