@@ -14,12 +14,12 @@ import os
 import re
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -184,11 +184,44 @@ def engine_settings(
     return settings
 
 
+@contextlib.contextmanager
+def committed_database(
+    engine_settings: Settings,
+    data_dir: Path,
+    purpose: str,
+    *,
+    load: bool = True,
+    **changes: Any,
+) -> Iterator[Settings]:
+    """A fresh database of the engine under test (PostgreSQL: one of this run's own, named
+    for `purpose`), migrated and, with `load`, holding the bundled data, committed to for
+    real (races, processes, outages), and dropped afterwards."""
+    url = None
+    if engine_settings.database_url:
+        url = postgres_url(purpose)
+        in_thread(lambda: asyncio.run(_recreate_postgres(url)))
+    settings = Settings(database_url=url, data_dir=data_dir, **(FAST_HASHING | changes))
+    in_thread(lambda: migrate.upgrade(settings))
+    if load:
+        in_thread(
+            lambda: asyncio.run(
+                load_facilities(settings, facilities_data_dir(), FrozenClock(DEFAULT_NOW))
+            )
+        )
+    try:
+        yield settings
+    finally:
+        if url:
+            in_thread(lambda: asyncio.run(_recreate_postgres(url, drop_only=True)))
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine_settings" in metafunc.fixturenames:
-        metafunc.parametrize(
-            "engine_settings", ["sqlite", "postgresql"], indirect=True, scope="session"
-        )
+        # @pytest.mark.engines("sqlite"): a test of one engine's own behaviour (its lock, its
+        # server) runs on that engine only, instead of skipping on the other.
+        marker = metafunc.definition.get_closest_marker("engines")
+        engines = list(marker.args) if marker else ["sqlite", "postgresql"]
+        metafunc.parametrize("engine_settings", engines, indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session")

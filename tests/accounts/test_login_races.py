@@ -32,15 +32,15 @@ from booking.app import create_app
 from booking.audit.service import SYSTEM
 from booking.calendars.models import CalendarFeed
 from booking.clock import FrozenClock
-from booking.db import migrate
 from booking.db.engine import create_engine, create_sessionmaker
-from booking.inventory.commands import load_facilities
 from booking.inventory.network import SnapshotCache
 from booking.notifications.models import OutboxMessage
 from booking.pages.web import ANON_CSRF_COOKIE
-from booking.paths import facilities_data_dir
 from booking.settings import Settings
-from tests.conftest import DEFAULT_NOW, FAST_HASHING, _recreate_postgres, in_thread, postgres_url
+from tests.conftest import (
+    DEFAULT_NOW,
+    committed_database,
+)
 from tests.people import registration
 from tests.places import open_weekday
 
@@ -50,20 +50,8 @@ STAFF = 12  # accounts that log in during the flood
 
 @pytest.fixture
 def committed(engine_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
-    url = None
-    if engine_settings.database_url:
-        url = postgres_url("logins")
-        in_thread(lambda: asyncio.run(_recreate_postgres(url)))
-    settings = Settings(database_url=url, data_dir=tmp_path, db_pool_size=20, **FAST_HASHING)
-    in_thread(lambda: migrate.upgrade(settings))
-    in_thread(
-        lambda: asyncio.run(
-            load_facilities(settings, facilities_data_dir(), FrozenClock(DEFAULT_NOW))
-        )
-    )
-    yield settings
-    if url:
-        in_thread(lambda: asyncio.run(_recreate_postgres(url, drop_only=True)))
+    with committed_database(engine_settings, tmp_path, "logins", db_pool_size=20) as settings:
+        yield settings
 
 
 @dataclass
@@ -371,26 +359,7 @@ async def test_a_stale_token_is_served_while_another_writer_holds_the_lock(
     """Its last use is written after the answer, in a transaction of its own; the request
     never waits for the lock, never fails for it, and the connection stays usable."""
     bearer, token_id = stale_token
-    release = await _hold_lock(site, "api_tokens", token_id)
-    app = site.client._transport.app  # type: ignore[attr-defined]
-    answered_while_locked: list[bool] = []
-
-    async def releasing(scope: Any, receive: Any, send: Any) -> None:
-        async def on_send(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                answered_while_locked.append(True)
-                await release()  # only once the answer has started
-            await send(message)
-
-        await app(scope, receive, on_send)
-
-    transport = httpx.ASGITransport(app=releasing)
-    async with httpx.AsyncClient(transport=transport, base_url="http://logins") as client:
-        started = time.perf_counter()
-        me = await client.get("/api/v1/me", headers=bearer)
-        assert me.status_code == 200, me.text
-        assert answered_while_locked
-        assert time.perf_counter() - started < 4  # not a busy timeout's wait
+    await _get_while_locked(site, "api_tokens", token_id, "/api/v1/me", bearer)
     async with create_sessionmaker(site.engine)() as session:
         used = await session.scalar(select(ApiToken.last_used_at).where(ApiToken.id == token_id))
     assert used == DEFAULT_NOW
@@ -410,26 +379,7 @@ async def test_a_feed_is_served_while_another_writer_holds_the_lock(site: Site) 
     )
     assert made.status_code == 201, made.text
     path = urlsplit(made.json()["url"]).path
-    release = await _hold_lock(site, "calendar_feeds", made.json()["id"])
-    app = site.client._transport.app  # type: ignore[attr-defined]
-    answered_while_locked: list[bool] = []
-
-    async def releasing(scope: Any, receive: Any, send: Any) -> None:
-        async def on_send(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                answered_while_locked.append(True)
-                await release()  # only once the answer has started
-            await send(message)
-
-        await app(scope, receive, on_send)
-
-    transport = httpx.ASGITransport(app=releasing)
-    async with httpx.AsyncClient(transport=transport, base_url="http://feeds") as client:
-        started = time.perf_counter()
-        feed = await client.get(path)
-        assert feed.status_code == 200, feed.text
-        assert answered_while_locked
-        assert time.perf_counter() - started < 4  # not a busy timeout's wait
+    feed = await _get_while_locked(site, "calendar_feeds", made.json()["id"], path, {})
     async with create_sessionmaker(site.engine)() as session:
         stored = await session.scalar(
             select(CalendarFeed.etag).where(CalendarFeed.id == made.json()["id"])
@@ -437,6 +387,34 @@ async def test_a_feed_is_served_while_another_writer_holds_the_lock(site: Site) 
     assert feed.headers["etag"] == f'"{stored}"'
     again = await site.client.get(path, headers={"If-None-Match": feed.headers["etag"]})
     assert again.status_code == 304
+
+
+async def _get_while_locked(
+    site: Site, table: str, row_id: int, path: str, headers: dict[str, str]
+) -> httpx.Response:
+    """GET while another connection holds what a write after the answer needs (`_hold_lock`),
+    let go only once the answer has started: it must answer 200 without waiting for it."""
+    release = await _hold_lock(site, table, row_id)
+    app = site.client._transport.app  # type: ignore[attr-defined]
+    answered_while_locked: list[bool] = []
+
+    async def releasing(scope: Any, receive: Any, send: Any) -> None:
+        async def on_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                answered_while_locked.append(True)
+                await release()
+            await send(message)
+
+        await app(scope, receive, on_send)
+
+    transport = httpx.ASGITransport(app=releasing)
+    async with httpx.AsyncClient(transport=transport, base_url="http://locked") as client:
+        started = time.perf_counter()
+        response = await client.get(path, headers=headers)
+        assert response.status_code == 200, response.text
+        assert answered_while_locked
+        assert time.perf_counter() - started < 4  # not a busy timeout's wait
+    return response
 
 
 async def _hold_lock(site: Site, table: str, row_id: int) -> Any:

@@ -6,7 +6,6 @@ database (a fresh one, committed, dropped afterwards), so nothing but the databa
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
@@ -23,10 +22,11 @@ from booking.accounts.staff import grant_staff_role
 from booking.app import create_app
 from booking.audit.service import SYSTEM
 from booking.clock import SystemClock
-from booking.db import migrate
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.settings import Settings
-from tests.conftest import FAST_HASHING, _recreate_postgres, in_thread, postgres_url
+from tests.conftest import (
+    committed_database,
+)
 
 PASSWORD = "two processes, one truth"
 
@@ -34,15 +34,8 @@ PASSWORD = "two processes, one truth"
 @pytest.fixture
 def shared_settings(engine_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     """A fresh, migrated database of the engine under test, committed to for real."""
-    url = None
-    if engine_settings.database_url:
-        url = postgres_url("processes")
-        in_thread(lambda: asyncio.run(_recreate_postgres(url)))
-    settings = Settings(database_url=url, data_dir=tmp_path, **FAST_HASHING)
-    in_thread(lambda: migrate.upgrade(settings))
-    yield settings
-    if url:
-        in_thread(lambda: asyncio.run(_recreate_postgres(url, drop_only=True)))
+    with committed_database(engine_settings, tmp_path, "processes", load=False) as settings:
+        yield settings
 
 
 def _free_port() -> int:

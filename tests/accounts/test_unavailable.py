@@ -7,7 +7,6 @@ timeout. The API answers problem details, the pages an error page, both with Ret
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
@@ -23,11 +22,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from booking.app import create_app
 from booking.db import engine as db_engine
-from booking.db import migrate
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.db.errors import as_unavailable
 from booking.settings import Settings
-from tests.conftest import FAST_HASHING, _recreate_postgres, in_thread, postgres_url
+from tests.conftest import (
+    FAST_HASHING,
+    committed_database,
+)
 from tests.notifications.test_worker import free_port
 
 
@@ -80,20 +81,12 @@ async def test_an_unreachable_postgresql_is_a_503(
 @pytest.fixture
 def fresh(engine_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     """An empty migrated database of the engine under test, committed to for real."""
-    url = None
-    if engine_settings.database_url:
-        url = postgres_url("outage")
-        in_thread(lambda: asyncio.run(_recreate_postgres(url)))
-    settings = Settings(database_url=url, data_dir=tmp_path, **FAST_HASHING)
-    in_thread(lambda: migrate.upgrade(settings))
-    yield settings
-    if url:
-        in_thread(lambda: asyncio.run(_recreate_postgres(url, drop_only=True)))
+    with committed_database(engine_settings, tmp_path, "outage", load=False) as settings:
+        yield settings
 
 
+@pytest.mark.engines("postgresql")  # SQLite has no server to restart
 async def test_a_restarted_postgresql_is_a_503_then_recovers(fresh: Settings) -> None:
-    if not fresh.database_url:
-        pytest.skip("PostgreSQL only: SQLite has no server to restart")
     engine = create_engine(fresh)
     app = create_app(fresh, sessionmaker=create_sessionmaker(engine))
     async with httpx.AsyncClient(
@@ -116,11 +109,10 @@ async def test_a_restarted_postgresql_is_a_503_then_recovers(fresh: Settings) ->
     await engine.dispose()
 
 
+@pytest.mark.engines("sqlite")  # its database-wide write lock
 async def test_sqlite_locked_past_the_busy_timeout_is_a_503(
     fresh: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    if fresh.database_url:
-        pytest.skip("SQLite only: its database-wide write lock")
     monkeypatch.setattr(db_engine, "SQLITE_BUSY_TIMEOUT_MS", 100)
     # Alembic's logging set-up (the migration above) took the capture off the root logger.
     monkeypatch.setattr(logging.getLogger("booking"), "handlers", [caplog.handler])

@@ -29,18 +29,18 @@ from booking.app import create_app
 from booking.audit.models import AuditEvent
 from booking.audit.service import SYSTEM
 from booking.clock import FrozenClock
-from booking.db import migrate
 from booking.db.engine import create_engine, create_sessionmaker
-from booking.inventory.commands import load_facilities
 from booking.inventory.network import SnapshotCache
 from booking.lottery.drawing import draw_facility
 from booking.lottery.models import ApplicationStatus, LotteryApplication
-from booking.paths import facilities_data_dir
 from booking.reservations.consistency import check
 from booking.reservations.holds import expire_holds
 from booking.reservations.models import Booking, BookingStatus, Claim, PaymentStatus
 from booking.settings import Settings
-from tests.conftest import DEFAULT_NOW, FAST_HASHING, _recreate_postgres, in_thread, postgres_url
+from tests.conftest import (
+    DEFAULT_NOW,
+    committed_database,
+)
 from tests.notifications.test_worker import free_port
 from tests.people import registration
 from tests.places import open_weekday
@@ -48,20 +48,8 @@ from tests.places import open_weekday
 
 @pytest.fixture
 def committed(engine_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
-    url = None
-    if engine_settings.database_url:
-        url = postgres_url("races")
-        in_thread(lambda: asyncio.run(_recreate_postgres(url)))
-    settings = Settings(database_url=url, data_dir=tmp_path, db_pool_size=20, **FAST_HASHING)
-    in_thread(lambda: migrate.upgrade(settings))
-    in_thread(
-        lambda: asyncio.run(
-            load_facilities(settings, facilities_data_dir(), FrozenClock(DEFAULT_NOW))
-        )
-    )
-    yield settings
-    if url:
-        in_thread(lambda: asyncio.run(_recreate_postgres(url, drop_only=True)))
+    with committed_database(engine_settings, tmp_path, "races", db_pool_size=20) as settings:
+        yield settings
 
 
 @dataclass
