@@ -3,7 +3,6 @@ the second run used to drop and recreate the first's `booking_test` under it).""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -11,22 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES, _admin_connection, in_thread
+from booking.settings import Settings
 
 ROOT = Path(__file__).parent.parent
 
 
-async def _ping() -> None:
-    await (await _admin_connection(POSTGRES_URL)).close()
-
-
-def test_two_runs_at_once_do_not_meet(tmp_path: Path) -> None:
-    try:
-        in_thread(lambda: asyncio.run(_ping()))
-    except (OSError, TimeoutError):
-        if REQUIRE_POSTGRES:
-            pytest.fail("PostgreSQL is required")
-        pytest.skip("PostgreSQL is not reachable")
+@pytest.mark.engines("postgresql")  # only a server is shared by two runs
+def test_two_runs_at_once_do_not_meet(engine_settings: Settings, tmp_path: Path) -> None:
     meeting = tmp_path / "meeting"
     meeting.mkdir()
     env = {**os.environ, "BOOKING_TEST_MEETING": str(meeting), "BOOKING_TEST_REQUIRE_POSTGRES": "1"}
