@@ -4,7 +4,7 @@ open, names instead of codes, the right STATUS, and public events that reveal no
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,10 +17,8 @@ from booking.accounts.sessions import open_session
 from booking.clock import FrozenClock
 from booking.inventory.models import Policy, Room
 from booking.inventory.services import bump_revision
-from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.reservations.models import Booking, BookingStatus
-from tests.calendars.test_feeds import make_feed, path_of
-from tests.conftest import DEFAULT_NOW
+from tests.calendars.test_feeds import make_feed, path_of, pending_win
 from tests.people import World
 from tests.places import Hall
 from tests.reservations.test_bookings import B, body
@@ -56,20 +54,7 @@ async def test_every_link_in_every_kind_of_feed_opens_for_its_reader(
         await client.post(B, json=body(world, hall, period_codes=["30"]), headers=member)
     ).json()
     await client.post(f"{B}/{cancelled['id']}/cancel", headers=member)
-    session.add(
-        LotteryApplication(
-            use_month=date(2027, 2, 1),
-            group_id=world.group_a,
-            room_id=hall.room_id,
-            facility_id=hall.facility_id,
-            use_date=hall.day,
-            period_codes=["20"],
-            purpose="meeting",
-            headcount=5,
-            status=ApplicationStatus.WON,
-            created_at=DEFAULT_NOW,
-        )
-    )
+    session.add(pending_win(world, hall, "20"))
     await session.commit()
     readers = {  # the feed, and who follows its links
         "group": (member, {"target_id": world.group_a}, member),

@@ -163,23 +163,26 @@ async def test_tokens_revoked_rotated_unknown_and_bad_queries(
     assert "url" not in listed.json()[0]
 
 
+def pending_win(world: World, hall: Hall, period_code: str) -> LotteryApplication:
+    """Group A's lottery win on the hall's day, not yet confirmed."""
+    return LotteryApplication(
+        use_month=date(2027, 2, 1),
+        group_id=world.group_a,
+        room_id=hall.room_id,
+        facility_id=hall.facility_id,
+        use_date=hall.day,
+        period_codes=[period_code],
+        purpose="meeting",
+        headcount=5,
+        status=ApplicationStatus.WON,
+        created_at=DEFAULT_NOW,
+    )
+
+
 async def test_a_pending_lottery_win_is_tentative_and_a_booking_downloads(
     world: World, hall: Hall, client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    session.add(
-        LotteryApplication(
-            use_month=date(2027, 2, 1),
-            group_id=world.group_a,
-            room_id=hall.room_id,
-            facility_id=hall.facility_id,
-            use_date=hall.day,
-            period_codes=["30"],
-            purpose="meeting",
-            headcount=5,
-            status=ApplicationStatus.WON,
-            created_at=DEFAULT_NOW,
-        )
-    )
+    session.add(pending_win(world, hall, "30"))
     await session.commit()
     member = world.headers("member")
     feed = await make_feed(client, member, kind="group", target_id=world.group_a)
