@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import httpx
+import hypothesis
 import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -64,6 +65,16 @@ def postgres_url(purpose: str = "") -> str:
 
 POSTGRES_URL = postgres_url()
 REQUIRE_POSTGRES = os.environ.get("BOOKING_TEST_REQUIRE_POSTGRES") == "1"
+# The engines database tests run on (default both). Mutation testing (tests/mutate) runs the
+# rules on SQLite only: a mutant of a rule is caught or missed the same on either engine.
+ENGINES = os.environ.get("BOOKING_TEST_ENGINES", "sqlite,postgresql").split(",")
+# Property tests (Hypothesis): a bounded number of examples in every run, many more by hand
+# with HYPOTHESIS_PROFILE=long. No deadline: a shared 2-core machine makes timings noise.
+hypothesis.settings.register_profile(
+    "ci", max_examples=60, deadline=None, print_blob=True, derandomize=False
+)
+hypothesis.settings.register_profile("long", max_examples=5000, deadline=None, print_blob=True)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 # Argon2id at its cheapest: tests log in hundreds of times (bench/passwords.py: the real cost).
 FAST_HASHING: dict[str, int] = {
     "password_time_cost": 1,
@@ -220,7 +231,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         # @pytest.mark.engines("sqlite"): a test of one engine's own behaviour (its lock, its
         # server) runs on that engine only, instead of skipping on the other.
         marker = metafunc.definition.get_closest_marker("engines")
-        engines = list(marker.args) if marker else ["sqlite", "postgresql"]
+        engines = [e for e in (marker.args if marker else ENGINES) if e in ENGINES]
         metafunc.parametrize("engine_settings", engines, indirect=True, scope="session")
 
 
