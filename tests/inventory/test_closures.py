@@ -63,18 +63,31 @@ def test_holiday_shift_without_moving():
 def test_next_day_shift_skips_only_holidays():
     # 2nd Monday of January 2026 is 成人の日 (12 Jan): the next day, Tuesday 13.
     assert shift_for_holiday(date(2026, 1, 12), HolidayShift.NEXT_DAY) == date(2026, 1, 13)
-    # A Friday holiday moves to Saturday with next_day, to Monday with next_weekday.
-    assert shift_for_holiday(date(2026, 11, 3), HolidayShift.NEXT_DAY) == date(2026, 11, 4)
-    friday_holiday = date(2027, 7, 16)  # not a holiday: stays
-    assert shift_for_holiday(friday_holiday, HolidayShift.NEXT_WEEKDAY) == friday_holiday
+    # 4 May 2026 (Monday, みどりの日) is followed by 5 May (こどもの日) and 6 May (振替休日):
+    # next_day skips all three holidays and lands on Thursday 7 May.
+    assert shift_for_holiday(date(2026, 5, 4), HolidayShift.NEXT_DAY) == date(2026, 5, 7)
+    # A Friday holiday, 20 Mar 2026 (春分の日), moves to Saturday 21 with next_day (a Saturday
+    # is not a holiday) and to Monday 23 with next_weekday (the weekend is skipped too).
+    friday_holiday = date(2026, 3, 20)
+    assert friday_holiday.weekday() == 4
+    assert shift_for_holiday(friday_holiday, HolidayShift.NEXT_DAY) == date(2026, 3, 21)
+    assert shift_for_holiday(friday_holiday, HolidayShift.NEXT_WEEKDAY) == date(2026, 3, 23)
+    # A Friday that is not a holiday (16 Jul 2027) stays where it is.
+    assert shift_for_holiday(date(2027, 7, 16), HolidayShift.NEXT_WEEKDAY) == date(2027, 7, 16)
 
 
 def test_shift_can_cross_into_the_next_month():
-    # 4th Monday of even months: if it were a holiday at a month end the shift carries over.
-    rule = MonthlyClosure(
-        type="monthly", nth=-1, weekday="mon", months=(11,), holiday_shift=HolidayShift.NEXT_WEEKDAY
-    )
-    assert closed_dates([rule], date(2026, 11, 1), date(2026, 12, 31)) == {date(2026, 11, 30)}
+    # 29 Apr 2029 (昭和の日) is a Sunday, so Monday 30 April is a 振替休日: the last Monday of
+    # April is a holiday at the month's end, and the shift carries the closure to Tuesday 1 May.
+    for shift in (HolidayShift.NEXT_DAY, HolidayShift.NEXT_WEEKDAY):
+        rule = MonthlyClosure(
+            type="monthly", nth=-1, weekday="mon", months=(4,), holiday_shift=shift
+        )
+        assert closed_dates([rule], date(2029, 4, 1), date(2029, 5, 31)) == {date(2029, 5, 1)}
+        # Seen from May alone (the rule's month is before the range), the closure is still there.
+        assert closed_dates([rule], date(2029, 5, 1), date(2029, 5, 31)) == {date(2029, 5, 1)}
+        # And a range that ends on 30 April does not show it.
+        assert closed_dates([rule], date(2029, 4, 1), date(2029, 4, 30)) == frozenset()
 
 
 def test_monthly_rule_only_in_its_months():

@@ -146,7 +146,9 @@ async def test_a_closure_reports_and_tells_the_bookings_on_its_dates(
         select(OutboxMessage).where(OutboxMessage.template == "closure_notice")
     )
     assert len(notices.all()) == 1
-    assert await state(client, hall, hall.day.isoformat(), 2) == "closed"
+    # The booked slot (period 10, the first) shows closed, not booked: a closure comes first.
+    assert await state(client, hall, hall.day.isoformat(), 0) == "closed"
+    assert await state(client, hall, hall.day.isoformat(), 2) == "closed"  # nobody's slot
     late = await client.post(
         B, json=body(world, hall, period_codes=["30"]), headers=world.headers("member")
     )
