@@ -152,8 +152,9 @@ def nth_weekday(year: int, month: int, weekday: int, nth: int) -> date | None:
 
 def shift_for_holiday(day: date, shift: HolidayShift) -> date:
     """Move a closure off a public holiday: "when that day is a holiday it moves to the next
-    weekday" (RULES.md), or to the next non-holiday day (e.g. プラザ橘)."""
-    if shift is HolidayShift.NONE:
+    weekday" (RULES.md), or to the next non-holiday day (e.g. プラザ橘). A day that is not a
+    holiday stays, a Saturday or Sunday included."""
+    if shift is HolidayShift.NONE or not is_holiday(day):
         return day
     while is_holiday(day) or (shift is HolidayShift.NEXT_WEEKDAY and day.weekday() >= 5):
         day += timedelta(days=1)
