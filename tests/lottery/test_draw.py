@@ -46,19 +46,24 @@ def test_combined_rooms_and_multi_period_applications_never_overlap() -> None:
             for _ in range(3):
                 ident += 1
                 applications.append(Entry(ident, ident, room, DAY, periods, units))
+    by_id = {e.id: e for e in applications}
     for r in range(300):
         outcomes = allocate(applications, seed(r.to_bytes(4, "big"), "11" * 32))
         taken: set[tuple[int, date, str]] = set()
-        by_id = {e.id: e for e in applications}
-        for o in outcomes:
+        for o in sorted(outcomes, key=lambda o: o.position):
+            entry = by_id[o.id]
+            # Every unit of the room (not Entry.slots, the code under test), every period.
+            slots = {
+                (unit, DAY, period) for unit in rooms[entry.room_id] for period in entry.periods
+            }
             if o.won:
-                slots = set(by_id[o.id].slots())
                 assert not slots & taken
                 taken |= slots
-        # Serial dictatorship leaves nothing winnable unwon: every loser met a taken slot.
-        for o in outcomes:
-            if not o.won:
-                assert set(by_id[o.id].slots()) & taken
+            else:
+                # Serial dictatorship leaves nothing winnable unwon: every loser met a slot
+                # taken by an application before it in the order.
+                assert slots & taken
+                assert o.reason == "taken"
 
 
 def test_pre_claimed_slots_and_the_win_cap() -> None:
