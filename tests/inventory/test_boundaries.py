@@ -121,6 +121,10 @@ def test_a_fifth_weekday_rule_closes_only_the_months_that_have_one():
         # A rule limited to December, seen over the year end: only December's day.
         (monthly(-1, "fri", months=(12,)), "2027-11-01", "2028-02-29", ["2027-12-31"]),
         (monthly(1, "mon", months=(1,)), "2026-12-01", "2027-01-31", ["2027-01-04"]),
+        # A range that ends on the 1st of a month sees a closure on that 1st.
+        (monthly(1, "fri"), "2026-12-05", "2027-01-01", ["2027-01-01"]),
+        (monthly(1, "fri"), "2027-01-01", "2027-01-01", ["2027-01-01"]),
+        (monthly(1, "fri"), "2027-01-02", "2027-02-04", []),
     ],
 )
 def test_monthly_rules_across_the_year_end(rule, start, end, expected):
@@ -303,6 +307,21 @@ def test_annual_closure_edges(spec, start, end, expected):
 def test_one_off_closure_at_its_first_and_last_day(start, end, expected):
     spec = {"type": "dates", "from": "2026-05-01", "to": "2026-05-03"}
     assert closed(spec, start, end) == [d(x) for x in expected]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        ("2026-09-21", "2026-09-21", ["2026-09-21"]),  # a range of the holiday alone
+        ("2026-09-21", "2027-09-19", ["2026-09-21"]),  # starting on it
+        ("2026-09-22", "2027-09-20", ["2027-09-20"]),  # ending on next year's
+        ("2026-09-22", "2027-09-19", []),
+        ("2026-12-31", "2027-01-01", []),  # over a year end, no 敬老の日
+    ],
+)
+def test_named_holiday_closure_at_the_edges_of_the_range(start, end, expected):
+    rule = {"type": "holiday", "name_ja": "敬老の日"}
+    assert closed(rule, start, end) == [d(x) for x in expected]
 
 
 def test_a_one_day_closure_over_the_year_end():
