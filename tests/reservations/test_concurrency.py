@@ -63,6 +63,7 @@ class Race:
     day: date
     settings: Settings
     facility_id: int
+    units: dict[int, tuple[int, ...]]  # the units of the combined room and of the part
 
 
 @pytest.fixture
@@ -125,6 +126,7 @@ async def race(committed: Settings) -> AsyncIterator[Race]:
             day,
             committed,
             part.facility_id,
+            {combined.id: combined.unit_ids, part.id: part.unit_ids},
         )
     await engine.dispose()
 
@@ -156,33 +158,67 @@ async def test_two_hundred_attempts_on_one_slot_make_one_booking(race: Race) -> 
 
 
 async def test_a_combined_room_and_its_parts_never_both(race: Race) -> None:
-    async def attempt(i: int) -> tuple[int, int]:
-        room = race.combined_room_id if i % 2 else race.part_room_id
-        response = await race.client.post(
-            "/api/v1/bookings",
-            json=_body(race, i, room, ["30"]),
-            headers=race.headers[i % len(race.headers)],
-        )
-        if response.status_code == 409:  # a part lost to the whole, or the reverse: named too
-            assert race.day.isoformat() in response.json()["detail"], response.text
-        return room, response.status_code
+    """The combined room and one of its parts race for one slot: one booking wins, holding a
+    claim on every unit of its room and nothing more; every other attempt is refused.
 
-    results = await asyncio.gather(*(attempt(i) for i in range(40)))
-    won = [room for room, status in results if status == 201]
-    assert len(won) == 1
-    assert {status for _, status in results} == {201, 409}
+    Two rounds, so that each side is first in one of them: on 夜間 the combined room's requests
+    go first (it usually wins, and must then hold every unit: a combined room that claimed one
+    unit failed here), on 午後 the part's do.
+    """
+    units = race.units
+    assert len(units[race.combined_room_id]) > len(units[race.part_room_id])
     engine = create_engine(race.settings)
-    async with create_sessionmaker(engine)() as session:
-        doubled = await session.scalar(
-            select(func.count()).select_from(
-                select(Claim.unit_id, Claim.use_date, Claim.period_code)
-                .group_by(Claim.unit_id, Claim.use_date, Claim.period_code)
-                .having(func.count() > 1)
-                .subquery()
+    sessionmaker = create_sessionmaker(engine)
+    for period, first, second in (
+        ("30", race.combined_room_id, race.part_room_id),
+        ("20", race.part_room_id, race.combined_room_id),
+    ):
+
+        async def attempt(i: int, period: str, first: int, second: int) -> tuple[int, int]:
+            room = first if i % 2 == 0 else second
+            response = await race.client.post(
+                "/api/v1/bookings",
+                json=_body(race, i, room, [period]),
+                headers=race.headers[i % len(race.headers)],
             )
-        )
+            if response.status_code == 409:  # a part lost to the whole, or the reverse: named too
+                assert race.day.isoformat() in response.json()["detail"], response.text
+            return room, response.status_code
+
+        results = await asyncio.gather(*(attempt(i, period, first, second) for i in range(20)))
+        assert sorted(status for _, status in results) == [201] + [409] * 19
+        async with sessionmaker() as session:
+            live = (
+                await session.scalars(
+                    select(Booking).where(
+                        Booking.room_id.in_(units),
+                        Booking.use_date == race.day,
+                        Booking.status == BookingStatus.CONFIRMED,
+                    )
+                )
+            ).all()
+            booked = [b for b in live if period in b.period_codes]
+            assert len(booked) == 1, booked
+            winner = booked[0]
+            assert winner.room_id == next(room for room, status in results if status == 201)
+            # Through its owner: a claim on each unit of the winning room, for this slot only.
+            owned = await session.execute(
+                select(Claim.unit_id, Claim.period_code).where(Claim.owner_id == winner.id)
+            )
+            assert sorted(owned.all()) == [(unit, period) for unit in sorted(units[winner.room_id])]
+            # And nobody else holds a unit of the combined room at that slot.
+            others = await session.scalar(
+                select(func.count())
+                .select_from(Claim)
+                .where(
+                    Claim.unit_id.in_(units[race.combined_room_id]),
+                    Claim.use_date == race.day,
+                    Claim.period_code == period,
+                    Claim.owner_id != winner.id,
+                )
+            )
+            assert others == 0
     await engine.dispose()
-    assert doubled == 0
 
 
 async def test_hold_expiry_run_twice_at_once_releases_each_hold_once(race: Race) -> None:
