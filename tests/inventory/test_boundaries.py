@@ -371,6 +371,37 @@ def test_closure_rule_limits(spec, valid):
             closure_spec_adapter.validate_python(spec)
 
 
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"type": "monthly", "nth": 0, "weekday": "mon"}, "must be 1 to 5, or -1 for the last"),
+        (
+            {"type": "monthly", "nth": 1, "weekday": "mon", "months": [13]},
+            "must list months from 1 to 12",
+        ),
+        ({"type": "annual", "from": "1-01", "to": "01-03"}, "must be MM-DD"),
+        ({"type": "annual", "from": "02-30", "to": "01-03"}, "no such day of the year"),
+        ({"type": "dates", "from": "2026-05-02", "to": "2026-05-01"}, "'to' is before 'from'"),
+    ],
+)
+def test_a_bad_closure_rule_says_exactly_what_is_wrong(spec, message):
+    # The message a manager reads in `booking facilities validate`.
+    with pytest.raises(ValidationError) as caught:
+        closure_spec_adapter.validate_python(spec)
+    assert [e["msg"] for e in caught.value.errors()] == [f"Value error, {message}"]
+
+
+@pytest.mark.parametrize("shift", ["none", "next_day", "next_weekday"])
+def test_the_data_spells_each_holiday_shift_as_the_readme_does(shift):
+    rule = closure_spec_adapter.validate_python(
+        {"type": "monthly", "nth": 3, "weekday": "mon", "holiday_shift": shift}
+    )
+    assert isinstance(rule, MonthlyClosure)
+    # 敬老の日 2026 (21 Sep), then 国民の休日 and 秋分の日: unmoved, or Thursday 24 September.
+    expected = "2026-09-21" if shift == "none" else "2026-09-24"
+    assert closed(rule, "2026-09-01", "2026-09-30") == [d(expected)]
+
+
 # --- usable days ---------------------------------------------------------------------------
 
 
@@ -381,8 +412,7 @@ def test_usable_days_from_1900_to_2199():
         with pytest.raises(InvalidInput) as caught:
             usable_day(day, field)
         assert caught.value.field == field
-        assert "1900-01-01" in str(caught.value)
-        assert "2199-12-31" in str(caught.value)
+        assert caught.value.message == "must be from 1900-01-01 to 2199-12-31"
 
 
 # --- policy windows at their edges ---------------------------------------------------------

@@ -144,3 +144,22 @@ def test_no_lottery_means_no_lottery_phase():
 def test_bad_policies_are_rejected(layer):
     with pytest.raises(ValidationError):
         effective_policy(layer)
+
+
+def test_merging_layers_leaves_each_layer_as_it_was():
+    # The kind's row is shared by every facility of the kind: a facility's override merged on
+    # top of it must not leak into the kind's layer (and so into the other facilities).
+    kind = {"lottery": {"quota_per_facility_month": 6}, "fees": {"coefficients": {"general": 1.0}}}
+    facility = {"lottery": {"draw_hour": 10}, "fees": {"coefficients": {"general": 2.0}}}
+    merged = merge_layers(kind, facility)
+    assert merged == {
+        "lottery": {"quota_per_facility_month": 6, "draw_hour": 10},
+        "fees": {"coefficients": {"general": 2.0}},
+    }
+    assert kind == {
+        "lottery": {"quota_per_facility_month": 6},
+        "fees": {"coefficients": {"general": 1.0}},
+    }
+    assert facility == {"lottery": {"draw_hour": 10}, "fees": {"coefficients": {"general": 2.0}}}
+    assert merge_layers(kind) == kind
+    assert merge_layers(kind) is not kind
