@@ -27,10 +27,11 @@ import asyncpg
 import httpx
 import hypothesis
 import pytest
+from litestar import Litestar
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from booking.app import create_app
+from booking.app import create_app, serve_test
 from booking.clock import FrozenClock
 from booking.db import migrate
 from booking.db.engine import create_engine
@@ -66,6 +67,9 @@ def postgres_url(purpose: str = "") -> str:
 
 
 POSTGRES_URL = postgres_url()
+# A copy of the shared database as loaded, which nothing connects to (PostgreSQL copies a
+# database only then): committed_database copies it instead of migrating and loading again.
+POSTGRES_LOADED_URL = postgres_url("loaded")
 REQUIRE_POSTGRES = os.environ.get("BOOKING_TEST_REQUIRE_POSTGRES") == "1"
 # The engines database tests run on (default both). Mutation testing (tests/mutate) runs the
 # rules on SQLite only: a mutant of a rule is caught or missed the same on either engine.
@@ -106,12 +110,17 @@ async def _admin_connection(url: str) -> asyncpg.Connection:
     )
 
 
-async def _recreate_postgres(url: str, *, drop_only: bool = False) -> None:
+async def _recreate_postgres(
+    url: str, *, drop_only: bool = False, template: str | None = None
+) -> None:
+    """Drop the database and create it again: empty, or a copy of `template`'s."""
     name = make_url(url).database
     admin = await _admin_connection(url)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
+        if template:
+            await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        elif not drop_only:
             await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
@@ -197,12 +206,16 @@ def engine_settings(
             )
         )
     )
+    # A copy as loaded, for committed_database (2-4 s a test less than migrating and loading)
+    # and, on SQLite, for a process that runs pytest again (mutmut forks one run per mutant
+    # from a warmed-up process): 1.3 s a run.
     if name == "sqlite":
-        # A process that runs pytest again (mutmut forks one run per mutant from a warmed-up
-        # process) copies this database instead of migrating and loading again: 1.3 s a run.
         keep = Path(tempfile.mkdtemp(prefix="booking-sqlite-loaded-")) / "booking.sqlite3"
         _copy_sqlite(data_dir / "booking.sqlite3", keep)
         _sqlite_loaded.append(keep)
+    else:
+        loaded = make_url(POSTGRES_URL).database
+        in_thread(lambda: asyncio.run(_recreate_postgres(POSTGRES_LOADED_URL, template=loaded)))
     return settings
 
 
@@ -228,18 +241,18 @@ def committed_database(
     """A fresh database of the engine under test (PostgreSQL: one of this run's own, named
     for `purpose`), migrated and, with `load`, holding the bundled data, committed to for
     real (races, processes, outages), and dropped afterwards."""
-    url = None
-    if engine_settings.database_url:
-        url = postgres_url(purpose)
-        in_thread(lambda: asyncio.run(_recreate_postgres(url)))
+    url = postgres_url(purpose) if engine_settings.database_url else None
     settings = Settings(database_url=url, data_dir=data_dir, **(FAST_HASHING | changes))
-    in_thread(lambda: migrate.upgrade(settings))
-    if load:
-        in_thread(
-            lambda: asyncio.run(
-                load_facilities(settings, facilities_data_dir(), FrozenClock(DEFAULT_NOW))
-            )
-        )
+    if load:  # a copy of the one engine_settings migrated and loaded
+        if url:
+            loaded = make_url(POSTGRES_LOADED_URL).database
+            in_thread(lambda: asyncio.run(_recreate_postgres(url, template=loaded)))
+        else:
+            _copy_sqlite(_sqlite_loaded[0], data_dir / "booking.sqlite3")
+    else:
+        if url:
+            in_thread(lambda: asyncio.run(_recreate_postgres(url)))
+        in_thread(lambda: migrate.upgrade(settings))
     try:
         yield settings
     finally:
@@ -263,19 +276,31 @@ async def database(engine_settings: Settings) -> AsyncIterator[Database]:
     await engine.dispose()
 
 
-@pytest.fixture
-async def connection(database: Database) -> AsyncIterator[AsyncConnection]:
-    async with database.engine.connect() as conn:
+@contextlib.asynccontextmanager
+async def rolled_back(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction that is rolled back at the end: one test's life."""
+    async with engine.connect() as conn:
         transaction = await conn.begin()
         yield conn
         await transaction.rollback()
 
 
-@pytest.fixture
-def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+def savepoint_sessions(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """Sessions inside the connection's transaction: their commits are SAVEPOINTs."""
     return async_sessionmaker(
         bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
     )
+
+
+@pytest.fixture
+async def connection(database: Database) -> AsyncIterator[AsyncConnection]:
+    async with rolled_back(database.engine) as conn:
+        yield conn
+
+
+@pytest.fixture
+def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    return savepoint_sessions(connection)
 
 
 @pytest.fixture
@@ -297,13 +322,19 @@ async def test_network(session: AsyncSession, clock: FrozenClock) -> AsyncSessio
     return session
 
 
+@pytest.fixture(scope="session")
+def app(database: Database) -> Litestar:
+    """One app per engine, given each test's clock and transaction by `client` (serve_test)."""
+    return create_app(database.settings)
+
+
 @pytest.fixture
 async def client(
-    database: Database, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+    app: Litestar, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client calling the app in this event loop (Litestar's own test clients run the
     app in a thread with a loop of its own, where the test's connection cannot follow)."""
-    app = create_app(database.settings, clock=clock, sessionmaker=sessionmaker)
+    serve_test(app, clock=clock, sessionmaker=sessionmaker)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.models import StaffRole
@@ -47,10 +48,11 @@ def open_weekday(snapshot: NetworkSnapshot, facility_id: int, start: date) -> da
 @pytest.fixture
 async def hall(world: World, session: AsyncSession, clock: FrozenClock) -> Hall:
     snapshot = await SnapshotCache().get(session)
+    rows = {row.id: row for row in await session.scalars(select(Room))}  # one query, not one a room
     candidates = []
     for room in snapshot.rooms:
         facility = snapshot.facilities[room.facility_id]
-        row = await session.get_one(Room, room.id)
+        row = rows[room.id]
         if (
             facility.kind == "civic_hall"
             and room.online_bookable
