@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -16,7 +16,7 @@ from booking.notifications.models import OutboxMessage
 from booking.reservations.bookings import is_closed
 from booking.reservations.models import Booking, Claim
 from tests.people import World
-from tests.places import Hall
+from tests.places import Hall, open_weekday
 
 B = "/api/v1/bookings"
 
@@ -90,6 +90,27 @@ async def test_fees_follow_the_category_and_the_all_day_tariff(
     )
     assert admission.json()["fee_total"] == hall.fees["10"] * 3
     assert admission.json()["fee_breakdown"]["coefficient"] == "admission"
+    # The whole day takes the room's all-day tariff, below the sum of its periods; two of the
+    # three periods are charged one by one.
+    room = hall.snapshot.room(hall.room_id)
+    assert room is not None
+    assert room.all_day_fee is not None
+    assert room.all_day_fee < sum(hall.fees.values())
+    other_day = open_weekday(hall.snapshot, hall.facility_id, hall.day + timedelta(days=1))
+    whole = await client.post(
+        B,
+        json=body(world, hall, use_date=other_day.isoformat(), period_codes=["10", "20", "30"]),
+        headers=world.headers("member"),
+    )
+    assert whole.status_code == 201, whole.text
+    assert whole.json()["fee_total"] == room.all_day_fee
+    assert whole.json()["fee_breakdown"]["lines"] == [
+        {"period": "all_day", "base": room.all_day_fee}
+    ]
+    two = await client.post(
+        B, json=body(world, hall, period_codes=["20", "30"]), headers=world.headers("member")
+    )
+    assert two.json()["fee_total"] == hall.fees["20"] + hall.fees["30"]
 
 
 @pytest.mark.parametrize(
@@ -278,6 +299,7 @@ async def test_staff_record_payment_and_no_show_and_export(
     assert paid.json()["payment_status"] == "paid"
     early = await client.post(f"{B}/{made['id']}/no-show", headers=hall.manager)
     assert early.status_code == 422
+    assert early.json()["code"] == "not_yet"
     csv = await client.get(
         f"/api/v1/facilities/{hall.facility_id}/bookings.csv",
         params={"from": hall.day.isoformat(), "to": hall.day.isoformat()},
@@ -293,6 +315,13 @@ async def test_staff_record_payment_and_no_show_and_export(
         headers=world.headers("manager_here"),
     )
     assert other.status_code == 403
+    # On the use date the group did not come: the no-show owes the full fee.
+    clock.set(datetime.combine(hall.day, time(10), tzinfo=UTC))  # 19:00 JST
+    manager = await relogin(client, "hall@city.example")
+    no_show = await client.post(f"{B}/{made['id']}/no-show", headers=manager)
+    assert no_show.status_code == 200, no_show.text
+    assert no_show.json()["status"] == "no_show"
+    assert no_show.json()["cancellation_charge"] == made["fee_total"] > 0
 
 
 async def test_my_bookings(world: World, hall: Hall, client: httpx.AsyncClient) -> None:

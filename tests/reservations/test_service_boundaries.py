@@ -24,7 +24,7 @@ from booking.inventory.models import Policy, Room
 from booking.inventory.network import NetworkSnapshot, SnapshotCache
 from booking.inventory.services import bump_revision
 from booking.reservations.bookings import BookingRequest, book, is_closed
-from booking.reservations.changes import cancel
+from booking.reservations.changes import cancel, record_no_show
 from booking.reservations.holds import complete_hold, expire_holds
 from booking.reservations.models import Booking, BookingStatus, Claim, ClaimKind, PaymentStatus
 from tests.conftest import DEFAULT_NOW
@@ -209,6 +209,31 @@ async def test_online_cancellation_closes_at_midnight_tokyo_after_the_third_day_
     assert booking.status is BookingStatus.CANCELLED
     assert booking.payment_status is PaymentStatus.WAIVED
     assert (await session.scalars(select(Claim).where(Claim.owner_id == booking.id))).all() == []
+
+
+# --- a no-show: recorded from the first minute of the use date ------------------------------------
+
+
+async def test_a_no_show_is_recorded_from_midnight_tokyo_on_the_use_date(
+    world: World, hall: Hall, session: AsyncSession, clock: FrozenClock
+) -> None:
+    settings, snapshot = world.settings, hall.snapshot
+    member = await principal(session, world.user_ids["member"])
+    staff = await principal(session, hall.manager_id)
+    booking = await book(
+        session, clock, settings, snapshot, member, request(world, hall.room_id, hall.day, ["10"])
+    )
+    clock.set(last_minute_of(hall.day - timedelta(days=1)))
+    await refused(
+        record_no_show(session, clock, settings, staff, booking.id), RuleViolation, "not_yet"
+    )
+    clock.set(first_minute_of(hall.day))
+    recorded = await record_no_show(session, clock, settings, staff, booking.id)
+    assert recorded.status is BookingStatus.NO_SHOW
+    assert recorded.cancellation_charge == booking.fee_total == hall.fees["10"]
+    # The slot stays the group's: it was theirs and is paid for.
+    kinds = await session.scalars(select(Claim.kind).where(Claim.owner_id == booking.id))
+    assert kinds.all() == [ClaimKind.BOOKING]  # the hall's room is one unit
 
 
 # --- the hold's expiry instant -----------------------------------------------------------------
