@@ -1,0 +1,153 @@
+"""The lottery services' other paths: who withdraws, what a withdrawal leaves behind, what is
+left of the quota per facility and month, and how a month is read. Services, no HTTP."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.models import Group, User
+from booking.accounts.sessions import principal_for_user
+from booking.audit.models import AuditEvent
+from booking.errors import BookingError, InvalidInput
+from booking.inventory.models import Room
+from booking.inventory.network import SnapshotCache
+from booking.lottery import applications as lottery
+from booking.lottery.models import ApplicationStatus
+from tests.lottery.test_boundaries import (
+    MARCH,
+    Applicant,
+    applicant,
+    open_weekdays,
+    other_hall_room,
+)
+from tests.lottery.test_cycle import jst
+from tests.places import Hall, open_weekday
+from tests.reservations.test_eligibility import SetPolicy, room_policy
+
+__all__ = ["applicant", "room_policy"]  # the fixtures, used here
+
+
+async def test_only_the_groups_members_withdraw_and_only_once(
+    applicant: Applicant, hall: Hall, session: AsyncSession
+) -> None:
+    world = applicant.world
+    (day,) = open_weekdays(hall.snapshot, hall.facility_id, 1)
+    made = await applicant.apply(world.group_a, hall.room_id, day, ("10",))
+    application_id = made.id
+    manager = await principal_for_user(session, await session.get_one(User, hall.manager_id))
+    # Another group's representative, and the hall's manager (who sees the application).
+    strangers = {world.group_b: applicant.principals[world.group_b], 0: manager}
+    refused = {}
+    for key, principal in strangers.items():
+        applicant.principals[-1] = principal
+        with pytest.raises(BookingError) as error:
+            await applicant.withdraw(-1, application_id)
+        refused[key] = (type(error.value).__name__, error.value.code)
+    assert refused == {
+        world.group_b: ("NotFound", "application_not_found"),
+        0: ("NotFound", "application_not_found"),
+    }
+
+    applicant.clock.set(jst(date(2026, 11, 21), 15, 30))
+    withdrawn = await applicant.withdraw(world.group_a, application_id)
+    assert (withdrawn.status, withdrawn.withdrawn_at) == (
+        ApplicationStatus.WITHDRAWN,
+        applicant.clock.now(),
+    )
+    events = (
+        await session.execute(
+            select(AuditEvent.action, AuditEvent.actor_user_id, AuditEvent.at).where(
+                AuditEvent.target_type == "lottery_application",
+                AuditEvent.target_id == str(application_id),
+            )
+        )
+    ).all()
+    user = world.user_ids["representative"]
+    assert sorted(events) == [
+        ("lottery.applied", user, jst(date(2026, 11, 20), 10)),
+        ("lottery.withdrawn", user, applicant.clock.now()),
+    ]
+    with pytest.raises(BookingError) as again:
+        await applicant.withdraw(world.group_a, application_id)
+    assert (type(again.value).__name__, again.value.code, again.value.message) == (
+        "Conflict",
+        "not_applied",
+        "the application is withdrawn",
+    )
+
+
+async def test_what_is_left_of_the_quota_per_facility_and_month(
+    applicant: Applicant, hall: Hall, session: AsyncSession, room_policy: SetPolicy
+) -> None:
+    """The limit is the smallest of the policies of the rooms applied for in the facility;
+    each facility and use month counts apart, listed by month, then facility."""
+    world = applicant.world
+    await room_policy({"lottery": {"quota_per_facility_month": 5}})
+    applicant.snapshot = await SnapshotCache().get(session)
+    snapshot = applicant.snapshot
+    same_hall = next(
+        room.id
+        for room in snapshot.rooms
+        if room.facility_id == hall.facility_id
+        and room.id != hall.room_id
+        and room.online_bookable
+        and len(room.unit_ids) == 1
+        and (room.capacity or 0) >= 10
+        and room.purposes is None
+    )
+    assert (await session.get_one(Room, same_hall)).policy_id is None  # the default: 8
+    there = await other_hall_room(session, hall)
+    there_facility = next(r.facility_id for r in snapshot.rooms if r.id == there)
+    day = open_weekdays(snapshot, hall.facility_id, 1)[0]
+    there_day = open_weekday(snapshot, there_facility, MARCH)
+    # Applied in the order that would list the other hall first if the order were by insertion.
+    await applicant.apply(world.group_a, there, there_day, ("10", "20", "30"))
+    await applicant.apply(world.group_a, hall.room_id, day, ("20", "30"))
+    await applicant.apply(world.group_a, same_hall, day, ("10",))  # last, with the larger quota
+    # April's window (17-23 December), for a registration renewed to 31 March 2028.
+    await session.execute(
+        update(Group).where(Group.id == world.group_a).values(valid_until=date(2028, 3, 31))
+    )
+    applicant.clock.set(jst(date(2026, 12, 18), 10))
+    april = open_weekday(snapshot, hall.facility_id, date(2027, 4, 5))
+    await applicant.apply(world.group_a, hall.room_id, april, ("10",))
+
+    left = await lottery.quota_left(session, snapshot, world.group_a)
+    march = sorted(
+        [
+            (hall.facility_id, MARCH, 3, 5, 2),
+            (there_facility, MARCH, 3, 8, 5),
+        ]
+    )
+    assert [(q.facility_id, q.use_month, q.used, q.limit, q.left) for q in left] == [
+        *march,
+        (hall.facility_id, date(2027, 4, 1), 1, 5, 4),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "message"),
+    [
+        ("2027-13", "cycle", "a month reads YYYY-MM"),
+        ("2027", "month", "a month reads YYYY-MM"),
+        ("1899-12", "month", "must be from 1900-01 to 2199-12"),
+        ("2200-01", "cycle", "must be from 1900-01 to 2199-12"),
+    ],
+)
+def test_a_month_that_is_not_a_usable_yyyy_mm_names_its_field(
+    value: str, field: str, message: str
+) -> None:
+    # "cycle" is the default field name: called without one.
+    kwargs = {} if field == "cycle" else {"field": field}
+    with pytest.raises(InvalidInput) as error:
+        lottery.parse_month(value, **kwargs)
+    assert (error.value.field, error.value.message) == (field, message)
+
+
+def test_the_first_and_last_usable_months_are_read() -> None:
+    assert lottery.parse_month("1900-01") == date(1900, 1, 1)
+    assert lottery.parse_month("2199-12", field="month") == date(2199, 12, 1)
