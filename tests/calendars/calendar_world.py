@@ -75,8 +75,11 @@ def snapshot(revision: int = 1, address: str | None = "川崎区東田町8") -> 
         key="hall",
         kind="civic_hall",
         ward_id=None,
-        name_ja="川崎市民館",
-        name_en="Kawasaki Civic Hall",
+        # another revision of the network, other names (what a cached event must not outlive)
+        name_ja="川崎市民館" if revision == 1 else f"川崎市民館（第{revision}版）",
+        name_en="Kawasaki Civic Hall"
+        if revision == 1
+        else f"Kawasaki Civic Hall (rev. {revision})",
         opens_on=None,
         closes_on=None,
         closures=(),
@@ -167,7 +170,8 @@ def win(status: ApplicationStatus = ApplicationStatus.WON, **changes: object) ->
 
 
 def parse(event: bytes) -> icalendar.Event:
-    """One rendered VEVENT, read back by the icalendar parser inside its calendar."""
-    cal = icalendar.Calendar.from_ical(render.calendar("test", [event]))
-    (found,) = cal.walk("VEVENT")
+    """One rendered VEVENT, read back by the icalendar parser (its TZID is Asia/Tokyo, which the
+    parser knows without the calendar's VTIMEZONE: 5 times cheaper than parsing a calendar)."""
+    found = icalendar.Event.from_ical(event)
+    assert isinstance(found, icalendar.Event)
     return found

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -375,3 +375,97 @@ def test_the_event_cache_keeps_the_most_recently_used() -> None:
     assert made == ["a", "b", "c", "b"]
     cache.get(("c",), maker("c"))
     assert made == ["a", "b", "c", "b", "c"]
+
+
+# Each input a cached event is kept under, changed alone: the cache must not serve the old bytes.
+BOOKING_KEY_CHANGES = [
+    {"id": 42},
+    {"sequence": 2, "headcount": 99},  # any edit of the booking raises its version
+    {"status": BookingStatus.CANCELLED},
+    {"group_name": "川崎少年合唱団"},
+    {"group_email": "new@example.jp"},
+    {"group_phone": "044-999-0000"},
+]
+PUBLIC_KEY_CHANGES = [
+    {"id": 42},
+    {"room_id": NIGHT_ROOM_ID},
+    {"use_date": date(2026, 12, 4)},
+    {"period_codes": ["10", "99"]},  # the same hours, another slot
+    {"status": BookingStatus.CANCELLED},  # the same stamp (decided), another STATUS
+    {"decided_at": CREATED + timedelta(days=1)},
+]
+CONTEXT_CHANGES = [
+    {"lang": "en"},
+    {"revision": 2},
+    {"base_url": "https://b.example"},
+    {"host": "b"},
+]
+
+
+@pytest.mark.parametrize("change", BOOKING_KEY_CHANGES)
+def test_a_cached_group_or_staff_event_moves_with_each_input(change: dict[str, object]) -> None:
+    cache = render.EventCache()
+    row = Row(decided_at=CREATED)
+    for detail in ("group", "staff"):
+        render.booking_event(context(cache=cache), row, detail)
+    for detail in ("group", "staff"):
+        cached = render.booking_event(context(cache=cache), row.but(**change), detail)
+        assert cached == render.booking_event(context(), row.but(**change), detail)
+
+
+def test_a_cached_group_event_is_not_served_to_staff() -> None:
+    cache = render.EventCache()
+    render.booking_event(context(cache=cache), Row(), "group")
+    staff = parse(render.booking_event(context(cache=cache), Row(), "staff"))
+    assert staff["UID"] == f"booking-41.staff@{HOST}"
+    assert "連絡先: rep-a@example.jp" in str(staff["DESCRIPTION"])
+
+
+@pytest.mark.parametrize("change", PUBLIC_KEY_CHANGES)
+def test_a_cached_public_event_moves_with_each_input(change: dict[str, object]) -> None:
+    cache = render.EventCache()
+    row = Row(decided_at=CREATED)
+    render.public_event(context(cache=cache), row, b"key")
+    cached = render.public_event(context(cache=cache), row.but(**change), b"key")
+    assert cached == render.public_event(context(), row.but(**change), b"key")
+    # and a held booking, whose stamp is when it was made
+    held = Row(status=BookingStatus.HELD)
+    render.public_event(context(cache=cache), held, b"key")
+    later = held.but(created_at=CREATED + timedelta(hours=1))
+    cached = render.public_event(context(cache=cache), later, b"key")
+    assert cached == render.public_event(context(), later, b"key")
+
+
+def test_a_cached_public_event_is_not_served_to_another_feed() -> None:
+    cache = render.EventCache()
+    render.public_event(context(cache=cache), Row(), b"one feed")
+    other = render.public_event(context(cache=cache), Row(), b"another feed")
+    assert other == render.public_event(context(), Row(), b"another feed")
+
+
+def test_a_cached_win_moves_with_its_settlement() -> None:
+    cache = render.EventCache()
+    settled = CREATED + timedelta(days=3)
+    steps = [
+        win(),
+        win(ApplicationStatus.CONFIRMED),  # the same (no) settlement time, another status
+        win(ApplicationStatus.CONFIRMED, settled_at=settled),
+        win(ApplicationStatus.CONFIRMED, settled_at=settled + timedelta(hours=1)),
+    ]
+    for application in steps:
+        cached = render.win_event(context(cache=cache), application)
+        assert cached == render.win_event(context(), application)
+
+
+@pytest.mark.parametrize("change", CONTEXT_CHANGES)
+def test_a_cached_event_is_not_served_in_another_context(change: dict[str, Any]) -> None:
+    cache = render.EventCache()
+    makers = [
+        lambda ctx: render.booking_event(ctx, Row(), "group"),
+        lambda ctx: render.booking_event(ctx, Row(), "staff"),
+        lambda ctx: render.public_event(ctx, Row(), b"key"),
+        lambda ctx: render.win_event(ctx, win()),
+    ]
+    for make in makers:
+        make(context(cache=cache))
+        assert make(context(cache=cache, **change)) == make(context(**change))
