@@ -3,11 +3,12 @@ left of the quota per facility and month, and how a month is read. Services, no 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.accounts.models import Group, User
 from booking.accounts.sessions import principal_for_user
@@ -16,7 +17,8 @@ from booking.errors import BookingError, InvalidInput
 from booking.inventory.models import Room
 from booking.inventory.network import SnapshotCache
 from booking.lottery import applications as lottery
-from booking.lottery.models import ApplicationStatus
+from booking.lottery.drawing import due_draws, lapse_unconfirmed, remind_winners, run_due_draws
+from booking.lottery.models import ApplicationStatus, LotteryApplication
 from tests.lottery.test_boundaries import (
     MARCH,
     Applicant,
@@ -151,3 +153,67 @@ def test_a_month_that_is_not_a_usable_yyyy_mm_names_its_field(
 def test_the_first_and_last_usable_months_are_read() -> None:
     assert lottery.parse_month("1900-01") == date(1900, 1, 1)
     assert lottery.parse_month("2199-12", field="month") == date(2199, 12, 1)
+
+
+async def test_reminders_and_lapses_follow_each_wins_own_cycle(
+    applicant: Applicant,
+    hall: Hall,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A March win left unconfirmed (no lapse run since) and an April win: on 27 December, the
+    day before April's confirmation deadline, only April's is reminded; on that day March's,
+    past its deadline of 28 November, lapses and April's does not. A facility no longer in the
+    network is passed over by every job."""
+    world, clock, settings = applicant.world, applicant.clock, applicant.world.settings
+    (march,) = open_weekdays(hall.snapshot, hall.facility_id, 1)
+    april = open_weekday(hall.snapshot, hall.facility_id, date(2027, 4, 5))
+    await session.execute(
+        update(Group).where(Group.id == world.group_a).values(valid_until=date(2028, 3, 31))
+    )
+    march_id = (await applicant.apply(world.group_a, hall.room_id, march, ("10",))).id
+    await session.commit()
+    clock.set(jst(date(2026, 11, 24), 9))
+    await run_due_draws(sessionmaker, clock, settings, hall.snapshot)
+    clock.set(jst(date(2026, 12, 18), 10))
+    april_id = (await applicant.apply(world.group_a, hall.room_id, april, ("10",))).id
+    await session.commit()
+    clock.set(jst(date(2026, 12, 24), 9))
+    (drawn,) = await run_due_draws(sessionmaker, clock, settings, hall.snapshot)
+    assert (drawn.use_month, drawn.wins) == (date(2027, 4, 1), 1)
+
+    clock.set(jst(date(2026, 12, 27), 10))
+    gone = replace(
+        hall.snapshot,
+        facilities={k: v for k, v in hall.snapshot.facilities.items() if k != hall.facility_id},
+    )
+    assert await remind_winners(sessionmaker, clock, settings, gone) == 0
+    assert await lapse_unconfirmed(sessionmaker, clock, settings, gone) == 0
+    assert await remind_winners(sessionmaker, clock, settings, hall.snapshot) == 1
+    assert await lapse_unconfirmed(sessionmaker, clock, settings, hall.snapshot) == 1
+    rows = await session.execute(
+        select(LotteryApplication.id, LotteryApplication.status, LotteryApplication.reminded_at)
+        .where(LotteryApplication.id.in_([march_id, april_id]))
+        .execution_options(populate_existing=True)
+    )
+    assert sorted(rows.all()) == [
+        (march_id, ApplicationStatus.LAPSED, None),
+        (april_id, ApplicationStatus.WON, clock.now()),
+    ]
+
+
+async def test_a_due_draw_of_a_facility_no_longer_in_the_network_is_not_listed(
+    applicant: Applicant, hall: Hall, session: AsyncSession
+) -> None:
+    (day,) = open_weekdays(hall.snapshot, hall.facility_id, 1)
+    await applicant.apply(applicant.world.group_a, hall.room_id, day, ("10",))
+    applicant.clock.set(jst(date(2026, 11, 24), 9))
+    settings = applicant.world.settings
+    gone = replace(
+        hall.snapshot,
+        facilities={k: v for k, v in hall.snapshot.facilities.items() if k != hall.facility_id},
+    )
+    assert await due_draws(session, applicant.clock, settings, gone) == []
+    assert await due_draws(session, applicant.clock, settings, hall.snapshot) == [
+        (MARCH, hall.facility_id)
+    ]
