@@ -1,0 +1,137 @@
+"""A facility's draw through the service, on both databases: a combined room against one of its
+parts, what the draw writes (statuses, claims of every unit, the draw row, the published file,
+one mail per group), which claims of the month it counts, and that it runs once."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.models import Group
+from booking.lottery.drawing import DrawResult, draw_facility
+from booking.lottery.models import ApplicationStatus, LotteryApplication, LotteryCycle, LotteryDraw
+from booking.lottery.verify import verify_document
+from booking.notifications.models import OutboxMessage
+from booking.reservations.models import Claim, ClaimKind
+from tests.lottery.test_boundaries import MARCH, Applicant, applicant
+from tests.lottery.test_cycle import jst
+from tests.places import Hall, open_weekday
+
+__all__ = ["applicant"]  # the fixture, used here
+
+
+async def test_a_draw_of_a_combined_room_against_its_part(
+    applicant: Applicant, hall: Hall, session: AsyncSession
+) -> None:
+    snapshot, world, clock = hall.snapshot, applicant.world, applicant.clock
+    combined = next(
+        room
+        for room in snapshot.rooms
+        if len(room.unit_ids) > 1
+        and room.online_bookable
+        and room.policy.lottery.enabled
+        and snapshot.facilities[room.facility_id].closes_on is None
+        and room.purposes is None
+        and (room.capacity or 0) >= 10
+    )
+    part = next(
+        room
+        for room in snapshot.rooms
+        if room.id != combined.id
+        and set(room.unit_ids) < set(combined.unit_ids)
+        and room.online_bookable
+        and room.purposes is None
+        and (room.capacity or 0) >= 10
+    )
+    facility = combined.facility_id
+    day = open_weekday(snapshot, facility, MARCH)
+    a, b = world.group_a, world.group_b
+    # A wants the combined room in the morning; B the part; A the part in the afternoon.
+    whole = (await applicant.apply(a, combined.id, day, ("10",))).id
+    piece = (await applicant.apply(b, part.id, day, ("10",))).id
+    afternoon = (await applicant.apply(a, part.id, day, ("20",))).id
+    # Claims before the draw: on the month's first and last days (counted) and just outside.
+    for when in (date(2027, 2, 28), MARCH, date(2027, 3, 31), date(2027, 4, 1)):
+        session.add(
+            Claim(
+                unit_id=part.unit_ids[0],
+                use_date=when,
+                period_code="30",
+                kind=ClaimKind.BLOCK,
+                owner_id=0,
+                created_at=clock.now(),
+            )
+        )
+    await session.commit()
+
+    clock.set(jst(date(2026, 11, 24), 9))
+    result = await draw_facility(session, clock, world.settings, snapshot, MARCH, facility)
+    assert result == DrawResult(MARCH, facility, drawn=True, applications=3, wins=2)
+    rows = {
+        app.id: app
+        for app in await session.scalars(
+            select(LotteryApplication).execution_options(populate_existing=True)
+        )
+    }
+    morning = {whole, piece}
+    (winner,) = [i for i in morning if rows[i].status is ApplicationStatus.WON]
+    (loser,) = morning - {winner}
+    assert (rows[loser].status, rows[loser].lose_reason, rows[loser].settled_at) == (
+        ApplicationStatus.LOST,
+        "taken",
+        clock.now(),
+    )
+    assert (rows[loser].position or 0) > (rows[winner].position or 0)
+    for won in (winner, afternoon):
+        assert (rows[won].status, rows[won].lose_reason, rows[won].settled_at) == (
+            ApplicationStatus.WON,
+            None,
+            None,
+        )
+    assert sorted(rows[i].position or 0 for i in rows) == [1, 2, 3]
+
+    # The win claims every unit of its room, for the slot won, in the winner's name.
+    units = {whole: combined.unit_ids, piece: part.unit_ids}
+    claims = await session.execute(
+        select(Claim.unit_id, Claim.use_date, Claim.period_code, Claim.owner_id).where(
+            Claim.kind == ClaimKind.LOTTERY_WIN
+        )
+    )
+    assert sorted(claims.all()) == sorted(
+        [(u, day, "10", winner) for u in units[winner]]
+        + [(u, day, "20", afternoon) for u in part.unit_ids]
+    )
+
+    drawn = await session.scalar(select(LotteryDraw))
+    assert drawn is not None
+    doc = drawn.document
+    assert (drawn.use_month, drawn.facility_id, drawn.application_count, drawn.win_count) == (
+        MARCH,
+        facility,
+        3,
+        2,
+    )
+    assert (drawn.algorithm, drawn.digest, drawn.drawn_at) == (
+        doc["algorithm"],
+        doc["digest"],
+        clock.now(),
+    )
+    assert (doc["use_month"], doc["facility_id"]) == ("2027-03", facility)
+    assert doc["pre_claimed"] == [f"{part.unit_ids[0]}|2027-03-{d}|30" for d in ("01", "31")]
+    line = f"{whole}|{a}|{combined.id}|{day.isoformat()}|10|"
+    assert line + ",".join(str(u) for u in sorted(combined.unit_ids)) in doc["applications"]
+    cycle = await session.get_one(LotteryCycle, MARCH)
+    assert verify_document(doc, cycle.commitment) == []
+
+    # One mail per group, to the group's address, naming its applications.
+    mails = await session.execute(
+        select(OutboxMessage.to_address).where(OutboxMessage.template == "lottery_results")
+    )
+    emails = await session.scalars(select(Group.email).where(Group.id.in_([a, b])))
+    assert sorted(mails.scalars()) == sorted(e for e in emails if e)
+
+    again = await draw_facility(session, clock, world.settings, snapshot, MARCH, facility)
+    assert again == DrawResult(MARCH, facility, drawn=False)
+    assert await session.scalar(select(func.count()).select_from(LotteryDraw)) == 1
