@@ -234,3 +234,15 @@ def test_the_command_without_a_commitment_checks_the_rest(
         "FAIL: the applications do not match the published digest\n"
         "FAIL: replaying the draw does not give the published results\n"
     )
+
+
+def test_the_commands_help_says_what_it_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert "Check a published lottery draw file." in out
+    assert "--commitment COMMITMENT" in out
+    assert "the commitment published before the draw" in out
+    assert out.startswith("usage: ")
+    assert " file\n" in out
