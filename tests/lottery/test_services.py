@@ -16,9 +16,18 @@ from booking.audit.models import AuditEvent
 from booking.errors import BookingError, InvalidInput
 from booking.inventory.models import Room
 from booking.inventory.network import SnapshotCache
+from booking.inventory.policy import LotteryRules
 from booking.lottery import applications as lottery
-from booking.lottery.drawing import due_draws, lapse_unconfirmed, remind_winners, run_due_draws
-from booking.lottery.models import ApplicationStatus, LotteryApplication
+from booking.lottery.draw import commitment
+from booking.lottery.drawing import (
+    DrawResult,
+    due_draws,
+    lapse_unconfirmed,
+    lottery_pass,
+    remind_winners,
+    run_due_draws,
+)
+from booking.lottery.models import ApplicationStatus, LotteryApplication, LotteryCycle
 from tests.lottery.test_boundaries import (
     MARCH,
     Applicant,
@@ -217,3 +226,65 @@ async def test_a_due_draw_of_a_facility_no_longer_in_the_network_is_not_listed(
     assert await due_draws(session, applicant.clock, settings, hall.snapshot) == [
         (MARCH, hall.facility_id)
     ]
+
+
+@pytest.mark.parametrize(
+    ("today", "use_month"),
+    [
+        (date(2026, 11, 1), date(2027, 3, 1)),
+        (date(2026, 11, 23), date(2027, 3, 1)),  # the window's last day
+        (date(2026, 11, 24), date(2027, 4, 1)),  # the day after: the next cycle
+        (date(2026, 12, 31), date(2027, 5, 1)),  # across the year
+        (date(2027, 8, 24), date(2028, 1, 1)),  # a use month in the next year
+    ],
+)
+def test_the_use_month_whose_applications_are_open_or_open_next(
+    today: date, use_month: date
+) -> None:
+    assert lottery.next_use_month(today, LotteryRules()) == use_month
+
+
+@pytest.mark.parametrize(
+    ("month", "n", "expected"),
+    [
+        (date(2026, 12, 1), 1, date(2027, 1, 1)),
+        (date(2027, 1, 1), -1, date(2026, 12, 1)),
+        (date(2027, 1, 1), 11, date(2027, 12, 1)),
+        (date(2027, 1, 1), 12, date(2028, 1, 1)),
+        (date(2027, 3, 1), -15, date(2025, 12, 1)),
+    ],
+)
+def test_adding_months_across_year_ends(month: date, n: int, expected: date) -> None:
+    assert lottery.add_months(month, n) == expected
+
+
+async def test_the_workers_lottery_pass_commits_draws_reminds_and_lapses(
+    applicant: Applicant,
+    hall: Hall,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    world, clock, settings = applicant.world, applicant.clock, applicant.world.settings
+    (day,) = open_weekdays(hall.snapshot, hall.facility_id, 1)
+    won = (await applicant.apply(world.group_a, hall.room_id, day, ("10",))).id
+    await session.commit()
+
+    async def status() -> tuple[ApplicationStatus, object]:
+        row = await session.get_one(LotteryApplication, won, populate_existing=True)
+        return row.status, row.reminded_at
+
+    clock.set(jst(date(2026, 11, 24), 9))
+    assert await lottery_pass(sessionmaker, clock, settings, SnapshotCache()) == [
+        DrawResult(MARCH, hall.facility_id, drawn=True, applications=1, wins=1)
+    ]
+    # The next cycle's commitment (April: applications open on 17 December) is published.
+    april = await session.get(LotteryCycle, date(2027, 4, 1), populate_existing=True)
+    assert april is not None
+    assert april.commitment == commitment(bytes.fromhex(april.secret_hex))
+    assert await status() == (ApplicationStatus.WON, None)
+    clock.set(jst(date(2026, 11, 27), 9))
+    assert await lottery_pass(sessionmaker, clock, settings, SnapshotCache()) == []
+    assert await status() == (ApplicationStatus.WON, clock.now())
+    clock.set(jst(date(2026, 11, 29), 9))
+    assert await lottery_pass(sessionmaker, clock, settings, SnapshotCache()) == []
+    assert (await status())[0] is ApplicationStatus.LAPSED
