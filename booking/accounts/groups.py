@@ -529,7 +529,8 @@ async def reinstate(
 async def renew(
     session: AsyncSession, clock: Clock, settings: Settings, principal: Principal, group_id: int
 ) -> Group:
-    """Renewal opens two months before the end of validity and is open after it lapsed."""
+    """Renewal opens on 1 December for a card valid to 31 March (rules.renewal_opens) and
+    stays open after it lapsed."""
     group = await get_group(session, group_id, for_update=True)
     require_administer_group(principal, group)
     if group.status is not GroupStatus.ACTIVE or group.valid_until is None:
