@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from booking.lottery.draw import Entry, allocate, commitment, draw, seed
+from booking.lottery.draw import Entry, allocate, commitment, digest, draw, seed
 from booking.lottery.drawing import publish
 from booking.lottery.verify import main, verify_document
 
@@ -246,3 +247,27 @@ def test_the_commands_help_says_what_it_checks(capsys: pytest.CaptureFixture[str
     assert "the commitment published before the draw" in out
     assert out.startswith("usage: ")
     assert " file\n" in out
+
+
+def test_the_digest_and_seed_follow_the_published_algorithm() -> None:
+    """Anyone re-implements rsd-sha256-v1 from draw.py's docstring: the lines, sorted by id,
+    joined by a newline; seed = SHA-256(secret || digest as bytes)."""
+    entries = [Entry(12, 3, 4, DAY, ("20", "30"), (9, 8)), Entry(2, 5, 1, DAY, ("10",), (7,))]
+    lines = "2|5|1|2027-08-10|10|7\n12|3|4|2027-08-10|20,30|8,9"
+    expected = hashlib.sha256(lines.encode()).hexdigest()
+    assert digest(entries) == expected
+    assert seed(SECRET, expected) == hashlib.sha256(SECRET + bytes.fromhex(expected)).digest()
+    assert commitment(SECRET) == hashlib.sha256(SECRET).hexdigest()
+
+
+def test_the_command_checks_the_commitment_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "draw.json"
+    file.write_text(json.dumps(published()), encoding="utf-8")
+    assert main([str(file), "--commitment", "00" * 32]) == 1
+    assert capsys.readouterr() == (
+        "",
+        "FAIL: the secret does not match the published commitment\n",
+    )
+    assert main([str(file), "--commitment", commitment(SECRET)]) == 0
