@@ -10,6 +10,7 @@ the code tells which check spoke).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -291,3 +292,59 @@ async def test_the_last_valid_day_ends_at_midnight_in_tokyo(
             request(hall, world.group_a, april),
         )
     inactive(refused)
+
+
+async def test_a_card_runs_to_the_end_of_the_fiscal_year_of_the_day_in_tokyo(
+    world: World, session: AsyncSession, clock: FrozenClock
+) -> None:
+    """Activated at 23:59 on 31 March (Tokyo): valid that day only, to 31 March 2027; at 00:00
+    on 1 April (still 31 March in UTC): to 31 March 2028."""
+    admin = await principal(session, world.user_ids["admin"])
+    clock.set(jst(LAST_DAY, 23, 59))
+    late = await groups.activate(session, clock, world.settings, admin, world.centre_group, None)
+    assert late.valid_until == LAST_DAY
+    clock.set(jst(date(2027, 4, 1), 0))
+    first = await groups.activate(
+        session, clock, world.settings, admin, world.other_centre_group, None
+    )
+    assert first.valid_until == date(2028, 3, 31)
+
+
+async def test_each_status_for_activation_suspension_reinstatement_and_renewal(
+    world: World, session: AsyncSession, clock: FrozenClock
+) -> None:
+    """Only a pending registration is activated, only an active one renewed, only a suspended
+    one reinstated: to active with its card, to pending without one."""
+    admin = await principal(session, world.user_ids["admin"])
+    settings = world.settings
+
+    async def code_of(action: Any) -> str:
+        with pytest.raises(BookingError) as refused:
+            await action
+        return refused.value.code
+
+    assert (
+        await code_of(groups.activate(session, clock, settings, admin, world.group_a, None))
+        == "not_pending"
+    )
+    assert (
+        await code_of(groups.renew(session, clock, settings, admin, world.centre_group))
+        == "not_active"
+    )
+    assert await code_of(groups.reinstate(session, clock, admin, world.group_a)) == "not_suspended"
+    clock.set(jst(date(2026, 12, 1), 0))
+    await groups.suspend(session, clock, admin, world.group_a, "確認中")
+    await groups.suspend(session, clock, admin, world.centre_group, "確認中")
+    assert (
+        await code_of(groups.activate(session, clock, settings, admin, world.group_a, None))
+        == "not_pending"
+    )
+    assert (
+        await code_of(groups.renew(session, clock, settings, admin, world.group_a)) == "not_active"
+    )
+    with_card = await groups.reinstate(session, clock, admin, world.group_a)
+    assert with_card.status is GroupStatus.ACTIVE
+    without_card = await groups.reinstate(session, clock, admin, world.centre_group)
+    assert without_card.status is GroupStatus.PENDING
+    renewed = await groups.renew(session, clock, settings, admin, world.group_a)
+    assert renewed.valid_until == date(2028, 3, 31)
