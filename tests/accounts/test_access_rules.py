@@ -200,3 +200,61 @@ def test_roles_are_per_group() -> None:
     assert rep.role_in(GROUP) is MemberRole.REPRESENTATIVE
     assert rep.role_in(OTHER_GROUP) is None
     assert PRINCIPALS["other_representative"].role_in(GROUP) is None
+
+
+def _message(guard: Callable[[], None]) -> str:
+    with pytest.raises(BookingError) as refused:
+        guard()
+    return refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("guard", "message"),
+    [
+        pytest.param(
+            lambda: require_admin(PRINCIPALS["manager_here"]),
+            "only an administrator may do this",
+            id="admin_only",
+        ),
+        pytest.param(
+            lambda: require_staff(PRINCIPALS["member"]),
+            "only facility staff may do this",
+            id="staff_only",
+        ),
+        pytest.param(
+            lambda: require_facility(PRINCIPALS["manager_here"], ELSEWHERE),
+            f"facility {ELSEWHERE} is not assigned to you",
+            id="facility_not_assigned",
+        ),
+        pytest.param(
+            lambda: require_view_group(PRINCIPALS["stranger"], CENTRE),
+            f"no group {GROUP}",
+            id="group_not_found",
+        ),
+        pytest.param(
+            lambda: require_view_group(PRINCIPALS["manager_elsewhere"], CENTRE),
+            "this registration belongs to a facility not assigned to you",
+            id="view-facility_not_assigned",
+        ),
+        pytest.param(
+            lambda: require_manage_roster(PRINCIPALS["member"], CITY),
+            "only the group's representative may do this",
+            id="not_representative",
+        ),
+        pytest.param(
+            lambda: require_manage_roster(PRINCIPALS["representative"], CITY_SUSPENDED),
+            "the registration is suspended; changes go through a counter",
+            id="group_suspended",
+        ),
+        pytest.param(
+            lambda: require_administer_group(PRINCIPALS["representative"], CITY),
+            "only facility staff may do this",
+            id="administer-staff_only",
+        ),
+    ],
+)
+def test_each_refusal_says_why_in_the_problem_detail(
+    guard: Callable[[], None], message: str
+) -> None:
+    """The text an API client shows beside the code (the problem document's `detail`)."""
+    assert _message(guard) == message
