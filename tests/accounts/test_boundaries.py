@@ -298,3 +298,40 @@ def test_renewal_on_the_last_valid_day_is_not_a_lapse() -> None:
     assert renewed_until(date(2027, 3, 31), date(2027, 3, 31)) != date(2027, 3, 31)
     # A registration valid past the fiscal year end (another validity) renews from its end.
     assert renewed_until(date(2027, 7, 31), date(2027, 4, 1)) == date(2028, 3, 31)
+
+
+def test_each_problem_says_why_in_words_a_registrant_reads() -> None:
+    """The reasons shown beside the fields of the registration form and the API's errors."""
+    adult = RosterEntry(ADULT, Residency.LIVES)
+
+    def reasons(
+        kind: GroupKind, category: GroupCategory, rep: RosterEntry, size: int
+    ) -> list[tuple[str, str]]:
+        return registration_problems(kind, category, rep, size, guardian_consent=False, today=TODAY)
+
+    assert reasons(
+        GroupKind.GROUP, GroupCategory.GENERAL, RosterEntry(date(2012, 1, 1), Residency.LIVES), 5
+    ) == [
+        (
+            "representative.birth_date",
+            "the representative must be 15 or over and no longer a junior-high pupil",
+        )
+    ]
+    assert reasons(
+        GroupKind.GROUP, GroupCategory.GENERAL, RosterEntry(date(2009, 1, 1), Residency.LIVES), 5
+    ) == [("guardian_consent", "a representative under 18 needs a guardian's consent")]
+    assert reasons(GroupKind.INDIVIDUAL, GroupCategory.SENIOR_CIVIC, adult, 2) == [
+        ("members", "an individual registration has no other members"),
+        ("category", "senior_civic is for groups only"),
+    ]
+    assert reasons(GroupKind.GROUP, GroupCategory.EXEMPT, adult, 4) == [
+        ("members", "a exempt group needs at least 5 members, the representative included")
+    ]
+    assert birth_date_problem(date(2026, 11, 26), TODAY) == "a birth date cannot be in the future"
+    assert birth_date_problem(date(1900, 1, 1), TODAY) == "an age over 120 is not plausible"
+    assert password_problem("short") == "at least 8 characters"
+    assert password_problem("x" * 129) == "at most 128 characters"
+    assert (
+        password_problem("rep@example.jp", "rep@example.jp")
+        == "must differ from the e-mail address and card number"
+    )
