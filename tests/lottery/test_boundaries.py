@@ -58,9 +58,9 @@ class Applicant:
     principals: dict[int, Principal]  # group id -> a member of it
 
     async def apply(
-        self, group: int, room: int, day: date, periods: Sequence[str]
+        self, group: int, room: int, day: date, periods: Sequence[str], headcount: int = 10
     ) -> LotteryApplication:
-        request = BookingRequest(group, room, day, list(periods), "meeting", 10)
+        request = BookingRequest(group, room, day, list(periods), "meeting", headcount)
         return await lottery.apply(
             self.session,
             self.clock,
@@ -70,10 +70,12 @@ class Applicant:
             request,
         )
 
-    async def refusal(self, group: int, room: int, day: date, periods: Sequence[str]) -> str:
+    async def refusal(
+        self, group: int, room: int, day: date, periods: Sequence[str], headcount: int = 10
+    ) -> str:
         """The code of the error apply raises, or "applied"."""
         try:
-            await self.apply(group, room, day, periods)
+            await self.apply(group, room, day, periods, headcount)
         except BookingError as error:
             return error.code
         return "applied"

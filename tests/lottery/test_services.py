@@ -28,8 +28,10 @@ from booking.lottery.drawing import (
     run_due_draws,
 )
 from booking.lottery.models import ApplicationStatus, LotteryApplication, LotteryCycle
+from booking.reservations.bookings import is_closed
 from tests.lottery.test_boundaries import (
     MARCH,
+    WINDOW_OPEN,
     Applicant,
     applicant,
     open_weekdays,
@@ -288,3 +290,56 @@ async def test_the_workers_lottery_pass_commits_draws_reminds_and_lapses(
     clock.set(jst(date(2026, 11, 29), 9))
     assert await lottery_pass(sessionmaker, clock, settings, SnapshotCache()) == []
     assert (await status())[0] is ApplicationStatus.LAPSED
+
+
+async def test_each_refusal_of_an_application_names_its_reason(
+    applicant: Applicant, hall: Hall, session: AsyncSession, room_policy: SetPolicy
+) -> None:
+    """One row per check of `apply`, each the only thing wrong; the headcount at the room's
+    capacity is taken and one more is refused."""
+    world, snapshot = applicant.world, hall.snapshot
+    a = world.group_a
+    member = applicant.principals[a]
+    (day,) = open_weekdays(snapshot, hall.facility_id, 1)
+    # 29 December, closed everywhere (RULES.md): applied for in August, renewed by then.
+    closed = date(2027, 12, 29)
+    assert is_closed(snapshot, snapshot.facilities[hall.facility_id], closed)
+    counter_only = next(
+        r.id for r in snapshot.rooms if r.facility_id == hall.facility_id and not r.online_bookable
+    )
+    staff = await principal_for_user(session, await session.get_one(User, hall.manager_id))
+    room = hall.room_id
+    # name: (who applies, the registration's facility, room, date, periods, headcount, outcome)
+    rows = {
+        "at capacity": (member, None, room, day, ("10",), hall.capacity, "applied"),
+        "over capacity": (member, None, room, day, ("10",), hall.capacity + 1, "over_capacity"),
+        "periods not consecutive": (member, None, room, day, ("10", "30"), 10, "bad_periods"),
+        "the hall is closed": (member, None, room, closed, ("10",), 10, "closed"),
+        "a counter-only room": (member, None, counter_only, day, ("10",), 10, "counter_only"),
+        "staff for a group": (staff, None, room, day, ("10",), 10, "members_only"),
+        "registered elsewhere": (member, world.here, room, day, ("10",), 10, "not_eligible"),
+    }
+    outcomes = {}
+    for name, (who, registered_at, where, on, periods, headcount, _) in rows.items():
+        nested = await session.begin_nested()
+        if registered_at is not None:
+            await session.execute(
+                update(Group).where(Group.id == a).values(facility_id=registered_at)
+            )
+        if on == closed:
+            applicant.clock.set(jst(date(2027, 8, 20), 10))
+            await session.execute(
+                update(Group).where(Group.id == a).values(valid_until=date(2028, 3, 31))
+            )
+        session.expire_all()
+        applicant.principals[a] = who
+        outcomes[name] = await applicant.refusal(a, where, on, periods, headcount)
+        await nested.rollback()
+        session.expire_all()
+        applicant.clock.set(WINDOW_OPEN)
+    applicant.principals[a] = member
+    assert outcomes == {name: row[-1] for name, row in rows.items()}
+    # A room whose policy runs no lottery.
+    await room_policy({"lottery": {"enabled": False}})
+    applicant.snapshot = await SnapshotCache().get(session)
+    assert await applicant.refusal(a, hall.room_id, day, ("10",)) == "no_lottery"
