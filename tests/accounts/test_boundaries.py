@@ -298,6 +298,9 @@ def test_renewal_on_the_last_valid_day_is_not_a_lapse() -> None:
     assert renewed_until(date(2027, 3, 31), date(2027, 3, 31)) != date(2027, 3, 31)
     # A registration valid past the fiscal year end (another validity) renews from its end.
     assert renewed_until(date(2027, 7, 31), date(2027, 4, 1)) == date(2028, 3, 31)
+    # The renewal starts the day after the validity: one corrected at the counter to end on 30
+    # March renews to the 31 March right after it (the fiscal year of 31 March), not a year on.
+    assert renewed_until(date(2027, 3, 30), date(2027, 1, 5)) == date(2027, 3, 31)
 
 
 def test_each_problem_says_why_in_words_a_registrant_reads() -> None:

@@ -39,6 +39,7 @@ async def refused(session: AsyncSession, clock: FrozenClock, *limits: Limit) -> 
     """Claims and expects a refusal; returns its Retry-After in seconds."""
     with pytest.raises(TooManyRequests) as caught:
         await take(session, clock, *limits)
+    assert caught.value.message == "too many failed logins; try again later"
     return caught.value.retry_after
 
 
