@@ -292,7 +292,7 @@ def test_renewal_runs_a_year_on_and_a_lapsed_one_from_today(
     assert renewed_until(valid_until, today) == renewed
 
 
-def test_renewal_on_the_last_valid_day_is_not_a_lapse() -> None:
+def test_a_renewal_starts_the_day_after_the_validity() -> None:
     """valid_until == today is still valid: renewed to the next year, not to today's year
     (which would renew to the same 31 March and leave the group expiring tomorrow)."""
     assert renewed_until(date(2027, 3, 31), date(2027, 3, 31)) != date(2027, 3, 31)
