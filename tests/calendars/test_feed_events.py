@@ -136,14 +136,15 @@ async def test_each_booking_status_has_its_icalendar_status(
     gone = shown[f"booking-{made['20']}"]
     assert gone["STATUS"] == "CANCELLED"  # the room stood empty: the use did not take place
     assert "無断不使用" in str(gone["DESCRIPTION"])
-    for status, word in (
-        (BookingStatus.HELD, "仮予約"),
-        (BookingStatus.PENDING_APPROVAL, "承認待ち"),
+    for status, word, expected in (
+        (BookingStatus.HELD, "仮予約", "TENTATIVE"),
+        (BookingStatus.PENDING_APPROVAL, "承認待ち", "TENTATIVE"),
+        (BookingStatus.CANCELLED, "取消済み", "CANCELLED"),
     ):
         await session.execute(
             update(Booking)
             .where(Booking.id == made["10"])
-            .values(status=status, sequence=Booking.sequence + 1)
+            .values(status=status, sequence=Booking.sequence + 1, updated_at=clock.now())
         )
         await session.commit()
         (event,) = [
@@ -151,7 +152,7 @@ async def test_each_booking_status_has_its_icalendar_status(
             for e in events(await client.get(path_of(feed)))
             if str(e["UID"]).startswith(f"booking-{made['10']}.staff@")
         ]
-        assert event["STATUS"] == "TENTATIVE", status
+        assert event["STATUS"] == expected, status
         assert word in str(event["DESCRIPTION"])
 
 

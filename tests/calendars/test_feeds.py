@@ -7,8 +7,10 @@ from datetime import date
 import httpx
 import icalendar
 import vobject
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.accounts.models import Member
 from booking.lottery.models import ApplicationStatus, LotteryApplication
 from tests.conftest import DEFAULT_NOW
 from tests.people import World
@@ -137,7 +139,7 @@ async def test_public_feeds_leak_no_group_data_and_staff_feeds_do_show_it(
 
 
 async def test_tokens_revoked_rotated_unknown_and_bad_queries(
-    world: World, hall: Hall, client: httpx.AsyncClient
+    world: World, hall: Hall, client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     member = world.headers("member")
     feed = await make_feed(client, member, kind="group", target_id=world.group_a)
@@ -161,6 +163,13 @@ async def test_tokens_revoked_rotated_unknown_and_bad_queries(
     assert foreign.status_code == 404
     listed = await client.get("/api/v1/feeds", headers=member)
     assert "url" not in listed.json()[0]
+    assert (await client.get(path_of(fresh))).status_code == 200
+    # The member leaves the group (the roster's minimum size aside: the row goes).
+    await session.execute(delete(Member).where(Member.id == world.member_ids["member"]))
+    await session.commit()
+    left = await client.get(path_of(fresh))
+    assert left.status_code == 404
+    assert left.json()["detail"] == unknown.json()["detail"]
 
 
 def pending_win(world: World, hall: Hall, period_code: str) -> LotteryApplication:
