@@ -58,9 +58,15 @@ class Applicant:
     principals: dict[int, Principal]  # group id -> a member of it
 
     async def apply(
-        self, group: int, room: int, day: date, periods: Sequence[str], headcount: int = 10
+        self,
+        group: int,
+        room: int,
+        day: date,
+        periods: Sequence[str],
+        headcount: int = 10,
+        event_name: str | None = None,
     ) -> LotteryApplication:
-        request = BookingRequest(group, room, day, list(periods), "meeting", headcount)
+        request = BookingRequest(group, room, day, list(periods), "meeting", headcount, event_name)
         return await lottery.apply(
             self.session,
             self.clock,

@@ -14,7 +14,7 @@ from booking.lottery.drawing import DrawResult, draw_facility
 from booking.lottery.models import ApplicationStatus, LotteryApplication, LotteryCycle, LotteryDraw
 from booking.lottery.verify import verify_document
 from booking.notifications.models import OutboxMessage
-from booking.reservations.models import Claim, ClaimKind
+from booking.reservations.models import Booking, BookingStatus, Claim, ClaimKind, PaymentStatus
 from tests.lottery.test_boundaries import MARCH, Applicant, applicant
 from tests.lottery.test_cycle import jst
 from tests.places import Hall, open_weekday
@@ -135,3 +135,79 @@ async def test_a_draw_of_a_combined_room_against_its_part(
     again = await draw_facility(session, clock, world.settings, snapshot, MARCH, facility)
     assert again == DrawResult(MARCH, facility, drawn=False)
     assert await session.scalar(select(func.count()).select_from(LotteryDraw)) == 1
+
+
+async def test_confirming_a_win_makes_the_booking_and_hands_over_its_claims(
+    applicant: Applicant, hall: Hall, session: AsyncSession
+) -> None:
+    world, clock, snapshot = applicant.world, applicant.clock, hall.snapshot
+    a, b = world.group_a, world.group_b
+    day = open_weekday(snapshot, hall.facility_id, MARCH)
+    won = await applicant.apply(a, hall.room_id, day, ("20", "10"), 12, "定期演奏会")
+    won_id = won.id
+    lost_id = (await applicant.apply(b, hall.room_id, day, ("10",))).id
+    await session.commit()
+    clock.set(jst(date(2026, 11, 24), 9))
+    snapshot_now = applicant.snapshot
+    await draw_facility(session, clock, world.settings, snapshot_now, MARCH, hall.facility_id)
+    await session.commit()
+    statuses = dict(
+        (await session.execute(select(LotteryApplication.id, LotteryApplication.status))).all()
+    )
+    if statuses[won_id] is not ApplicationStatus.WON:  # B's application came first
+        won_id, lost_id, a, b = lost_id, won_id, b, a
+    clock.set(jst(date(2026, 11, 26), 14, 5))
+    assert await applicant.confirm(b, lost_id) == "not_won"
+    assert await applicant.confirm(b, won_id) == "application_not_found"
+    assert await applicant.confirm(a, won_id) == "confirmed"
+    await session.commit()
+    assert await applicant.confirm(a, won_id) == "not_won"
+
+    application = await session.get_one(LotteryApplication, won_id, populate_existing=True)
+    assert (application.status, application.settled_at) == (
+        ApplicationStatus.CONFIRMED,
+        clock.now(),
+    )
+    booking = await session.get_one(Booking, application.booking_id)
+    periods = list(application.period_codes)
+    fees = sum(hall.fees[p] for p in periods)
+    assert (
+        booking.group_id,
+        booking.room_id,
+        booking.facility_id,
+        booking.use_date,
+        booking.period_codes,
+        booking.status,
+        booking.purpose,
+        booking.headcount,
+        booking.event_name,
+        booking.channel,
+        booking.fee_total,
+        booking.payment_status,
+        booking.created_at,
+        booking.created_by_user_id,
+    ) == (
+        a,
+        hall.room_id,
+        hall.facility_id,
+        day,
+        periods,
+        BookingStatus.CONFIRMED,
+        "meeting",
+        application.headcount,
+        application.event_name,
+        "lottery",
+        fees,
+        PaymentStatus.UNPAID,
+        clock.now(),
+        applicant.principals[a].user_id,
+    )
+    claims = await session.execute(
+        select(Claim.unit_id, Claim.period_code, Claim.kind, Claim.owner_id).where(
+            Claim.use_date == day
+        )
+    )
+    (unit,) = snapshot.room(hall.room_id).unit_ids  # type: ignore[union-attr]
+    assert sorted(claims.all()) == [
+        (unit, p, ClaimKind.BOOKING, booking.id) for p in sorted(periods)
+    ]
