@@ -9,7 +9,8 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.models import Group
+from booking.accounts.models import Group, User
+from booking.accounts.sessions import principal_for_user
 from booking.lottery.drawing import DrawResult, draw_facility
 from booking.lottery.models import ApplicationStatus, LotteryApplication, LotteryCycle, LotteryDraw
 from booking.lottery.verify import verify_document
@@ -159,6 +160,11 @@ async def test_confirming_a_win_makes_the_booking_and_hands_over_its_claims(
     clock.set(jst(date(2026, 11, 26), 14, 5))
     assert await applicant.confirm(b, lost_id) == "not_won"
     assert await applicant.confirm(b, won_id) == "application_not_found"
+    # The hall's manager sees the application but does not confirm for the group.
+    applicant.principals[-1] = await principal_for_user(
+        session, await session.get_one(User, hall.manager_id)
+    )
+    assert await applicant.confirm(-1, won_id) == "application_not_found"
     assert await applicant.confirm(a, won_id) == "confirmed"
     await session.commit()
     assert await applicant.confirm(a, won_id) == "not_won"
