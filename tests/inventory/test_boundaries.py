@@ -121,6 +121,9 @@ def test_a_fifth_weekday_rule_closes_only_the_months_that_have_one():
         # A rule limited to December, seen over the year end: only December's day.
         (monthly(-1, "fri", months=(12,)), "2027-11-01", "2028-02-29", ["2027-12-31"]),
         (monthly(1, "mon", months=(1,)), "2026-12-01", "2027-01-31", ["2027-01-04"]),
+        # A range that starts in February or March (the month before it is looked at too).
+        (monthly(-1, "mon"), "2026-02-01", "2026-03-31", ["2026-02-23", "2026-03-30"]),
+        (monthly(-1, "mon"), "2026-03-01", "2026-04-26", ["2026-03-30"]),
         # A range that ends on the 1st of a month sees a closure on that 1st.
         (monthly(1, "fri"), "2026-12-05", "2027-01-01", ["2027-01-01"]),
         (monthly(1, "fri"), "2027-01-01", "2027-01-01", ["2027-01-01"]),
