@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from datetime import date
@@ -242,9 +243,10 @@ def test_the_commands_help_says_what_it_checks(capsys: pytest.CaptureFixture[str
         main(["--help"])
     assert done.value.code == 0
     out = capsys.readouterr().out
-    assert "Check a published lottery draw file." in out
-    assert "--commitment COMMITMENT" in out
-    assert "the commitment published before the draw" in out
+    assert re.search(r"(?m)^Check a published lottery draw file\.$", out), out
+    assert re.search(
+        r"(?m)^  --commitment COMMITMENT\s+the commitment published before the draw$", out
+    )
     assert out.startswith("usage: ")
     assert " file\n" in out
 

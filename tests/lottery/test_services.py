@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from booking.accounts.access import Principal
 from booking.accounts.models import Group, User
 from booking.accounts.sessions import principal_for_user
 from booking.audit.models import AuditEvent
@@ -343,3 +344,34 @@ async def test_each_refusal_of_an_application_names_its_reason(
     await room_policy({"lottery": {"enabled": False}})
     applicant.snapshot = await SnapshotCache().get(session)
     assert await applicant.refusal(a, hall.room_id, day, ("10",)) == "no_lottery"
+
+
+async def test_a_groups_applications_are_listed_to_its_members_and_staff_only(
+    applicant: Applicant, hall: Hall, session: AsyncSession
+) -> None:
+    world = applicant.world
+    a, b = world.group_a, world.group_b
+    day, other = open_weekdays(hall.snapshot, hall.facility_id, 2)
+    mine = [
+        (await applicant.apply(a, hall.room_id, other, ("10",))).id,
+        (await applicant.apply(a, hall.room_id, day, ("20",))).id,
+    ]
+    await applicant.apply(b, hall.room_id, day, ("10",))
+    admin = await principal_for_user(session, await session.get_one(User, world.user_ids["admin"]))
+    member = applicant.principals[a]
+
+    async def listed(principal: Principal, month: date | None) -> list[int]:
+        return [x.id for x in await lottery.group_applications(session, principal, a, month)]
+
+    # In date order, the month's or every month's; the staff see them too.
+    assert await listed(member, MARCH) == mine[::-1]
+    assert await listed(member, None) == mine[::-1]
+    assert await listed(member, date(2027, 4, 1)) == []
+    assert await listed(admin, MARCH) == mine[::-1]
+    with pytest.raises(BookingError) as error:
+        await listed(applicant.principals[b], MARCH)
+    assert (type(error.value).__name__, error.value.code, error.value.field) == (
+        "NotFound",
+        "group_not_found",
+        "group_id",
+    )
