@@ -375,3 +375,40 @@ async def test_a_groups_applications_are_listed_to_its_members_and_staff_only(
         "group_not_found",
         "group_id",
     )
+
+
+async def test_applicants_are_counted_per_slot_within_the_dates_asked(
+    applicant: Applicant, hall: Hall, session: AsyncSession
+) -> None:
+    world = applicant.world
+    a, b = world.group_a, world.group_b
+    first, second = open_weekdays(hall.snapshot, hall.facility_id, 2)
+    room = hall.room_id
+    await applicant.apply(a, room, first, ("10", "20"))
+    await applicant.apply(b, room, first, ("10",))
+    gone = await applicant.apply(b, room, first, ("30",))
+    await applicant.withdraw(b, gone.id)
+    await applicant.apply(a, room, second, ("30",))
+    both = {(room, first, "10"): 2, (room, first, "20"): 1, (room, second, "30"): 1}
+    assert await lottery.applicant_counts(session, first, second) == both
+    assert await lottery.applicant_counts(session, first, first) == {
+        k: v for k, v in both.items() if k[1] == first
+    }
+    assert await lottery.applicant_counts(session, second, second) == {(room, second, "30"): 1}
+
+
+async def test_a_cycles_secret_is_made_once_and_committed_to(
+    applicant: Applicant, session: AsyncSession
+) -> None:
+    clock = applicant.clock
+    first = await lottery.ensure_cycle(session, clock, date(2027, 6, 1))
+    secret_hex, made_at = first.secret_hex, first.created_at
+    clock.set(jst(date(2026, 11, 21), 10))
+    again = await lottery.ensure_cycle(session, clock, date(2027, 6, 1))
+    assert (again.secret_hex, again.created_at) == (secret_hex, made_at)
+    assert made_at == jst(date(2026, 11, 20), 10)
+    secret = bytes.fromhex(secret_hex)
+    assert len(secret) == 32
+    assert again.commitment == commitment(secret)
+    other = await lottery.ensure_cycle(session, clock, date(2027, 7, 1))
+    assert other.secret_hex != secret_hex
