@@ -8,13 +8,16 @@ import httpx
 import pytest
 
 from booking.app import create_app
+from booking.reservations.availability import SlotState
+from booking.reservations.models import ClaimKind
 from tests.helpers import claim, facility_id
 
 URL = "/api/v1/availability"
 
 
-async def test_whole_network_answers_with_every_state_in_place(client, test_network):
+async def test_whole_network_answers_with_every_state_in_place(client, test_network, clock):
     await claim(test_network, "test-hall", "room-1", date(2026, 12, 10), "10")
+    await claim(test_network, "test-hall", "room-2", date(2026, 12, 10), "20", ClaimKind.BLOCK)
     await test_network.commit()
     response = await client.get(URL, params={"from": "2026-12-01", "to": "2026-12-31"})
     assert response.status_code == 200, response.text
@@ -33,8 +36,28 @@ async def test_whole_network_answers_with_every_state_in_place(client, test_netw
     assert states[("Meeting Room 2", "2026-12-10", "10")] == "open"
     assert states[("Meeting Room 1", "2026-12-29", "10")] == "closed"
     assert states[("Meeting Room 1", "2026-12-21", "20")] == "closed"  # 3rd Monday
+    assert states[("Meeting Room 2", "2026-12-10", "20")] == "blocked"
+    assert states[("Meeting Rooms 1+2", "2026-12-10", "20")] == "blocked"
     # December is open first-come since 29 July; the counter hall since 1 November.
     assert states[("Main Hall", "2026-12-10", "10")] == "open"
+
+    # On 20 November, over 93 days: the counter hall's first days are past (it closes 14 days
+    # before), its January not yet open (from 1 December), and March is in its lottery window
+    # (17-23 November).
+    clock.set(datetime(2026, 11, 20, 1, 0, tzinfo=UTC))
+    later = await client.get(URL, params={"from": "2026-12-01", "to": "2027-03-03"})
+    assert later.status_code == 200, later.text
+    states |= {
+        (room["room_name_en"], day["date"], slot["period"]): slot["state"]
+        for room in later.json()["rooms"]
+        for day in room["days"]
+        for slot in day["slots"]
+    }
+    assert states[("Main Hall", "2026-12-03", "10")] == "past"
+    assert states[("Main Hall", "2026-12-04", "10")] == "open"
+    assert states[("Main Hall", "2027-01-05", "10")] == "not_yet_open"
+    assert states[("Meeting Room 1", "2027-03-01", "10")] == "lottery"
+    assert set(states.values()) == {state.value for state in SlotState}
 
 
 async def test_the_clock_decides_lottery_and_past(client, test_network, clock):
