@@ -96,16 +96,20 @@ class Applicant:
             application_id,
         )
 
+    async def confirm_raising(self, group: int, application_id: int) -> None:
+        await lottery.confirm(
+            self.session,
+            self.clock,
+            self.world.settings,
+            self.snapshot,
+            self.principals[group],
+            application_id,
+        )
+
     async def confirm(self, group: int, application_id: int) -> str:
+        """The code of the error confirm raises, or "confirmed"."""
         try:
-            await lottery.confirm(
-                self.session,
-                self.clock,
-                self.world.settings,
-                self.snapshot,
-                self.principals[group],
-                application_id,
-            )
+            await self.confirm_raising(group, application_id)
         except BookingError as error:
             return error.code
         return "confirmed"
@@ -335,6 +339,20 @@ async def test_applying_and_confirming_by_registration_status(
         await nested.rollback()
         session.expire_all()
     assert confirmed == {row[0]: row[4] for row in STATUS_ROWS}
+    # What a suspended group is told, on the field it concerns.
+    await set_registration(session, world.group_a, GroupStatus.SUSPENDED, date(2027, 3, 31))
+    told = {}
+    for action, call in (
+        ("apply", applicant.apply(world.group_a, hall.room_id, day, ("20",))),
+        ("confirm", applicant.confirm_raising(world.group_a, won)),
+    ):
+        with pytest.raises(BookingError) as error:
+            await call
+        told[action] = (error.value.field, error.value.message)
+    assert told == {
+        "apply": ("group_id", "this registration cannot apply: it is not active"),
+        "confirm": ("group_id", "this registration cannot confirm: it is not active"),
+    }
 
 
 async def test_the_use_date_up_to_the_last_day_of_the_registration(
