@@ -40,21 +40,23 @@ async def test_who_may_make_a_feed_of_each_kind(
 ) -> None:
     member = await who(session, world, "member")
     manager = await who(session, world, "manager_here")
-    # what is refused, and how: (principal, kind, target) -> (error, code or field)
-    refused: list[tuple[Principal, FeedKind, int | None, type[BookingError], str]] = [
-        (member, FeedKind.MANAGER, None, NotFound, "feed_target_not_found"),
-        (member, FeedKind.GROUP, None, InvalidInput, "target_id"),
-        (member, FeedKind.ROOM, None, InvalidInput, "target_id"),
-        (member, FeedKind.ROOM, 999_999, InvalidInput, "target_id"),
-        (member, FeedKind.FACILITY, 999_999, InvalidInput, "target_id"),
-        (member, FeedKind.GROUP, world.group_b, NotFound, "group_not_found"),
-        (member, FeedKind.FACILITY_STAFF, world.here, PermissionDenied, "staff_only"),
-        (manager, FeedKind.FACILITY_STAFF, world.elsewhere, PermissionDenied, "facility_id"),
+    # what is refused, and how: (principal, kind, target) -> (error, code or field, message)
+    refused: list[tuple[Principal, FeedKind, int | None, type[BookingError], str, str]] = [
+        (member, FeedKind.MANAGER, None, NotFound, "feed_target_not_found", "no such feed target"),
+        (member, FeedKind.GROUP, None, InvalidInput, "target_id", "a group feed needs target_id"),
+        (member, FeedKind.ROOM, None, InvalidInput, "target_id", "a room feed needs target_id"),
+        (member, FeedKind.ROOM, 999_999, InvalidInput, "target_id", "no room 999999"),
+        (member, FeedKind.FACILITY, 999_999, InvalidInput, "target_id", "no facility 999999"),
+        (member, FeedKind.GROUP, world.group_b, NotFound, "group_not_found", ""),
+        (member, FeedKind.FACILITY_STAFF, world.here, PermissionDenied, "staff_only", ""),
+        (manager, FeedKind.FACILITY_STAFF, world.elsewhere, PermissionDenied, "facility_id", ""),
     ]
-    for principal, kind, target, error, detail in refused:
+    for principal, kind, target, error, detail, message in refused:
         with pytest.raises(error) as found:
             await feeds.check_target(session, snapshot, principal, kind, target)
         assert detail in (found.value.code, found.value.field), (kind, target)
+        if message:  # the service's own words (the others are the access rules')
+            assert found.value.message == message
     allowed: list[tuple[Principal, FeedKind, int | None]] = [
         (member, FeedKind.GROUP, world.group_a),
         (member, FeedKind.ROOM, place.room),
