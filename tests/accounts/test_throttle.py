@@ -139,16 +139,24 @@ async def test_a_failure_under_the_limit_does_not_lock(session: AsyncSession) ->
 async def test_a_success_gives_its_slot_back_and_clears_its_own_account(
     session: AsyncSession,
 ) -> None:
+    """In login's order (the account's limit, then the address's): the account's count is
+    cleared, the address gets its one slot back, and another key counted in the same instant
+    keeps its count."""
     clock = FrozenClock(T0)
-    address, account = Limit("address:y", 2), Limit("account:d", 2)
-    first = await take(session, clock, address, account)
-    await take(session, clock, address, account)
+    account, address = Limit("account:d", 2), Limit("address:y", 2)
+    bystander = Limit("address:bystander", 2)
+    first = await take(session, clock, account, address)
+    await take(session, clock, account, address)
+    await take(session, clock, bystander)
     assert await refused(session, clock, address) == 15 * 60
     await throttle.succeeded(session, first, clear_key="account:d")
     assert await row(session, "account:d") is None  # its owner is back: the count is gone
     stored = await row(session, "address:y")
     assert stored is not None
     assert stored.failures == 1  # the address got the one slot back, no more
+    other = await row(session, "address:bystander")
+    assert other is not None
+    assert other.failures == 1
     await take(session, clock, address)
     assert await refused(session, clock, address) == 15 * 60
 
