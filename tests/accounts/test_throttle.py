@@ -106,6 +106,25 @@ async def test_a_key_is_locked_by_its_last_failure_until_the_lockout_ends(
     assert await refused(session, clock, key) == 15 * 60
 
 
+async def test_a_lockout_shorter_than_the_window_ends_with_the_lock(
+    session: AsyncSession,
+) -> None:
+    """Settings may lock for less than the window: when the lock ends, a new count starts,
+    although the window that filled up would still run."""
+    clock = FrozenClock(T0)
+    key = Limit("account:short", 2)
+    short = timedelta(minutes=5)
+    for _ in range(2):
+        await throttle.failed(session, clock, await take(session, clock, key), short)
+    clock.set(T0 + short - SECOND)
+    assert await refused(session, clock, key) == 1
+    clock.set(T0 + short)
+    [slot] = await take(session, clock, key)
+    assert slot.window_started_at == T0 + short
+    await take(session, clock, key)
+    assert await refused(session, clock, key) == 15 * 60
+
+
 async def test_a_failure_that_ends_after_the_lock_locks_the_key_again(
     session: AsyncSession,
 ) -> None:
