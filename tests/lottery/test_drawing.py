@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.accounts.models import Group, User
+from booking.accounts.models import Group, GroupCategory, User
 from booking.accounts.sessions import principal_for_user
 from booking.lottery.drawing import DrawResult, draw_facility
 from booking.lottery.models import ApplicationStatus, LotteryApplication, LotteryCycle, LotteryDraw
@@ -217,3 +217,27 @@ async def test_confirming_a_win_makes_the_booking_and_hands_over_its_claims(
     assert sorted(claims.all()) == [
         (unit, p, ClaimKind.BOOKING, booking.id) for p in sorted(periods)
     ]
+
+
+async def test_an_exempt_groups_confirmed_win_costs_nothing_and_is_waived(
+    applicant: Applicant, hall: Hall, session: AsyncSession
+) -> None:
+    world, clock = applicant.world, applicant.clock
+    await session.execute(
+        update(Group).where(Group.id == world.group_a).values(category=GroupCategory.EXEMPT)
+    )
+    day = open_weekday(hall.snapshot, hall.facility_id, MARCH)
+    won = (await applicant.apply(world.group_a, hall.room_id, day, ("10", "20", "30"))).id
+    await session.commit()
+    clock.set(jst(date(2026, 11, 24), 9))
+    await draw_facility(session, clock, world.settings, hall.snapshot, MARCH, hall.facility_id)
+    clock.set(jst(date(2026, 11, 28), 23, 59))
+    assert await applicant.confirm(world.group_a, won) == "confirmed"
+    booking = await session.scalar(select(Booking).where(Booking.use_date == day))
+    assert booking is not None
+    assert (booking.fee_total, booking.payment_status, booking.updated_at) == (
+        0,
+        PaymentStatus.WAIVED,
+        clock.now(),
+    )
+    assert booking.charges_admission is False
