@@ -11,6 +11,7 @@ import pytest
 from booking.inventory.calendar import DayType, day_type
 from booking.inventory.policy import CancellationRules, ChargeStep, FeeRules, effective_policy
 from booking.reservations.bookings import hold_deadline
+from booking.reservations.claims import slot_label
 from booking.reservations.rules import (
     cancellation_charge,
     charge_percent,
@@ -264,3 +265,10 @@ def test_a_hold_lapses_at_the_policys_local_hour_on_its_day(
     room = room_info("room", (1,), 1, policy)
     found = hold_deadline(room, today, Settings(database_url=None, data_dir=tmp_path))
     assert found == expires
+
+
+def test_a_slot_is_named_by_room_date_and_period_name_or_its_code() -> None:
+    room = room_info("第1集会室", (1,), 1)
+    assert slot_label(room, date(2027, 2, 10), "20") == "第1集会室 2027-02-10 午後"
+    # A code the room's grid does not name (data changed since the claim) shows as it is.
+    assert slot_label(room, date(2027, 2, 10), "99") == "第1集会室 2027-02-10 99"

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.audit.models import AuditEvent
 from booking.clock import FrozenClock
+from booking.errors import Conflict
 from booking.inventory.network import NetworkSnapshot
 from booking.notifications.models import OutboxMessage
 from booking.reservations.bookings import book
@@ -18,7 +19,7 @@ from booking.reservations.holds import complete_hold, expire_holds, remind_holds
 from booking.reservations.models import Booking, BookingStatus, PaymentStatus
 from tests.people import World
 from tests.places import Hall
-from tests.reservations.test_service_boundaries import principal, request, with_policy
+from tests.reservations.test_service_boundaries import principal, refused, request, with_policy
 
 TAKEN = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 10:00 JST on the 25th
 LAPSES = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)  # 17:00 JST on the 28th
@@ -61,7 +62,9 @@ async def test_a_hold_is_reminded_from_a_day_before_it_lapses_until_it_lapses(
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
 ) -> None:
-    early = (await holds(world, hall, session, clock, ["10"]))[0]
+    early, completed = await holds(world, hall, session, clock, ["10", "30"])
+    # A completed hold keeps its deadline but is no longer a hold: never reminded.
+    await complete_hold(session, clock, await principal(session, hall.manager_id), completed.id)
     clock.set(TAKEN + timedelta(days=1))  # a second hold taken a day later lapses a day later
     late = (await holds(world, hall, session, clock, ["20"]))[0]
     assert (early.hold_expires_at, late.hold_expires_at) == (LAPSES, LAPSES + timedelta(days=1))
@@ -73,7 +76,9 @@ async def test_a_hold_is_reminded_from_a_day_before_it_lapses_until_it_lapses(
     assert await remind_holds(sessionmaker, clock, world.settings) == 0  # once
     [mail] = await reminders(session)
     assert mail.to_address == "rep-a@example.jp"
-    assert "17:00" in mail.body_text  # the local deadline
+    # The local deadline, in both languages.
+    assert "2026年11月28日（土） 17:00 までに" in mail.body_text
+    assert "unless completed by Sat 28 Nov 2026, 17:00 (Japan time)." in mail.body_text
     await session.refresh(early)
     assert early.hold_reminded_at == LAPSES - timedelta(hours=24)
 
@@ -111,6 +116,8 @@ async def test_completion_and_expiry_are_recorded_and_a_paid_lapsed_hold_stays_p
     assert (event.target_id, event.actor_user_id) == (str(completed.id), hall.manager_id)
     assert (event.before or {})["status"] == "held"
     assert (event.after or {})["status"] == "confirmed"
+    twice = complete_hold(session, clock, staff, completed.id)
+    await refused(twice, Conflict, "not_held")
 
     clock.set(LAPSES)
     assert await expire_holds(sessionmaker, clock) == 2
