@@ -16,7 +16,7 @@ from booking.notifications.models import OutboxMessage
 from booking.reservations.bookings import book
 from booking.reservations.changes import set_payment
 from booking.reservations.holds import complete_hold, expire_holds, remind_holds
-from booking.reservations.models import Booking, BookingStatus, PaymentStatus
+from booking.reservations.models import Booking, BookingStatus, Claim, ClaimKind, PaymentStatus
 from tests.people import World
 from tests.places import Hall
 from tests.reservations.test_service_boundaries import principal, refused, request, with_policy
@@ -102,8 +102,28 @@ async def test_completion_and_expiry_are_recorded_and_a_paid_lapsed_hold_stays_p
     completed, unpaid, paid = await holds(world, hall, session, clock, ["10", "20", "30"])
     staff = await principal(session, hall.manager_id)
     await set_payment(session, clock, staff, paid.id, PaymentStatus.PAID, "counter")
+    # Owners are numbered per kind: a block with the hold's number keeps its claims as they are.
+    [unit] = next(r for r in hall.snapshot.rooms if r.id == hall.room_id).unit_ids
+    session.add(
+        Claim(
+            unit_id=unit,
+            use_date=hall.day + timedelta(days=7),
+            period_code="10",
+            kind=ClaimKind.BLOCK,
+            owner_id=completed.id,
+            created_at=clock.now(),
+        )
+    )
+    await session.flush()
     clock.set(TAKEN + timedelta(hours=2))
     done = await complete_hold(session, clock, staff, completed.id)
+    kinds = await session.execute(
+        select(Claim.use_date, Claim.kind).where(Claim.owner_id == completed.id)
+    )
+    assert sorted(kinds.all()) == [
+        (hall.day, ClaimKind.BOOKING),
+        (hall.day + timedelta(days=7), ClaimKind.BLOCK),
+    ]
     assert (done.status, done.decided_at, done.updated_at) == (
         BookingStatus.CONFIRMED,
         clock.now(),
@@ -113,7 +133,8 @@ async def test_completion_and_expiry_are_recorded_and_a_paid_lapsed_hold_stays_p
         select(AuditEvent).where(AuditEvent.action == "booking.hold_completed")
     )
     [event] = again.all()
-    assert (event.target_id, event.actor_user_id) == (str(completed.id), hall.manager_id)
+    assert (event.target_type, event.target_id) == ("booking", str(completed.id))
+    assert event.actor_user_id == hall.manager_id
     assert (event.before or {})["status"] == "held"
     assert (event.after or {})["status"] == "confirmed"
     twice = complete_hold(session, clock, staff, completed.id)
@@ -138,4 +159,6 @@ async def test_completion_and_expiry_are_recorded_and_a_paid_lapsed_hold_stays_p
     events = expired.all()
     assert [e.target_id for e in events] == [str(unpaid.id), str(paid.id)]
     assert all(e.actor_user_id is None for e in events)  # the system
+    assert [e.target_type for e in events] == ["booking", "booking"]
+    assert [(e.before or {})["status"] for e in events] == ["held", "held"]
     assert [(e.after or {})["status"] for e in events] == ["cancelled", "cancelled"]

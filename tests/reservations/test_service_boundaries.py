@@ -274,7 +274,10 @@ async def test_a_hold_is_completed_until_the_minute_before_it_lapses_never_at_it
     assert kinds.all() == [ClaimKind.BOOKING]
 
     clock.set(lapses)
-    await refused(complete_hold(session, clock, staff, held[1].id), Conflict, "hold_lapsed")
+    lapsed_error = await refused(
+        complete_hold(session, clock, staff, held[1].id), Conflict, "hold_lapsed"
+    )
+    assert str(lapsed_error) == "the hold has lapsed"
     assert await expire_holds(sessionmaker, clock) == 1
     lapsed = await session.get_one(Booking, held[1].id)
     await session.refresh(lapsed)
