@@ -224,3 +224,26 @@ async def test_a_fingerprint_moves_with_every_change_its_feed_shows(
     )
     await session.flush()
     assert await moved() == {"group"}
+
+
+async def test_a_win_settled_under_a_clock_set_back_still_moves_the_fingerprint(
+    world: World, place: Place, session: AsyncSession, clock: FrozenClock
+) -> None:
+    # Win A was confirmed at noon; the clock is then set back an hour and win B lapses: the
+    # newest settlement is still A's, the count and ids are the same: only B's status moved.
+    rows = Rows(session, clock)
+    noon = clock.now()
+    await rows.win(world.group_a, place, TODAY, ApplicationStatus.CONFIRMED, noon)
+    pending = await rows.win(world.group_a, place, TODAY)
+    group = feed(FeedKind.GROUP, world.group_a)
+    before = await feeds.fingerprint(session, group, ADMIN, WINDOW)
+    for status in (ApplicationStatus.LAPSED, ApplicationStatus.CONFIRMED):
+        await session.execute(
+            update(LotteryApplication)
+            .where(LotteryApplication.id == pending)
+            .values(status=status, settled_at=noon - timedelta(hours=1))
+        )
+        await session.flush()
+        after = await feeds.fingerprint(session, group, ADMIN, WINDOW)
+        assert after != before, status
+        before = after
