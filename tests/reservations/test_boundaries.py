@@ -19,6 +19,8 @@ from booking.reservations.rules import (
     consecutive_problem,
     in_day_order,
     may_cancel_online,
+    registration_problem,
+    residency_problem,
 )
 from booking.settings import Settings
 from tests.reservations.memory import room_info
@@ -272,3 +274,80 @@ def test_a_slot_is_named_by_room_date_and_period_name_or_its_code() -> None:
     assert slot_label(room, date(2027, 2, 10), "20") == "第1集会室 2027-02-10 午後"
     # A code the room's grid does not name (data changed since the claim) shows as it is.
     assert slot_label(room, date(2027, 2, 10), "99") == "第1集会室 2027-02-10 99"
+
+
+# --- what a fee and a refusal say -------------------------------------------------------------
+
+
+def test_the_fee_breakdown_shows_every_input_of_the_formula() -> None:
+    rules = FeeRules(out_of_city_coefficient=1.5, weekend_holiday_uplift=0.2)
+    fee = compute_fee(
+        rules,
+        LARGE,
+        ALL_DAY,
+        ["20", "10"],
+        WEEKDAY_CODES,
+        DayType.SATURDAY,
+        "commercial",
+        in_city=False,
+    )
+    # (6,740 + 7,860) x 3 x 1.5 x 1.2 = 78,840
+    assert fee.breakdown == {
+        "lines": [{"period": "20", "base": 7860}, {"period": "10", "base": 6740}],
+        "base": 14600,
+        "coefficient": "commercial",
+        "factor": 3.0,
+        "in_city": False,
+        "out_of_city_factor": 1.5,
+        "uplift": 0.2,
+        "rounding_yen": 10,
+        "total": 78840,
+    }
+    assert fee.total == 78840
+    # A room without a tariff: each period at 0, free.
+    free = compute_fee(
+        FeeRules(),
+        None,
+        None,
+        ["10", "20"],
+        WEEKDAY_CODES,
+        DayType.WEEKDAY,
+        "general",
+        in_city=True,
+    )
+    assert free.breakdown["lines"] == [{"period": "10", "base": 0}, {"period": "20", "base": 0}]
+    assert (free.breakdown["base"], free.total) == (0, 0)
+    # A period the tariff does not price costs nothing; a category the policy has no
+    # coefficient for pays the base rate.
+    partial = compute_fee(
+        FeeRules(coefficients={}),
+        {"10": 1680},
+        None,
+        ["10", "20"],
+        WEEKDAY_CODES,
+        DayType.WEEKDAY,
+        "admission",
+        in_city=True,
+    )
+    assert partial.breakdown["lines"] == [
+        {"period": "10", "base": 1680},
+        {"period": "20", "base": 0},
+    ]
+    assert (partial.breakdown["factor"], partial.total) == (1.0, 1680)
+
+
+def test_each_refusal_of_residency_and_registration_says_why() -> None:
+    no_lottery = effective_policy({"lottery": {"out_of_city_may_apply": False}})
+    in_city_only = effective_policy({"out_of_city_may_book": False})
+    assert (
+        residency_problem(no_lottery, in_city=False, lottery=True)
+        == "this room's lottery takes applications only from in-city groups"
+    )
+    assert (
+        residency_problem(in_city_only, in_city=False, lottery=False)
+        == "this room is booked only by in-city groups"
+    )
+    assert registration_problem(date(2027, 3, 31), date(2027, 4, 1)) == (
+        "the registration is valid until 2027-03-31: renew it (from 2026-12-01) before booking "
+        "or applying for a later date"
+    )
