@@ -333,7 +333,8 @@ def test_the_fee_breakdown_shows_every_input_of_the_formula() -> None:
         {"period": "10", "base": 1680},
         {"period": "20", "base": 0},
     ]
-    assert (partial.breakdown["factor"], partial.total) == (1.0, 1680)
+    assert (partial.breakdown["base"], partial.breakdown["factor"]) == (1680, 1.0)
+    assert partial.total == 1680
 
 
 def test_each_refusal_of_residency_and_registration_says_why() -> None:
