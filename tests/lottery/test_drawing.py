@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.models import Group, GroupCategory, User
 from booking.accounts.sessions import principal_for_user
+from booking.audit.models import AuditEvent
 from booking.lottery.drawing import DrawResult, draw_facility
 from booking.lottery.models import ApplicationStatus, LotteryApplication, LotteryCycle, LotteryDraw
 from booking.lottery.verify import verify_document
@@ -21,6 +22,8 @@ from tests.lottery.test_cycle import jst
 from tests.places import Hall, open_weekday
 
 __all__ = ["applicant"]  # the fixture, used here
+
+BLOCKED = date(2027, 2, 26)  # a day before the use month
 
 
 async def test_a_draw_of_a_combined_room_against_its_part(
@@ -157,6 +160,19 @@ async def test_confirming_a_win_makes_the_booking_and_hands_over_its_claims(
     )
     if statuses[won_id] is not ApplicationStatus.WON:  # B's application came first
         won_id, lost_id, a, b = lost_id, won_id, b, a
+    # A block of the facility that happens to carry the same owner number, on another day.
+    (unit,) = snapshot.room(hall.room_id).unit_ids  # type: ignore[union-attr]
+    session.add(
+        Claim(
+            unit_id=unit,
+            use_date=BLOCKED,
+            period_code="10",
+            kind=ClaimKind.BLOCK,
+            owner_id=won_id,
+            created_at=clock.now(),
+        )
+    )
+    await session.commit()
     clock.set(jst(date(2026, 11, 26), 14, 5))
     assert await applicant.confirm(b, lost_id) == "not_won"
     assert await applicant.confirm(b, won_id) == "application_not_found"
@@ -209,14 +225,24 @@ async def test_confirming_a_win_makes_the_booking_and_hands_over_its_claims(
         applicant.principals[a].user_id,
     )
     claims = await session.execute(
-        select(Claim.unit_id, Claim.period_code, Claim.kind, Claim.owner_id).where(
-            Claim.use_date == day
+        select(Claim.use_date, Claim.unit_id, Claim.period_code, Claim.kind, Claim.owner_id)
+    )
+    assert sorted(claims.all()) == [
+        (BLOCKED, unit, "10", ClaimKind.BLOCK, won_id),
+        *[(day, unit, p, ClaimKind.BOOKING, booking.id) for p in sorted(periods)],
+    ]
+    event = await session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "lottery.confirmed",
+            AuditEvent.target_type == "lottery_application",
+            AuditEvent.target_id == str(won_id),
         )
     )
-    (unit,) = snapshot.room(hall.room_id).unit_ids  # type: ignore[union-attr]
-    assert sorted(claims.all()) == [
-        (unit, p, ClaimKind.BOOKING, booking.id) for p in sorted(periods)
-    ]
+    assert event is not None
+    assert (event.after, event.actor_user_id) == (
+        {"booking_id": booking.id},
+        applicant.principals[a].user_id,
+    )
 
 
 async def test_an_exempt_groups_confirmed_win_costs_nothing_and_is_waived(

@@ -343,7 +343,9 @@ async def test_each_refusal_of_an_application_names_its_reason(
     # A room whose policy runs no lottery.
     await room_policy({"lottery": {"enabled": False}})
     applicant.snapshot = await SnapshotCache().get(session)
-    assert await applicant.refusal(a, hall.room_id, day, ("10",)) == "no_lottery"
+    with pytest.raises(BookingError) as error:
+        await applicant.apply(a, hall.room_id, day, ("10",))
+    assert (error.value.code, error.value.field) == ("no_lottery", "room_id")
 
 
 async def test_a_groups_applications_are_listed_to_its_members_and_staff_only(
