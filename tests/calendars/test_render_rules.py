@@ -477,3 +477,13 @@ def test_a_public_uid_is_the_same_in_every_release() -> None:
     # feed's key of "id|room|date|codes", its first 32 hex digits:
     row = Row(id=41, room_id=70, use_date=date(2026, 12, 3), period_codes=["10", "20"])
     assert render.public_uid(b"key", row) == "e7a557b07496c78802d21c609d657ee2"
+
+
+def test_a_calendar_named_like_its_own_end_keeps_its_events_inside() -> None:
+    # A feed's name is the owner's free text; a name that reads END:VCALENDAR must not be
+    # taken for the end of the calendar the events go before.
+    event = render.booking_event(context(), Row(), "group")
+    raw = render.calendar("END:VCALENDAR", [event])
+    assert raw.endswith(event + b"END:VCALENDAR\r\n")
+    cal = icalendar.Calendar.from_ical(raw)
+    assert [str(e["UID"]) for e in cal.walk("VEVENT")] == [f"booking-41@{HOST}"]
