@@ -4,11 +4,13 @@ names kept with the network, and validators stored only over the ones a fetch re
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from booking.accounts.access import Principal
 from booking.accounts.models import User, UserStatus
@@ -202,3 +204,27 @@ async def test_validators_are_stored_only_over_the_ones_the_fetch_read(
     assert await stored() == first
     await feeds.store_validators(sessionmaker, feed_id, first, late)
     assert await stored() == late
+
+
+async def test_validators_not_stored_when_the_database_is_unreachable_and_other_errors_raise(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    new = feeds.Validators("v1", "e1", datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
+    nothing = feeds.Validators(None, None, None)
+    # nobody listens on port 1: the fetch was answered, the next one stores them
+    down = create_async_engine("postgresql+asyncpg://booking@127.0.0.1:1/booking")
+    try:
+        with caplog.at_level(logging.INFO, logger="booking.calendars.feeds"):
+            await feeds.store_validators(async_sessionmaker(down), 7, nothing, new)
+    finally:
+        await down.dispose()
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
+        "validators of feed 7 not stored"
+    ]
+    # a database without the table is a bug, not a busy or unreachable database: it raises
+    empty = create_async_engine("sqlite+aiosqlite://")
+    try:
+        with pytest.raises(OperationalError):
+            await feeds.store_validators(async_sessionmaker(empty), 7, nothing, new)
+    finally:
+        await empty.dispose()
