@@ -147,9 +147,10 @@ async def test_confirming_a_win_makes_the_booking_and_hands_over_its_claims(
     world, clock, snapshot = applicant.world, applicant.clock, hall.snapshot
     a, b = world.group_a, world.group_b
     day = open_weekday(snapshot, hall.facility_id, MARCH)
-    won = await applicant.apply(a, hall.room_id, day, ("20", "10"), 12, "定期演奏会")
+    # Both apply for the whole day (全日, at the room's all-day fee) and name their event.
+    won = await applicant.apply(a, hall.room_id, day, ("20", "10", "30"), 12, "定期演奏会")
     won_id = won.id
-    lost_id = (await applicant.apply(b, hall.room_id, day, ("10",))).id
+    lost_id = (await applicant.apply(b, hall.room_id, day, ("10", "20", "30"), 15, "将棋大会")).id
     await session.commit()
     clock.set(jst(date(2026, 11, 24), 9))
     snapshot_now = applicant.snapshot
@@ -192,7 +193,12 @@ async def test_confirming_a_win_makes_the_booking_and_hands_over_its_claims(
     )
     booking = await session.get_one(Booking, application.booking_id)
     periods = list(application.period_codes)
-    fees = sum(hall.fees[p] for p in periods)
+    room_info = snapshot.room(hall.room_id)
+    assert room_info is not None
+    assert room_info.all_day_fee is not None
+    assert periods == ["10", "20", "30"]
+    fees = room_info.all_day_fee  # less than the three periods' fees
+    assert fees < sum(hall.fees.values())
     assert (
         booking.group_id,
         booking.room_id,
