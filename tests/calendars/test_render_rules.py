@@ -487,3 +487,18 @@ def test_a_calendar_named_like_its_own_end_keeps_its_events_inside() -> None:
     assert raw.endswith(event + b"END:VCALENDAR\r\n")
     cal = icalendar.Calendar.from_ical(raw)
     assert [str(e["UID"]) for e in cal.walk("VEVENT")] == [f"booking-41@{HOST}"]
+
+
+def test_line_ends_of_any_kind_are_one_line_feed() -> None:
+    row = Row(event_name="練習\r\n本番\r予備\n終了")
+    event = parse(render.booking_event(context(), row, "group"))
+    assert event["SUMMARY"] == "練習\n本番\n予備\n終了 (第1会議室)"
+
+
+def test_rooms_by_id_are_built_once_per_network_snapshot() -> None:
+    # A feed renders thousands of events with contexts of one snapshot: the map is kept with it.
+    snapshot = context().snapshot
+    first = render.Context(render.EventCache(), snapshot, {}, "ja", BASE_URL, HOST)
+    second = render.Context(render.EventCache(), snapshot, {}, "en", BASE_URL, HOST)
+    assert first.rooms is second.rooms
+    assert sorted(first.rooms) == sorted(room.id for room in snapshot.rooms)
