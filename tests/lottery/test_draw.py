@@ -18,6 +18,7 @@ from booking.lottery.drawing import publish
 from booking.lottery.verify import main, verify_document
 
 DAY = date(2027, 8, 10)
+PERIODS = ("10", "20", "30")
 # Chi-square critical value, 4 degrees of freedom, significance 0.001 (tables: 18.467).
 CHI2_4DF_0_001 = 18.467
 
@@ -273,3 +274,14 @@ def test_the_command_checks_the_commitment_given(
         "FAIL: the secret does not match the published commitment\n",
     )
     assert main([str(file), "--commitment", commitment(SECRET)]) == 0
+
+
+@pytest.mark.parametrize(("win_cap", "wins"), [(1, 1), (2, 2), (3, 3), (4, 3), (None, 3)])
+def test_the_win_cap_allows_exactly_that_many_wins_per_group(
+    win_cap: int | None, wins: int
+) -> None:
+    # One group, three applications for three free slots.
+    entries = [Entry(i, 1, 1, DAY, (period,), (7,)) for i, period in enumerate(PERIODS, 1)]
+    outcomes = allocate(entries, b"s" * 32, win_cap=win_cap)
+    assert sum(o.won for o in outcomes) == wins
+    assert [o.reason for o in outcomes if not o.won] == ["win_cap"] * (3 - wins)
