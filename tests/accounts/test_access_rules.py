@@ -202,59 +202,76 @@ def test_roles_are_per_group() -> None:
     assert PRINCIPALS["other_representative"].role_in(GROUP) is None
 
 
-def _message(guard: Callable[[], None]) -> str:
+def _refusal(guard: Callable[[], None]) -> tuple[str, str | None, str]:
     with pytest.raises(BookingError) as refused:
         guard()
-    return refused.value.message
+    return refused.value.code, refused.value.field, refused.value.message
 
 
 @pytest.mark.parametrize(
-    ("guard", "message"),
+    ("guard", "code", "field", "message"),
     [
         pytest.param(
             lambda: require_admin(PRINCIPALS["manager_here"]),
+            "admin_only",
+            None,
             "only an administrator may do this",
             id="admin_only",
         ),
         pytest.param(
             lambda: require_staff(PRINCIPALS["member"]),
+            "staff_only",
+            None,
             "only facility staff may do this",
             id="staff_only",
         ),
         pytest.param(
             lambda: require_facility(PRINCIPALS["manager_here"], ELSEWHERE),
+            "facility_not_assigned",
+            "facility_id",
             f"facility {ELSEWHERE} is not assigned to you",
             id="facility_not_assigned",
         ),
         pytest.param(
             lambda: require_view_group(PRINCIPALS["stranger"], CENTRE),
+            "group_not_found",
+            None,
             f"no group {GROUP}",
             id="group_not_found",
         ),
         pytest.param(
             lambda: require_view_group(PRINCIPALS["manager_elsewhere"], CENTRE),
+            "facility_not_assigned",
+            None,
             "this registration belongs to a facility not assigned to you",
             id="view-facility_not_assigned",
         ),
         pytest.param(
             lambda: require_manage_roster(PRINCIPALS["member"], CITY),
+            "not_representative",
+            None,
             "only the group's representative may do this",
             id="not_representative",
         ),
         pytest.param(
             lambda: require_manage_roster(PRINCIPALS["representative"], CITY_SUSPENDED),
+            "group_suspended",
+            None,
             "the registration is suspended; changes go through a counter",
             id="group_suspended",
         ),
         pytest.param(
             lambda: require_administer_group(PRINCIPALS["representative"], CITY),
+            "staff_only",
+            None,
             "only facility staff may do this",
             id="administer-staff_only",
         ),
     ],
 )
 def test_each_refusal_says_why_in_the_problem_detail(
-    guard: Callable[[], None], message: str
+    guard: Callable[[], None], code: str, field: str | None, message: str
 ) -> None:
-    """The text an API client shows beside the code (the problem document's `detail`)."""
-    assert _message(guard) == message
+    """What an API client gets in the problem document: the code it translates, the field it
+    marks, and the `detail` text."""
+    assert _refusal(guard) == (code, field, message)

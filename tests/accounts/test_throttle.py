@@ -143,6 +143,22 @@ async def test_a_failure_that_ends_after_the_lock_locks_the_key_again(
     assert await refused(session, clock, key) == LOCKOUT.total_seconds()
 
 
+async def test_a_failure_during_the_lock_does_not_extend_it(session: AsyncSession) -> None:
+    """Two guesses in flight take the last two slots; the first fails and locks the key for
+    LOCKOUT. The second fails a minute later, inside the lock: nothing new is locked, and the
+    lock still ends LOCKOUT after the first failure."""
+    clock = FrozenClock(T0)
+    key = Limit("account:inflight", 2)
+    first = await take(session, clock, key)
+    second = await take(session, clock, key)
+    assert await throttle.failed(session, clock, first, LOCKOUT) == [
+        ("account:inflight", T0 + LOCKOUT)
+    ]
+    clock.set(T0 + timedelta(minutes=1))
+    assert await throttle.failed(session, clock, second, LOCKOUT) == []
+    assert await refused(session, clock, key) == (LOCKOUT - timedelta(minutes=1)).total_seconds()
+
+
 async def test_a_failure_under_the_limit_does_not_lock(session: AsyncSession) -> None:
     """Four failures of five: nothing is locked, and the fifth attempt is still let through."""
     clock = FrozenClock(T0)
