@@ -247,3 +247,20 @@ async def test_a_win_settled_under_a_clock_set_back_still_moves_the_fingerprint(
         after = await feeds.fingerprint(session, group, ADMIN, WINDOW)
         assert after != before, status
         before = after
+
+
+async def test_a_win_leaving_as_another_enters_moves_the_fingerprint(
+    world: World, place: Place, session: AsyncSession, clock: FrozenClock
+) -> None:
+    # The same count, statuses and settlements: only which wins are shown changed.
+    rows = Rows(session, clock)
+    shown_win = await rows.win(world.group_a, place, WINDOW.end)
+    hidden_win = await rows.win(world.group_a, place, WINDOW.end + timedelta(days=1))
+    group = feed(FeedKind.GROUP, world.group_a)
+    before = await feeds.fingerprint(session, group, ADMIN, WINDOW)
+    for won, day in ((shown_win, WINDOW.end + timedelta(days=1)), (hidden_win, WINDOW.end)):
+        await session.execute(
+            update(LotteryApplication).where(LotteryApplication.id == won).values(use_date=day)
+        )
+    await session.flush()
+    assert await feeds.fingerprint(session, group, ADMIN, WINDOW) != before

@@ -184,8 +184,11 @@ async def test_validators_are_stored_only_over_the_ones_the_fetch_read(
     made = await feeds.create_feed(
         session, clock, snapshot, member, FeedKind.GROUP, world.group_a, "t"
     )
+    other = await feeds.create_feed(
+        session, clock, snapshot, member, FeedKind.GROUP, world.group_a, "u"
+    )
     await session.commit()
-    feed_id = made.feed.id
+    feed_id, other_id = made.feed.id, other.feed.id
     stamp = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
     nothing = feeds.Validators(None, None, None)
     first = feeds.Validators("v1", "e1", stamp)
@@ -196,6 +199,9 @@ async def test_validators_are_stored_only_over_the_ones_the_fetch_read(
         return feeds.Validators.of(await session.get_one(CalendarFeed, feed_id))
 
     assert await stored() == first
+    # another feed never served (no validators either) keeps none
+    session.expire_all()
+    assert feeds.Validators.of(await session.get_one(CalendarFeed, other_id)) == nothing
     # a fetch that read nothing stored, or other validators, loses to the one that stored first
     late = feeds.Validators("v2", "e2", stamp + timedelta(seconds=1))
     await feeds.store_validators(sessionmaker, feed_id, nothing, late)
@@ -218,9 +224,10 @@ async def test_validators_not_stored_when_the_database_is_unreachable_and_other_
             await feeds.store_validators(async_sessionmaker(down), 7, nothing, new)
     finally:
         await down.dispose()
-    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
-        "validators of feed 7 not stored"
-    ]
+    (logged,) = caplog.records
+    assert logged.getMessage().startswith("validators of feed 7 not stored: ")
+    assert isinstance(logged.args, tuple)
+    assert isinstance(logged.args[1], OSError | OperationalError)  # why, for whoever reads it
     # a database without the table is a bug, not a busy or unreachable database: it raises
     empty = create_async_engine("sqlite+aiosqlite://")
     try:
