@@ -48,13 +48,14 @@ ROOMS: dict[str, tuple[int, tuple[int, ...]]] = {
 def room_info(
     key: str, units: tuple[int, ...], room_id: int, policy: ReservationPolicy = DEFAULT_POLICY
 ) -> RoomInfo:
+    """A room of the hall; its capacity grows with its units (24 a unit)."""
     return RoomInfo(
         id=room_id,
         facility_id=FACILITY_ID,
         key=key,
         name_ja=key,
         name_en=key,
-        capacity=24,
+        capacity=24 * len(units),
         online_bookable=True,
         unit_ids=units,
         grid=GRID,

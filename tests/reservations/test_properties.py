@@ -230,6 +230,15 @@ def answered(
             applicants,
         )
     )
+    for room in rooms:  # each room's header is the snapshot's
+        info = snap.room(room.room_id)
+        assert info is not None
+        assert (room.capacity, room.online_bookable, room.room_name_ja, room.facility_id) == (
+            info.capacity,
+            info.online_bookable,
+            info.name_ja,
+            info.facility_id,
+        )
     answer = [
         (
             room.room_id,
@@ -255,14 +264,13 @@ def test_availability_is_the_naive_oracle_on_random_claims_blocks_and_closures(
     span = (world.end - world.start).days
     in_range = st.builds(lambda n: world.start + timedelta(days=n), st.integers(0, span))
     hot = data.draw(st.lists(in_range, min_size=1, max_size=3), label="hot days")
-    applicants = data.draw(
-        st.dictionaries(
-            st.tuples(st.sampled_from(ROOM_IDS), st.sampled_from(hot), st.sampled_from(CODES)),
-            st.integers(1, 9),
-            max_size=10,
-        ),
-        label="applicants",
+    # Applicants on most slots of the hot days, so that they meet claims, closures and every
+    # phase (0: nobody applied for that slot).
+    slots = [(room, day, code) for room in ROOM_IDS for day in sorted(set(hot)) for code in CODES]
+    counts = data.draw(
+        st.lists(st.integers(0, 3), min_size=len(slots), max_size=len(slots)), label="applicants"
     )
+    applicants = {slot: count for slot, count in zip(slots, counts, strict=True) if count}
     # Two requests on one snapshot: the second must not see the first one's claims.
     for label in ("first", "second"):
         claims = data.draw(claims_in(world, hot), label=f"{label} claims")
