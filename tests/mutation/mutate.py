@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -153,17 +154,39 @@ def run_group(
                 shutil.copy2(source, target)
     (work / "pyproject.toml").write_text(_pyproject(group), encoding="utf-8")
     env = os.environ | {"BOOKING_TEST_ENGINES": "sqlite", "PYTHONDONTWRITEBYTECODE": "1"}
+    deadline = time.monotonic() + seconds
     print(f"{group}: mutmut run ({seconds / 60:.0f} min left, {jobs} jobs)", flush=True)
+    # mutmut keeps a verdict until the function changes: a survivor stays one after a new test
+    # kills it. So the earlier survivors are tried again first, by name, then the rest.
+    passes = [only] if only else [_survivors(group), []]
+    for names in passes:
+        if names is not None and not _mutmut(
+            work, env, ["--max-children", str(jobs), *names], deadline
+        ):
+            print(f"{group}: budget reached; the next run resumes", flush=True)
+            return
+
+
+def _survivors(group: str) -> list[str] | None:
+    """The names of the group's earlier survivors (None when there are none)."""
+    names = [
+        m.name for m in load_mutants(group) if m.status in {"survived", "suspicious", "no tests"}
+    ]
+    return names or None
+
+
+def _mutmut(work: Path, env: dict[str, str], args: list[str], deadline: float) -> bool:
+    """Run `mutmut run ARGS` in `work` until it ends (True) or the deadline (False)."""
     # A session of its own: at the budget, mutmut and the workers it forked stop together.
     mutmut = subprocess.Popen(
-        [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *only],
+        [sys.executable, "-m", "mutmut", "run", *args],
         cwd=work,
         env=env,
         stdout=subprocess.DEVNULL,
         start_new_session=True,
     )
     try:
-        mutmut.wait(timeout=seconds)
+        mutmut.wait(timeout=max(deadline - time.monotonic(), 0))
     except subprocess.TimeoutExpired:
         os.killpg(mutmut.pid, signal.SIGTERM)
         try:
@@ -171,7 +194,8 @@ def run_group(
         except subprocess.TimeoutExpired:
             os.killpg(mutmut.pid, signal.SIGKILL)
             mutmut.wait()
-        print(f"{group}: budget reached; the next run resumes", flush=True)
+        return False
+    return True
 
 
 def _export_head(into: Path) -> Path:
