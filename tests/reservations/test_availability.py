@@ -169,6 +169,8 @@ async def test_filters(test_network):
     await claim(test_network, "test-hall", "room-2", day, "10")
     by_ward = await grid(test_network, TODAY, day, day, wards=frozenset({"kawasaki"}))
     assert {r for r, _, _ in by_ward} == {"hall"}
+    by_kind = await grid(test_network, TODAY, day, day, kinds=frozenset({"senior_centre"}))
+    assert {r for r, _, _ in by_kind} == {"hall"}  # a kind alone, without a facility
     big = await grid(test_network, TODAY, day, day, min_capacity=100)
     assert {r for r, _, _ in big} == {"combined", "big-hall"}
     evening = await grid(test_network, TODAY, day, day, periods=frozenset({"30"}))
