@@ -3,13 +3,15 @@ each day type, the cancellation deadline and charge steps, period runs, the hold
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import asyncio
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from booking.inventory.calendar import DayType, day_type
 from booking.inventory.policy import CancellationRules, ChargeStep, FeeRules, effective_policy
+from booking.reservations.availability import AvailabilityQuery, SearchTooLarge, search_availability
 from booking.reservations.bookings import hold_deadline
 from booking.reservations.claims import slot_label
 from booking.reservations.rules import (
@@ -23,7 +25,8 @@ from booking.reservations.rules import (
     residency_problem,
 )
 from booking.settings import Settings
-from tests.reservations.memory import room_info
+from tests.reservations.memory import ROOMS, room_info, snapshot
+from tests.reservations.test_properties import FixedClaims
 
 WEEKDAY_CODES = ("10", "20", "30")
 SUNDAY_CODES = ("10", "20")  # no evening on Sundays and holidays
@@ -365,4 +368,39 @@ def test_each_refusal_of_residency_and_registration_says_why() -> None:
     assert registration_problem(date(2027, 3, 31), date(2027, 4, 1)) == (
         "the registration is valid until 2027-03-31: renew it (from 2026-12-01) before booking "
         "or applying for a later date"
+    )
+
+
+# --- the size of one availability request ----------------------------------------------------
+
+
+def test_an_availability_request_of_exactly_the_limit_answers_one_room_day_more_is_refused() -> (
+    None
+):
+    network = snapshot()
+    first = date(2027, 2, 1)
+    room = frozenset({ROOMS["room-1"][0]})
+
+    def search(days: int, limit: int) -> object:
+        query = AvailabilityQuery(start=first, end=first + timedelta(days=days - 1), room_ids=room)
+        return asyncio.run(
+            search_availability(
+                None,  # type: ignore[arg-type] - FixedClaims needs no session
+                network,
+                FixedClaims({}),
+                query,
+                date(2026, 11, 25),
+                max_room_days=limit,
+            )
+        )
+
+    rooms, _ = search(5, 5)  # type: ignore[misc]
+    assert len(rooms[0].days) == 5
+    with pytest.raises(SearchTooLarge) as raised:
+        search(6, 5)
+    error = raised.value
+    assert (error.rooms, error.days, error.limit, error.field) == (1, 6, 5, "to")
+    assert str(error) == (
+        "1 rooms × 6 days is more than one request may ask for (at most 5 rooms × days): narrow "
+        "it by ward, kind, facility, room or dates"
     )
