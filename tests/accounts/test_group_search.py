@@ -17,7 +17,7 @@ from booking.accounts.schemas import GroupPatch
 from booking.accounts.sessions import principal_for_user
 from booking.clock import FrozenClock
 from booking.errors import PermissionDenied
-from tests.people import World
+from tests.people import World, registration
 
 
 async def principal(session: AsyncSession, world: World, role: str) -> Principal:
@@ -70,3 +70,20 @@ async def test_member_counts_per_group(world: World, session: AsyncSession) -> N
     counts = await groups.member_counts(session, [world.group_a, world.group_b, world.centre_group])
     # tests/people.py registers each with its representative and 4 members.
     assert counts == {world.group_a: 5, world.group_b: 5, world.centre_group: 5}
+
+
+async def test_a_managers_list_pages_in_registration_order_across_city_wide_and_own(
+    world: World, session: AsyncSession, clock: FrozenClock
+) -> None:
+    """A city-wide group registered after the facility's own comes after it, on its page: the
+    list is in registration order whatever way the database finds the rows of the scope (city-
+    wide or this facility's), so paging through it shows each registration once."""
+    here = await principal(session, world, "manager_here")
+    later = await groups.register(
+        session, clock, world.settings, here, registration("中原囲碁の会", "go@example.jp"), None
+    )
+    assert later.facility_id is None
+    in_order = [world.group_a, world.group_b, world.centre_group, later.id]
+    assert await found(session, here) == in_order
+    pages = [await found(session, here, limit=2, offset=offset) for offset in (0, 2)]
+    assert pages == [in_order[:2], in_order[2:]]

@@ -196,6 +196,26 @@ async def test_a_success_gives_its_slot_back_and_clears_its_own_account(
     assert await refused(session, clock, address) == 15 * 60
 
 
+@pytest.mark.parametrize("others", [0, 1])
+async def test_a_success_gives_its_slot_back_even_when_it_is_the_only_one_counted(
+    session: AsyncSession, others: int
+) -> None:
+    """The first login from an address (others = 0) that succeeds leaves the address's count at
+    nothing: the address then has its whole limit again, not one attempt less."""
+    clock = FrozenClock(T0)
+    address = Limit("address:v", 2)
+    for _ in range(others):
+        await take(session, clock, address)
+    mine = await take(session, clock, address)
+    await throttle.succeeded(session, mine, clear_key="account:v")
+    stored = await row(session, "address:v")
+    assert stored is not None
+    assert stored.failures == others
+    for _ in range(2 - others):
+        await take(session, clock, address)
+    assert await refused(session, clock, address) == 15 * 60
+
+
 async def test_a_success_does_not_give_back_a_slot_of_an_earlier_window(
     session: AsyncSession,
 ) -> None:
