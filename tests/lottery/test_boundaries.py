@@ -9,7 +9,7 @@ other's applications.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import pytest
@@ -36,13 +36,27 @@ MARCH = date(2027, 3, 1)
 WINDOW_OPEN = jst(date(2026, 11, 20), 10)  # inside the application window for March
 
 
-def open_weekdays(snapshot: NetworkSnapshot, facility_id: int, n: int) -> list[date]:
+def open_weekdays(
+    snapshot: NetworkSnapshot, facility_id: int, n: int, month: date = MARCH
+) -> list[date]:
     days: list[date] = []
     while len(days) < n:
-        start = days[-1] + timedelta(days=1) if days else MARCH
+        start = days[-1] + timedelta(days=1) if days else month
         days.append(open_weekday(snapshot, facility_id, start))
-    assert days[-1].month == 3, days
+    assert days[-1].month == month.month, days
     return days
+
+
+def with_lottery(snapshot: NetworkSnapshot, facility_id: int, **rules: object) -> NetworkSnapshot:
+    """The network with the facility's own lottery rules changed (say a win cap, or a longer
+    confirmation window), the rest as bundled."""
+    facility = snapshot.facilities[facility_id]
+    lottery_rules = facility.policy.lottery.model_copy(update=rules)
+    policy = facility.policy.model_copy(update={"lottery": lottery_rules})
+    return replace(
+        snapshot,
+        facilities={**snapshot.facilities, facility_id: replace(facility, policy=policy)},
+    )
 
 
 async def principal(session: AsyncSession, world: World, role: str) -> Principal:
@@ -76,15 +90,22 @@ class Applicant:
             request,
         )
 
+    async def error(
+        self, group: int, room: int, day: date, periods: Sequence[str], headcount: int = 10
+    ) -> BookingError | None:
+        """The error apply raises, or None when it applied."""
+        try:
+            await self.apply(group, room, day, periods, headcount)
+        except BookingError as error:
+            return error
+        return None
+
     async def refusal(
         self, group: int, room: int, day: date, periods: Sequence[str], headcount: int = 10
     ) -> str:
         """The code of the error apply raises, or "applied"."""
-        try:
-            await self.apply(group, room, day, periods, headcount)
-        except BookingError as error:
-            return error.code
-        return "applied"
+        error = await self.error(group, room, day, periods, headcount)
+        return "applied" if error is None else error.code
 
     async def withdraw(self, group: int, application_id: int) -> LotteryApplication:
         return await lottery.withdraw(
@@ -214,6 +235,36 @@ async def test_what_is_left_of_the_quota_counts_live_applications_only(
         0,
     )
     assert await applicant.refusal(world.group_a, hall.room_id, days[2], ("10",)) == "over_quota"
+
+
+async def test_the_quota_is_per_use_month_march_waiting_for_a_late_draw_leaves_april_whole(
+    applicant: Applicant, hall: Hall, session: AsyncSession
+) -> None:
+    """The worker missed March's draw: A's 8 March period-slots still wait when April's window
+    opens on 17 December, and April's quota is 8 of its own: the 8th taken, the 9th refused."""
+    a = applicant.world.group_a
+    await set_registration(session, a, GroupStatus.ACTIVE, date(2028, 3, 31))
+    periods = [("10", "20", "30"), ("10", "20", "30"), ("10", "20")]
+    for day, codes in zip(open_weekdays(hall.snapshot, hall.facility_id, 3), periods, strict=True):
+        await applicant.apply(a, hall.room_id, day, codes)
+    applicant.clock.set(jst(date(2026, 12, 18), 10))
+    april = open_weekdays(hall.snapshot, hall.facility_id, 4, date(2027, 4, 1))
+    outcomes = [
+        await applicant.error(a, hall.room_id, day, codes)
+        for day, codes in zip(april, [*periods, ("10",)], strict=True)
+    ]
+    assert outcomes[:3] == [None, None, None]
+    assert outcomes[3] is not None
+    assert (outcomes[3].code, outcomes[3].field, outcomes[3].message) == (
+        "over_quota",
+        "period_codes",
+        "at most 8 period-slots per facility and month in the lottery; 8 already applied for",
+    )
+    left = await lottery.quota_left(session, hall.snapshot, a)
+    assert [(q.use_month, q.used, q.left) for q in left] == [
+        (MARCH, 8, 0),
+        (date(2027, 4, 1), 8, 0),
+    ]
 
 
 # One application per group and slot: the same room, date and an overlapping period is refused;
@@ -390,7 +441,13 @@ async def test_every_deadline_of_the_cycle_at_the_minute_before_and_after(  # no
         return await session.get_one(LotteryApplication, application_id, populate_existing=True)
 
     at(16, 23, 59)
-    assert await applicant.refusal(a, hall.room_id, day, ("10",)) == "outside_application_window"
+    early = await applicant.error(a, hall.room_id, day, ("10",))
+    assert early is not None
+    assert (early.code, early.field, early.message) == (
+        "outside_application_window",
+        "use_date",
+        "applications for 2027-03 are taken from 2026-11-17 to 2026-11-23",
+    )
     at(17, 0, 0)
     first = await applicant.apply(a, hall.room_id, day, ("10",))
     second = await applicant.apply(a, hall.room_id, day, ("20",))

@@ -7,23 +7,33 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.accounts.models import Group, GroupCategory, User
 from booking.accounts.sessions import principal_for_user
 from booking.audit.models import AuditEvent
-from booking.lottery.drawing import DrawResult, draw_facility
+from booking.lottery.drawing import DrawResult, draw_facility, run_due_draws
 from booking.lottery.models import ApplicationStatus, LotteryApplication, LotteryCycle, LotteryDraw
 from booking.lottery.verify import verify_document
 from booking.notifications.models import OutboxMessage
+from booking.reservations.changes import cancel
+from booking.reservations.consistency import check
 from booking.reservations.models import Booking, BookingStatus, Claim, ClaimKind, PaymentStatus
-from tests.lottery.test_boundaries import MARCH, Applicant, applicant
+from tests.lottery.test_boundaries import (
+    MARCH,
+    Applicant,
+    applicant,
+    open_weekdays,
+    other_hall_room,
+    with_lottery,
+)
 from tests.lottery.test_cycle import jst
 from tests.places import Hall, open_weekday
 
 __all__ = ["applicant"]  # the fixture, used here
 
 BLOCKED = date(2027, 2, 26)  # a day before the use month
+APRIL = date(2027, 4, 1)
 
 
 async def test_a_draw_of_a_combined_room_against_its_part(
@@ -273,3 +283,120 @@ async def test_an_exempt_groups_confirmed_win_costs_nothing_and_is_waived(
         clock.now(),
     )
     assert booking.charges_admission is False
+
+
+async def test_a_confirmed_wins_booking_cancels_like_any_other_and_frees_its_slot(
+    applicant: Applicant, hall: Hall, session: AsyncSession
+) -> None:
+    """The win's claims become the booking's, under the booking's number: the group cancels
+    it online and the slot is free again; the claims agree with the bookings throughout."""
+    world, clock = applicant.world, applicant.clock
+    a, b = world.group_a, world.group_b
+    first, day = open_weekdays(hall.snapshot, hall.facility_id, 2)
+    # B's application comes first, so A's number is not the booking's (1 on a fresh database).
+    await applicant.apply(b, hall.room_id, first, ("10",))
+    won = (await applicant.apply(a, hall.room_id, day, ("10", "20"))).id
+    await session.commit()
+    clock.set(jst(date(2026, 11, 24), 9))
+    await draw_facility(session, clock, world.settings, hall.snapshot, MARCH, hall.facility_id)
+    clock.set(jst(date(2026, 11, 25), 10))
+    await applicant.confirm_raising(a, won)
+    booking = await session.scalar(select(Booking).where(Booking.use_date == day))
+    assert booking is not None
+    assert booking.id != won
+    held = await session.execute(
+        select(Claim.period_code, Claim.kind, Claim.owner_id).where(Claim.use_date == day)
+    )
+    assert sorted(held.all()) == [
+        ("10", ClaimKind.BOOKING, booking.id),
+        ("20", ClaimKind.BOOKING, booking.id),
+    ]
+    assert (await check(session)).ok
+
+    outcome = await cancel(
+        session, clock, world.settings, hall.snapshot, applicant.principals[a], booking.id
+    )
+    assert (outcome.applied, outcome.charge, booking.status) == (True, 0, BookingStatus.CANCELLED)
+    assert list(await session.scalars(select(Claim.id).where(Claim.use_date == day))) == []
+    assert (await check(session)).ok
+
+
+async def test_a_late_draw_takes_each_facility_and_month_with_its_own_applications(
+    applicant: Applicant,
+    hall: Hall,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """The worker was down from November's draw to December's: on 24 December it draws March
+    and April at two halls, each draw with its own facility's applications for its month."""
+    world, clock, settings = applicant.world, applicant.clock, applicant.world.settings
+    a = world.group_a
+    await session.execute(update(Group).where(Group.id == a).values(valid_until=date(2028, 3, 31)))
+    there = await other_hall_room(session, hall)
+    there_facility = hall.snapshot.room(there).facility_id  # type: ignore[union-attr]
+    rooms = {hall.facility_id: hall.room_id, there_facility: there}
+    for month, applied_on in ((MARCH, date(2026, 11, 20)), (APRIL, date(2026, 12, 18))):
+        clock.set(jst(applied_on, 10))
+        for facility, room in rooms.items():
+            await applicant.apply(a, room, open_weekday(hall.snapshot, facility, month), ("10",))
+    await session.commit()
+    clock.set(jst(date(2026, 12, 24), 9))
+    drawn = await run_due_draws(sessionmaker, clock, settings, hall.snapshot)
+    draws = [(month, facility) for month in (MARCH, APRIL) for facility in sorted(rooms)]
+    assert drawn == [DrawResult(*draw, drawn=True, applications=1, wins=1) for draw in draws]
+    # Each published file counts its own facility's claims: none, though the other hall's
+    # March win was claimed in the same run.
+    published = await session.execute(
+        select(LotteryDraw.use_month, LotteryDraw.facility_id, LotteryDraw.document)
+    )
+    assert {(m, f): len(doc["pre_claimed"]) for m, f, doc in published.all()} == dict.fromkeys(
+        draws, 0
+    )
+    events = await session.execute(
+        select(AuditEvent.action, AuditEvent.target_type, AuditEvent.target_id, AuditEvent.after)
+        .where(AuditEvent.at == clock.now())
+        .order_by(AuditEvent.id)
+    )
+    assert events.all() == [
+        (
+            "lottery.drawn",
+            "facility",
+            str(facility),
+            {"use_month": month.isoformat(), "applications": 1, "wins": 1},
+        )
+        for month, facility in draws
+    ]
+
+
+async def test_a_draw_holds_each_group_to_the_facilitys_win_cap(
+    applicant: Applicant, hall: Hall, session: AsyncSession
+) -> None:
+    """A cap of 2 wins per group: A's third uncontested application loses for the cap, B's
+    wins; the published file carries the cap, and replays."""
+    world, clock = applicant.world, applicant.clock
+    a, b = world.group_a, world.group_b
+    day, other = open_weekdays(hall.snapshot, hall.facility_id, 2)
+    mine = [(await applicant.apply(a, hall.room_id, day, (p,))).id for p in ("10", "20", "30")]
+    theirs = (await applicant.apply(b, hall.room_id, other, ("10",))).id
+    await session.commit()
+    capped = with_lottery(hall.snapshot, hall.facility_id, win_cap=2)
+    clock.set(jst(date(2026, 11, 24), 9))
+    result = await draw_facility(session, clock, world.settings, capped, MARCH, hall.facility_id)
+    assert (result.applications, result.wins) == (4, 3)
+    rows = await session.execute(
+        select(
+            LotteryApplication.id, LotteryApplication.status, LotteryApplication.lose_reason
+        ).execution_options(populate_existing=True)
+    )
+    outcomes = {i: (status, reason) for i, status, reason in rows.all()}
+    assert outcomes[theirs] == (ApplicationStatus.WON, None)
+    assert sorted(outcomes[i] for i in mine) == [
+        (ApplicationStatus.LOST, "win_cap"),
+        (ApplicationStatus.WON, None),
+        (ApplicationStatus.WON, None),
+    ]
+    drawn = await session.scalar(select(LotteryDraw))
+    assert drawn is not None
+    assert drawn.document["win_cap"] == 2
+    cycle = await session.get_one(LotteryCycle, MARCH)
+    assert verify_document(drawn.document, cycle.commitment) == []

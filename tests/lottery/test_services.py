@@ -29,7 +29,9 @@ from booking.lottery.drawing import (
     run_due_draws,
 )
 from booking.lottery.models import ApplicationStatus, LotteryApplication, LotteryCycle
+from booking.notifications.models import OutboxMessage
 from booking.reservations.bookings import is_closed
+from booking.reservations.models import Claim, ClaimKind
 from tests.lottery.test_boundaries import (
     MARCH,
     WINDOW_OPEN,
@@ -37,6 +39,7 @@ from tests.lottery.test_boundaries import (
     applicant,
     open_weekdays,
     other_hall_room,
+    with_lottery,
 )
 from tests.lottery.test_cycle import jst
 from tests.places import Hall, open_weekday
@@ -214,6 +217,62 @@ async def test_reminders_and_lapses_follow_each_wins_own_cycle(
     ]
 
 
+async def test_a_lapse_frees_the_slot_is_dated_audited_and_mailed_and_spares_open_windows(
+    applicant: Applicant,
+    hall: Hall,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """On 29 November the other hall's March win lapses: its claims go, the application is
+    settled at that minute, the system's event names it, the group gets its mail. This hall
+    confirms until the 30th (its own policy): its wins, made before and after, stay won."""
+    world, clock, settings = applicant.world, applicant.clock, applicant.world.settings
+    a = world.group_a
+    here, later = open_weekdays(hall.snapshot, hall.facility_id, 2)
+    there = await other_hall_room(session, hall)
+    there_facility = hall.snapshot.room(there).facility_id  # type: ignore[union-attr]
+    there_day = open_weekday(hall.snapshot, there_facility, MARCH)
+    kept = [(await applicant.apply(a, hall.room_id, here, ("10",))).id]
+    lapsing = (await applicant.apply(a, there, there_day, ("10",))).id
+    kept.append((await applicant.apply(a, hall.room_id, later, ("10",))).id)
+    await session.commit()
+    clock.set(jst(date(2026, 11, 24), 9))
+    drawn = await run_due_draws(sessionmaker, clock, settings, hall.snapshot)
+    assert {r.facility_id: r.wins for r in drawn} == {hall.facility_id: 2, there_facility: 1}
+    longer = with_lottery(hall.snapshot, hall.facility_id, confirm_to_day=30)
+
+    clock.set(jst(date(2026, 11, 29), 0, 30))
+    assert await lapse_unconfirmed(sessionmaker, clock, settings, longer) == 1
+    rows = await session.execute(
+        select(LotteryApplication.id, LotteryApplication.status, LotteryApplication.settled_at)
+        .order_by(LotteryApplication.id)
+        .execution_options(populate_existing=True)
+    )
+    assert rows.all() == [
+        (kept[0], ApplicationStatus.WON, None),
+        (lapsing, ApplicationStatus.LAPSED, clock.now()),
+        (kept[1], ApplicationStatus.WON, None),
+    ]
+    owners = await session.scalars(
+        select(Claim.owner_id).where(Claim.kind == ClaimKind.LOTTERY_WIN)
+    )
+    assert sorted(owners) == kept
+    events = await session.execute(
+        select(
+            AuditEvent.action,
+            AuditEvent.target_type,
+            AuditEvent.target_id,
+            AuditEvent.actor_user_id,
+        ).where(AuditEvent.at == clock.now())  # what the lapse run recorded
+    )
+    assert events.all() == [("lottery.lapsed", "lottery_application", str(lapsing), None)]
+    email = await session.scalar(select(Group.email).where(Group.id == a))
+    mails = await session.scalars(
+        select(OutboxMessage.to_address).where(OutboxMessage.template == "lottery_lapsed")
+    )
+    assert list(mails) == [email]
+
+
 async def test_a_due_draw_of_a_facility_no_longer_in_the_network_is_not_listed(
     applicant: Applicant, hall: Hall, session: AsyncSession
 ) -> None:
@@ -296,8 +355,8 @@ async def test_the_workers_lottery_pass_commits_draws_reminds_and_lapses(
 async def test_each_refusal_of_an_application_names_its_reason(
     applicant: Applicant, hall: Hall, session: AsyncSession, room_policy: SetPolicy
 ) -> None:
-    """One row per check of `apply`, each the only thing wrong; the headcount at the room's
-    capacity is taken and one more is refused."""
+    """One row per check of `apply`, each the only thing wrong, with the field it names; the
+    headcount at the room's capacity is taken and one more is refused."""
     world, snapshot = applicant.world, hall.snapshot
     a = world.group_a
     member = applicant.principals[a]
@@ -310,15 +369,31 @@ async def test_each_refusal_of_an_application_names_its_reason(
     )
     staff = await principal_for_user(session, await session.get_one(User, hall.manager_id))
     room = hall.room_id
-    # name: (who applies, the registration's facility, room, date, periods, headcount, outcome)
+    # name: (who applies, the registration's facility, room, date, periods, headcount,
+    # (code, field) refused with)
     rows = {
-        "at capacity": (member, None, room, day, ("10",), hall.capacity, "applied"),
-        "over capacity": (member, None, room, day, ("10",), hall.capacity + 1, "over_capacity"),
-        "periods not consecutive": (member, None, room, day, ("10", "30"), 10, "bad_periods"),
-        "the hall is closed": (member, None, room, closed, ("10",), 10, "closed"),
-        "a counter-only room": (member, None, counter_only, day, ("10",), 10, "counter_only"),
-        "staff for a group": (staff, None, room, day, ("10",), 10, "members_only"),
-        "registered elsewhere": (member, world.here, room, day, ("10",), 10, "not_eligible"),
+        "at capacity": (member, None, room, day, ("10",), hall.capacity, None),
+        "over capacity": (
+            member, None, room, day, ("10",), hall.capacity + 1, ("over_capacity", "headcount")
+        ),
+        "periods not consecutive": (
+            member, None, room, day, ("10", "30"), 10, ("bad_periods", "period_codes")
+        ),
+        "the hall is closed": (member, None, room, closed, ("10",), 10, ("closed", "use_date")),
+        "a counter-only room": (
+            member, None, counter_only, day, ("10",), 10, ("counter_only", "room_id")
+        ),
+        "staff for a group": (staff, None, room, day, ("10",), 10, ("members_only", "group_id")),
+        "registered elsewhere": (
+            member, world.here, room, day, ("10",), 10, ("not_eligible", "group_id")
+        ),
+    }  # fmt: skip
+    messages = {}
+    told = {
+        "over capacity": f"the room holds at most {hall.capacity} people",
+        "the hall is closed": "the facility is closed on this date",
+        "a counter-only room": "this room is booked at the facility's counter only",
+        "staff for a group": "groups apply for the lottery themselves",
     }
     outcomes = {}
     for name, (who, registered_at, where, on, periods, headcount, _) in rows.items():
@@ -334,18 +409,26 @@ async def test_each_refusal_of_an_application_names_its_reason(
             )
         session.expire_all()
         applicant.principals[a] = who
-        outcomes[name] = await applicant.refusal(a, where, on, periods, headcount)
+        error = await applicant.error(a, where, on, periods, headcount)
+        outcomes[name] = None if error is None else (error.code, error.field)
+        messages[name] = None if error is None else error.message
         await nested.rollback()
         session.expire_all()
         applicant.clock.set(WINDOW_OPEN)
     applicant.principals[a] = member
     assert outcomes == {name: row[-1] for name, row in rows.items()}
+    # What the applicant reads, where this service words it.
+    assert {name: messages[name] for name in rows if name in told} == told
     # A room whose policy runs no lottery.
     await room_policy({"lottery": {"enabled": False}})
     applicant.snapshot = await SnapshotCache().get(session)
-    with pytest.raises(BookingError) as error:
+    with pytest.raises(BookingError) as raised:
         await applicant.apply(a, hall.room_id, day, ("10",))
-    assert (error.value.code, error.value.field) == ("no_lottery", "room_id")
+    assert (raised.value.code, raised.value.field, raised.value.message) == (
+        "no_lottery",
+        "room_id",
+        "this room has no lottery",
+    )
 
 
 async def test_a_groups_applications_are_listed_to_its_members_and_staff_only(
@@ -354,22 +437,27 @@ async def test_a_groups_applications_are_listed_to_its_members_and_staff_only(
     world = applicant.world
     a, b = world.group_a, world.group_b
     day, other = open_weekdays(hall.snapshot, hall.facility_id, 2)
-    mine = [
-        (await applicant.apply(a, hall.room_id, other, ("10",))).id,
+    later = (await applicant.apply(a, hall.room_id, other, ("10",))).id
+    # Two of the same day, the afternoon's made first and withdrawn since (PostgreSQL then
+    # keeps its row after the other's): in the order they were made, withdrawn ones too.
+    same_day = [
         (await applicant.apply(a, hall.room_id, day, ("20",))).id,
+        (await applicant.apply(a, hall.room_id, day, ("10",))).id,
     ]
-    await applicant.apply(b, hall.room_id, day, ("10",))
+    await applicant.withdraw(a, same_day[0])
+    await applicant.apply(b, hall.room_id, day, ("30",))
     admin = await principal_for_user(session, await session.get_one(User, world.user_ids["admin"]))
     member = applicant.principals[a]
 
     async def listed(principal: Principal, month: date | None) -> list[int]:
         return [x.id for x in await lottery.group_applications(session, principal, a, month)]
 
-    # In date order, the month's or every month's; the staff see them too.
-    assert await listed(member, MARCH) == mine[::-1]
-    assert await listed(member, None) == mine[::-1]
+    # In date order, then in the order made; the month's or every month's; the staff see them.
+    mine = [*same_day, later]
+    assert await listed(member, MARCH) == mine
+    assert await listed(member, None) == mine
     assert await listed(member, date(2027, 4, 1)) == []
-    assert await listed(admin, MARCH) == mine[::-1]
+    assert await listed(admin, MARCH) == mine
     with pytest.raises(BookingError) as error:
         await listed(applicant.principals[b], MARCH)
     assert (type(error.value).__name__, error.value.code, error.value.field) == (
