@@ -25,10 +25,16 @@ from booking.inventory.network import NetworkSnapshot, SnapshotCache
 from booking.inventory.services import bump_revision
 from booking.notifications.models import OutboxMessage
 from booking.reservations.bookings import BookingRequest, book
+from booking.reservations.changes import cancel, decide
 from booking.reservations.models import Booking, BookingStatus, Claim, ClaimKind, PaymentStatus
 from tests.people import World
 from tests.places import Hall, open_weekday
-from tests.reservations.test_service_boundaries import principal, request, with_policy
+from tests.reservations.test_service_boundaries import (
+    first_minute_of,
+    principal,
+    request,
+    with_policy,
+)
 
 
 @dataclass
@@ -504,6 +510,73 @@ async def test_a_group_without_a_contact_address_books_and_no_mail_is_written(
     )
     assert made.status is BookingStatus.CONFIRMED
     assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == mails
+
+
+# --- the group's mail when a booking is cancelled -------------------------------------------------
+
+CAUSES = {
+    "group": ("ご依頼により取り消しました。", "Cancelled at your request."),
+    "late": (
+        "ご依頼により取り消しました（取消期限後のため取消料がかかります）。",
+        "Cancelled at your request, after the free cancellation deadline.",
+    ),
+    "facility": (
+        "施設の都合により取り消しました。使用料はかかりません。",
+        "Cancelled by the facility, free of charge.",
+    ),
+    "rejected": (
+        "施設が予約を承認しませんでした。使用料はかかりません。",
+        "The facility did not approve the booking; nothing is charged.",
+    ),
+}
+
+
+@pytest.mark.parametrize("cause", list(CAUSES))
+async def test_a_cancellation_mail_says_why_and_what_is_charged_in_both_languages(
+    world: World, hall: Hall, session: AsyncSession, clock: FrozenClock, cause: str
+) -> None:
+    snapshot = hall.snapshot
+    if cause == "rejected":
+        snapshot = await with_policy(session, clock, [hall.room_id], {"requires_approval": True})
+    member = await principal(session, world.user_ids["member"])
+    staff = await principal(session, hall.manager_id)
+    made = await book(
+        session,
+        clock,
+        world.settings,
+        snapshot,
+        member,
+        request(world, hall.room_id, hall.day, ["10"]),
+    )
+    if cause == "rejected":
+        await decide(session, clock, world.settings, snapshot, staff, made.id, approve=False)
+    else:
+        if cause == "late":
+            clock.set(first_minute_of(hall.day - timedelta(days=2)))
+        who = member if cause == "group" else staff
+        await cancel(
+            session,
+            clock,
+            world.settings,
+            snapshot,
+            who,
+            made.id,
+            facility_cause=cause == "facility",
+        )
+    charge = made.fee_total if cause == "late" else 0
+    assert made.fee_total > 0
+    mails = (
+        await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.template == "booking_cancelled")
+        )
+    ).all()
+    assert len(mails) == 1
+    why_ja, why_en = CAUSES[cause]
+    text = mails[0].body_text
+    assert f"次の予約を取り消しました。{why_ja}\n" in text
+    assert f"取消料: {charge:,}円\n" in text
+    assert f"Booking No. {made.id} for 川崎合唱団 is cancelled. {why_en}\n" in text
+    assert f"Cancellation charge: {charge:,} yen\n" in text
 
 
 # --- a facility's service dates ------------------------------------------------------------------
