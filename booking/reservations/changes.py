@@ -6,7 +6,6 @@ leaves an audit event.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -227,10 +226,3 @@ async def record_no_show(
         after=audited(booking),
     )
     return booking
-
-
-def group_view_bucket(booking: Booking, today: date) -> str:
-    """My bookings are upcoming, past or cancelled."""
-    if booking.status is BookingStatus.CANCELLED:
-        return "cancelled"
-    return "upcoming" if booking.use_date >= today else "past"
