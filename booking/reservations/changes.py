@@ -89,6 +89,8 @@ async def cancel(  # noqa: PLR0913
             "only the facility's staff cancel for the facility's reasons",
             code="facility_staff_only",
         )
+    if move_to is not None and move_to.group_id != booking.group_id:
+        raise InvalidInput("a move keeps the booking's group", field="move_to.group_id")
     if not staff and not may_cancel_online(rules, booking.use_date, today):
         raise RuleViolation(
             f"online cancellation closed {rules.online_until_days_before} days before the use "
@@ -114,8 +116,6 @@ async def cancel(  # noqa: PLR0913
         booking.payment_status = PaymentStatus.WAIVED
     moved = None
     if move_to is not None:
-        if move_to.group_id != booking.group_id:
-            raise InvalidInput("a move keeps the booking's group", field="move_to.group_id")
         moved = await book(session, clock, settings, snapshot, principal, move_to)
         booking.moved_to_booking_id = moved.id
     await record(

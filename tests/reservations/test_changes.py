@@ -5,15 +5,17 @@ audit event with its before and after, the group's mail)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.audit.models import AuditEvent
 from booking.clock import FrozenClock
-from booking.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from booking.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from booking.notifications.models import OutboxMessage
 from booking.reservations.bookings import book
 from booking.reservations.changes import (
@@ -411,6 +413,23 @@ async def test_a_move_is_audited_with_the_new_booking_and_keeps_the_group(
     await session.refresh(booking)
     assert booking.status is BookingStatus.CONFIRMED
     assert await claim_kinds(session, booking) == [ClaimKind.BOOKING]
+    # The service refuses before it touches the booking, and a preview is refused alike.
+    other_group = replace(request(world, hall.room_id, hall.day, ["20"]), group_id=world.group_b)
+    for dry_run in (True, False):
+        with pytest.raises(InvalidInput):
+            await cancel(
+                session,
+                clock,
+                settings,
+                snapshot,
+                staff,
+                booking.id,
+                facility_cause=True,
+                move_to=other_group,
+                dry_run=dry_run,
+            )
+        assert booking.status is BookingStatus.CONFIRMED
+        assert booking.cancelled_at is None
 
     clock.set(LATER)
     outcome = await cancel(
