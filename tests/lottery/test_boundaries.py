@@ -288,6 +288,12 @@ async def test_one_application_per_group_and_slot(
         outcomes[name] = await applicant.refusal(group, hall.room_id, day, periods)
         await nested.rollback()
     assert outcomes == {name: expected for name, _, _, expected in rows}
+    twice = await applicant.error(world.group_a, hall.room_id, day, ("10",))
+    assert twice is not None
+    assert (twice.field, twice.message) == (
+        "period_codes",
+        "your group has applied for this slot already",
+    )
     await applicant.withdraw(world.group_a, first.id)
     assert await applicant.refusal(world.group_a, hall.room_id, day, ("10",)) == "applied"
 
@@ -308,8 +314,16 @@ async def test_a_combined_room_is_refused_when_any_of_its_units_is_claimed(
     )
     (day,) = open_weekdays(hall.snapshot, combined.facility_id, 1)
     world = applicant.world
-    outcomes = {}
-    for unit in combined.unit_ids:
+    # Another room's unit, claimed at the same time, leaves the combined room free.
+    elsewhere = next(
+        unit
+        for room in hall.snapshot.rooms
+        for unit in room.unit_ids
+        if unit not in combined.unit_ids
+    )
+    outcomes, alone = {}, {}
+    told = set()
+    for unit in [*combined.unit_ids, elsewhere]:
         nested = await session.begin_nested()
         session.add(
             Claim(
@@ -322,12 +336,23 @@ async def test_a_combined_room_is_refused_when_any_of_its_units_is_claimed(
             )
         )
         await session.flush()
-        outcomes[unit] = (
-            await applicant.refusal(world.group_a, combined.id, day, ("10", "20")),
-            await applicant.refusal(world.group_a, combined.id, day, ("10",)),
-        )
+        error = await applicant.error(world.group_a, combined.id, day, ("10", "20"))
+        outcomes[unit] = "applied" if error is None else error.code
+        if error is not None:  # the morning alone is still free
+            told.add((error.field, error.message))
+            alone[unit] = await applicant.refusal(world.group_a, combined.id, day, ("10",))
         await nested.rollback()
-    assert outcomes == dict.fromkeys(combined.unit_ids, ("slot_unavailable", "applied"))
+    assert outcomes == {
+        **dict.fromkeys(combined.unit_ids, "slot_unavailable"),
+        elsewhere: "applied",
+    }
+    assert alone == dict.fromkeys(combined.unit_ids, "applied")
+    assert told == {
+        (
+            "period_codes",
+            "this slot is not available (blocked by the facility or already taken)",
+        )
+    }
 
 
 # The registration: only an active, unexpired one applies or confirms, and only for dates up

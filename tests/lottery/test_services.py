@@ -431,6 +431,58 @@ async def test_each_refusal_of_an_application_names_its_reason(
     )
 
 
+async def test_an_application_keeps_what_was_asked_and_who_asked_and_is_audited(
+    applicant: Applicant, hall: Hall, session: AsyncSession
+) -> None:
+    """The periods in the day's order, the event's name, the member who applied; the event
+    says what was applied for."""
+    a = applicant.world.group_a
+    (day,) = open_weekdays(hall.snapshot, hall.facility_id, 1)
+    made = await applicant.apply(a, hall.room_id, day, ("20", "10"), 12, "定期演奏会")
+    row = await session.get_one(LotteryApplication, made.id, populate_existing=True)
+    member = applicant.principals[a].user_id
+    assert (
+        row.use_month,
+        row.group_id,
+        row.room_id,
+        row.facility_id,
+        row.use_date,
+        row.period_codes,
+        row.purpose,
+        row.headcount,
+        row.event_name,
+        row.status,
+        row.created_at,
+        row.created_by_user_id,
+    ) == (
+        MARCH,
+        a,
+        hall.room_id,
+        hall.facility_id,
+        day,
+        ["10", "20"],
+        "meeting",
+        12,
+        "定期演奏会",
+        ApplicationStatus.APPLIED,
+        applicant.clock.now(),
+        member,
+    )
+    events = await session.execute(
+        select(AuditEvent.action, AuditEvent.actor_user_id, AuditEvent.after).where(
+            AuditEvent.target_type == "lottery_application",
+            AuditEvent.target_id == str(row.id),
+        )
+    )
+    assert events.all() == [
+        (
+            "lottery.applied",
+            member,
+            {"room_id": hall.room_id, "use_date": day.isoformat(), "periods": ["10", "20"]},
+        )
+    ]
+
+
 async def test_a_groups_applications_are_listed_to_its_members_and_staff_only(
     applicant: Applicant, hall: Hall, session: AsyncSession
 ) -> None:
