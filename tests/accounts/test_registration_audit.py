@@ -24,7 +24,7 @@ from booking.accounts.schemas import GroupPatch
 from booking.accounts.sessions import principal_for_user
 from booking.audit.models import AuditEvent
 from booking.clock import FrozenClock
-from booking.errors import BookingError, Conflict, InvalidInput
+from booking.errors import BookingError, Conflict, InvalidInput, NotFound
 from tests.people import World
 
 # An audit event as staff read it: action, target, actor, before, after.
@@ -249,3 +249,22 @@ async def test_a_change_that_does_not_apply_to_the_status_says_so(
     assert isinstance(refused.value, Conflict)
     assert (refused.value.code, refused.value.message) == (code, message)
     assert await trail(session, group_id) == events
+
+
+@pytest.mark.parametrize("action", ["view", "update", "activate", "suspend", "reinstate", "renew"])
+async def test_a_registration_that_does_not_exist_is_named_in_the_refusal(
+    world: World, session: AsyncSession, clock: FrozenClock, action: str
+) -> None:
+    admin = await principal(session, world, "admin")
+    missing = 999_999
+    calls = {
+        "view": lambda: groups.view_group(session, admin, missing),
+        "update": lambda: groups.update_group(session, clock, admin, missing, GroupPatch()),
+        "activate": lambda: groups.activate(session, clock, world.settings, admin, missing, None),
+        "suspend": lambda: groups.suspend(session, clock, admin, missing, "確認中"),
+        "reinstate": lambda: groups.reinstate(session, clock, admin, missing),
+        "renew": lambda: groups.renew(session, clock, world.settings, admin, missing),
+    }
+    with pytest.raises(NotFound) as refused:
+        await calls[action]()
+    assert (refused.value.code, refused.value.message) == ("group_not_found", "no group 999999")

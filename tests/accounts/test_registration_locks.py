@@ -1,19 +1,42 @@
-"""Confirming an online registration verifies its password with no lock held (issue 14: 3,
-a sibling of the login's). A committed database per engine, as tests/accounts/test_login_races."""
+"""Registrations and locks, on committed databases (tests/conftest.py, committed_database).
+
+Confirming an online registration verifies its password with no lock held (issue 14: 3, a
+sibling of the login's), on each engine, as tests/accounts/test_login_races. And two staff
+changing one registration at once, on PostgreSQL: the second waits for the first's row lock
+and acts on what the first wrote; a third connection watches pg_stat_activity to see it wait.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from booking.accounts import passwords, registrations
-from booking.db.engine import create_sessionmaker
+from booking.accounts import groups, passwords, registrations
+from booking.accounts.access import Principal
+from booking.accounts.models import Group, GroupStatus, StaffRole
+from booking.accounts.schemas import GroupPatch
+from booking.accounts.sessions import principal_for_user
+from booking.accounts.staff import grant_staff_role
+from booking.audit.models import AuditEvent
+from booking.audit.service import SYSTEM
+from booking.clock import FrozenClock
+from booking.db.engine import create_engine, create_sessionmaker
+from booking.errors import BookingError
 from booking.pages.web import ANON_CSRF_COOKIE
 from booking.settings import Settings
 from tests.accounts.registering import confirm_link, token_of
 from tests.accounts.test_login_races import PASSWORD, Site, committed, site  # noqa: F401
+from tests.conftest import DEFAULT_NOW, committed_database
 from tests.people import registration
 
 
@@ -71,3 +94,208 @@ async def test_a_confirmation_verifies_with_no_lock_held(
     )
     assert page.status_code == 303, page.text
     assert len(verify_probe) == 0, verify_probe
+
+
+# Two staff changing one registration at once (PostgreSQL: SQLite has one writer, so nothing
+# to race). Each change reads the registration with a row lock (groups.get_group with
+# for_update), so the second waits for the first and acts on what it wrote: without the lock
+# it would act on what it read before, and write over the first.
+
+Step = Callable[[AsyncSession], Awaitable[Any]]
+
+
+@dataclass
+class Counter:
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    settings: Settings
+    clock: FrozenClock
+    staff: Principal
+    active: int  # activated, card valid to 31 March 2027
+    pending: int
+
+    async def alone(self, step: Step) -> Any:
+        async with self.sessionmaker.begin() as session:
+            return await step(session)
+
+    async def waiting_on_a_lock(self) -> int:
+        async with self.engine.connect() as watcher:
+            found = await watcher.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        return int(found or 0)
+
+    async def at_once(self, first: Step, second: Step, *, second_waits: bool = True) -> Any:
+        """`first` holds its transaction open until `second`, in a transaction of its own,
+        waits for it (or, when it should not wait, is done); returns what `second` returned
+        or raised."""
+        async with self.sessionmaker.begin() as session:
+            await first(session)
+            other = asyncio.ensure_future(self.alone(second))
+            for _ in range(200):
+                if other.done() or await self.waiting_on_a_lock():
+                    break
+                await asyncio.sleep(0.02)
+            waited = not other.done()
+        try:
+            result = await other
+        except BookingError as error:
+            result = error
+        assert waited is second_waits, ("waited" if waited else "did not wait", result)
+        return result
+
+    async def events(self, action: str, group_id: int) -> list[AuditEvent]:
+        async with self.sessionmaker() as session:
+            stmt = select(AuditEvent).where(
+                AuditEvent.action == action, AuditEvent.target_id == str(group_id)
+            )
+            return list((await session.scalars(stmt)).all())
+
+    async def group(self, group_id: int) -> Group:
+        async with self.sessionmaker() as session:
+            return await session.get_one(Group, group_id)
+
+
+@pytest.fixture
+def committed_counter(engine_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    with committed_database(engine_settings, tmp_path, "registration_locks") as settings:
+        yield settings
+
+
+@pytest.fixture
+async def counter(committed_counter: Settings) -> AsyncIterator[Counter]:
+    settings = committed_counter
+    clock = FrozenClock(DEFAULT_NOW)
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+    async with sessionmaker.begin() as session:
+        admin = await grant_staff_role(
+            session,
+            clock,
+            settings,
+            SYSTEM,
+            email="admin@city.example",
+            name="admin",
+            role=StaffRole.ADMIN,
+            password=PASSWORD,
+        )
+        staff = await principal_for_user(session, admin)
+        active, pending = [
+            await groups.register(
+                session,
+                clock,
+                settings,
+                staff,
+                registration(name, f"{name}@example.jp", members=4),
+                None,
+            )
+            for name in ("active", "pending")
+        ]
+        await groups.activate(session, clock, settings, staff, active.id, None)
+    try:
+        yield Counter(engine, sessionmaker, settings, clock, staff, active.id, pending.id)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.engines("postgresql")
+async def test_a_second_suspension_at_once_waits_and_finds_it_suspended(
+    counter: Counter,
+) -> None:
+    """The first reason stands, and the trail has one suspension."""
+
+    def suspending(reason: str) -> Step:
+        return lambda s: groups.suspend(s, counter.clock, counter.staff, counter.active, reason)
+
+    second = await counter.at_once(suspending("会費未納"), suspending("別の理由"))
+    assert (second.status, second.suspended_reason) == (GroupStatus.SUSPENDED, "会費未納")
+    assert len(await counter.events("group.suspended", counter.active)) == 1
+
+
+@pytest.mark.engines("postgresql")
+async def test_a_renewal_while_a_suspension_is_written_waits_and_is_refused(
+    counter: Counter,
+) -> None:
+    counter.clock.set(datetime(2026, 12, 1, 1, 0, tzinfo=UTC))  # renewal is open
+    second = await counter.at_once(
+        lambda s: groups.suspend(s, counter.clock, counter.staff, counter.active, "確認中"),
+        lambda s: groups.renew(s, counter.clock, counter.settings, counter.staff, counter.active),
+    )
+    assert isinstance(second, BookingError)
+    assert second.code == "not_active"
+    group = await counter.group(counter.active)
+    assert (group.status, group.valid_until) == (GroupStatus.SUSPENDED, date(2027, 3, 31))
+
+
+@pytest.mark.engines("postgresql")
+async def test_a_second_reinstatement_at_once_waits_and_is_refused(counter: Counter) -> None:
+    await counter.alone(
+        lambda s: groups.suspend(s, counter.clock, counter.staff, counter.active, "確認中")
+    )
+
+    def reinstating(session: AsyncSession) -> Awaitable[Group]:
+        return groups.reinstate(session, counter.clock, counter.staff, counter.active)
+
+    second = await counter.at_once(reinstating, reinstating)
+    assert isinstance(second, BookingError)
+    assert second.code == "not_suspended"
+    assert len(await counter.events("group.reinstated", counter.active)) == 1
+
+
+@pytest.mark.engines("postgresql")
+async def test_a_second_activation_at_once_waits_and_keeps_the_first_card(
+    counter: Counter,
+) -> None:
+    def activating(card: str) -> Step:
+        return lambda s: groups.activate(
+            s, counter.clock, counter.settings, counter.staff, counter.pending, card
+        )
+
+    second = await counter.at_once(activating("2345678"), activating("3456789"))
+    assert isinstance(second, BookingError)
+    assert second.code == "not_pending"
+    assert (await counter.group(counter.pending)).card_number == "2345678"
+
+
+@pytest.mark.engines("postgresql")
+async def test_a_second_contact_change_at_once_records_the_first_in_its_before(
+    counter: Counter,
+) -> None:
+    """One staff member renames the group while another changes its phone: the phone's event
+    shows the new name before and after, as the registration was."""
+
+    def updating(patch: GroupPatch) -> Step:
+        return lambda s: groups.update_group(s, counter.clock, counter.staff, counter.active, patch)
+
+    await counter.at_once(
+        updating(GroupPatch(name="新しい名前")), updating(GroupPatch(phone="044-0"))
+    )
+    renamed, phoned = sorted(
+        await counter.events("group.updated", counter.active), key=lambda e: e.id
+    )
+    assert renamed.after is not None
+    assert phoned.before is not None
+    assert phoned.after is not None
+    assert renamed.after["name"] == phoned.before["name"] == phoned.after["name"] == "新しい名前"
+    assert (phoned.before["phone"], phoned.after["phone"]) == (None, "044-0")
+    group = await counter.group(counter.active)
+    assert (group.name, group.phone) == ("新しい名前", "044-0")
+
+
+@pytest.mark.engines("postgresql")
+async def test_reading_a_registration_being_changed_does_not_wait(counter: Counter) -> None:
+    """Bookings, pages and feeds read registrations all the time: a read takes no lock, so
+    it neither waits for a change at the counter nor holds one up; it sees what was committed."""
+
+    def viewing(session: AsyncSession) -> Awaitable[Group]:
+        return groups.view_group(session, counter.staff, counter.active)
+
+    seen = await counter.at_once(
+        lambda s: groups.suspend(s, counter.clock, counter.staff, counter.active, "確認中"),
+        viewing,
+        second_waits=False,
+    )
+    assert seen.status is GroupStatus.ACTIVE
