@@ -31,6 +31,7 @@ from tests.people import World
 from tests.places import Hall, open_weekday
 from tests.reservations.test_service_boundaries import (
     first_minute_of,
+    last_minute_of,
     principal,
     request,
     with_policy,
@@ -616,3 +617,30 @@ async def test_a_facility_takes_bookings_from_its_opening_day_to_its_closing_day
         request(world, hall.room_id, served, ["10"]),
     )
     assert made.use_date == served
+
+
+async def test_the_counter_books_for_today_until_midnight_tokyo_then_the_date_is_past(
+    world: World, hall: Hall, session: AsyncSession, clock: FrozenClock
+) -> None:
+    staff = await principal(session, hall.manager_id)
+    clock.set(last_minute_of(hall.day))
+    made = await book(
+        session,
+        clock,
+        world.settings,
+        hall.snapshot,
+        staff,
+        request(world, hall.room_id, hall.day, ["10"]),
+    )
+    assert (made.use_date, made.channel) == (hall.day, "counter")
+    clock.set(first_minute_of(hall.day + timedelta(days=1)))
+    with pytest.raises(InvalidInput) as raised:
+        await book(
+            session,
+            clock,
+            world.settings,
+            hall.snapshot,
+            staff,
+            request(world, hall.room_id, hall.day, ["20"]),
+        )
+    assert raised.value.code == "past_date"
