@@ -32,6 +32,7 @@ from booking.deps import (
     provide_network,
     provide_settings,
 )
+from booking.documents.controllers import PermitController
 from booking.health import health, ready
 from booking.inventory.controllers import FacilityController, RoomController, WardController
 from booking.inventory.network import SnapshotCache
@@ -126,6 +127,7 @@ def create_app(
             UserController,
             AuditController,
             BookingController,
+            PermitController,
             FacilityBookingsController,
             HoldController,
             BlockController,

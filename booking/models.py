@@ -12,6 +12,7 @@ from booking.accounts.models import (
 )
 from booking.audit.models import AuditEvent
 from booking.calendars.models import CalendarFeed
+from booking.documents.models import DocumentCounter, Permit
 from booking.inventory.models import (
     ClosureRule,
     Facility,
@@ -47,6 +48,7 @@ __all__ = [
     "ClaimKind",
     "ClaimMonth",
     "ClosureRule",
+    "DocumentCounter",
     "Facility",
     "FacilityKind",
     "Group",
@@ -62,6 +64,7 @@ __all__ = [
     "PasswordToken",
     "Period",
     "PeriodGrid",
+    "Permit",
     "Policy",
     "Purpose",
     "Room",

@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=8, ge=1)
     worker_poll_seconds: float = Field(default=5.0, gt=0)
 
+    # Keys the verification code printed on permits (HMAC of the permit's facts). Unset: a
+    # random key per process; codes already issued are stored and stay valid either way, but
+    # set it (the same on every process) so a code can be recomputed from a printed permit.
+    document_secret: SecretStr | None = Field(
+        default=None, description="HMAC key of the permits' verification codes."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:

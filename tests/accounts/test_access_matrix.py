@@ -362,6 +362,12 @@ OPERATIONS = [
         "401 200 200 404 404 404 200",
     ),
     Operation(
+        "a booking's usage permit (PDF)",
+        "GET",
+        "/api/v1/bookings/{booking}/permit.pdf",
+        "401 200 200 404 404 404 200",
+    ),
+    Operation(
         "a facility's bookings",
         "GET",
         "/api/v1/facilities/{hall}/bookings?from=2027-02-01&to=2027-02-28",
