@@ -139,9 +139,10 @@ async def _check_facility(
     if kind is None:
         raise InvalidInput(f"no facility {data.facility_id}", field="facility_id")
     if kind != wanted_kind:
+        where = f"belongs to a {wanted_kind}" if wanted_kind else "is city-wide: leave it out"
         raise RuleViolation(
             "only children's culture centres and senior recreation centres keep their own "
-            f"registrations, and a {data.category.value} one belongs to a {wanted_kind}",
+            f"registrations, and a {data.category.value} one {where}",
             field="facility_id",
         )
     if actor is not None and actor.is_staff:

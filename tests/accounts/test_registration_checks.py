@@ -76,7 +76,11 @@ CASES = {
     ),
     "general-at-a-children-centre": (
         Case(GroupCategory.GENERAL, "children_centre"),
-        (RuleViolation, "facility_id", f"{CENTRE_RULE}, ..."),
+        (
+            RuleViolation,
+            "facility_id",
+            f"{CENTRE_RULE}, and a general one is city-wide: leave it out",
+        ),
     ),
     "no-such-facility": (
         Case(GroupCategory.CHILDREN_CENTRE, "missing"),
