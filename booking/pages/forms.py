@@ -30,6 +30,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "bad_periods": N_("Choose one or more consecutive periods of that day."),
     "block_not_found": N_("That block was not found."),
     "booking_not_found": N_("That booking was not found."),
+    "booking_not_final": N_("Only a confirmed booking has a usage permit."),
     "cancellation_closed": N_(
         "The deadline for cancelling online has passed: please call the facility."
     ),
