@@ -24,6 +24,7 @@ from booking.inventory.models import Purpose
 from booking.reservations.bookings import book
 from booking.reservations.models import Booking, BookingStatus
 from tests.conftest import DEFAULT_NOW
+from tests.pages.browsing import cookies
 from tests.people import World
 from tests.places import Hall
 from tests.reservations.test_change_locks import Desk, committed, desk  # noqa: F401
@@ -250,3 +251,32 @@ async def test_two_first_issues_at_once_get_distinct_sequential_numbers(desk: De
     async with desk.sessionmaker() as session:
         rows = (await session.scalars(select(Permit.number).order_by(Permit.number))).all()
     assert rows == [1, 2]
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_the_group_s_booking_page_links_the_permit_of_a_confirmed_booking(
+    client: httpx.AsyncClient,
+    world: World,
+    hall: Hall,
+    session: AsyncSession,
+    clock: FrozenClock,
+    lang: str,
+) -> None:
+    confirmed = await booked(world, hall, session, clock, ["10"])
+    pending = await booked(world, hall, session, clock, ["20"])
+    pending.status = BookingStatus.PENDING_APPROVAL
+    await session.commit()
+    browser = cookies(world, "member", lang=lang)
+    page = await client.get(f"/my/bookings/{confirmed.id}", headers=browser)
+    assert page.status_code == 200, page.text
+    link = re.search(r'href="(/api/v1/bookings/[0-9]+/permit\.pdf[^"]*)"[^>]*>([^<]+)<', page.text)
+    assert link, page.text
+    assert link[2] == ("利用許可書（PDF）" if lang == "ja" else "Usage permit (PDF)")
+    permit = await client.get(link[1].replace("&amp;", "&"), headers=browser)
+    assert permit.status_code == 200, permit.text
+    title = "利用許可書" if lang == "ja" else "Facility Use Permit"
+    assert flat(title) in flat(pdf_text(permit.content))
+    assert (await permit_row(session, confirmed)).booking_id == confirmed.id
+    waiting = await client.get(f"/my/bookings/{pending.id}", headers=browser)
+    assert waiting.status_code == 200, waiting.text
+    assert "permit.pdf" not in waiting.text
