@@ -128,6 +128,11 @@ def booking_url(settings: Settings, booking_id: int) -> str:
     return f"{settings.public_url.rstrip('/')}/my/bookings/{booking_id}"
 
 
+def permit_url(settings: Settings, booking_id: int) -> str:
+    """A confirmed booking's usage permit (booking/documents/controllers.py)."""
+    return f"{settings.public_url.rstrip('/')}/api/v1/bookings/{booking_id}/permit.pdf"
+
+
 def lottery_url(settings: Settings) -> str:
     """The group's applications and wins (booking/pages/lottery.py, `my_lottery`)."""
     return f"{settings.public_url.rstrip('/')}/my/lottery"
@@ -153,6 +158,8 @@ def booking_context(
         "status_ja": status_ja,
         "status_en": status_en,
         "url": booking_url(settings, booking.id),
+        # Only a confirmed booking has a permit (booking/documents/permits.py).
+        "permit_url": permit_url(settings, booking.id) if status == "confirmed" else None,
         **slot_context(slot(snapshot, booking.room_id, booking.use_date, booking.period_codes)),
         **extra,
     }

@@ -43,17 +43,31 @@ async def mails(session: AsyncSession, template: str) -> list[OutboxMessage]:
 
 
 async def follow_links(client: httpx.AsyncClient, world: World, mail: OutboxMessage) -> str:
-    """Every link of the mail is one of our pages, and the group's member gets it."""
+    """Every link of the mail is ours and the group's member gets it: one page (its path is
+    returned) and, for a confirmed booking, its usage permit in each language."""
     links = set(re.findall(r"https?://\S+", mail.body_text))
-    assert len(links) == 1, links
-    link = links.pop()
-    assert link.startswith(world.settings.public_url)
-    path = urlsplit(link).path
+    assert all(link.startswith(world.settings.public_url) for link in links), links
     # Logged in now: the clock may have moved past the world's sessions.
     member = await login(client, "member-a@example.jp")
-    page = await client.get(path, headers=member)
-    assert page.status_code == 200, (path, page.headers.get("location"))
-    return path
+    pages = []
+    for link in sorted(links):
+        target = urlsplit(link)
+        path = f"{target.path}?{target.query}" if target.query else target.path
+        got = await client.get(path, headers=member)
+        assert got.status_code == 200, (path, got.headers.get("location"))
+        if target.path.endswith("/permit.pdf"):
+            assert got.headers["content-type"] == "application/pdf"
+        else:
+            pages.append(target.path)
+    assert len(pages) == 1, links
+    return pages[0]
+
+
+def permit_links(mail: OutboxMessage) -> list[str]:
+    return sorted(
+        urlsplit(u).path + "?" + urlsplit(u).query
+        for u in re.findall(r"https?://\S+/permit\.pdf\S*", mail.body_text)
+    )
 
 
 def assert_names_the_slot(
@@ -93,6 +107,8 @@ async def test_booking_confirmed_and_cancelled_mails(
     assert "予約確定" in confirmed.subject
     path = await follow_links(client, world, confirmed)
     assert path == f"/my/bookings/{made.json()['id']}"
+    permit = f"/api/v1/bookings/{made.json()['id']}/permit.pdf"
+    assert permit_links(confirmed) == [f"{permit}?", f"{permit}?lang=en"]
 
     cancelled = await client.post(f"{B}/{made.json()['id']}/cancel", headers=member)
     assert cancelled.status_code == 200, cancelled.text
