@@ -317,6 +317,7 @@ async def test_a_no_show_keeps_the_slot_owes_the_fee_and_is_audited(
         clock.now(),
     )
     assert booking.payment_status is PaymentStatus.UNPAID  # the fee is still due
+    assert await claim_kinds(session, booking) == [ClaimKind.BOOKING]  # the slot stays taken
     event = (await events(session, booking))["booking.no_show"]
     assert (event.actor_user_id, event.at) == (hall.manager_id, clock.now())
     before, after = event.before or {}, event.after or {}
@@ -416,7 +417,7 @@ async def test_a_move_is_audited_with_the_new_booking_and_keeps_the_group(
     # The service refuses before it touches the booking, and a preview is refused alike.
     other_group = replace(request(world, hall.room_id, hall.day, ["20"]), group_id=world.group_b)
     for dry_run in (True, False):
-        with pytest.raises(InvalidInput):
+        with pytest.raises(InvalidInput) as refused:
             await cancel(
                 session,
                 clock,
@@ -428,6 +429,10 @@ async def test_a_move_is_audited_with_the_new_booking_and_keeps_the_group(
                 move_to=other_group,
                 dry_run=dry_run,
             )
+        assert (refused.value.field, refused.value.message) == (
+            "move_to.group_id",
+            "a move keeps the booking's group",
+        )
         assert booking.status is BookingStatus.CONFIRMED
         assert booking.cancelled_at is None
 
@@ -444,6 +449,9 @@ async def test_a_move_is_audited_with_the_new_booking_and_keeps_the_group(
     )
     assert outcome.moved_to is not None
     assert booking.moved_to_booking_id == outcome.moved_to.id
+    assert outcome.moved_to.group_id == booking.group_id == world.group_a
+    assert await claim_kinds(session, booking) == []  # the old slot is free
+    assert await claim_kinds(session, outcome.moved_to) == [ClaimKind.BOOKING]
     after = (await events(session, booking))["booking.cancelled"].after or {}
     assert (after["cause"], after["moved_to"]) == ("facility", outcome.moved_to.id)
 
