@@ -8,18 +8,16 @@ and acts on what the first wrote; a third connection watches pg_stat_activity to
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts import groups, passwords, registrations
 from booking.accounts.access import Principal
@@ -38,6 +36,7 @@ from tests.accounts.registering import confirm_link, token_of
 from tests.accounts.test_login_races import PASSWORD, Site, committed, site  # noqa: F401
 from tests.conftest import DEFAULT_NOW, committed_database
 from tests.people import registration
+from tests.races import Race, Step
 
 
 @pytest.fixture
@@ -101,51 +100,14 @@ async def test_a_confirmation_verifies_with_no_lock_held(
 # for_update), so the second waits for the first and acts on what it wrote: without the lock
 # it would act on what it read before, and write over the first.
 
-Step = Callable[[AsyncSession], Awaitable[Any]]
-
 
 @dataclass
-class Counter:
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
+class Counter(Race):
     settings: Settings
     clock: FrozenClock
     staff: Principal
     active: int  # activated, card valid to 31 March 2027
     pending: int
-
-    async def alone(self, step: Step) -> Any:
-        async with self.sessionmaker.begin() as session:
-            return await step(session)
-
-    async def waiting_on_a_lock(self) -> int:
-        async with self.engine.connect() as watcher:
-            found = await watcher.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            )
-        return int(found or 0)
-
-    async def at_once(self, first: Step, second: Step, *, second_waits: bool = True) -> Any:
-        """`first` holds its transaction open until `second`, in a transaction of its own,
-        waits for it (or, when it should not wait, is done); returns what `second` returned
-        or raised."""
-        async with self.sessionmaker.begin() as session:
-            await first(session)
-            other = asyncio.ensure_future(self.alone(second))
-            for _ in range(200):
-                if other.done() or await self.waiting_on_a_lock():
-                    break
-                await asyncio.sleep(0.02)
-            waited = not other.done()
-        try:
-            result = await other
-        except BookingError as error:
-            result = error
-        assert waited is second_waits, ("waited" if waited else "did not wait", result)
-        return result
 
     async def events(self, action: str, group_id: int) -> list[AuditEvent]:
         async with self.sessionmaker() as session:

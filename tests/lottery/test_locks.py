@@ -11,7 +11,6 @@ per transaction; a third watches pg_stat_activity to see the second one wait.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -19,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts import groups
 from booking.accounts.access import Principal
@@ -43,10 +42,9 @@ from tests.conftest import committed_database
 from tests.lottery.test_boundaries import MARCH, WINDOW_OPEN, open_weekdays
 from tests.lottery.test_cycle import jst
 from tests.people import registration
+from tests.races import Race, Step
 
 pytestmark = pytest.mark.engines("postgresql")
-
-Step = Callable[[AsyncSession], Awaitable[Any]]
 
 
 @pytest.fixture
@@ -56,11 +54,9 @@ def committed(engine_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
 
 
 @dataclass
-class Desk:
+class Desk(Race):
     """One group applying at a civic hall for March, on committed data."""
 
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
     settings: Settings
     clock: FrozenClock
     snapshot: NetworkSnapshot
@@ -80,10 +76,6 @@ class Desk:
             session, self.clock, self.settings, self.snapshot, self.member, application_id
         )
 
-    async def alone(self, step: Step) -> Any:
-        async with self.sessionmaker.begin() as session:
-            return await step(session)
-
     async def won(self) -> int:
         """An application for March, drawn (alone, so won) on 24 November."""
         (day,) = open_weekdays(self.snapshot, self.facility_id, 1)
@@ -96,35 +88,6 @@ class Desk:
             )
         )
         return int(application.id)
-
-    async def waiting_on_a_lock(self) -> int:
-        async with self.engine.connect() as watcher:
-            found = await watcher.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            )
-        return int(found or 0)
-
-    async def at_once(self, first: Step, second: Step, *, second_waits: bool) -> Any:
-        """`first` runs and holds its transaction open while `second` starts in a transaction
-        of its own; `first` commits once `second` waits for it (or, when it should not wait,
-        once it is done). Returns what `second` returned or raised."""
-        async with self.sessionmaker.begin() as session:
-            await first(session)
-            other = asyncio.ensure_future(self.alone(second))
-            for _ in range(200):
-                if other.done() or await self.waiting_on_a_lock():
-                    break
-                await asyncio.sleep(0.02)
-            waited = not other.done()
-        try:
-            result = await other
-        except BookingError as error:
-            result = error
-        assert waited is second_waits, ("waited" if waited else "did not wait", result)
-        return result
 
     async def count(self, what: Any, *where: Any) -> int:
         async with self.sessionmaker() as session:

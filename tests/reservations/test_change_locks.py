@@ -9,16 +9,14 @@ connections; a third watches pg_stat_activity to see the second change wait.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts import groups
 from booking.accounts.access import Principal
@@ -38,10 +36,9 @@ from booking.settings import Settings
 from tests.conftest import DEFAULT_NOW, committed_database
 from tests.people import registration
 from tests.places import open_weekday
+from tests.races import Race, Step
 
 pytestmark = pytest.mark.engines("postgresql")
-
-Change = Callable[[AsyncSession], Awaitable[Any]]
 
 
 @pytest.fixture
@@ -51,11 +48,9 @@ def committed(engine_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
 
 
 @dataclass
-class Desk:
+class Desk(Race):
     """Two staff at one facility's desk, and the booking they both change."""
 
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
     settings: Settings
     clock: FrozenClock
     snapshot: NetworkSnapshot
@@ -87,39 +82,6 @@ class Desk:
             )
             session.add(booking)
         return booking.id
-
-    async def waiting_on_a_lock(self) -> int:
-        async with self.engine.connect() as watcher:
-            found = await watcher.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            )
-        return int(found or 0)
-
-    async def at_once(self, first: Change, second: Change, *, second_waits: bool = True) -> Any:
-        """`first` changes the booking and holds its transaction open while `second` starts in
-        a transaction of its own; `first` commits once `second` waits for it (or, when it should
-        not wait, once it is done). Returns what `second` returned or raised."""
-        async with self.sessionmaker.begin() as session:
-            await first(session)
-            other = asyncio.ensure_future(self._alone(second))
-            for _ in range(200):
-                if other.done() or await self.waiting_on_a_lock():
-                    break
-                await asyncio.sleep(0.02)
-            waited = not other.done()
-        try:
-            result = await other
-        except Conflict as conflict:
-            result = conflict
-        assert waited is second_waits, ("waited" if waited else "did not wait", result)
-        return result
-
-    async def _alone(self, change: Change) -> Any:
-        async with self.sessionmaker.begin() as session:
-            return await change(session)
 
     async def events(self, booking_id: int, action: str) -> list[AuditEvent]:
         async with self.sessionmaker() as session:
@@ -199,7 +161,7 @@ async def test_a_second_cancellation_waits_and_finds_the_booking_cancelled(desk:
 async def test_a_second_decision_waits_and_finds_the_booking_decided(desk: Desk) -> None:
     booking_id = await desk.booking(BookingStatus.PENDING_APPROVAL)
 
-    def deciding(*, approve: bool) -> Change:
+    def deciding(*, approve: bool) -> Step:
         return lambda session: changes.decide(
             session,
             desk.clock,
@@ -243,7 +205,7 @@ async def test_a_second_payment_waits_and_its_audit_event_starts_from_the_first(
 ) -> None:
     booking_id = await desk.booking(BookingStatus.CONFIRMED)
 
-    def paying(status: PaymentStatus, method: str | None) -> Change:
+    def paying(status: PaymentStatus, method: str | None) -> Step:
         return lambda session: changes.set_payment(
             session, desk.clock, desk.staff, booking_id, status, method
         )
@@ -263,7 +225,7 @@ async def test_reading_or_previewing_a_booking_never_waits_for_a_change_in_progr
         booking, _ = await changes.get_booking(session, desk.staff, booking_id)
         return booking.status
 
-    def cancelling(*, dry_run: bool) -> Change:
+    def cancelling(*, dry_run: bool) -> Step:
         return lambda session: changes.cancel(
             session,
             desk.clock,
