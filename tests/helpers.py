@@ -1,14 +1,19 @@
-"""Small helpers shared by tests: find rows by key, write claims as later issues will."""
+"""Small helpers shared by tests: Tokyo time, rows by key, claims written as later issues will."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.inventory.models import Facility, Room, Unit
 from booking.reservations.models import Claim, ClaimKind
+
+
+def jst(day: date, hour: int, minute: int = 0) -> datetime:
+    """The UTC instant of `day` at hour:minute in Tokyo (UTC+9, no summer time)."""
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC) - timedelta(hours=9)
 
 
 async def facility_id(session: AsyncSession, key: str) -> int:

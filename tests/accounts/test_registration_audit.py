@@ -10,7 +10,7 @@ world of tests/people.py: group A registered online, then activated by the admin
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import pytest
@@ -25,14 +25,11 @@ from booking.accounts.sessions import principal_for_user
 from booking.audit.models import AuditEvent
 from booking.clock import FrozenClock
 from booking.errors import BookingError, Conflict, InvalidInput, NotFound
+from tests.helpers import jst
 from tests.people import World
 
 # An audit event as staff read it: action, target, actor, before, after.
 Event = tuple[str, str, str, int | None, dict[str, Any] | None, dict[str, Any] | None]
-
-
-def jst(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC) - timedelta(hours=9)
 
 
 async def principal(session: AsyncSession, world: World, role: str) -> Principal:

@@ -9,7 +9,7 @@ the code tells which check spoke).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import pytest
@@ -29,6 +29,7 @@ from booking.lottery.models import ApplicationStatus
 from booking.reservations.bookings import BookingRequest, book, is_closed
 from booking.reservations.changes import cancel
 from booking.reservations.rules import registration_problem
+from tests.helpers import jst
 from tests.people import World, registration
 from tests.places import Hall, open_weekday
 from tests.reservations.test_holds_blocks import holds_allowed
@@ -36,10 +37,6 @@ from tests.reservations.test_holds_blocks import holds_allowed
 __all__ = ["holds_allowed"]  # the fixture, used here
 
 LAST_DAY = date(2027, 3, 31)
-
-
-def jst(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC) - timedelta(hours=9)
 
 
 def card(status: GroupStatus, valid_until: date | None) -> Group:

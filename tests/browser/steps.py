@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from playwright.sync_api import Locator, expect
 
 from tests.browser.conftest import COMBINATIONS, Visit
+from tests.helpers import jst
 
 TODAY = date(2026, 11, 25)  # the site's clock (tests.conftest.DEFAULT_NOW)
 
 
 def tokyo(day: date, hour: int = 10) -> datetime:
-    return datetime(day.year, day.month, day.day, hour - 9, tzinfo=UTC)
+    return jst(day, hour)
 
 
 def nth(visit: Visit) -> int:

@@ -28,7 +28,7 @@ from booking.lottery.drawing import due_draws, lapse_unconfirmed, remind_winners
 from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.reservations.bookings import BookingRequest, is_closed
 from booking.reservations.models import Claim, ClaimKind
-from tests.lottery.test_cycle import jst
+from tests.helpers import jst
 from tests.people import World
 from tests.places import Hall, open_weekday
 

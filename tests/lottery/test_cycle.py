@@ -3,7 +3,7 @@ apply 17-23 April, draw 24 April, confirm 25-28 April, first-come from 29 April.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -17,14 +17,11 @@ from booking.lottery.models import LotteryApplication, LotteryCycle
 from booking.lottery.verify import verify_document
 from booking.notifications.models import OutboxMessage
 from booking.reservations.consistency import check
+from tests.helpers import jst
 from tests.people import PASSWORD, World
 from tests.places import Hall, open_weekday
 
 A = "/api/v1/lottery/applications"
-
-
-def jst(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC) - timedelta(hours=9)
 
 
 async def login(client: httpx.AsyncClient, email: str) -> dict[str, str]:

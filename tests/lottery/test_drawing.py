@@ -19,6 +19,7 @@ from booking.notifications.models import OutboxMessage
 from booking.reservations.changes import cancel
 from booking.reservations.consistency import check
 from booking.reservations.models import Booking, BookingStatus, Claim, ClaimKind, PaymentStatus
+from tests.helpers import jst
 from tests.lottery.test_boundaries import (
     MARCH,
     Applicant,
@@ -27,7 +28,6 @@ from tests.lottery.test_boundaries import (
     other_hall_room,
     with_lottery,
 )
-from tests.lottery.test_cycle import jst
 from tests.places import Hall, open_weekday
 
 __all__ = ["applicant"]  # the fixture, used here

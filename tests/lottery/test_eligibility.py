@@ -14,7 +14,8 @@ from booking.clock import FrozenClock
 from booking.inventory.network import SnapshotCache
 from booking.lottery.drawing import run_due_draws
 from booking.lottery.models import LotteryApplication
-from tests.lottery.test_cycle import A, application, jst, login
+from tests.helpers import jst
+from tests.lottery.test_cycle import A, application, login
 from tests.people import World
 from tests.places import Hall, open_weekday
 from tests.reservations.test_eligibility import SetPolicy, out_of_city, refused, room_policy

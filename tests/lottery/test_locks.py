@@ -39,8 +39,8 @@ from booking.reservations.bookings import BookingRequest
 from booking.reservations.models import Booking
 from booking.settings import Settings
 from tests.conftest import committed_database
+from tests.helpers import jst
 from tests.lottery.test_boundaries import MARCH, WINDOW_OPEN, open_weekdays
-from tests.lottery.test_cycle import jst
 from tests.people import registration
 from tests.races import Race, Step
 

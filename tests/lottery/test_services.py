@@ -32,6 +32,7 @@ from booking.lottery.models import ApplicationStatus, LotteryApplication, Lotter
 from booking.notifications.models import OutboxMessage
 from booking.reservations.bookings import is_closed
 from booking.reservations.models import Claim, ClaimKind
+from tests.helpers import jst
 from tests.lottery.test_boundaries import (
     MARCH,
     WINDOW_OPEN,
@@ -41,7 +42,6 @@ from tests.lottery.test_boundaries import (
     other_hall_room,
     with_lottery,
 )
-from tests.lottery.test_cycle import jst
 from tests.places import Hall, open_weekday
 from tests.reservations.test_eligibility import SetPolicy, room_policy
 

@@ -17,7 +17,8 @@ from booking.inventory.network import SnapshotCache
 from booking.lottery.drawing import lapse_unconfirmed, remind_winners, run_due_draws
 from booking.notifications.models import OutboxMessage
 from booking.reservations.holds import remind_holds
-from tests.lottery.test_cycle import application, jst, login
+from tests.helpers import jst
+from tests.lottery.test_cycle import application, login
 from tests.people import World
 from tests.places import Hall, open_weekday
 from tests.reservations.test_bookings import B, body

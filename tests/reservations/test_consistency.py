@@ -6,7 +6,7 @@ One story walks each way a booking, a hold, a block and a lottery application ch
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -29,12 +29,9 @@ from booking.reservations.bookings import BookingRequest, book
 from booking.reservations.consistency import check
 from booking.reservations.holds import complete_hold, expire_holds
 from booking.reservations.models import Booking, BookingStatus, Claim, PaymentStatus
+from tests.helpers import jst
 from tests.people import World
 from tests.places import Hall, open_weekday
-
-
-def jst(day: date, hour: int) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC) - timedelta(hours=9)
 
 
 async def principal(session: AsyncSession, user_id: int) -> Principal:

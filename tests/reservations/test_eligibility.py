@@ -4,7 +4,7 @@ and only dates the registration is valid on. Through HTTP on both databases."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import httpx
@@ -17,15 +17,12 @@ from booking.clock import FrozenClock
 from booking.inventory.models import Policy, Room
 from booking.inventory.services import bump_revision
 from booking.reservations.models import Booking, Claim
+from tests.helpers import jst
 from tests.people import World
 from tests.places import Hall, open_weekday
 from tests.reservations.test_bookings import B, body, relogin
 
 SetPolicy = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-def jst(day: date, hour: int) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC) - timedelta(hours=9)
 
 
 async def out_of_city(session: AsyncSession, group_id: int) -> None:
