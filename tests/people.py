@@ -170,8 +170,8 @@ async def world(session: AsyncSession, database: Database, clock: FrozenClock) -
         registration("幸区将棋クラブ", "rep-b@example.jp", password=PASSWORD),
         None,
     )
-    staff_here = await _principal(session, users["manager_here"])
-    staff_elsewhere = await _principal(session, users["manager_elsewhere"])
+    staff_here = await principal(session, users["manager_here"])
+    staff_elsewhere = await principal(session, users["manager_elsewhere"])
     centre_group = await groups.register(
         session,
         clock,
@@ -198,7 +198,7 @@ async def world(session: AsyncSession, database: Database, clock: FrozenClock) -
         ),
         None,
     )
-    admin_principal = await _principal(session, users["admin"])
+    admin_principal = await principal(session, users["admin"])
     activated = await groups.activate(session, clock, settings, admin_principal, group_a.id, None)
     await groups.activate(session, clock, settings, admin_principal, group_b.id, None)
     world = World(
@@ -234,5 +234,11 @@ async def world(session: AsyncSession, database: Database, clock: FrozenClock) -
     return world
 
 
-async def _principal(session: AsyncSession, user_id: int) -> Principal:
+async def principal(session: AsyncSession, user_id: int) -> Principal:
+    """A user's rights as the services see them (their roles and staff assignments)."""
     return await principal_for_user(session, await session.get_one(User, user_id))
+
+
+async def principal_as(session: AsyncSession, world: World, role: str) -> Principal:
+    """The rights of the world's user in `role` ("admin", "member", "manager_here", ...)."""
+    return await principal(session, world.user_ids[role])

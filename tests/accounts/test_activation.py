@@ -17,13 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts import groups
-from booking.accounts.access import Principal
-from booking.accounts.models import Group, GroupStatus, User
-from booking.accounts.sessions import principal_for_user
+from booking.accounts.models import Group, GroupStatus
 from booking.audit.models import AuditEvent
 from booking.clock import FrozenClock
 from booking.errors import Conflict
-from tests.people import World
+from tests.people import World, principal_as
 
 
 @dataclass
@@ -45,10 +43,6 @@ def draws(monkeypatch: pytest.MonkeyPatch, *script: tuple[str, int]) -> Draws:
     scripted = Draws(iter(script))
     monkeypatch.setattr(groups, "secrets", scripted)
     return scripted
-
-
-async def admin(session: AsyncSession, world: World) -> Principal:
-    return await principal_for_user(session, await session.get_one(User, world.user_ids["admin"]))
 
 
 async def events(session: AsyncSession, group_id: int) -> list[str]:
@@ -76,7 +70,12 @@ async def test_a_random_card_number_has_seven_digits_from_1000000_to_9999999(
 ) -> None:
     draws(monkeypatch, draw)
     group = await groups.activate(
-        session, clock, world.settings, await admin(session, world), world.centre_group, None
+        session,
+        clock,
+        world.settings,
+        await principal_as(session, world, "admin"),
+        world.centre_group,
+        None,
     )
     assert (group.status, group.card_number) == (GroupStatus.ACTIVE, card)
     assert group.activated_at == clock.now()
@@ -89,7 +88,12 @@ async def test_a_drawn_number_in_use_is_drawn_again(
     taken = int(world.card_a) - 1_000_000
     scripted = draws(monkeypatch, ("bottom", taken), ("bottom", 0))
     group = await groups.activate(
-        session, clock, world.settings, await admin(session, world), world.centre_group, None
+        session,
+        clock,
+        world.settings,
+        await principal_as(session, world, "admin"),
+        world.centre_group,
+        None,
     )
     assert group.card_number == "1000000"
     assert len(scripted.bounds) == 2
@@ -103,7 +107,12 @@ async def test_when_every_draw_is_in_use_the_activation_is_refused_to_be_tried_a
     scripted = draws(monkeypatch, *[("bottom", taken)] * 21)
     with pytest.raises(Conflict) as refused:
         await groups.activate(
-            session, clock, world.settings, await admin(session, world), world.centre_group, None
+            session,
+            clock,
+            world.settings,
+            await principal_as(session, world, "admin"),
+            world.centre_group,
+            None,
         )
     assert (refused.value.code, refused.value.message) == (
         "card_numbers_exhausted",
@@ -121,7 +130,7 @@ async def test_a_paper_cards_number_is_kept_unless_another_registration_has_it(
     """The children's centre's group had a paper card 2345678: it keeps it (no draw). The other
     centre's group shows group A's card number, a mistake: refused, naming the field."""
     scripted = draws(monkeypatch)
-    staff = await admin(session, world)
+    staff = await principal_as(session, world, "admin")
     kept = await groups.activate(
         session, clock, world.settings, staff, world.centre_group, "2345678"
     )

@@ -12,16 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts import groups
 from booking.accounts.access import Principal
 from booking.accounts.groups import GroupQuery
-from booking.accounts.models import GroupStatus, User
+from booking.accounts.models import GroupStatus
 from booking.accounts.schemas import GroupPatch
-from booking.accounts.sessions import principal_for_user
 from booking.clock import FrozenClock
 from booking.errors import PermissionDenied
-from tests.people import World, registration
-
-
-async def principal(session: AsyncSession, world: World, role: str) -> Principal:
-    return await principal_for_user(session, await session.get_one(User, world.user_ids[role]))
+from tests.people import World, principal_as, registration
 
 
 async def found(session: AsyncSession, who: Principal, **query: object) -> list[int]:
@@ -31,8 +26,8 @@ async def found(session: AsyncSession, who: Principal, **query: object) -> list[
 async def test_each_filter_and_each_staff_scope(
     world: World, session: AsyncSession, clock: FrozenClock
 ) -> None:
-    admin = await principal(session, world, "admin")
-    here = await principal(session, world, "manager_here")
+    admin = await principal_as(session, world, "admin")
+    here = await principal_as(session, world, "manager_here")
     everyone = [world.group_a, world.group_b, world.centre_group, world.other_centre_group]
     # An administrator sees every registration, in id order; a manager the city-wide ones and
     # their own facility's, not another facility's.
@@ -53,7 +48,7 @@ async def test_each_filter_and_each_staff_scope(
 async def test_search_by_name_or_reading_takes_wildcards_literally(
     world: World, session: AsyncSession, clock: FrozenClock
 ) -> None:
-    admin = await principal(session, world, "admin")
+    admin = await principal_as(session, world, "admin")
     await groups.update_group(
         session, clock, admin, world.group_b, GroupPatch(name_kana="サイワイク_ショウギ%")
     )
@@ -78,7 +73,7 @@ async def test_a_managers_list_pages_in_registration_order_across_city_wide_and_
     """A city-wide group registered after the facility's own comes after it, on its page: the
     list is in registration order whatever way the database finds the rows of the scope (city-
     wide or this facility's), so paging through it shows each registration once."""
-    here = await principal(session, world, "manager_here")
+    here = await principal_as(session, world, "manager_here")
     later = await groups.register(
         session, clock, world.settings, here, registration("中原囲碁の会", "go@example.jp"), None
     )

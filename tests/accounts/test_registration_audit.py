@@ -18,22 +18,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts import groups
-from booking.accounts.access import Principal
-from booking.accounts.models import GroupStatus, User
+from booking.accounts.models import GroupStatus
 from booking.accounts.schemas import GroupPatch
-from booking.accounts.sessions import principal_for_user
 from booking.audit.models import AuditEvent
 from booking.clock import FrozenClock
 from booking.errors import BookingError, Conflict, InvalidInput, NotFound
 from tests.helpers import jst
-from tests.people import World
+from tests.people import World, principal_as
 
 # An audit event as staff read it: action, target, actor, before, after.
 Event = tuple[str, str, str, int | None, dict[str, Any] | None, dict[str, Any] | None]
-
-
-async def principal(session: AsyncSession, world: World, role: str) -> Principal:
-    return await principal_for_user(session, await session.get_one(User, world.user_ids[role]))
 
 
 async def trail(session: AsyncSession, group_id: int) -> list[Event]:
@@ -68,7 +62,7 @@ async def test_each_step_of_a_registrations_life_is_one_event_with_its_before_an
     """Group A: registered online by its representative, activated by the administrator
     (tests/people.py); on 1 December suspended, suspended again (nothing to record),
     reinstated and renewed by the administrator."""
-    admin = await principal(session, world, "admin")
+    admin = await principal_as(session, world, "admin")
     group_id, card, rep = world.group_a, world.card_a, world.user_ids["representative"]
     target = ("group", str(group_id))
     registered = state("pending", None, None)
@@ -115,7 +109,7 @@ async def test_a_registration_without_a_card_is_reinstated_to_pending_and_audite
     world: World, session: AsyncSession, clock: FrozenClock
 ) -> None:
     """The children's centre's group was registered at the counter and never activated."""
-    manager = await principal(session, world, "manager_here")
+    manager = await principal_as(session, world, "manager_here")
     group_id = world.centre_group
     pending = {
         "status": "pending",
@@ -176,7 +170,7 @@ async def test_a_contact_change_is_stored_and_audited_only_when_it_changes_somet
     """The representative changes the group's name, reading, address or phone. An address is
     stored as groups keep them (trimmed, lower case), so typing the same one in capitals
     changes nothing, and nothing is recorded."""
-    rep = await principal(session, world, "representative")
+    rep = await principal_as(session, world, "representative")
     before_events = await trail(session, world.group_a)
     group = await groups.update_group(session, clock, rep, world.group_a, patch)
     now = {f: getattr(group, f) for f in CONTACT}
@@ -200,7 +194,7 @@ async def test_a_contact_change_is_stored_and_audited_only_when_it_changes_somet
 async def test_a_contact_address_that_is_not_one_is_refused_by_its_field(
     world: World, session: AsyncSession, clock: FrozenClock
 ) -> None:
-    rep = await principal(session, world, "representative")
+    rep = await principal_as(session, world, "representative")
     events = await trail(session, world.group_a)
     with pytest.raises(InvalidInput) as refused:
         await groups.update_group(session, clock, rep, world.group_a, GroupPatch(email="no-at"))
@@ -233,7 +227,7 @@ async def test_a_change_that_does_not_apply_to_the_status_says_so(
     message: str,
 ) -> None:
     """Staff read the message at the counter: it names what the registration is not."""
-    admin = await principal(session, world, "admin")
+    admin = await principal_as(session, world, "admin")
     group_id: int = getattr(world, group)
     calls = {
         "activate": lambda: groups.activate(session, clock, world.settings, admin, group_id, None),
@@ -252,7 +246,7 @@ async def test_a_change_that_does_not_apply_to_the_status_says_so(
 async def test_a_registration_that_does_not_exist_is_named_in_the_refusal(
     world: World, session: AsyncSession, clock: FrozenClock, action: str
 ) -> None:
-    admin = await principal(session, world, "admin")
+    admin = await principal_as(session, world, "admin")
     missing = 999_999
     calls = {
         "view": lambda: groups.view_group(session, admin, missing),

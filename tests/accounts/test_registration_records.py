@@ -30,12 +30,11 @@ from booking.accounts.models import (
 )
 from booking.accounts.passwords import verify_password
 from booking.accounts.schemas import MemberIn, RegistrationIn, RepresentativeIn
-from booking.accounts.sessions import principal_for_user
 from booking.audit.models import AuditEvent
 from booking.clock import FrozenClock
 from booking.errors import BookingError, Conflict, InvalidInput
 from booking.notifications.models import OutboxMessage
-from tests.people import PASSWORD, World
+from tests.people import PASSWORD, World, principal_as
 
 ADDRESS = "203.0.113.7"  # the registrant's client address, kept in the audit trail online
 REP_BORN = date(1975, 6, 15)
@@ -85,7 +84,7 @@ async def actor_for(session: AsyncSession, world: World, way: str) -> Principal 
     role = {"online": None, "logged-in": "representative", "counter": "manager_here"}[way]
     if role is None:
         return None
-    return await principal_for_user(session, await session.get_one(User, world.user_ids[role]))
+    return await principal_as(session, world, role)
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.accounts.access import Principal
-from booking.accounts.models import Group, GroupStatus, User
-from booking.accounts.sessions import principal_for_user
+from booking.accounts.models import Group, GroupStatus
 from booking.clock import FrozenClock
 from booking.errors import BookingError
 from booking.inventory.models import Room
@@ -29,7 +28,7 @@ from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.reservations.bookings import BookingRequest, is_closed
 from booking.reservations.models import Claim, ClaimKind
 from tests.helpers import jst
-from tests.people import World
+from tests.people import World, principal_as
 from tests.places import Hall, open_weekday
 
 MARCH = date(2027, 3, 1)
@@ -57,10 +56,6 @@ def with_lottery(snapshot: NetworkSnapshot, facility_id: int, **rules: object) -
         snapshot,
         facilities={**snapshot.facilities, facility_id: replace(facility, policy=policy)},
     )
-
-
-async def principal(session: AsyncSession, world: World, role: str) -> Principal:
-    return await principal_for_user(session, await session.get_one(User, world.user_ids[role]))
 
 
 @dataclass
@@ -147,8 +142,8 @@ async def applicant(
         world,
         hall.snapshot,
         {
-            world.group_a: await principal(session, world, "representative"),
-            world.group_b: await principal(session, world, "other_representative"),
+            world.group_a: await principal_as(session, world, "representative"),
+            world.group_b: await principal_as(session, world, "other_representative"),
         },
     )
 

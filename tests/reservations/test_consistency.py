@@ -14,8 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.accounts import groups
 from booking.accounts.access import Principal
-from booking.accounts.models import User
-from booking.accounts.sessions import principal_for_user
 from booking.clock import FrozenClock
 from booking.inventory.models import Policy, Room
 from booking.inventory.network import NetworkSnapshot, SnapshotCache
@@ -30,12 +28,8 @@ from booking.reservations.consistency import check
 from booking.reservations.holds import complete_hold, expire_holds
 from booking.reservations.models import Booking, BookingStatus, Claim, PaymentStatus
 from tests.helpers import jst
-from tests.people import World
+from tests.people import World, principal
 from tests.places import Hall, open_weekday
-
-
-async def principal(session: AsyncSession, user_id: int) -> Principal:
-    return await principal_for_user(session, await session.get_one(User, user_id))
 
 
 class Walk:

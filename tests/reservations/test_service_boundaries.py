@@ -15,8 +15,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.accounts.access import Principal
-from booking.accounts.models import User
-from booking.accounts.sessions import principal_for_user
 from booking.clock import FrozenClock
 from booking.errors import BookingError, Conflict, RuleViolation
 from booking.inventory.calendar import DayType, day_type, is_holiday
@@ -28,7 +26,7 @@ from booking.reservations.changes import cancel, record_no_show
 from booking.reservations.holds import complete_hold, expire_holds
 from booking.reservations.models import Booking, BookingStatus, Claim, ClaimKind, PaymentStatus
 from tests.conftest import DEFAULT_NOW
-from tests.people import World
+from tests.people import World, principal
 from tests.places import Hall, open_weekday
 
 JST_MIDNIGHT_IN_UTC = 15  # 00:00 JST is 15:00 UTC of the day before
@@ -43,10 +41,6 @@ def first_minute_of(day: date) -> datetime:
     """00:00 JST on `day`, in UTC (still the day before in UTC)."""
     before = day - timedelta(days=1)
     return datetime(before.year, before.month, before.day, JST_MIDNIGHT_IN_UTC, tzinfo=UTC)
-
-
-async def principal(session: AsyncSession, user_id: int) -> Principal:
-    return await principal_for_user(session, await session.get_one(User, user_id))
 
 
 def request(
