@@ -7,10 +7,14 @@ from typing import Any, Literal
 from litestar import Controller, Request, Response, get
 from litestar.params import FromPath, FromQuery
 
+from booking.accounts.access import Principal
 from booking.accounts.auth import Auth
+from booking.clock import Clock
 from booking.deps import AppSettings, CurrentClock, Network
 from booking.documents.permits import issue_permit
 from booking.documents.render import permit_pdf
+from booking.inventory.network import NetworkSnapshot
+from booking.settings import Settings
 from booking.web.errors import error_responses
 
 PDF = "application/pdf"
@@ -40,11 +44,26 @@ class PermitController(Controller):
         network: Network,
         lang: FromQuery[Literal["ja", "en"]] = "ja",
     ) -> Response[bytes]:
-        facts = await issue_permit(
-            request.app.state.sessionmaker, clock, settings, network, auth.required(), booking_id
+        return await permit_response(
+            request, clock, settings, network, auth.required(), booking_id, lang
         )
-        return Response(
-            await permit_pdf(facts, lang),
-            media_type=PDF,
-            headers={"Content-Disposition": f'inline; filename="permit-{facts.number}.pdf"'},
-        )
+
+
+async def permit_response(
+    request: Request[Any, Any, Any],
+    clock: Clock,
+    settings: Settings,
+    network: NetworkSnapshot,
+    principal: Principal,
+    booking_id: int,
+    lang: Literal["ja", "en"],
+) -> Response[bytes]:
+    """The permit as the answer to a request: the API's and the page a mail links to."""
+    facts = await issue_permit(
+        request.app.state.sessionmaker, clock, settings, network, principal, booking_id
+    )
+    return Response(
+        await permit_pdf(facts, lang),
+        media_type=PDF,
+        headers={"Content-Disposition": f'inline; filename="permit-{facts.number}.pdf"'},
+    )

@@ -129,8 +129,9 @@ def booking_url(settings: Settings, booking_id: int) -> str:
 
 
 def permit_url(settings: Settings, booking_id: int) -> str:
-    """A confirmed booking's usage permit (booking/documents/controllers.py)."""
-    return f"{settings.public_url.rstrip('/')}/api/v1/bookings/{booking_id}/permit.pdf"
+    """A confirmed booking's usage permit (booking/pages/bookings.py, `my_permit`: the login
+    first for whoever opens the mail logged out)."""
+    return f"{settings.public_url.rstrip('/')}/my/bookings/{booking_id}/permit.pdf"
 
 
 def lottery_url(settings: Settings) -> str:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from booking.accounts import groups
@@ -20,6 +20,7 @@ from booking.accounts.auth import Auth
 from booking.accounts.models import Group
 from booking.clock import local_today
 from booking.deps import AppSettings, Claims, CurrentClock, DbSession, Network
+from booking.documents.controllers import permit_response
 from booking.errors import BookingError, NotFound
 from booking.inventory.network import NetworkSnapshot, PeriodInfo, RoomInfo
 from booking.inventory.policy import Phase, booking_phase
@@ -260,6 +261,24 @@ class BookingPages(Controller):
             payments=PAYMENT_STATUSES,
             done="done" in request.query_params,
             staff=page.user.manages(booking.facility_id),
+        )
+
+    @get("/my/bookings/{booking_id:int}/permit.pdf", name="my_permit")
+    async def permit(
+        self,
+        request: Request[Any, Any, Any],
+        booking_id: FromPath[int],
+        auth: Auth,
+        clock: CurrentClock,
+        settings: AppSettings,
+        network: Network,
+        lang: FromQuery[Literal["ja", "en"] | None] = None,
+    ) -> Response[bytes]:
+        """The usage permit where the mail and the booking's page link it: whoever is not
+        logged in goes to the login first and comes back here."""
+        page = Page.logged_in(request, auth)
+        return await permit_response(
+            request, clock, settings, network, page.user, booking_id, lang or page.texts.lang
         )
 
     @get("/my/bookings/{booking_id:int}/cancel", name="cancel_preview")

@@ -9,6 +9,7 @@ import asyncio
 import io
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -269,7 +270,7 @@ async def test_the_group_s_booking_page_links_the_permit_of_a_confirmed_booking(
     browser = cookies(world, "member", lang=lang)
     page = await client.get(f"/my/bookings/{confirmed.id}", headers=browser)
     assert page.status_code == 200, page.text
-    link = re.search(r'href="(/api/v1/bookings/[0-9]+/permit\.pdf[^"]*)"[^>]*>([^<]+)<', page.text)
+    link = re.search(r'href="(/my/bookings/[0-9]+/permit\.pdf[^"]*)"[^>]*>([^<]+)<', page.text)
     assert link, page.text
     assert link[2] == ("利用許可書（PDF）" if lang == "ja" else "Usage permit (PDF)")
     permit = await client.get(link[1].replace("&amp;", "&"), headers=browser)
@@ -280,3 +281,26 @@ async def test_the_group_s_booking_page_links_the_permit_of_a_confirmed_booking(
     waiting = await client.get(f"/my/bookings/{pending.id}", headers=browser)
     assert waiting.status_code == 200, waiting.text
     assert "permit.pdf" not in waiting.text
+
+
+async def test_the_permit_a_mail_links_asks_a_logged_out_reader_to_log_in_first(
+    client: httpx.AsyncClient, world: World, hall: Hall, session: AsyncSession, clock: FrozenClock
+) -> None:
+    confirmed = await booked(world, hall, session, clock, ["10"])
+    link = f"/my/bookings/{confirmed.id}/permit.pdf?lang=en"
+    away = await client.get(link)
+    assert away.status_code == 303
+    assert away.headers["location"] == f"/login?next={quote(link, safe='')}"
+    # Another group's representative sees the same "not found" page as for no booking at all.
+    other = await client.get(link, headers=cookies(world, "other_representative"))
+    missing = await client.get(
+        "/my/bookings/999999/permit.pdf", headers=cookies(world, "other_representative")
+    )
+    assert other.status_code == missing.status_code == 404
+    assert "application/pdf" not in other.headers["content-type"]
+    # The page's language when the link names none.
+    permit = await client.get(
+        link.split("?", maxsplit=1)[0], headers=cookies(world, "member", lang="en")
+    )
+    assert permit.headers["content-type"] == "application/pdf"
+    assert flat("Facility Use Permit") in flat(pdf_text(permit.content))

@@ -108,7 +108,7 @@ async def test_booking_confirmed_and_cancelled_mails(
     assert "予約確定" in confirmed.subject
     path = await follow_links(client, world, confirmed)
     assert path == f"/my/bookings/{made.json()['id']}"
-    permit = f"/api/v1/bookings/{made.json()['id']}/permit.pdf"
+    permit = f"/my/bookings/{made.json()['id']}/permit.pdf"
     assert permit_links(confirmed) == [f"{permit}?", f"{permit}?lang=en"]
 
     cancelled = await client.post(f"{B}/{made.json()['id']}/cancel", headers=member)
