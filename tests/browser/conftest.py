@@ -147,7 +147,7 @@ class Visit:
     def link(self, message: str, **values: Any) -> Locator:
         return self.page.get_by_role("link", name=self._(message, **values), exact=True)
 
-    def submit(self, locator: Locator, url: str | None = None) -> None:
+    def submit(self, locator: Locator, url: str | re.Pattern[str] | None = None) -> None:
         """Click a control that loads another page (htmx swaps it in), then check that page."""
         locator.click()
         if url is not None:
