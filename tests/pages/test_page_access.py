@@ -162,6 +162,12 @@ PAGES = [
     ),
     Row("a booking", "GET", "/my/bookings/{booking}", "login 200 200 404 200 404 404 200"),
     Row(
+        "a booking's usage permit (PDF)",
+        "GET",
+        "/my/bookings/{booking}/permit.pdf",
+        "login 200 200 404 200 404 404 200",
+    ),
+    Row(
         "cancel preview",
         "GET",
         "/my/bookings/{booking}/cancel",
@@ -474,7 +480,9 @@ async def _visit(
 
 
 def _media_type(path: str, status: int) -> str:
-    return "text/csv" if ".csv" in path and status == 200 else "text/html"
+    if status == 200 and ".csv" in path:
+        return "text/csv"
+    return "application/pdf" if status == 200 and ".pdf" in path else "text/html"
 
 
 def _english_refusal(page: str) -> str | None:
