@@ -16,9 +16,32 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from booking.accounts.access import Principal
+from booking.accounts.models import StaffRole
+from booking.accounts.sessions import principal_for_user
+from booking.accounts.staff import grant_staff_role
+from booking.audit.service import SYSTEM
+from booking.clock import Clock
 from booking.errors import BookingError
+from booking.settings import Settings
+from tests.people import PASSWORD
 
 Step = Callable[[AsyncSession], Awaitable[Any]]
+
+
+async def city_admin(session: AsyncSession, clock: Clock, settings: Settings) -> Principal:
+    """The city's administrator, made in `session`: the staff who may change anything."""
+    user = await grant_staff_role(
+        session,
+        clock,
+        settings,
+        SYSTEM,
+        email="admin@city.example",
+        name="admin",
+        role=StaffRole.ADMIN,
+        password=PASSWORD,
+    )
+    return await principal_for_user(session, user)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking.accounts import groups, login, passwords, registrations
 from booking.accounts.models import ApiToken, StaffRole, User
-from booking.accounts.sessions import open_session, principal_for_user
+from booking.accounts.sessions import open_session
 from booking.accounts.staff import grant_staff_role
 from booking.app import create_app
 from booking.audit.service import SYSTEM
@@ -43,6 +43,7 @@ from tests.conftest import (
 )
 from tests.people import registration
 from tests.places import open_weekday
+from tests.races import city_admin
 
 PASSWORD = "the right passphrase"
 STAFF = 12  # accounts that log in during the flood
@@ -70,16 +71,7 @@ async def site(committed: Settings) -> AsyncIterator[Site]:
     engine = create_engine(committed)
     sessionmaker = create_sessionmaker(engine)
     async with sessionmaker.begin() as session:
-        admin = await grant_staff_role(
-            session,
-            clock,
-            committed,
-            SYSTEM,
-            email="admin@city.example",
-            name="admin",
-            role=StaffRole.ADMIN,
-            password=PASSWORD,
-        )
+        staff = await city_admin(session, clock, committed)
         for i in range(STAFF):
             await grant_staff_role(
                 session,
@@ -99,7 +91,6 @@ async def site(committed: Settings) -> AsyncIterator[Site]:
             registration("会", "rep@example.jp", password=PASSWORD),
             None,
         )
-        staff = await principal_for_user(session, admin)
         activated = await groups.activate(session, clock, committed, staff, group.id, None)
         rep = await session.scalar(select(User).where(User.email == "rep@example.jp"))
         assert rep is not None

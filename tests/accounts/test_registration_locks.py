@@ -21,12 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts import groups, passwords, registrations
 from booking.accounts.access import Principal
-from booking.accounts.models import Group, GroupStatus, StaffRole
+from booking.accounts.models import Group, GroupStatus
 from booking.accounts.schemas import GroupPatch
-from booking.accounts.sessions import principal_for_user
-from booking.accounts.staff import grant_staff_role
 from booking.audit.models import AuditEvent
-from booking.audit.service import SYSTEM
 from booking.clock import FrozenClock
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.errors import BookingError
@@ -36,7 +33,7 @@ from tests.accounts.registering import confirm_link, token_of
 from tests.accounts.test_login_races import PASSWORD, Site, committed, site  # noqa: F401
 from tests.conftest import DEFAULT_NOW, committed_database
 from tests.people import registration
-from tests.races import Race, Step
+from tests.races import Race, Step, city_admin
 
 
 @pytest.fixture
@@ -134,17 +131,7 @@ async def counter(committed_counter: Settings) -> AsyncIterator[Counter]:
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
     async with sessionmaker.begin() as session:
-        admin = await grant_staff_role(
-            session,
-            clock,
-            settings,
-            SYSTEM,
-            email="admin@city.example",
-            name="admin",
-            role=StaffRole.ADMIN,
-            password=PASSWORD,
-        )
-        staff = await principal_for_user(session, admin)
+        staff = await city_admin(session, clock, settings)
         active, pending = [
             await groups.register(
                 session,

@@ -23,11 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts import groups
 from booking.accounts.access import Principal
-from booking.accounts.models import StaffRole, User
+from booking.accounts.models import User
 from booking.accounts.sessions import principal_for_user
-from booking.accounts.staff import grant_staff_role
 from booking.audit.models import AuditEvent
-from booking.audit.service import SYSTEM
 from booking.clock import FrozenClock
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.errors import BookingError
@@ -42,7 +40,7 @@ from tests.conftest import committed_database
 from tests.helpers import jst
 from tests.lottery.test_boundaries import MARCH, WINDOW_OPEN, open_weekdays
 from tests.people import registration
-from tests.races import Race, Step
+from tests.races import Race, Step, city_admin
 
 pytestmark = pytest.mark.engines("postgresql")
 
@@ -100,17 +98,7 @@ async def desk(committed: Settings) -> AsyncIterator[Desk]:
     engine = create_engine(committed)
     sessionmaker = create_sessionmaker(engine)
     async with sessionmaker.begin() as session:
-        admin = await grant_staff_role(
-            session,
-            clock,
-            committed,
-            SYSTEM,
-            email="admin@city.example",
-            name="admin",
-            role=StaffRole.ADMIN,
-            password="an admin passphrase",
-        )
-        staff = await principal_for_user(session, admin)
+        staff = await city_admin(session, clock, committed)
         snapshot = await SnapshotCache().get(session)
         room = next(
             r

@@ -20,11 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts import groups
 from booking.accounts.access import Principal
-from booking.accounts.models import StaffRole
-from booking.accounts.sessions import principal_for_user
-from booking.accounts.staff import grant_staff_role
 from booking.audit.models import AuditEvent
-from booking.audit.service import SYSTEM
 from booking.clock import FrozenClock, local_today
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.errors import Conflict
@@ -36,7 +32,7 @@ from booking.settings import Settings
 from tests.conftest import DEFAULT_NOW, committed_database
 from tests.people import registration
 from tests.places import open_weekday
-from tests.races import Race, Step
+from tests.races import Race, Step, city_admin
 
 pytestmark = pytest.mark.engines("postgresql")
 
@@ -99,17 +95,7 @@ async def desk(committed: Settings) -> AsyncIterator[Desk]:
     engine = create_engine(committed)
     sessionmaker = create_sessionmaker(engine)
     async with sessionmaker.begin() as session:
-        admin = await grant_staff_role(
-            session,
-            clock,
-            committed,
-            SYSTEM,
-            email="admin@city.example",
-            name="admin",
-            role=StaffRole.ADMIN,
-            password="an admin passphrase",
-        )
-        staff = await principal_for_user(session, admin)
+        staff = await city_admin(session, clock, committed)
         snapshot = await SnapshotCache().get(session)
         room = next(
             r

@@ -22,12 +22,10 @@ import pytest
 from sqlalchemy import func, select
 
 from booking.accounts import groups
-from booking.accounts.models import StaffRole, User
-from booking.accounts.sessions import open_session, principal_for_user
-from booking.accounts.staff import grant_staff_role
+from booking.accounts.models import User
+from booking.accounts.sessions import open_session
 from booking.app import create_app
 from booking.audit.models import AuditEvent
-from booking.audit.service import SYSTEM
 from booking.clock import FrozenClock
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.inventory.network import SnapshotCache
@@ -44,6 +42,7 @@ from tests.conftest import (
 from tests.notifications.test_worker import free_port
 from tests.people import registration
 from tests.places import open_weekday
+from tests.races import city_admin
 
 
 @pytest.fixture
@@ -72,17 +71,7 @@ async def race(committed: Settings) -> AsyncIterator[Race]:
     engine = create_engine(committed)
     sessionmaker = create_sessionmaker(engine)
     async with sessionmaker.begin() as session:
-        admin = await grant_staff_role(
-            session,
-            clock,
-            committed,
-            SYSTEM,
-            email="admin@city.example",
-            name="admin",
-            role=StaffRole.ADMIN,
-            password="an admin passphrase",
-        )
-        staff = await principal_for_user(session, admin)
+        staff = await city_admin(session, clock, committed)
         snapshot = await SnapshotCache().get(session)
         combined = next(r for r in snapshot.rooms if len(r.unit_ids) > 1 and r.online_bookable)
         part = next(
