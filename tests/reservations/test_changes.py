@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.accounts.access import Principal
 from booking.audit.models import AuditEvent
 from booking.clock import FrozenClock
 from booking.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
@@ -62,6 +63,17 @@ async def claim_kinds(session: AsyncSession, booking: Booking) -> list[ClaimKind
 
 
 # --- who may see and change a booking ---------------------------------------------------------
+
+
+async def booked(
+    world: World, hall: Hall, session: AsyncSession, clock: FrozenClock
+) -> tuple[Principal, Principal, Booking]:
+    """The group's member, the hall's manager, and the member's confirmed booking of the
+    morning period on the hall's day."""
+    member = await principal(session, world.user_ids["member"])
+    staff = await principal(session, hall.manager_id)
+    slot = request(world, hall.room_id, hall.day, ["10"])
+    return member, staff, await book(session, clock, world.settings, hall.snapshot, member, slot)
 
 
 async def test_a_booking_is_seen_by_its_group_and_the_facility_staff_and_is_missing_to_others(
@@ -145,11 +157,7 @@ async def test_each_change_refuses_a_booking_in_the_wrong_status_and_names_the_s
     world: World, hall: Hall, session: AsyncSession, clock: FrozenClock
 ) -> None:
     settings, snapshot = world.settings, hall.snapshot
-    member = await principal(session, world.user_ids["member"])
-    staff = await principal(session, hall.manager_id)
-    booking = await book(
-        session, clock, settings, snapshot, member, request(world, hall.room_id, hall.day, ["10"])
-    )
+    member, staff, booking = await booked(world, hall, session, clock)
     error = await refused(
         decide(session, clock, settings, snapshot, staff, booking.id, approve=True),
         Conflict,
@@ -181,11 +189,7 @@ async def test_a_refused_cancellation_or_no_show_says_what_to_do_instead(
     world: World, hall: Hall, session: AsyncSession, clock: FrozenClock
 ) -> None:
     settings, snapshot = world.settings, hall.snapshot
-    member = await principal(session, world.user_ids["member"])
-    staff = await principal(session, hall.manager_id)
-    booking = await book(
-        session, clock, settings, snapshot, member, request(world, hall.room_id, hall.day, ["10"])
-    )
+    member, staff, booking = await booked(world, hall, session, clock)
     error = await refused(
         record_no_show(session, clock, settings, staff, booking.id), RuleViolation, "not_yet"
     )
@@ -280,12 +284,7 @@ async def test_an_approval_confirms_and_a_rejection_frees_the_slot_each_audited_
 async def test_a_payment_is_recorded_with_its_method_and_audited(
     world: World, hall: Hall, session: AsyncSession, clock: FrozenClock
 ) -> None:
-    settings, snapshot = world.settings, hall.snapshot
-    member = await principal(session, world.user_ids["member"])
-    staff = await principal(session, hall.manager_id)
-    booking = await book(
-        session, clock, settings, snapshot, member, request(world, hall.room_id, hall.day, ["10"])
-    )
+    _, staff, booking = await booked(world, hall, session, clock)
     clock.set(LATER)
     paid = await set_payment(session, clock, staff, booking.id, PaymentStatus.PAID, "counter")
     assert (paid.payment_status, paid.payment_method, paid.updated_at) == (
@@ -304,11 +303,7 @@ async def test_a_no_show_keeps_the_slot_owes_the_fee_and_is_audited(
     world: World, hall: Hall, session: AsyncSession, clock: FrozenClock
 ) -> None:
     settings, snapshot = world.settings, hall.snapshot
-    member = await principal(session, world.user_ids["member"])
-    staff = await principal(session, hall.manager_id)
-    booking = await book(
-        session, clock, settings, snapshot, member, request(world, hall.room_id, hall.day, ["10"])
-    )
+    _, staff, booking = await booked(world, hall, session, clock)
     clock.set(first_minute_of(hall.day) + timedelta(hours=20))  # the evening of the day
     await record_no_show(session, clock, settings, staff, booking.id)
     assert (booking.status, booking.cancellation_charge, booking.updated_at) == (
@@ -386,11 +381,7 @@ async def test_a_move_is_audited_with_the_new_booking_and_keeps_the_group(
     world: World, hall: Hall, session: AsyncSession, clock: FrozenClock, client: httpx.AsyncClient
 ) -> None:
     settings, snapshot = world.settings, hall.snapshot
-    member = await principal(session, world.user_ids["member"])
-    staff = await principal(session, hall.manager_id)
-    booking = await book(
-        session, clock, settings, snapshot, member, request(world, hall.room_id, hall.day, ["10"])
-    )
+    _, staff, booking = await booked(world, hall, session, clock)
     await session.commit()
     # To another group's name: refused, naming the field, and nothing is cancelled.
     elsewhere = {
