@@ -21,6 +21,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from booking.documents.permits import PermitFacts
+from booking.notifications.booking_mail import date_en, date_ja
 from booking.reservations.models import PaymentStatus
 
 Lang = Literal["ja", "en"]
@@ -32,7 +33,6 @@ _font_lock = threading.Lock()
 _font_registered = False
 _limiter: anyio.CapacityLimiter | None = None
 
-_WEEKDAYS_JA = "月火水木金土日"
 _PAYMENT = {
     PaymentStatus.UNPAID: ("未納", "Unpaid"),
     PaymentStatus.PAID: ("納付済", "Paid"),
@@ -70,9 +70,7 @@ def _register_font() -> None:
 
 
 def _date_text(day: date, lang: Lang) -> str:
-    if lang == "ja":
-        return f"{day.year}年{day.month}月{day.day}日（{_WEEKDAYS_JA[day.weekday()]}）"
-    return f"{day:%a} {day.day} {day:%b %Y}"
+    return date_ja(day) if lang == "ja" else date_en(day)
 
 
 def rows(facts: PermitFacts, lang: Lang) -> list[tuple[str, str]]:
