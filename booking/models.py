@@ -12,17 +12,20 @@ from booking.accounts.models import (
 )
 from booking.audit.models import AuditEvent
 from booking.calendars.models import CalendarFeed
-from booking.documents.models import DocumentCounter, Permit
+from booking.documents.models import DocumentCounter, Permit, Receipt
 from booking.inventory.models import (
     ClosureRule,
     Facility,
     FacilityKind,
     InventoryRevision,
+    Notice,
     Period,
     PeriodGrid,
     Policy,
+    PolicyRevision,
     Purpose,
     Room,
+    RoomFeeSchedule,
     RoomUnit,
     Unit,
     Ward,
@@ -60,14 +63,18 @@ __all__ = [
     "LotteryDraw",
     "ManagerFacility",
     "Member",
+    "Notice",
     "OutboxMessage",
     "PasswordToken",
     "Period",
     "PeriodGrid",
     "Permit",
     "Policy",
+    "PolicyRevision",
     "Purpose",
+    "Receipt",
     "Room",
+    "RoomFeeSchedule",
     "RoomUnit",
     "Unit",
     "User",

@@ -1,4 +1,4 @@
-"""Numbered documents: a counter per facility, fiscal year and kind, and the permits issued."""
+"""Numbered documents: a counter per facility, fiscal year and kind; permits and receipts."""
 
 from __future__ import annotations
 
@@ -35,6 +35,26 @@ class Permit(Base):
     fiscal_year: Mapped[int] = mapped_column(Integer)
     number: Mapped[int] = mapped_column(Integer)
     # HMAC of the permit's facts with the server's secret, printed so staff can check a permit.
+    verification_code: Mapped[str] = mapped_column(String(20))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    issued_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Receipt(Base):
+    """領収書, or its counterpart for a refund (還付) or a waiver (減免): one per recorded payment
+    event, never reissued under another number. Numbered per facility, fiscal year and kind."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (UniqueConstraint("facility_id", "fiscal_year", "kind", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"))
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # receipt | refund | waiver
+    number: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(Integer)  # yen; what was paid, refunded or waived
+    method: Mapped[str | None] = mapped_column(String(30))
     verification_code: Mapped[str] = mapped_column(String(20))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     issued_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -124,6 +124,11 @@ class Facility(Base):
     estimate_basis: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
     sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # field -> {"by": user id, "at": ISO instant}: values staff set in the system, which a later
+    # load of the data files reports as a conflict instead of overwriting (inventory/load.py).
+    staff_edits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # field -> {"by", "at"}: estimates staff confirmed (the field left estimated_fields).
+    confirmations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     # A facility that left the data is retired, never deleted: bookings may still point at it.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -178,10 +183,74 @@ class Room(Base):
     estimate_basis: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
     sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # field -> {"by": user id, "at": ISO instant}: values staff set in the system, which a later
+    # load of the data files reports as a conflict instead of overwriting (inventory/load.py).
+    staff_edits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # field -> {"by", "at"}: estimates staff confirmed (the field left estimated_fields).
+    confirmations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RoomFeeSchedule(Base):
+    """The room's fees from a date on (a fiscal-year revision on 1 April is the model case).
+
+    The room's own `fees`/`all_day_fee` apply before its first schedule. A booking keeps the fee
+    it was made with (bookings.fee_breakdown), so a schedule changes only what is booked later.
+    """
+
+    __tablename__ = "room_fee_schedules"
+    __table_args__ = (UniqueConstraint("room_id", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    effective_from: Mapped[date] = mapped_column(Date)
+    fees: Mapped[dict[str, int] | None] = mapped_column(JSON)  # yen per period code
+    all_day_fee: Mapped[int | None] = mapped_column(Integer)
+    # 'data': from facilities_data; 'staff': entered in the system.
+    origin: Mapped[str] = mapped_column(String(16), default="staff")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class PolicyRevision(Base):
+    """A policy's settings from a use date on. It governs bookings for use dates from
+    `effective_from` that are made after it was entered (`created_at`); earlier bookings keep
+    the settings they were made under."""
+
+    __tablename__ = "policy_revisions"
+    __table_args__ = (UniqueConstraint("policy_id", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(
+        ForeignKey("policies.id", ondelete="CASCADE"), index=True
+    )
+    effective_from: Mapped[date] = mapped_column(Date)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    origin: Mapped[str] = mapped_column(String(16), default="staff")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Notice(Base):
+    """お知らせ: a facility's notice, shown on its page from `starts_on` to `ends_on`."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"), index=True)
+    title_ja: Mapped[str] = mapped_column(NAME)
+    title_en: Mapped[str | None] = mapped_column(NAME)
+    body_ja: Mapped[str] = mapped_column(Text)
+    body_en: Mapped[str | None] = mapped_column(Text)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Unit(Base):
