@@ -21,9 +21,36 @@ from pydantic import (
 
 from booking.inventory.calendar import DayType
 from booking.inventory.closures import ClosureSpec
+from booking.web.fields import CONTROL_REASON, MULTI_LINE_CONTROL_REASON, control_characters
 
+
+def _one_line(value: str) -> str:
+    if control_characters(value):
+        raise ValueError(CONTROL_REASON)
+    return value
+
+
+def _multi_line(value: str) -> str:
+    if control_characters(value, multiline=True):
+        raise ValueError(MULTI_LINE_CONTROL_REASON)
+    return value
+
+
+# The field types of the data files, which the system's editing services validate with too
+# (inventory/editing.py): one definition of each rule.
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+    AfterValidator(_one_line),
+]
+OneLine = Annotated[str, AfterValidator(_one_line)]
+Address = Annotated[str, StringConstraints(max_length=300), AfterValidator(_one_line)]
+Phone = Annotated[str, StringConstraints(pattern=r"^[0-9+()\- ]{6,40}$")]
+ExternalId = Annotated[str, StringConstraints(max_length=40), AfterValidator(_one_line)]
+Remark = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_multi_line)]
+Capacity = Annotated[int, Field(gt=0, le=100_000)]
+Area = Annotated[float, Field(gt=0, le=100_000)]
 # Kana, kanji and full-width forms (full-width brackets included).
 _JAPANESE = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
@@ -37,6 +64,8 @@ def _english(value: str) -> str:
 
 
 EnglishName = Annotated[Name, AfterValidator(_english)]
+Yen = Annotated[int, Field(ge=0, le=10_000_000)]
+FeeTable = dict[str, Yen]  # yen per period code of the room's grid
 
 
 def _named(rule: ClosureSpec) -> ClosureSpec:
@@ -58,7 +87,7 @@ class _Record(BaseModel):
 
 class _Estimable(_Record):
     estimated_fields: tuple[str, ...] = ()
-    estimate_basis: str | None = None
+    estimate_basis: Remark | None = None
 
     @model_validator(mode="after")
     def _basis_given(self) -> Any:
@@ -148,24 +177,51 @@ class KindData(_Record):
     closures: tuple[NamedClosure, ...] = ()
 
 
+class FeeRevisionData(_Record):
+    """A room's fees from a use date on (a fiscal-year revision on 1 April is the model case).
+    A booking keeps the fee it was made with; the revision prices what is booked later."""
+
+    effective_from: date
+    fees: FeeTable | None = None  # None: free from that date
+    all_day_fee: Yen | None = None
+
+
+class PolicyRevisionData(_Record):
+    """A policy's change from a use date on: partial overrides, merged over the policy's own
+    settings and its earlier revisions (checked against ReservationPolicy by the loader)."""
+
+    effective_from: date
+    settings: dict[str, Any] = Field(min_length=1)
+
+
+def _distinct_dates(
+    revisions: tuple[FeeRevisionData, ...] | tuple[PolicyRevisionData, ...],
+) -> None:
+    days = [revision.effective_from for revision in revisions]
+    if len(set(days)) != len(days):
+        raise ValueError(f"two revisions from one date: {sorted(map(str, days))}")
+
+
 class RoomData(_Estimable):
     key: Key
     name_ja: Name
     name_en: EnglishName
-    capacity: int | None = Field(default=None, gt=0, le=100_000)
-    area_m2: float | None = Field(default=None, gt=0)
-    equipment: tuple[Name, ...] = ()
-    fees: dict[str, Annotated[int, Field(ge=0, le=10_000_000)]] | None = None
-    all_day_fee: int | None = Field(default=None, ge=0, le=10_000_000)
+    capacity: Capacity | None = None
+    area_m2: Area | None = None
+    equipment: tuple[Name, ...] = Field(default=(), max_length=100)
+    fees: FeeTable | None = None
+    all_day_fee: Yen | None = None
+    # The fees from a date on; `fees`/`all_day_fee` above apply before the first of them.
+    fee_revisions: tuple[FeeRevisionData, ...] = ()
     online_bookable: bool = True
-    purposes: tuple[Key, ...] | None = None
-    units: tuple[Key, ...] | None = Field(default=None, min_length=1)
-    external_id: str | None = Field(default=None, max_length=40)
+    purposes: tuple[Key, ...] | None = Field(default=None, max_length=100)
+    units: tuple[Key, ...] | None = Field(default=None, min_length=1, max_length=100)
+    external_id: ExternalId | None = None
     policy: Key | None = None
     period_grid: Key | None = None
     estimated: bool = False
-    notes: str | None = None
-    sources: tuple[str, ...] = ()
+    notes: Remark | None = None
+    sources: tuple[OneLine, ...] = ()
 
     @model_validator(mode="after")
     def _sourced_or_estimated(self) -> RoomData:
@@ -173,6 +229,7 @@ class RoomData(_Estimable):
             raise ValueError("estimate_basis is required for an estimated room")
         if not self.estimated and not self.sources:
             raise ValueError("a room that is not an estimate needs at least one source")
+        _distinct_dates(self.fee_revisions)
         return self
 
     @property
@@ -208,17 +265,17 @@ class FacilityData(_Estimable):
     name_ja: Name
     name_en: EnglishName
     ward: Key | None = None
-    address: str | None = Field(default=None, max_length=300)
-    phone: str | None = Field(default=None, pattern=r"^[0-9+()\- ]{6,40}$")
-    external_id: str | None = Field(default=None, max_length=40)
+    address: Address | None = None
+    phone: Phone | None = None
+    external_id: ExternalId | None = None
     opens_on: date | None = None
     closes_on: date | None = None
     policy: Key | None = None
     period_grid: Key | None = None
     opening_hours: OpeningHours | None = None
     room_template: Key | None = None
-    notes: str | None = None
-    sources: tuple[str, ...] = Field(min_length=1)
+    notes: Remark | None = None
+    sources: tuple[OneLine, ...] = Field(min_length=1)
     closures: tuple[NamedClosure, ...] = ()
     rooms: tuple[RoomData, ...] = ()
 
@@ -239,6 +296,13 @@ class PolicyData(_Record):
 
     model_config = ConfigDict(extra="allow", frozen=True)
     estimate_basis: str | None = None
+    # Changes from a use date on (issue 16), each a partial override like the policy itself.
+    revisions: tuple[PolicyRevisionData, ...] = ()
+
+    @model_validator(mode="after")
+    def _distinct(self) -> PolicyData:
+        _distinct_dates(self.revisions)
+        return self
 
     def overrides(self) -> dict[str, Any]:
         return dict(self.model_extra or {})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from booking.inventory.calendar import holidays_of_year
 from booking.inventory.closures import ClosureSpec, HolidayClosure
 from booking.inventory.data_format import FacilityData, NetworkData, RoomData
-from booking.inventory.policy import effective_policy
+from booking.inventory.policy import policy_problems
 
 NETWORK_FILE = "network.toml"
 M = TypeVar("M", bound=BaseModel)
@@ -206,11 +206,16 @@ def _check_network(network: NetworkData, errors: list[DataError]) -> None:
     if len(set(keys)) != len(keys):
         bad("wards", f"ward keys must be unique: {keys}")
     for key, policy in network.policies.items():
-        try:
-            effective_policy(policy.overrides())
-        except ValidationError as exc:
-            for error in exc.errors():
-                bad(f"policies.{key}.{'.'.join(map(str, error['loc']))}", error["msg"])
+        for where, reason in policy_problems(policy.overrides()):
+            bad(f"policies.{key}.{where}", reason)
+        # Each revision is checked as it stands on its date: over the policy and the earlier ones.
+        layers: list[dict[str, Any]] = [policy.overrides()]
+        for index, revision in sorted(
+            enumerate(policy.revisions), key=lambda item: item[1].effective_from
+        ):
+            layers.append(revision.settings)
+            for where, reason in policy_problems(*layers):
+                bad(f"policies.{key}.revisions[{index}].settings.{where}", reason)
     for key, kind in network.kinds.items():
         if kind.policy and kind.policy not in network.policies:
             bad(f"kinds.{key}.policy", f"unknown policy {kind.policy!r}")
@@ -222,6 +227,76 @@ def _check_network(network: NetworkData, errors: list[DataError]) -> None:
             _check_room_refs(
                 network, room, None, f"room_templates.{key}.rooms[{index}]", NETWORK_FILE, errors
             )
+
+
+@dataclass(frozen=True)
+class References:
+    """What a facility or a room may name: the data files' network.toml, or the live network
+    (inventory/records.py) when staff edit it: one set of checks for both."""
+
+    wards: frozenset[str]
+    kinds: Mapping[str, str]  # kind key -> its period grid's key
+    purposes: frozenset[str]
+    policies: frozenset[str]
+    grids: Mapping[str, tuple[str, ...]]  # grid key -> its period codes
+
+    @classmethod
+    def of(cls, network: NetworkData) -> References:
+        return cls(
+            wards=frozenset(w.key for w in network.wards),
+            kinds={key: kind.period_grid for key, kind in network.kinds.items()},
+            purposes=frozenset(network.purposes),
+            policies=frozenset(network.policies),
+            grids={
+                key: tuple(p.code for p in grid.periods)
+                for key, grid in network.period_grids.items()
+            },
+        )
+
+    def grid_of(self, facility: FacilityData) -> str | None:
+        """The period grid of the facility's rooms unless a room names its own."""
+        return facility.period_grid or self.kinds.get(facility.kind)
+
+
+def facility_problems(refs: References, facility: FacilityData) -> list[tuple[str, str]]:
+    """(field, reason) for each key the facility names that does not exist."""
+    problems = []
+    if facility.ward and facility.ward not in refs.wards:
+        problems.append(("ward", f"unknown ward {facility.ward!r}"))
+    if facility.kind not in refs.kinds:
+        problems.append(("kind", f"no kinds.{facility.kind} in {NETWORK_FILE}"))
+    if facility.policy and facility.policy not in refs.policies:
+        problems.append(("policy", f"unknown policy {facility.policy!r}"))
+    if facility.period_grid and facility.period_grid not in refs.grids:
+        problems.append(("period_grid", f"unknown period grid {facility.period_grid!r}"))
+    return problems
+
+
+def room_problems(
+    refs: References, room: RoomData, facility_grid: str | None
+) -> list[tuple[str, str]]:
+    """(field, reason) for each key the room names that does not exist, and each fee of a
+    period its grid does not have."""
+    problems = []
+    if room.policy and room.policy not in refs.policies:
+        problems.append(("policy", f"unknown policy {room.policy!r}"))
+    grid_key = room.period_grid or facility_grid
+    if room.period_grid and room.period_grid not in refs.grids:
+        problems.append(("period_grid", f"unknown period grid {room.period_grid!r}"))
+    problems += [
+        ("purposes", f"unknown purpose {purpose!r}")
+        for purpose in room.purposes or ()
+        if purpose not in refs.purposes
+    ]
+    codes = refs.grids.get(grid_key) if grid_key else None
+    if codes is not None:
+        problems += [("fees", reason) for reason in fee_code_problems(room.fees, codes, grid_key)]
+        for index, revision in enumerate(room.fee_revisions):
+            problems += [
+                (f"fee_revisions[{index}].fees", reason)
+                for reason in fee_code_problems(revision.fees, codes, grid_key)
+            ]
+    return problems
 
 
 def _check_facility(
@@ -237,14 +312,9 @@ def _check_facility(
     def bad(attr: str, reason: str) -> None:
         errors.append(DataError(file, f"{where}.{attr}", reason))
 
-    if facility.ward and facility.ward not in {w.key for w in network.wards}:
-        bad("ward", f"unknown ward {facility.ward!r}")
-    if facility.kind not in network.kinds:
-        bad("kind", f"no kinds.{facility.kind} in {NETWORK_FILE}")
-    if facility.policy and facility.policy not in network.policies:
-        bad("policy", f"unknown policy {facility.policy!r}")
-    if facility.period_grid and facility.period_grid not in network.period_grids:
-        bad("period_grid", f"unknown period grid {facility.period_grid!r}")
+    refs = References.of(network)
+    for attr, reason in facility_problems(refs, facility):
+        bad(attr, reason)
     _check_closures(facility.closures, f"{where}.closures", file, errors)
     rooms = facility.rooms
     if facility.room_template:
@@ -258,8 +328,7 @@ def _check_facility(
                 )
                 for room in template.rooms
             )
-    kind = network.kinds.get(facility.kind)
-    grid_key = facility.period_grid or (kind.period_grid if kind else None)
+    grid_key = refs.grid_of(facility)
     for room_index, room in zip(room_indices, facility.rooms, strict=True):
         room_where = _where(lines, ("facilities", index, "rooms", room_index), room.key)
         _check_room_refs(network, room, grid_key, room_where, file, errors)
@@ -274,23 +343,21 @@ def _check_room_refs(
     file: str,
     errors: list[DataError],
 ) -> None:
-    def bad(attr: str, reason: str) -> None:
-        errors.append(DataError(file, f"{where}.{attr}", reason))
+    errors.extend(
+        DataError(file, f"{where}.{attr}", reason)
+        for attr, reason in room_problems(References.of(network), room, facility_grid)
+    )
 
-    if room.policy and room.policy not in network.policies:
-        bad("policy", f"unknown policy {room.policy!r}")
-    grid_key = room.period_grid or facility_grid
-    if room.period_grid and room.period_grid not in network.period_grids:
-        bad("period_grid", f"unknown period grid {room.period_grid!r}")
-    for purpose in room.purposes or ():
-        if purpose not in network.purposes:
-            bad("purposes", f"unknown purpose {purpose!r}")
-    grid = network.period_grids.get(grid_key) if grid_key else None
-    if grid is not None and room.fees:
-        codes = {period.code for period in grid.periods}
-        for code in room.fees:
-            if code not in codes:
-                bad("fees", f"period {code!r} is not in grid {grid_key!r} ({sorted(codes)})")
+
+def fee_code_problems(
+    fees: Mapping[str, int] | None, codes: Sequence[str], grid_key: str | None
+) -> list[str]:
+    """A fee table names periods of the room's grid only (the data files and staff alike)."""
+    return [
+        f"period {code!r} is not in grid {grid_key!r} ({sorted(codes)})"
+        for code in fees or {}
+        if code not in codes
+    ]
 
 
 _HOLIDAY_NAMES: frozenset[str] | None = None

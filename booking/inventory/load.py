@@ -254,7 +254,29 @@ async def _load_facility(
     grids: dict[str, int],
     policies: dict[str, int],
 ) -> Facility:
-    values = {
+    values = facility_values(data, kinds, wards, grids, policies)
+    facility = facilities.get(data.key)
+    if facility is None:
+        facility = loader.create(
+            "facilities",
+            Facility(key=data.key, created_at=loader.now, updated_at=loader.now, **values),
+        )
+        facilities[data.key] = facility
+        await loader.session.flush()
+    else:
+        loader.assign("facilities", facility, values)
+    return facility
+
+
+def facility_values(
+    data: FacilityData,
+    kinds: dict[str, int],
+    wards: dict[str, int],
+    grids: dict[str, int],
+    policies: dict[str, int],
+) -> dict[str, Any]:
+    """The columns of a facility row that hold this record (the load and staff edits alike)."""
+    return {
         "kind_id": kinds[data.kind],
         "name_ja": data.name_ja,
         "name_en": data.name_en,
@@ -273,17 +295,6 @@ async def _load_facility(
         "sources": list(data.sources),
         "active": True,
     }
-    facility = facilities.get(data.key)
-    if facility is None:
-        facility = loader.create(
-            "facilities",
-            Facility(key=data.key, created_at=loader.now, updated_at=loader.now, **values),
-        )
-        facilities[data.key] = facility
-        await loader.session.flush()
-    else:
-        loader.assign("facilities", facility, values)
-    return facility
 
 
 async def _load_rooms(
@@ -299,7 +310,7 @@ async def _load_rooms(
         units[key] = loader.create("units", Unit(facility_id=facility.id, key=key))
     await loader.session.flush()
     for order, data in enumerate(rooms):
-        values = _room_values(data, order, grids, policies)
+        values = room_values(data, order, grids, policies)
         room = existing.pop(data.key, None)
         if room is None:
             room = loader.create(
@@ -323,9 +334,10 @@ async def _load_rooms(
             loader.report.retired["rooms"] += 1
 
 
-def _room_values(
+def room_values(
     data: RoomData, order: int, grids: dict[str, int], policies: dict[str, int]
 ) -> dict[str, Any]:
+    """The columns of a room row that hold this record (the load and staff edits alike)."""
     return {
         "name_ja": data.name_ja,
         "name_en": data.name_en,

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 class _Part(BaseModel):
@@ -138,6 +138,16 @@ def _deep_merge(into: dict[str, Any], layer: dict[str, Any]) -> None:
 
 def effective_policy(*layers: dict[str, Any] | None) -> ReservationPolicy:
     return ReservationPolicy.model_validate(merge_layers(*layers))
+
+
+def policy_problems(*layers: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Why these partial policies make no ReservationPolicy: (dotted key, reason) each, none
+    when they do. The data files' check and the staff's revisions use this one rule."""
+    try:
+        effective_policy(*layers)
+    except ValidationError as exc:
+        return [(".".join(map(str, error["loc"])), error["msg"]) for error in exc.errors()]
+    return []
 
 
 # --- windows --------------------------------------------------------------------------------
