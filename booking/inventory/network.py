@@ -8,8 +8,10 @@ processes, shared state in the database).
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import select
@@ -24,12 +26,14 @@ from booking.inventory.models import (
     Period,
     PeriodGrid,
     Policy,
+    PolicyRevision,
     Purpose,
     Room,
+    RoomFeeSchedule,
     RoomUnit,
     Ward,
 )
-from booking.inventory.policy import ReservationPolicy, effective_policy
+from booking.inventory.policy import ReservationPolicy, effective_policy, merge_layers
 from booking.inventory.services import current_revision
 
 
@@ -55,6 +59,73 @@ class GridInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class RevisionInfo:
+    """A policy revision as the snapshot resolves it (inventory/schedules.py has the rule)."""
+
+    id: int
+    layer: int  # 0 the kind's policy, 1 the facility's, 2 the room's
+    effective_from: date
+    created_at: datetime
+    settings: dict[str, Any]
+
+
+class PolicyTimeline:
+    """The effective policy of one set of layers (kind, facility[, room]) over use dates.
+
+    A revision governs use dates from its `effective_from` for bookings made after it was
+    entered (`created_at`): `at(day)` answers for a booking made now, `at(day, made_at)` for
+    one made then, so a booking keeps the policy it was made under. Each layer is its policy's
+    settings with its revisions up to the date merged over them, in date order. Timelines are
+    shared by every room of the same layers, and without revisions `at` returns `base` itself,
+    so availability's memo (keyed by the timeline) and the booking path stay as fast as before.
+    """
+
+    __slots__ = ("_policies", "_resolve", "_steps", "base", "revisions")
+
+    def __init__(
+        self,
+        base: ReservationPolicy,
+        revisions: tuple[RevisionInfo, ...],
+        resolve: Callable[[frozenset[int]], ReservationPolicy],
+    ) -> None:
+        self.base = base
+        self.revisions = tuple(sorted(revisions, key=lambda r: (r.effective_from, r.layer)))
+        self._resolve = resolve  # frozenset of revision ids -> ReservationPolicy (memoised)
+        days = sorted({r.effective_from for r in self.revisions})
+        self._steps = days
+        self._policies = [
+            resolve(frozenset(r.id for r in self.revisions if r.effective_from <= day))
+            for day in days
+        ]
+
+    def at(self, day: date, made_at: datetime | None = None) -> ReservationPolicy:
+        """The policy for a booking of `day` made at `made_at` (None: now, every revision known)."""
+        if not self.revisions:
+            return self.base
+        if made_at is None:
+            index = bisect_right(self._steps, day)
+            return self._policies[index - 1] if index else self.base
+        known = frozenset(
+            r.id for r in self.revisions if r.effective_from <= day and r.created_at <= made_at
+        )
+        return self._resolve(known) if known else self.base
+
+    def changes_after(self, day: date) -> list[tuple[date, ReservationPolicy]]:
+        """The policy from each revision date after `day` on (pages announce what is coming)."""
+        return [(d, p) for d, p in zip(self._steps, self._policies, strict=True) if d > day]
+
+
+@dataclass(frozen=True, slots=True)
+class FeeTable:
+    """A room's fees from a date: yen per period code (None: free), the all-day tariff."""
+
+    effective_from: date | None  # None: the room's own fees, before any schedule
+    fees: dict[str, int] | None
+    all_day_fee: int | None
+    is_estimate: bool
+
+
+@dataclass(frozen=True, slots=True)
 class FacilityInfo:
     id: int
     key: str
@@ -65,9 +136,15 @@ class FacilityInfo:
     opens_on: date | None
     closes_on: date | None
     closures: tuple[ClosureSpec, ...]
-    policy: ReservationPolicy  # the kind's and the facility's layers
+    policy: ReservationPolicy  # the kind's and the facility's layers, before any revision
     grid: GridInfo
     address: str | None = None
+    timeline: PolicyTimeline | None = None  # None: no revision (tests build infos by hand)
+
+    def policy_on(self, day: date, made_at: datetime | None = None) -> ReservationPolicy:
+        """The facility's policy for use date `day`, for a booking made at `made_at` (None:
+        now). The lottery's calendar of a use month reads it on the month's first day."""
+        return self.timeline.at(day, made_at) if self.timeline else self.policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +158,27 @@ class RoomInfo:
     online_bookable: bool
     unit_ids: tuple[int, ...]
     grid: GridInfo
+    # Before any revision or schedule: the rules read policy_on / fees_on with the use date.
     policy: ReservationPolicy
     fees: dict[str, int] | None = None  # yen per period code; None: free
     all_day_fee: int | None = None
     purposes: frozenset[str] | None = None  # None: any purpose
     fee_is_estimate: bool = False  # the data marks the fees as estimates: shown with ≈
+    timeline: PolicyTimeline | None = None  # None: no revision (tests build infos by hand)
+    fee_schedules: tuple[FeeTable, ...] = ()  # from their dates on, earliest first
+
+    def policy_on(self, day: date, made_at: datetime | None = None) -> ReservationPolicy:
+        """The room's policy for use date `day`, for a booking made at `made_at` (None: now);
+        an existing booking passes its created_at and keeps the policy it was made under."""
+        return self.timeline.at(day, made_at) if self.timeline else self.policy
+
+    def fees_on(self, day: date) -> FeeTable:
+        """The fees for use date `day`: the last schedule from that date or before, else the
+        room's own. A booking stores its fee when made, so later schedules never touch it."""
+        for table in reversed(self.fee_schedules):
+            if table.effective_from is not None and table.effective_from <= day:
+                return table
+        return FeeTable(None, self.fees, self.all_day_fee, self.fee_is_estimate)
 
 
 @dataclass
@@ -131,11 +224,19 @@ class SnapshotCache:
 async def build_snapshot(session: AsyncSession, revision: int) -> NetworkSnapshot:
     grids = await _grids(session)
     policies = {p.id: p.settings for p in (await session.scalars(select(Policy))).all()}
+    revisions: dict[int, list[PolicyRevision]] = {}
+    for change in (await session.scalars(select(PolicyRevision))).all():
+        revisions.setdefault(change.policy_id, []).append(change)
+    fee_schedules: dict[int, list[RoomFeeSchedule]] = {}
+    for schedule in (
+        await session.scalars(select(RoomFeeSchedule).order_by(RoomFeeSchedule.effective_from))
+    ).all():
+        fee_schedules.setdefault(schedule.room_id, []).append(schedule)
     kinds = {k.id: k for k in (await session.scalars(select(FacilityKind))).all()}
     wards = {w.id: w for w in (await session.scalars(select(Ward))).all()}
     rules = await _closure_rules(session)
     facility_rows = (await session.scalars(select(Facility).where(Facility.active.is_(True)))).all()
-    policy_of = _PolicyLayers(policies)
+    policy_of = _PolicyLayers(policies, revisions)
 
     facilities: dict[int, FacilityInfo] = {}
     for row in facility_rows:
@@ -153,6 +254,7 @@ async def build_snapshot(session: AsyncSession, revision: int) -> NetworkSnapsho
             policy=policy_of((kind.policy_id, row.policy_id)),
             grid=grids[row.period_grid_id or kind.period_grid_id],
             address=row.address,
+            timeline=policy_of.timeline((kind.policy_id, row.policy_id)),
         )
     units: dict[int, list[int]] = {}
     for room_id, unit_id in await session.execute(select(RoomUnit.room_id, RoomUnit.unit_id)):
@@ -168,6 +270,8 @@ async def build_snapshot(session: AsyncSession, revision: int) -> NetworkSnapsho
         grid_id = room.period_grid_id or facility.period_grid_id or kind.period_grid_id
         ward = wards.get(facility.ward_id) if facility.ward_id else None
         order = (ward.sort_order if ward else 99, facility.kind_id, facility.id, room.sort_order)
+        layers = (kind.policy_id, facility.policy_id, room.policy_id)
+        estimate = room.is_estimated or "fees" in room.estimated_fields
         rooms.append(
             (
                 order,
@@ -181,11 +285,23 @@ async def build_snapshot(session: AsyncSession, revision: int) -> NetworkSnapsho
                     online_bookable=room.online_bookable,
                     unit_ids=tuple(sorted(units.get(room.id, ()))),
                     grid=grids[grid_id],
-                    policy=policy_of((kind.policy_id, facility.policy_id, room.policy_id)),
+                    policy=policy_of(layers),
                     fees=dict(room.fees) if room.fees else None,
                     all_day_fee=room.all_day_fee,
                     purposes=frozenset(room.purposes) if room.purposes is not None else None,
-                    fee_is_estimate=room.is_estimated or "fees" in room.estimated_fields,
+                    fee_is_estimate=estimate,
+                    timeline=policy_of.timeline(layers),
+                    fee_schedules=tuple(
+                        FeeTable(
+                            s.effective_from,
+                            dict(s.fees) if s.fees else None,
+                            s.all_day_fee,
+                            # What staff entered is the ordinance's figure; the data's keeps
+                            # the room's estimate mark.
+                            estimate and s.origin != "staff",
+                        )
+                        for s in fee_schedules.get(room.id, ())
+                    ),
                 ),
             )
         )
@@ -202,18 +318,47 @@ async def build_snapshot(session: AsyncSession, revision: int) -> NetworkSnapsho
 
 class _PolicyLayers:
     """Effective policies by their layers (kind, facility[, room] policy ids), each merged once
-    and shared: availability memoises per policy object."""
+    and shared: availability memoises per policy object, and per timeline."""
 
-    def __init__(self, policies: dict[int, dict[str, Any]]) -> None:
+    def __init__(
+        self, policies: dict[int, dict[str, Any]], revisions: dict[int, list[PolicyRevision]]
+    ) -> None:
         self._policies = policies
-        self._resolved: dict[tuple[int | None, ...], ReservationPolicy] = {}
+        self._revisions = revisions
+        self._resolved: dict[tuple[tuple[int | None, ...], frozenset[int]], ReservationPolicy] = {}
+        self._timelines: dict[tuple[int | None, ...], PolicyTimeline] = {}
 
-    def __call__(self, layers: tuple[int | None, ...]) -> ReservationPolicy:
-        if layers not in self._resolved:
-            self._resolved[layers] = effective_policy(
-                *(self._policies.get(i) if i else None for i in layers)
+    def __call__(
+        self, layers: tuple[int | None, ...], applied: frozenset[int] = frozenset()
+    ) -> ReservationPolicy:
+        """The policy of these layers with the revisions of ids `applied` merged in."""
+        key = (layers, applied)
+        if key not in self._resolved:
+            self._resolved[key] = effective_policy(
+                *(self._layer(i, applied) if i else None for i in layers)
             )
-        return self._resolved[layers]
+        return self._resolved[key]
+
+    def _layer(self, policy_id: int, applied: frozenset[int]) -> dict[str, Any] | None:
+        own = self._policies.get(policy_id)
+        dated = [r for r in self._revisions.get(policy_id, ()) if r.id in applied]
+        if not dated:
+            return own
+        dated.sort(key=lambda r: r.effective_from)
+        return merge_layers(own, *(r.settings for r in dated))
+
+    def timeline(self, layers: tuple[int | None, ...]) -> PolicyTimeline:
+        found = self._timelines.get(layers)
+        if found is None:
+            revisions = tuple(
+                RevisionInfo(r.id, index, r.effective_from, r.created_at, r.settings)
+                for index, policy_id in enumerate(layers)
+                if policy_id
+                for r in self._revisions.get(policy_id, ())
+            )
+            found = PolicyTimeline(self(layers), revisions, lambda applied: self(layers, applied))
+            self._timelines[layers] = found
+        return found
 
 
 async def _closure_rules(session: AsyncSession) -> dict[tuple[str, int], list[ClosureSpec]]:

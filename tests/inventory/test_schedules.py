@@ -1,0 +1,363 @@
+"""Fee schedules and policy revisions from a date, through the services (issue 16 §2): only
+administrators enter them, with the data files' rules, audited with before and after; the
+snapshot resolves them by use date (the day before and the day of) and by when a booking was
+made."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.audit.models import AuditEvent
+from booking.clock import FrozenClock
+from booking.errors import BookingError, Conflict, InvalidInput, NotFound, PermissionDenied
+from booking.inventory import schedules
+from booking.inventory.models import Policy, PolicyRevision, Room, RoomFeeSchedule
+from booking.inventory.network import SnapshotCache
+from booking.inventory.services import current_revision
+from tests.conftest import DEFAULT_NOW
+from tests.people import World, principal_as
+from tests.places import Hall
+
+APRIL = date(2027, 4, 1)  # the fiscal year's revision, the model case
+NEW_FEES = {"10": 1500, "20": 2000, "30": 2500}
+
+
+async def _count(session: AsyncSession, table: type) -> int:
+    return int(await session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+async def _events(session: AsyncSession, action: str) -> list[AuditEvent]:
+    found = await session.scalars(
+        select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+    )
+    return list(found.all())
+
+
+async def test_a_fee_schedule_prices_its_date_on_and_the_room_s_own_fees_the_day_before(
+    session: AsyncSession, clock: FrozenClock, world: World, hall: Hall
+) -> None:
+    admin = await principal_as(session, world, "admin")
+    revision = await current_revision(session)
+    row = await schedules.set_fee_schedule(
+        session,
+        clock,
+        world.settings.tz,
+        admin,
+        hall.room_id,
+        effective_from=APRIL,
+        fees=NEW_FEES,
+        all_day_fee=5500,
+    )
+    assert (row.origin, row.created_at, row.created_by_user_id) == (
+        "staff",
+        DEFAULT_NOW,
+        admin.user_id,
+    )
+    assert await current_revision(session) == revision + 1
+    [event] = await _events(session, "room.fee_schedule_added")
+    assert event.before is None
+    assert event.after == {
+        "effective_from": "2027-04-01",
+        "fees": NEW_FEES,
+        "all_day_fee": 5500,
+        "origin": "staff",
+    }
+    room = (await SnapshotCache().get(session)).room(hall.room_id)
+    assert room is not None
+    before = room.fees_on(APRIL - timedelta(days=1))
+    assert (before.effective_from, before.fees) == (None, hall.fees)
+    on = room.fees_on(APRIL)
+    assert (on.effective_from, on.fees, on.all_day_fee) == (APRIL, NEW_FEES, 5500)
+    assert not on.is_estimate  # the ordinance's figure, entered by the city
+    assert room.fees_on(date(2030, 1, 1)) == on
+    assert [r.id for r in await schedules.fee_schedules(session, hall.room_id)] == [row.id]
+
+
+async def test_a_schedule_not_yet_in_effect_is_replaced_with_before_and_after_or_withdrawn(
+    session: AsyncSession, clock: FrozenClock, world: World, hall: Hall
+) -> None:
+    admin = await principal_as(session, world, "admin")
+    tz = world.settings.tz
+    first = await schedules.set_fee_schedule(
+        session,
+        clock,
+        tz,
+        admin,
+        hall.room_id,
+        effective_from=APRIL,
+        fees=NEW_FEES,
+        all_day_fee=None,
+    )
+    again = await schedules.set_fee_schedule(
+        session,
+        clock,
+        tz,
+        admin,
+        hall.room_id,
+        effective_from=APRIL,
+        fees={"10": 1},
+        all_day_fee=None,
+    )
+    assert again.id == first.id
+    [event] = await _events(session, "room.fee_schedule_replaced")
+    assert event.before is not None
+    assert event.after is not None
+    assert (event.before["fees"], event.after["fees"]) == (NEW_FEES, {"10": 1})
+    await schedules.delete_fee_schedule(session, clock, tz, admin, hall.room_id, APRIL)
+    assert await _count(session, RoomFeeSchedule) == 0
+    [deleted] = await _events(session, "room.fee_schedule_deleted")
+    assert deleted.before is not None
+    assert deleted.before["fees"] == {"10": 1}
+    with pytest.raises(NotFound):
+        await schedules.delete_fee_schedule(session, clock, tz, admin, hall.room_id, APRIL)
+
+
+async def test_a_schedule_in_effect_is_history_it_is_neither_replaced_nor_withdrawn(
+    session: AsyncSession, clock: FrozenClock, world: World, hall: Hall
+) -> None:
+    admin = await principal_as(session, world, "admin")
+    tz = world.settings.tz
+    today = date(2026, 11, 25)  # the tests' clock, in Tokyo
+    await schedules.set_fee_schedule(
+        session,
+        clock,
+        tz,
+        admin,
+        hall.room_id,
+        effective_from=today,
+        fees=NEW_FEES,
+        all_day_fee=None,
+    )
+    with pytest.raises(InvalidInput) as raised:
+        await schedules.set_fee_schedule(
+            session,
+            clock,
+            tz,
+            admin,
+            hall.room_id,
+            effective_from=today - timedelta(days=1),
+            fees=NEW_FEES,
+            all_day_fee=None,
+        )
+    assert raised.value.field == "effective_from"
+    clock.set(DEFAULT_NOW + timedelta(days=1))
+    with pytest.raises(InvalidInput):
+        await schedules.delete_fee_schedule(session, clock, tz, admin, hall.room_id, today)
+    assert await _count(session, RoomFeeSchedule) == 1
+
+
+@pytest.mark.parametrize(
+    ("fees", "all_day_fee", "field"),
+    [
+        ({"99": 100}, None, "fees"),  # not a period of the room's grid
+        ({"10": -1}, None, "fees.10"),
+        ({"10": 10_000_001}, None, "fees.10"),
+        (NEW_FEES, -5, "all_day_fee"),
+        (NEW_FEES, 10_000_001, "all_day_fee"),
+    ],
+)
+async def test_a_bad_fee_schedule_names_its_field_and_writes_nothing(
+    session: AsyncSession,
+    clock: FrozenClock,
+    world: World,
+    hall: Hall,
+    fees: dict[str, int],
+    all_day_fee: int | None,
+    field: str,
+) -> None:
+    admin = await principal_as(session, world, "admin")
+    events = await _count(session, AuditEvent)
+    with pytest.raises(InvalidInput) as raised:
+        await schedules.set_fee_schedule(
+            session,
+            clock,
+            world.settings.tz,
+            admin,
+            hall.room_id,
+            effective_from=APRIL,
+            fees=fees,
+            all_day_fee=all_day_fee,
+        )
+    assert raised.value.field == field
+    assert (await _count(session, RoomFeeSchedule), await _count(session, AuditEvent)) == (
+        0,
+        events,
+    )
+
+
+@pytest.mark.parametrize("role", ["manager_here", "member", "representative"])
+async def test_only_an_administrator_sets_fees_and_policies(
+    session: AsyncSession, clock: FrozenClock, world: World, role: str
+) -> None:
+    someone = await principal_as(session, world, role)
+    tz = world.settings.tz
+    policy_id = await session.scalar(select(Policy.id).limit(1))
+    assert policy_id is not None
+    attempts: list[Any] = [
+        schedules.set_fee_schedule(
+            session,
+            clock,
+            tz,
+            someone,
+            world.room,
+            effective_from=APRIL,
+            fees=None,
+            all_day_fee=None,
+        ),
+        schedules.add_policy_revision(
+            session,
+            clock,
+            tz,
+            someone,
+            policy_id,
+            effective_from=APRIL,
+            settings={"requires_approval": True},
+        ),
+    ]
+    for attempt in attempts:
+        with pytest.raises(PermissionDenied) as raised:
+            await attempt
+        assert raised.value.code == "admin_only"
+    assert await _count(session, RoomFeeSchedule) + await _count(session, PolicyRevision) == 0
+
+
+async def _policy_of(session: AsyncSession, room_id: int) -> Policy:
+    """The room gets a policy of its own (the kind's layer stays under it)."""
+    policy = Policy(key=f"room-{room_id}", settings={})
+    session.add(policy)
+    await session.flush()
+    room = await session.get_one(Room, room_id)
+    room.policy_id = policy.id
+    await session.flush()
+    return policy
+
+
+async def test_a_policy_revision_governs_its_date_on_for_bookings_made_after_it(
+    session: AsyncSession, clock: FrozenClock, world: World, hall: Hall
+) -> None:
+    admin = await principal_as(session, world, "admin")
+    policy = await _policy_of(session, hall.room_id)
+    entered = DEFAULT_NOW + timedelta(hours=1)
+    clock.set(entered)
+    revision = await schedules.add_policy_revision(
+        session,
+        clock,
+        world.settings.tz,
+        admin,
+        policy.id,
+        effective_from=APRIL,
+        settings={"cancellation": {"online_until_days_before": 10}},
+    )
+    [event] = await _events(session, "policy.revision_added")
+    assert event.before == {"settings": {}, "revisions": []}
+    assert event.after == {
+        "settings": {},
+        "revisions": [
+            {"effective_from": "2027-04-01", "settings": revision.settings},
+        ],
+    }
+    room = (await SnapshotCache().get(session)).room(hall.room_id)
+    assert room is not None
+
+    def days(day: date, made_at: Any = None) -> int:
+        assert room is not None
+        return room.policy_on(day, made_at).cancellation.online_until_days_before
+
+    assert days(APRIL - timedelta(days=1)) == 3  # the day before: the default
+    assert days(APRIL) == 10  # the day of
+    assert days(date(2028, 1, 1)) == 10
+    # A booking made before the revision was entered keeps what it was made under.
+    assert days(APRIL, entered - timedelta(seconds=1)) == 3
+    assert days(APRIL, entered) == 10
+    # Other settings stay the layers' (the kind's lottery, the defaults' holds).
+    assert room.policy_on(APRIL).lottery == room.policy.lottery
+
+
+async def test_revisions_add_up_in_date_order_and_a_second_one_from_a_date_is_a_conflict(
+    session: AsyncSession, clock: FrozenClock, world: World, hall: Hall
+) -> None:
+    admin = await principal_as(session, world, "admin")
+    tz = world.settings.tz
+    policy = await _policy_of(session, hall.room_id)
+    october = date(2027, 10, 1)
+    await schedules.add_policy_revision(
+        session,
+        clock,
+        tz,
+        admin,
+        policy.id,
+        effective_from=october,
+        settings={"requires_approval": True},
+    )
+    await schedules.add_policy_revision(
+        session,
+        clock,
+        tz,
+        admin,
+        policy.id,
+        effective_from=APRIL,
+        settings={"first_come_closes_days_before": 7},
+    )
+    with pytest.raises(Conflict):
+        await schedules.add_policy_revision(
+            session, clock, tz, admin, policy.id, effective_from=APRIL, settings={"online": False}
+        )
+    room = (await SnapshotCache().get(session)).room(hall.room_id)
+    assert room is not None
+    steps = {
+        day: (p.first_come_closes_days_before, p.requires_approval)
+        for day in (APRIL - timedelta(days=1), APRIL, october - timedelta(days=1), october)
+        for p in [room.policy_on(day)]
+    }
+    assert list(steps.values()) == [(3, False), (7, False), (7, False), (7, True)]
+    assert [r.effective_from for r in await schedules.policy_revisions(session, policy.id)] == [
+        APRIL,
+        october,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"no_such_key": 1}, "settings.no_such_key"),
+        (
+            {"cancellation": {"online_until_days_before": -1}},
+            "settings.cancellation.online_until_days_before",
+        ),
+        # Each day is in range, but the lottery's days would go backwards (apply after draw).
+        ({"lottery": {"apply_from_day": 27}}, "settings.lottery"),
+        ({}, "settings"),
+    ],
+)
+async def test_a_bad_policy_revision_names_its_setting_and_writes_nothing(
+    session: AsyncSession,
+    clock: FrozenClock,
+    world: World,
+    hall: Hall,
+    settings: dict[str, Any],
+    field: str,
+) -> None:
+    admin = await principal_as(session, world, "admin")
+    policy = await _policy_of(session, hall.room_id)
+    events = await _count(session, AuditEvent)
+    with pytest.raises(BookingError) as raised:
+        await schedules.add_policy_revision(
+            session,
+            clock,
+            world.settings.tz,
+            admin,
+            policy.id,
+            effective_from=APRIL,
+            settings=settings,
+        )
+    assert isinstance(raised.value, InvalidInput)
+    assert raised.value.field == field
+    assert (await _count(session, PolicyRevision), await _count(session, AuditEvent)) == (
+        0,
+        events,
+    )
