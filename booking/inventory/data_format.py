@@ -21,9 +21,36 @@ from pydantic import (
 
 from booking.inventory.calendar import DayType
 from booking.inventory.closures import ClosureSpec
+from booking.web.fields import CONTROL_REASON, MULTI_LINE_CONTROL_REASON, control_characters
 
+
+def _one_line(value: str) -> str:
+    if control_characters(value):
+        raise ValueError(CONTROL_REASON)
+    return value
+
+
+def _multi_line(value: str) -> str:
+    if control_characters(value, multiline=True):
+        raise ValueError(MULTI_LINE_CONTROL_REASON)
+    return value
+
+
+# The field types of the data files, which the system's editing services validate with too
+# (inventory/editing.py): one definition of each rule.
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+    AfterValidator(_one_line),
+]
+OneLine = Annotated[str, AfterValidator(_one_line)]
+Address = Annotated[str, StringConstraints(max_length=300), AfterValidator(_one_line)]
+Phone = Annotated[str, StringConstraints(pattern=r"^[0-9+()\- ]{6,40}$")]
+ExternalId = Annotated[str, StringConstraints(max_length=40), AfterValidator(_one_line)]
+Remark = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_multi_line)]
+Capacity = Annotated[int, Field(gt=0, le=100_000)]
+Area = Annotated[float, Field(gt=0, le=100_000)]
 # Kana, kanji and full-width forms (full-width brackets included).
 _JAPANESE = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
@@ -60,7 +87,7 @@ class _Record(BaseModel):
 
 class _Estimable(_Record):
     estimated_fields: tuple[str, ...] = ()
-    estimate_basis: str | None = None
+    estimate_basis: Remark | None = None
 
     @model_validator(mode="after")
     def _basis_given(self) -> Any:
@@ -179,22 +206,22 @@ class RoomData(_Estimable):
     key: Key
     name_ja: Name
     name_en: EnglishName
-    capacity: int | None = Field(default=None, gt=0, le=100_000)
-    area_m2: float | None = Field(default=None, gt=0)
-    equipment: tuple[Name, ...] = ()
+    capacity: Capacity | None = None
+    area_m2: Area | None = None
+    equipment: tuple[Name, ...] = Field(default=(), max_length=100)
     fees: FeeTable | None = None
     all_day_fee: Yen | None = None
     # The fees from a date on; `fees`/`all_day_fee` above apply before the first of them.
     fee_revisions: tuple[FeeRevisionData, ...] = ()
     online_bookable: bool = True
-    purposes: tuple[Key, ...] | None = None
-    units: tuple[Key, ...] | None = Field(default=None, min_length=1)
-    external_id: str | None = Field(default=None, max_length=40)
+    purposes: tuple[Key, ...] | None = Field(default=None, max_length=100)
+    units: tuple[Key, ...] | None = Field(default=None, min_length=1, max_length=100)
+    external_id: ExternalId | None = None
     policy: Key | None = None
     period_grid: Key | None = None
     estimated: bool = False
-    notes: str | None = None
-    sources: tuple[str, ...] = ()
+    notes: Remark | None = None
+    sources: tuple[OneLine, ...] = ()
 
     @model_validator(mode="after")
     def _sourced_or_estimated(self) -> RoomData:
@@ -238,17 +265,17 @@ class FacilityData(_Estimable):
     name_ja: Name
     name_en: EnglishName
     ward: Key | None = None
-    address: str | None = Field(default=None, max_length=300)
-    phone: str | None = Field(default=None, pattern=r"^[0-9+()\- ]{6,40}$")
-    external_id: str | None = Field(default=None, max_length=40)
+    address: Address | None = None
+    phone: Phone | None = None
+    external_id: ExternalId | None = None
     opens_on: date | None = None
     closes_on: date | None = None
     policy: Key | None = None
     period_grid: Key | None = None
     opening_hours: OpeningHours | None = None
     room_template: Key | None = None
-    notes: str | None = None
-    sources: tuple[str, ...] = Field(min_length=1)
+    notes: Remark | None = None
+    sources: tuple[OneLine, ...] = Field(min_length=1)
     closures: tuple[NamedClosure, ...] = ()
     rooms: tuple[RoomData, ...] = ()
 

@@ -229,6 +229,76 @@ def _check_network(network: NetworkData, errors: list[DataError]) -> None:
             )
 
 
+@dataclass(frozen=True)
+class References:
+    """What a facility or a room may name: the data files' network.toml, or the live network
+    (inventory/records.py) when staff edit it: one set of checks for both."""
+
+    wards: frozenset[str]
+    kinds: Mapping[str, str]  # kind key -> its period grid's key
+    purposes: frozenset[str]
+    policies: frozenset[str]
+    grids: Mapping[str, tuple[str, ...]]  # grid key -> its period codes
+
+    @classmethod
+    def of(cls, network: NetworkData) -> References:
+        return cls(
+            wards=frozenset(w.key for w in network.wards),
+            kinds={key: kind.period_grid for key, kind in network.kinds.items()},
+            purposes=frozenset(network.purposes),
+            policies=frozenset(network.policies),
+            grids={
+                key: tuple(p.code for p in grid.periods)
+                for key, grid in network.period_grids.items()
+            },
+        )
+
+    def grid_of(self, facility: FacilityData) -> str | None:
+        """The period grid of the facility's rooms unless a room names its own."""
+        return facility.period_grid or self.kinds.get(facility.kind)
+
+
+def facility_problems(refs: References, facility: FacilityData) -> list[tuple[str, str]]:
+    """(field, reason) for each key the facility names that does not exist."""
+    problems = []
+    if facility.ward and facility.ward not in refs.wards:
+        problems.append(("ward", f"unknown ward {facility.ward!r}"))
+    if facility.kind not in refs.kinds:
+        problems.append(("kind", f"no kinds.{facility.kind} in {NETWORK_FILE}"))
+    if facility.policy and facility.policy not in refs.policies:
+        problems.append(("policy", f"unknown policy {facility.policy!r}"))
+    if facility.period_grid and facility.period_grid not in refs.grids:
+        problems.append(("period_grid", f"unknown period grid {facility.period_grid!r}"))
+    return problems
+
+
+def room_problems(
+    refs: References, room: RoomData, facility_grid: str | None
+) -> list[tuple[str, str]]:
+    """(field, reason) for each key the room names that does not exist, and each fee of a
+    period its grid does not have."""
+    problems = []
+    if room.policy and room.policy not in refs.policies:
+        problems.append(("policy", f"unknown policy {room.policy!r}"))
+    grid_key = room.period_grid or facility_grid
+    if room.period_grid and room.period_grid not in refs.grids:
+        problems.append(("period_grid", f"unknown period grid {room.period_grid!r}"))
+    problems += [
+        ("purposes", f"unknown purpose {purpose!r}")
+        for purpose in room.purposes or ()
+        if purpose not in refs.purposes
+    ]
+    codes = refs.grids.get(grid_key) if grid_key else None
+    if codes is not None:
+        problems += [("fees", reason) for reason in fee_code_problems(room.fees, codes, grid_key)]
+        for index, revision in enumerate(room.fee_revisions):
+            problems += [
+                (f"fee_revisions[{index}].fees", reason)
+                for reason in fee_code_problems(revision.fees, codes, grid_key)
+            ]
+    return problems
+
+
 def _check_facility(
     network: NetworkData,
     facility: FacilityData,
@@ -242,14 +312,9 @@ def _check_facility(
     def bad(attr: str, reason: str) -> None:
         errors.append(DataError(file, f"{where}.{attr}", reason))
 
-    if facility.ward and facility.ward not in {w.key for w in network.wards}:
-        bad("ward", f"unknown ward {facility.ward!r}")
-    if facility.kind not in network.kinds:
-        bad("kind", f"no kinds.{facility.kind} in {NETWORK_FILE}")
-    if facility.policy and facility.policy not in network.policies:
-        bad("policy", f"unknown policy {facility.policy!r}")
-    if facility.period_grid and facility.period_grid not in network.period_grids:
-        bad("period_grid", f"unknown period grid {facility.period_grid!r}")
+    refs = References.of(network)
+    for attr, reason in facility_problems(refs, facility):
+        bad(attr, reason)
     _check_closures(facility.closures, f"{where}.closures", file, errors)
     rooms = facility.rooms
     if facility.room_template:
@@ -263,8 +328,7 @@ def _check_facility(
                 )
                 for room in template.rooms
             )
-    kind = network.kinds.get(facility.kind)
-    grid_key = facility.period_grid or (kind.period_grid if kind else None)
+    grid_key = refs.grid_of(facility)
     for room_index, room in zip(room_indices, facility.rooms, strict=True):
         room_where = _where(lines, ("facilities", index, "rooms", room_index), room.key)
         _check_room_refs(network, room, grid_key, room_where, file, errors)
@@ -279,25 +343,10 @@ def _check_room_refs(
     file: str,
     errors: list[DataError],
 ) -> None:
-    def bad(attr: str, reason: str) -> None:
-        errors.append(DataError(file, f"{where}.{attr}", reason))
-
-    if room.policy and room.policy not in network.policies:
-        bad("policy", f"unknown policy {room.policy!r}")
-    grid_key = room.period_grid or facility_grid
-    if room.period_grid and room.period_grid not in network.period_grids:
-        bad("period_grid", f"unknown period grid {room.period_grid!r}")
-    for purpose in room.purposes or ():
-        if purpose not in network.purposes:
-            bad("purposes", f"unknown purpose {purpose!r}")
-    grid = network.period_grids.get(grid_key) if grid_key else None
-    if grid is not None:
-        codes = [period.code for period in grid.periods]
-        for reason in fee_code_problems(room.fees, codes, grid_key):
-            bad("fees", reason)
-        for index, revision in enumerate(room.fee_revisions):
-            for reason in fee_code_problems(revision.fees, codes, grid_key):
-                bad(f"fee_revisions[{index}].fees", reason)
+    errors.extend(
+        DataError(file, f"{where}.{attr}", reason)
+        for attr, reason in room_problems(References.of(network), room, facility_grid)
+    )
 
 
 def fee_code_problems(
