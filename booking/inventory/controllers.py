@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from litestar import Controller, get
-from litestar.params import FromPath
+from litestar import Controller, get, patch, post
+from litestar.params import FromPath, JSONBody
 
+from booking.accounts.auth import Auth
 from booking.clock import local_today
 from booking.deps import AppSettings, CurrentClock, DbSession, Network
 from booking.errors import NotFound
-from booking.inventory import schemas, services
+from booking.inventory import editing, schemas, services
+from booking.inventory import editing_schemas as es
 from booking.inventory.closures import closed_dates
 from booking.inventory.models import Room
 from booking.web.errors import error_responses
@@ -126,6 +128,75 @@ class FacilityController(Controller):
             sources=f.sources,
         )
 
+    @post(
+        "/",
+        summary="Add a facility to the network (administrators)",
+        description="Checked by the data files' rules (facilities_data/README.md); `sources` "
+        "default to the administrator's entry. The fields set are staff edits: a later load of "
+        "the data files reports a different value instead of overwriting it.",
+        responses=error_responses(400, 401, 403, 409, 415),
+    )
+    async def create(
+        self,
+        data: JSONBody[es.FacilityIn],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> es.FacilityStaffRead:
+        facility = await editing.create_facility(
+            db_session, clock, settings, auth.required(), data.key, es.given(data, "key")
+        )
+        return await es.facility_staff_read(db_session, facility)
+
+    @patch(
+        "/{facility_id:int}",
+        summary="Change a facility; `active: false` retires it (administrators)",
+        description="A retirement, or service dates, that would leave live bookings or lottery "
+        "applications stranded is refused (409 bookings_in_the_way, listing them).",
+        responses=error_responses(400, 401, 403, 404, 409, 415),
+    )
+    async def change(
+        self,
+        facility_id: FromPath[int],
+        data: JSONBody[es.FacilityFields],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> es.FacilityStaffRead:
+        facility = await editing.update_facility(
+            db_session, clock, settings, auth.required(), facility_id, es.given(data)
+        )
+        return await es.facility_staff_read(db_session, facility)
+
+    @post(
+        "/{facility_id:int}/rooms",
+        summary="Add a room to a facility (administrators)",
+        description="`parts` (room ids of the same facility) make it a combined room: booking "
+        "it takes its parts, and booking a part takes it.",
+        responses=error_responses(400, 401, 403, 404, 409, 415, 422),
+    )
+    async def add_room(
+        self,
+        facility_id: FromPath[int],
+        data: JSONBody[es.RoomIn],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> es.RoomStaffRead:
+        room = await editing.create_room(
+            db_session,
+            clock,
+            settings,
+            auth.required(),
+            facility_id,
+            data.key,
+            es.given(data, "key"),
+        )
+        return await es.room_staff_read(db_session, room)
+
 
 class RoomController(Controller):
     path = "/api/v1/rooms"
@@ -163,6 +234,28 @@ class RoomController(Controller):
             notes=room.notes,
             sources=room.sources,
         )
+
+    @patch(
+        "/{room_id:int}",
+        summary="Change a room (its facility's managers, administrators); `active: false` "
+        "retires it (administrators)",
+        description="Fees are dated schedules (POST /api/v1/rooms/{id}/fees). New parts, or a "
+        "retirement, that would strand live bookings are refused (409 bookings_in_the_way).",
+        responses=error_responses(400, 401, 403, 404, 409, 415),
+    )
+    async def change(
+        self,
+        room_id: FromPath[int],
+        data: JSONBody[es.RoomFields],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> es.RoomStaffRead:
+        room = await editing.update_room(
+            db_session, clock, settings, auth.required(), room_id, es.given(data)
+        )
+        return await es.room_staff_read(db_session, room)
 
 
 def _room_summary(room: Room) -> schemas.RoomSummary:

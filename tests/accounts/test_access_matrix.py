@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from booking.app import create_app
 from booking.audit.models import AuditEvent
+from booking.documents.models import Receipt
+from booking.inventory.models import Policy, RoomFeeSchedule
 from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.pages.routes import pages_router, static_router
 from booking.settings import Settings
@@ -289,6 +291,92 @@ OPERATIONS = [
         "401 403 403 403 403 403 201",
         lambda _w, _r: {"from": "2027-03-10", "to": "2027-03-10"},
     ),
+    # Fees and policies from a date: anyone reads them, administrators set them (city
+    # ordinance); a schedule of "room" from 2027-04-01 exists.
+    Operation("a room's fees", "GET", "/api/v1/rooms/{room}/fees", "200 200 200 200 200 200 200"),
+    Operation(
+        "set a room's fees from a date",
+        "POST",
+        "/api/v1/rooms/{room}/fees",
+        "401 403 403 403 403 403 201",
+        lambda _w, _r: {"effective_from": "2027-04-01", "fees": None, "all_day_fee": None},
+    ),
+    Operation(
+        "withdraw a fee schedule",
+        "DELETE",
+        "/api/v1/rooms/{room}/fees/2027-04-01",
+        "401 403 403 403 403 403 204",
+    ),
+    Operation("policies", "GET", "/api/v1/policies", "200 200 200 200 200 200 200"),
+    Operation(
+        "change a policy from a date",
+        "POST",
+        "/api/v1/policies/{policy}/revisions",
+        "401 403 403 403 403 403 201",
+        lambda _w, _r: {"effective_from": "2027-04-01", "settings": {"requires_approval": True}},
+    ),
+    # Notices (お知らせ) of the facility "here", whose manager is "manager_here".
+    Operation(
+        "a facility's notices",
+        "GET",
+        "/api/v1/facilities/{here}/notices",
+        "200 200 200 200 200 200 200",
+    ),
+    Operation(
+        "post a notice",
+        "POST",
+        "/api/v1/facilities/{here}/notices",
+        "401 403 403 403 201 403 201",
+        lambda _w, _r: {"title_ja": "お知らせ", "body_ja": "本文", "starts_on": "2026-12-01"},
+    ),
+    Operation(
+        "edit a notice",
+        "PATCH",
+        "/api/v1/notices/{notice}",
+        "401 404 404 404 200 404 200",
+        lambda _w, _r: {"ends_on": "2026-12-31"},
+    ),
+    Operation(
+        "withdraw a notice",
+        "POST",
+        "/api/v1/notices/{notice}/withdraw",
+        "401 404 404 404 200 404 200",
+    ),
+    # The network kept in the system: administrators shape it; a facility's managers edit its
+    # rooms ("room" is a room of "here").
+    Operation(
+        "add a facility",
+        "POST",
+        "/api/v1/facilities",
+        "401 403 403 403 403 403 201",
+        lambda _w, _r: {
+            "key": "new-hall",
+            "kind": "civic_hall",
+            "name_ja": "新館",
+            "name_en": "New",
+        },
+    ),
+    Operation(
+        "change a facility",
+        "PATCH",
+        "/api/v1/facilities/{here}",
+        "401 403 403 403 403 403 200",
+        lambda _w, _r: {"phone": "044-111-2222"},
+    ),
+    Operation(
+        "add a room",
+        "POST",
+        "/api/v1/facilities/{here}/rooms",
+        "401 403 403 403 403 403 201",
+        lambda _w, _r: {"key": "new-room", "name_ja": "新室", "name_en": "New Room"},
+    ),
+    Operation(
+        "change a room",
+        "PATCH",
+        "/api/v1/rooms/{room}",
+        "401 403 403 403 200 403 200",
+        lambda _w, _r: {"capacity": 25},
+    ),
     # The lottery. On 25 November no application window is open (March's was 17-23 November).
     Operation("lottery cycles", "GET", "/api/v1/lottery/cycles", "200 200 200 200 200 200 200"),
     Operation(
@@ -368,6 +456,26 @@ OPERATIONS = [
         "401 200 200 404 404 404 200",
     ),
     Operation(
+        "a booking's documents",
+        "GET",
+        "/api/v1/bookings/{booking}/documents",
+        "401 200 200 404 404 404 200",
+    ),
+    # The booking's receipt (a row made beside the world: the booking itself stays unpaid).
+    Operation(
+        "a booking's receipt (PDF)",
+        "GET",
+        "/api/v1/bookings/{booking}/receipts/{receipt}/receipt.pdf",
+        "401 200 200 404 404 404 200",
+    ),
+    # A number and code no document has: staff are told it is not valid, others refused.
+    Operation(
+        "check a permit or receipt",
+        "GET",
+        "/api/v1/documents/check?number=2026-0001-000001&code=ABCD-EFGH-JKLM",
+        "401 403 403 403 200 200 200",
+    ),
+    Operation(
         "a facility's bookings",
         "GET",
         "/api/v1/facilities/{hall}/bookings?from=2027-02-01&to=2027-02-28",
@@ -393,11 +501,14 @@ def _path(op: Operation, world: World) -> str:
         manager_elsewhere=world.user_ids["manager_elsewhere"],
         user_member=world.user_ids["member"],
         booking=world.booking_id,
+        receipt=world.receipt_id,
         block=world.block_id,
         application=world.application_id,
         feed=world.feed_id,
         feed_file=world.feed_file,
         hall=world.hall_id,
+        notice=world.notice_id,
+        policy=world.policy_id,
     )
 
 
@@ -430,6 +541,21 @@ async def test_access(
     )
     assert made.status_code == 201, made.text
     world.booking_id = made.json()["id"]
+    receipt = Receipt(
+        booking_id=world.booking_id,
+        facility_id=hall.facility_id,
+        fiscal_year=2026,
+        kind="receipt",
+        number=1,
+        amount=made.json()["fee_total"],
+        method="counter",
+        verification_code="ABCD-EFGH-JKLM",
+        issued_at=DEFAULT_NOW,
+        issued_by_user_id=None,
+    )
+    session.add(receipt)
+    await session.flush()
+    world.receipt_id = receipt.id
     block = await client.post(
         "/api/v1/blocks",
         json={
@@ -455,6 +581,12 @@ async def test_access(
         created_at=DEFAULT_NOW,
     )
     session.add(application)
+    session.add(
+        RoomFeeSchedule(
+            room_id=world.room, effective_from=date(2027, 4, 1), fees=None, created_at=DEFAULT_NOW
+        )
+    )
+    world.policy_id = await session.scalar(select(Policy.id).order_by(Policy.id).limit(1)) or 0
     await session.commit()
     world.application_id = application.id
     feed = await client.post(
@@ -465,6 +597,13 @@ async def test_access(
     assert feed.status_code == 201, feed.text
     world.feed_id = feed.json()["id"]
     world.feed_file = feed.json()["url"].rsplit("/ical/", 1)[1]
+    notice = await client.post(
+        f"/api/v1/facilities/{world.here}/notices",
+        json={"title_ja": "休館のお知らせ", "body_ja": "本文", "starts_on": "2026-11-25"},
+        headers=world.headers("admin"),
+    )
+    assert notice.status_code == 201, notice.text
+    world.notice_id = notice.json()["id"]
     got = []
     for role in ROLES:
         # A savepoint of our own, unknown to SQLAlchemy: the app's sessions make and release
@@ -540,12 +679,16 @@ def _template(path: str) -> str:
         "{manager_elsewhere}": "{user_id:int}",
         "{user_member}": "{user_id:int}",
         "{booking}": "{booking_id:int}",
+        "{receipt}": "{receipt_id:int}",
         "{block}": "{block_id:int}",
         "{application}": "{application_id:int}",
         "{feed}": "{feed_id:int}",
         "{feed_file}": "{feed_file:str}",
         "2027-03": "{month:str}",
         "{hall}": "{facility_id:int}",
+        "{notice}": "{notice_id:int}",
+        "{policy}": "{policy_id:int}",
+        "2027-04-01": "{effective_from:date}",
     }
     path = path.split("?", maxsplit=1)[0]
     for name, param in names.items():
