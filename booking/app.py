@@ -36,6 +36,7 @@ from booking.documents.controllers import PermitController
 from booking.health import health, ready
 from booking.inventory.controllers import FacilityController, RoomController, WardController
 from booking.inventory.network import SnapshotCache
+from booking.inventory.notice_controllers import FacilityNoticeController, NoticeController
 from booking.lottery.controllers import LotteryController
 from booking.pages.routes import not_found, pages_router, static_router
 from booking.pages.web import template_config
@@ -118,6 +119,8 @@ def create_app(
             WardController,
             FacilityController,
             RoomController,
+            FacilityNoticeController,
+            NoticeController,
             AvailabilityController,
             AuthController,
             MeController,

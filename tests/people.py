@@ -97,6 +97,7 @@ class World:
     application_id: int = 0
     feed_id: int = 0
     feed_file: str = ""
+    notice_id: int = 0  # a notice of the facility "here"
 
     def headers(self, role: str) -> dict[str, str]:
         if role == "anonymous":

@@ -58,6 +58,8 @@ ERROR_MESSAGES: dict[str, str] = {
     "not_eligible": N_("Your registration cannot use this facility."),
     "out_of_city": N_("This room takes only groups based in the city."),
     "not_found": N_("Not found."),
+    "notice_not_found": N_("That notice was not found."),
+    "notice_withdrawn": N_("This notice has been withdrawn."),
     "not_live": N_("This booking is no longer live."),
     "not_pending": N_("This booking is not waiting for approval."),
     "not_won": N_("This application did not win."),

@@ -25,6 +25,7 @@ from booking.pages.lottery import LotteryPages
 from booking.pages.manage import ManagePages
 from booking.pages.manage_blocks import BlockPages
 from booking.pages.manage_bookings import DeskBookingPages
+from booking.pages.manage_notices import NoticePages
 from booking.pages.passwords import PasswordPages
 from booking.pages.search import SearchPages
 from booking.pages.web import STATIC, add_security_headers, login_redirect, request_lang
@@ -102,6 +103,7 @@ def pages_router() -> Router:
             ManagePages,
             PasswordPages,
             BlockPages,
+            NoticePages,
             DeskBookingPages,
         ],
         # The app's handlers (JSON problems) are found by the exception's class before an

@@ -15,7 +15,7 @@ from booking.accounts.auth import Auth
 from booking.clock import local_today
 from booking.deps import AppSettings, Claims, CurrentClock, DbSession, Network
 from booking.errors import BookingError, NotFound
-from booking.inventory import services
+from booking.inventory import notices, services
 from booking.inventory.closures import closed_dates
 from booking.inventory.network import NetworkSnapshot, PeriodInfo, RoomInfo
 from booking.lottery.applications import applicant_counts
@@ -317,4 +317,5 @@ class SearchPages(Controller):
             opening_hours=detail.facility.opening_hours or detail.kind.opening_hours,
             closure_rules=detail.closure_rules,
             day_types=DAY_TYPES,
+            notices=await notices.current_notices(db_session, facility_id, today),
         )

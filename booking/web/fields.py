@@ -43,6 +43,8 @@ PHONE_MAX = 20
 CARD_NUMBER_MAX = 7
 SEARCH_MAX = 100
 LIST_MAX = 500  # the most rows a page of a list may ask for
+NOTICE_TITLE_MAX = 100  # a facility's notice (お知らせ): its title, one line
+NOTICE_BODY_MAX = 2000  # and its text, line breaks allowed
 
 # The same, by the name the web forms' templates use for `maxlength` (`limits.purpose`).
 LIMITS = {
@@ -57,6 +59,8 @@ LIMITS = {
     "note": NOTE_MAX,
     "feed_name": TOKEN_NAME_MAX,
     "payment_method": PAYMENT_METHOD_MAX,
+    "notice_title": NOTICE_TITLE_MAX,
+    "notice_body": NOTICE_BODY_MAX,
 }
 
 Id = Annotated[

@@ -196,6 +196,18 @@ PAGES = [
         "login 403 403 403 200 403 403 200",
     ),
     Row(
+        "notices",
+        "GET",
+        "/manage/facilities/{hall}/notices",
+        "login 403 403 403 200 403 403 200",
+    ),
+    Row(
+        "a notice to edit",
+        "GET",
+        "/manage/notices/{notice}",
+        "login 403 403 403 200 404 404 200",
+    ),
+    Row(
         "lottery statistics",
         "GET",
         "/manage/facilities/{hall}/lottery?month=2027-03",
@@ -338,6 +350,26 @@ FORMS = [
         lambda _ids, _r: {"close_from": "2027-03-10", "close_to": "2027-03-10"},
     ),
     Row(
+        "post a notice",
+        "POST",
+        "/manage/facilities/{hall}/notices",
+        "login 403 403 403 303 403 403 303",
+        lambda _ids, _r: {"title_ja": "お知らせ", "body_ja": "本文", "starts_on": "2026-12-01"},
+    ),
+    Row(
+        "edit a notice",
+        "POST",
+        "/manage/notices/{notice}",
+        "login 403 403 403 303 404 404 303",
+        lambda _ids, _r: {"title_ja": "変更", "body_ja": "本文", "starts_on": "2026-12-01"},
+    ),
+    Row(
+        "withdraw a notice",
+        "POST",
+        "/manage/notices/{notice}/withdraw",
+        "login 404 404 404 303 404 404 303",
+    ),
+    Row(
         "book at the counter",
         "POST",
         "/manage/facilities/{hall}/book",
@@ -429,6 +461,12 @@ async def _setting(
         session.add(application)
         await session.flush()
         applications[name] = application.id
+    notice = await client.post(
+        f"/api/v1/facilities/{hall.facility_id}/notices",
+        json={"title_ja": "休館のお知らせ", "body_ja": "本文", "starts_on": "2026-11-25"},
+        headers=hall.manager,
+    )
+    assert notice.status_code == 201, notice.text
     await session.commit()
     ids: Ids = {
         "hall": hall.facility_id,
@@ -442,6 +480,7 @@ async def _setting(
         "block": block.json()["id"],
         "sixth_member": sixth.json()["id"],
         "feed": feed.json()["id"],
+        "notice": notice.json()["id"],
         **applications,
     }
     visitors = {
