@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.access import (
@@ -356,6 +356,14 @@ class GroupQuery:
     offset: int = 0
 
 
+def in_scope(principal: Principal) -> ColumnElement[bool] | None:
+    """The registrations staff serve: a manager the city-wide ones and those of their own
+    facilities, an administrator all (None: no condition)."""
+    if principal.is_admin:
+        return None
+    return or_(Group.facility_id.is_(None), Group.facility_id.in_(principal.facility_ids))
+
+
 async def list_groups(
     session: AsyncSession, principal: Principal, query: GroupQuery
 ) -> Sequence[Group]:
@@ -366,10 +374,8 @@ async def list_groups(
     if query.facility_id is not None:
         require_facility(principal, query.facility_id)
         stmt = stmt.where(Group.facility_id == query.facility_id)
-    elif not principal.is_admin:
-        stmt = stmt.where(
-            or_(Group.facility_id.is_(None), Group.facility_id.in_(principal.facility_ids))
-        )
+    elif (scope := in_scope(principal)) is not None:
+        stmt = stmt.where(scope)
     if query.status is not None:
         stmt = stmt.where(Group.status == query.status)
     if query.card_number:
