@@ -18,8 +18,15 @@ from booking.db import migrate
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.db.existing import database_problem
 from booking.errors import BookingError
-from booking.inventory.commands import NotMigratedError, load_facilities, network_is_empty
+from booking.inventory.commands import (
+    NotMigratedError,
+    export_facilities,
+    load_facilities,
+    network_is_empty,
+)
 from booking.inventory.datafiles import DataValidationError, read_network
+from booking.inventory.export import ExportError
+from booking.inventory.load import KEEP_STAFF_EDITS, TakeFile
 from booking.paths import facilities_data_dir
 from booking.settings import Settings, load_settings
 
@@ -55,9 +62,9 @@ def _report_invalid(exc: DataValidationError) -> None:
     click.echo(f"{len(exc.errors)} problem(s); nothing was loaded", err=True)
 
 
-def _load_or_exit(settings: Settings, path: Path) -> None:
+def _load_or_exit(settings: Settings, path: Path, take_file: TakeFile = KEEP_STAFF_EDITS) -> None:
     try:
-        report = asyncio.run(load_facilities(settings, path, SystemClock()))
+        report = asyncio.run(load_facilities(settings, path, SystemClock(), take_file))
     except DataValidationError as exc:
         _report_invalid(exc)
         sys.exit(1)
@@ -69,6 +76,8 @@ def _load_or_exit(settings: Settings, path: Path) -> None:
             f"error: the database refused the load ({exc.orig}); nothing was loaded", err=True
         )
         sys.exit(1)
+    for conflict in report.conflicts:
+        click.echo(f"conflict: {conflict}", err=True)
     click.echo(f"loaded facility data from {path}: {report.summary()}")
 
 
@@ -177,11 +186,22 @@ def facilities_validate(path: Path | None) -> None:
 
 @facilities.command("load")
 @click.argument("path", type=click.Path(path_type=Path), required=False)
-def facilities_load(path: Path | None) -> None:
+@click.option(
+    "--take-file",
+    "take_file",
+    multiple=True,
+    metavar="SELECTOR",
+    help="Take the file's value where staff changed it in the system: '*' for every "
+    "conflict, or FACILITY, FACILITY/ROOM, each optionally :FIELD (e.g. hall:phone); "
+    "repeatable",
+)
+def facilities_load(path: Path | None, take_file: tuple[str, ...]) -> None:
     """Validate, then load PATH (default: the bundled data) in one transaction.
 
     Loading again changes nothing; a changed file updates rows in place, and facilities or
-    rooms that left the data are retired, never deleted.
+    rooms that left the data are retired, never deleted. A value staff set or confirmed in
+    the system is kept and reported as a conflict when the file differs, unless --take-file
+    selects it.
     """
     settings = _settings()
     path = _data_path(path, settings)
@@ -191,7 +211,26 @@ def facilities_load(path: Path | None) -> None:
         _report_invalid(exc)
         sys.exit(1)
     _existing()
-    _load_or_exit(settings, path)
+    _load_or_exit(settings, path, TakeFile(frozenset(take_file)))
+
+
+@facilities.command("export")
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("facilities_export"))
+def facilities_export(directory: Path) -> None:
+    """Write the live network to DIRECTORY (default: ./facilities_export) in the format of
+    the data files; `booking facilities load DIRECTORY` then changes nothing."""
+    settings = _existing()
+    try:
+        count = asyncio.run(export_facilities(settings, directory))
+    except (ExportError, NotMigratedError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except DataValidationError as exc:
+        for error in exc.errors:
+            click.echo(f"error: {error}", err=True)
+        click.echo(f"{len(exc.errors)} problem(s) in the written files", err=True)
+        sys.exit(1)
+    click.echo(f"wrote {count} facilities to {directory}")
 
 
 @main.group()

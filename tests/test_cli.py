@@ -28,6 +28,7 @@ COMMANDS = [
     ["db", "current"],
     ["facilities"],
     ["facilities", "load"],
+    ["facilities", "export"],
     ["facilities", "validate"],
     ["users"],
     ["users", "create-admin"],
@@ -95,6 +96,20 @@ def test_migrate_load_reload_and_refuse_bad_data_on_sqlite(tmp_path):
     assert still.stdout.strip().endswith("no changes")  # the bad load changed nothing
     assert booking("db", "downgrade", "base", data_dir=tmp_path).returncode == 0
     assert "(head)" not in booking("db", "current", data_dir=tmp_path).stdout
+
+
+def test_a_load_of_an_export_changes_nothing_on_sqlite(tmp_path):
+    assert booking("db", "upgrade", data_dir=tmp_path).returncode == 0
+    booking("facilities", "load", str(TEST_DATA / "network"), data_dir=tmp_path)
+    exported = booking("facilities", "export", str(tmp_path / "out"), data_dir=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert "wrote 3 facilities" in exported.stdout
+    loaded = booking("facilities", "load", str(tmp_path / "out"), data_dir=tmp_path)
+    assert loaded.stdout.strip().endswith("no changes"), loaded.stdout + loaded.stderr
+    (tmp_path / "out" / "old.toml").write_text("", "utf-8")
+    refused = booking("facilities", "export", str(tmp_path / "out"), data_dir=tmp_path)
+    assert refused.returncode == 1
+    assert "old.toml" in refused.stderr
 
 
 def test_bad_settings_are_a_clear_error(tmp_path):

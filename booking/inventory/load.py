@@ -30,9 +30,66 @@ from booking.inventory.models import (
     Unit,
     Ward,
 )
+from booking.inventory.schedules import (
+    fee_revisions_data,
+    fee_schedules,
+    load_fee_revisions,
+    load_policy_revisions,
+    policy_revisions,
+    policy_revisions_data,
+)
 from booking.inventory.services import bump_revision
 
 T = TypeVar("T")
+
+
+# Columns of facilities and rooms by the data files' field names (staff_edits' keys).
+_FIELD_OF_COLUMN = {
+    "kind_id": "kind",
+    "ward_id": "ward",
+    "policy_id": "policy",
+    "period_grid_id": "period_grid",
+    "is_estimated": "estimated",
+}
+
+
+@dataclass(frozen=True)
+class LoadConflict:
+    """A value staff set (or confirmed) in the system that the file would change."""
+
+    target: str  # the facility's key, or "facility/room"
+    field: str
+    live: Any
+    file: Any
+    by: int | None  # who set it
+    at: str | None  # when (ISO)
+    taken: bool  # the file's value was taken (--take-file), not the live one kept
+
+    def __str__(self) -> str:
+        who = f"user {self.by}, {self.at}" if self.by is not None else "staff"
+        if self.taken:
+            return (
+                f"{self.target} {self.field}: took the file's {self.file!r} over "
+                f"{self.live!r} set in the system ({who})"
+            )
+        return (
+            f"{self.target} {self.field}: kept {self.live!r} set in the system ({who}); the "
+            f"file has {self.file!r} (--take-file {self.target}:{self.field} takes it)"
+        )
+
+
+@dataclass(frozen=True)
+class TakeFile:
+    """Which conflicts take the file's value: selectors `*` (all), `FACILITY`,
+    `FACILITY/ROOM`, each optionally `:FIELD` (`hall:phone`, `hall/room-1:capacity`)."""
+
+    selectors: frozenset[str] = frozenset()
+
+    def __call__(self, target: str, field: str) -> bool:
+        return bool({"*", f"*:{field}", target, f"{target}:{field}"} & self.selectors)
+
+
+KEEP_STAFF_EDITS = TakeFile()  # the default: every staff edit stays
 
 
 @dataclass
@@ -40,14 +97,20 @@ class LoadReport:
     created: Counter[str] = field(default_factory=Counter)
     updated: Counter[str] = field(default_factory=Counter)
     retired: Counter[str] = field(default_factory=Counter)
+    conflicts: list[LoadConflict] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         return bool(self.created or self.updated or self.retired)
 
     def summary(self) -> str:
+        kept = sum(not c.taken for c in self.conflicts)
+        taken = len(self.conflicts) - kept
+        notes = [f"{n} staff edit(s) kept" for n in [kept] if n] + [
+            f"{n} staff edit(s) replaced by the file" for n in [taken] if n
+        ]
         if not self.changed:
-            return "no changes"
+            return "; ".join(["no changes", *notes])
         parts = []
         for label, counter in (
             ("created", self.created),
@@ -57,27 +120,74 @@ class LoadReport:
             if counter:
                 items = ", ".join(f"{n} {table}" for table, n in sorted(counter.items()))
                 parts.append(f"{label} {items}")
-        return "; ".join(parts)
+        return "; ".join(parts + notes)
 
 
 class _Loader:
-    def __init__(self, session: AsyncSession, now: datetime) -> None:
+    def __init__(self, session: AsyncSession, now: datetime, take_file: TakeFile) -> None:
         self.session = session
         self.now = now
+        self.take_file = take_file
         self.report = LoadReport()
+        # id -> key of the rows a facility or room points at, to report conflicts in keys
+        self.keys_of: dict[str, dict[int, str]] = {}
 
-    def assign(self, table: str, row: Any, values: dict[str, Any]) -> bool:
-        """Set the values that differ; count an update; tell whether anything changed."""
+    def assign(
+        self, table: str, row: Any, values: dict[str, Any], target: str | None = None
+    ) -> bool:
+        """Set the values that differ; count an update; tell whether anything changed.
+
+        With a `target` (a facility or a room), a value staff set or confirmed in the system
+        is a conflict when the file's differs: reported, and kept unless take_file says so.
+        """
         changed = False
         for name, value in values.items():
-            if getattr(row, name) != value:
-                setattr(row, name, value)
+            if getattr(row, name) == value or (target and name == "estimated_fields"):
+                continue
+            field = _FIELD_OF_COLUMN.get(name, name)
+            if target is not None and not self.staff_yield(row, target, field, name, value):
+                continue
+            setattr(row, name, value)
+            changed = True
+        if target is not None and "estimated_fields" in values:
+            # A confirmed estimate stays confirmed: the file's mark does not come back.
+            confirmed = set(row.confirmations)
+            wanted = [f for f in values["estimated_fields"] if f not in confirmed]
+            if row.estimated_fields != wanted:
+                row.estimated_fields = wanted
                 changed = True
         if changed:
             self.report.updated[table] += 1
             if hasattr(row, "updated_at"):
                 row.updated_at = self.now
         return changed
+
+    def staff_yield(self, row: Any, target: str, field: str, column: str, value: Any) -> bool:
+        """Whether the file's value may replace the row's: yes unless staff set or confirmed
+        this field; then a conflict is reported, and the marks go when the file's is taken."""
+        mark = row.staff_edits.get(field) or row.confirmations.get(field)
+        if mark is None:
+            return True
+        taken = self.take_file(target, field)
+        self.report.conflicts.append(
+            LoadConflict(
+                target,
+                field,
+                self.shown(column, getattr(row, column)),
+                self.shown(column, value),
+                mark.get("by"),
+                mark.get("at"),
+                taken,
+            )
+        )
+        if taken:
+            row.staff_edits = {k: v for k, v in row.staff_edits.items() if k != field}
+            row.confirmations = {k: v for k, v in row.confirmations.items() if k != field}
+        return taken
+
+    def shown(self, column: str, value: Any) -> Any:
+        keys = self.keys_of.get(column)
+        return keys.get(value, value) if keys is not None and value is not None else value
 
     def create(self, table: str, row: T) -> T:
         self.session.add(row)
@@ -88,15 +198,29 @@ class _Loader:
         return list((await self.session.scalars(select(model).where(*where))).all())
 
 
-async def load_network(session: AsyncSession, network: Network, now: datetime) -> LoadReport:
-    """Bring the database in line with `network`. The caller owns the transaction."""
-    loader = _Loader(session, now)
+async def load_network(
+    session: AsyncSession, network: Network, now: datetime, take_file: TakeFile = KEEP_STAFF_EDITS
+) -> LoadReport:
+    """Bring the database in line with `network`. The caller owns the transaction.
+
+    What staff set or confirmed in the system (staff_edits, confirmations) is never silently
+    overwritten: each differing file value is a conflict in the report, and the live value
+    stays unless `take_file` selects it.
+    """
+    loader = _Loader(session, now, take_file)
     data = network.network
     await _load_simple(loader, data)
     grids = await _load_grids(loader, data)
     policies = await _load_policies(loader, data)
     kinds = await _load_kinds(loader, data, grids, policies)
     wards = {w.key: w.id for w in await loader.existing(Ward)}
+    for column, ids in (
+        ("kind_id", kinds),
+        ("ward_id", wards),
+        ("policy_id", policies),
+        ("period_grid_id", grids),
+    ):
+        loader.keys_of[column] = {row_id: key for key, row_id in ids.items()}
     facilities = {f.key: f for f in await loader.existing(Facility)}
     for sourced in network.facilities:
         facility = await _load_facility(
@@ -115,9 +239,7 @@ async def load_network(session: AsyncSession, network: Network, now: datetime) -
     wanted = {s.data.key for s in network.facilities}
     for key, facility in facilities.items():
         if key not in wanted and facility.active:
-            facility.active = False
-            facility.updated_at = now
-            loader.report.retired["facilities"] += 1
+            _retire(loader, "facilities", facility, key)
     await session.flush()
     if loader.report.changed:
         await bump_revision(session, now)
@@ -192,6 +314,27 @@ async def _load_policies(loader: _Loader, data: NetworkData) -> dict[str, int]:
         else:
             policies[key] = loader.create("policies", Policy(key=key, **values))
     await loader.session.flush()
+    for key, policy in data.policies.items():
+        row_id = policies[key].id
+        before = policy_revisions_data(await policy_revisions(loader.session, row_id))
+        for day in await load_policy_revisions(
+            loader.session, row_id, policy.revisions, loader.now
+        ):
+            live = next((r for r in before if r["effective_from"] == day), None)
+            file = next(r for r in policy.revisions if r.effective_from == day)
+            loader.report.conflicts.append(
+                LoadConflict(
+                    f"policies.{key}",
+                    f"revisions[{day.isoformat()}]",
+                    live,
+                    file.model_dump(mode="json"),
+                    None,
+                    None,
+                    taken=False,
+                )
+            )
+        if policy_revisions_data(await policy_revisions(loader.session, row_id)) != before:
+            loader.report.updated["policy_revisions"] += 1
     return {key: policy.id for key, policy in policies.items()}
 
 
@@ -264,7 +407,7 @@ async def _load_facility(
         facilities[data.key] = facility
         await loader.session.flush()
     else:
-        loader.assign("facilities", facility, values)
+        loader.assign("facilities", facility, values, target=data.key)
     return facility
 
 
@@ -309,9 +452,12 @@ async def _load_rooms(
     for key in {k for room in rooms for k in room.unit_keys} - set(units):
         units[key] = loader.create("units", Unit(facility_id=facility.id, key=key))
     await loader.session.flush()
+    keep_order = _same_order(existing, rooms)
     for order, data in enumerate(rooms):
         values = room_values(data, order, grids, policies)
         room = existing.pop(data.key, None)
+        if room is not None and keep_order:
+            values["sort_order"] = room.sort_order
         if room is None:
             room = loader.create(
                 "rooms",
@@ -325,13 +471,59 @@ async def _load_rooms(
             )
             await loader.session.flush()
         else:
-            loader.assign("rooms", room, values)
-        await _load_room_units(loader, room.id, {units[k].id for k in data.unit_keys})
+            loader.assign("rooms", room, values, target=f"{facility.key}/{data.key}")
+        target = f"{facility.key}/{data.key}"
+        wanted = {units[k].id: k for k in data.unit_keys}
+        await _load_room_units(loader, room, target, wanted)
+        await _load_fee_revisions(loader, room, target, data)
     for room in existing.values():
         if room.active:
-            room.active = False
-            room.updated_at = loader.now
-            loader.report.retired["rooms"] += 1
+            _retire(loader, "rooms", room, f"{facility.key}/{room.key}")
+
+
+def _retire(loader: _Loader, table: str, row: Facility | Room, target: str) -> None:
+    """A row that left the data is retired, unless staff made or reinstated it in the system."""
+    if not loader.staff_yield(row, target, "active", "active", value=False):
+        return
+    row.active = False
+    row.updated_at = loader.now
+    loader.report.retired[table] += 1
+
+
+def _same_order(existing: dict[str, Room], rooms: tuple[RoomData, ...]) -> bool:
+    """Whether the file lists the live rooms in their live order: then their sort_order
+    values stay (staff may have left gaps), and a load of an export changes nothing."""
+    live = sorted(
+        (room for key, room in existing.items() if room.active),
+        key=lambda room: (room.sort_order, room.id),
+    )
+    listed = [room.key for room in rooms if room.key in existing]
+    return [room.key for room in live if room.key in set(listed)] == listed and all(
+        existing[key].active for key in listed
+    )
+
+
+async def _load_fee_revisions(loader: _Loader, room: Room, target: str, data: RoomData) -> None:
+    """The room's dated fees (inventory/schedules.py keeps them): staff-entered dates the
+    file differs on are conflicts, kept."""
+    before = fee_revisions_data(await fee_schedules(loader.session, room.id))
+    conflicts = await load_fee_revisions(loader.session, room.id, data.fee_revisions, loader.now)
+    for day in conflicts:
+        live = next((r for r in before if r["effective_from"] == day), None)
+        file = next(r for r in data.fee_revisions if r.effective_from == day)
+        loader.report.conflicts.append(
+            LoadConflict(
+                target,
+                f"fee_revisions[{day.isoformat()}]",
+                live,
+                file.model_dump(mode="json", exclude_none=True),
+                None,
+                None,
+                taken=False,
+            )
+        )
+    if fee_revisions_data(await fee_schedules(loader.session, room.id)) != before:
+        loader.report.updated["room_fee_schedules"] += 1
 
 
 def room_values(
@@ -361,9 +553,12 @@ def room_values(
     }
 
 
-async def _load_room_units(loader: _Loader, room_id: int, wanted: set[int]) -> None:
+async def _load_room_units(loader: _Loader, room: Room, target: str, units: dict[int, str]) -> None:
+    room_id, wanted = room.id, set(units)
     current = {ru.unit_id for ru in await loader.existing(RoomUnit, RoomUnit.room_id == room_id)}
     if current == wanted:
+        return
+    if not loader.staff_yield(room, target, "units", "units", sorted(units.values())):
         return
     loader.report.updated["room_units"] += 1
     if current - wanted:

@@ -131,6 +131,10 @@ def room_record(room: Room, units: tuple[str, ...], keys: Keys) -> dict[str, Any
         "notes": room.notes,
         "sources": list(room.sources),
     }
+    if room.online_bookable:  # the files' default
+        del record["online_bookable"]
+    if not room.is_estimated:
+        del record["estimated"]
     keep = {"fees", "purposes", "online_bookable", "estimated"}
     return {
         name: value
