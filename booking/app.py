@@ -32,7 +32,7 @@ from booking.deps import (
     provide_network,
     provide_settings,
 )
-from booking.documents.controllers import PermitController
+from booking.documents.controllers import DocumentCheckController, PermitController
 from booking.health import health, ready
 from booking.inventory.controllers import FacilityController, RoomController, WardController
 from booking.inventory.network import SnapshotCache
@@ -131,6 +131,7 @@ def create_app(
             AuditController,
             BookingController,
             PermitController,
+            DocumentCheckController,
             FacilityBookingsController,
             HoldController,
             BlockController,

@@ -93,6 +93,7 @@ class World:
     hall_id: int = 0
     booking_body: dict[str, Any] = field(default_factory=dict)
     booking_id: int = 0
+    receipt_id: int = 0  # a receipt of that booking
     block_id: int = 0
     application_id: int = 0
     feed_id: int = 0

@@ -2,7 +2,8 @@
 
 The fiscal year (年度) runs from 1 April to 31 March in the facilities' time zone: a document
 issued on 31 March 2027 belongs to fiscal 2026, one issued on 1 April 2027 starts fiscal 2027's
-sequence at 1. Receipts will take their numbers here under their own kind.
+sequence at 1. Each kind (booking/documents/codes.py: permit, receipt, refund, waiver) has
+its own sequence.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.documents.models import DocumentCounter
-
-PERMIT = "permit"
 
 
 def fiscal_year(day: date) -> int:

@@ -8,11 +8,6 @@ the permit's facts with the server's secret, so staff can check a printed permit
 
 from __future__ import annotations
 
-import base64
-import functools
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,8 +18,9 @@ from booking.accounts.access import Principal
 from booking.audit.service import record
 from booking.calendars.feeds import purpose_names
 from booking.clock import Clock, local_today
+from booking.documents.codes import PERMIT, document_number, signed_code
 from booking.documents.models import Permit
-from booking.documents.numbering import PERMIT, fiscal_year, next_number
+from booking.documents.numbering import fiscal_year, next_number
 from booking.errors import Conflict
 from booking.inventory.network import NetworkSnapshot
 from booking.reservations.changes import get_booking
@@ -62,24 +58,10 @@ class PermitFacts:
     payment_status: PaymentStatus
 
 
-def permit_number(facility_id: int, year: int, number: int) -> str:
-    """A permit's printed number: fiscal year, facility and the sequence, e.g. 2026-0017-000001."""
-    return f"{year}-{facility_id:04d}-{number:06d}"
-
-
-@functools.cache
-def _process_secret() -> bytes:
-    return secrets.token_bytes(32)
-
-
 def verification_code(settings: Settings, booking: Booking, number: str) -> str:
-    """12 characters (three groups of four) of an HMAC-SHA256 over the permit's facts."""
-    key = (
-        settings.document_secret.get_secret_value().encode()
-        if settings.document_secret
-        else _process_secret()
-    )
-    facts = "|".join(
+    """The permit's code: signed over what it permits, so a changed booking no longer checks."""
+    return signed_code(
+        settings,
         [
             "permit",
             number,
@@ -91,11 +73,8 @@ def verification_code(settings: Settings, booking: Booking, number: str) -> str:
             str(booking.group_id),
             str(booking.headcount),
             str(booking.fee_total),
-        ]
+        ],
     )
-    digest = hmac.new(key, facts.encode(), hashlib.sha256).digest()
-    text = base64.b32encode(digest).decode()[:12]
-    return "-".join(text[i : i + 4] for i in range(0, 12, 4))
 
 
 async def issue_permit(
@@ -135,7 +114,7 @@ async def _first_issue(
 ) -> Permit:
     year = fiscal_year(local_today(clock, settings.tz))
     sequence = await next_number(session, booking.facility_id, year, PERMIT)
-    number = permit_number(booking.facility_id, year, sequence)
+    number = document_number(PERMIT, year, booking.facility_id, sequence)
     permit = Permit(
         booking_id=booking.id,
         facility_id=booking.facility_id,
@@ -168,15 +147,9 @@ def _facts(
 ) -> PermitFacts:
     facility = snapshot.facilities[booking.facility_id]
     room = snapshot.room(booking.room_id)
-    grid = room.grid if room else facility.grid
-    periods = {period.code: period for period in grid.periods}
-    lines = tuple(
-        PeriodLine(p.name_ja, p.name_en, f"{p.start:%H:%M}", f"{p.end:%H:%M}")
-        for p in (periods[code] for code in booking.period_codes if code in periods)
-    )
     purpose_ja, purpose_en = purposes.get(booking.purpose, (booking.purpose, booking.purpose))
     return PermitFacts(
-        number=permit_number(permit.facility_id, permit.fiscal_year, permit.number),
+        number=document_number(PERMIT, permit.fiscal_year, permit.facility_id, permit.number),
         verification_code=permit.verification_code,
         issued_on=permit.issued_at.astimezone(settings.tz).date(),
         facility_ja=facility.name_ja,
@@ -184,7 +157,7 @@ def _facts(
         room_ja=room.name_ja if room else str(booking.room_id),
         room_en=room.name_en if room else str(booking.room_id),
         use_date=booking.use_date,
-        periods=lines,
+        periods=period_lines(snapshot, booking),
         group_name=group_name,
         purpose_ja=purpose_ja,
         purpose_en=purpose_en,
@@ -192,4 +165,15 @@ def _facts(
         headcount=booking.headcount,
         fee_total=booking.fee_total,
         payment_status=booking.payment_status,
+    )
+
+
+def period_lines(snapshot: NetworkSnapshot, booking: Booking) -> tuple[PeriodLine, ...]:
+    """The booking's periods by name with their times, as its documents print them."""
+    room = snapshot.room(booking.room_id)
+    grid = room.grid if room else snapshot.facilities[booking.facility_id].grid
+    periods = {period.code: period for period in grid.periods}
+    return tuple(
+        PeriodLine(p.name_ja, p.name_en, f"{p.start:%H:%M}", f"{p.end:%H:%M}")
+        for p in (periods[code] for code in booking.period_codes if code in periods)
     )

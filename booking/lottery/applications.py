@@ -35,6 +35,7 @@ from booking.reservations.bookings import (
     check_purpose,
     eligibility_problem,
     is_closed,
+    notify,
     room_of,
 )
 from booking.reservations.models import (
@@ -432,6 +433,8 @@ async def confirm(
         ("lottery_application", application.id),
         after={"booking_id": booking.id},
     )
+    # The win is final now: the group hears so, with its permit (booking_mail.permit_url).
+    await notify(session, clock, settings, snapshot, group, booking, "booking_confirmed")
     return booking
 
 

@@ -21,6 +21,7 @@ from booking.accounts.models import Group
 from booking.clock import local_today
 from booking.deps import AppSettings, Claims, CurrentClock, DbSession, Network
 from booking.documents.controllers import permit_response
+from booking.documents.reading import booking_documents
 from booking.errors import BookingError, NotFound
 from booking.inventory.network import NetworkSnapshot, PeriodInfo, RoomInfo
 from booking.inventory.policy import Phase, booking_phase
@@ -50,6 +51,13 @@ PAYMENT_STATUSES = {
     "paid": N_("Paid"),
     "waived": N_("No charge"),
     "refunded": N_("Refunded"),
+}
+# A booking's documents (booking/documents), as its pages name them.
+DOCUMENT_KINDS = {
+    "permit": N_("Usage permit"),
+    "receipt": N_("Receipt"),
+    "refund": N_("Refund notice"),
+    "waiver": N_("Fee waiver notice"),
 }
 WHEN = {"upcoming": N_("Upcoming"), "past": N_("Past"), "cancelled": N_("Cancelled")}
 BOOK_FIELDS = {
@@ -254,6 +262,8 @@ class BookingPages(Controller):
         booking, group = await changes.get_booking(db_session, page.user, booking_id)
         return page.render(
             "my/booking.html",
+            documents=await booking_documents(db_session, page.user, booking_id),
+            document_kinds=DOCUMENT_KINDS,
             nav="bookings",
             item=shown(network, page.texts, booking),
             group=group,

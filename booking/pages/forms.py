@@ -57,6 +57,8 @@ ERROR_MESSAGES: dict[str, str] = {
     "not_applied": N_("This application can no longer be withdrawn."),
     "not_eligible": N_("Your registration cannot use this facility."),
     "out_of_city": N_("This room takes only groups based in the city."),
+    "payment_received": N_("The fee was received and a receipt issued: record a refund first."),
+    "nothing_paid": N_("Nothing was paid: there is nothing to refund."),
     "not_found": N_("Not found."),
     "notice_not_found": N_("That notice was not found."),
     "notice_withdrawn": N_("This notice has been withdrawn."),
@@ -77,6 +79,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "registration_inactive": N_(
         "This registration cannot book: it is not active (pending, suspended or expired)."
     ),
+    "receipt_not_found": N_("That receipt was not found."),
     "registration_expires": N_(
         "Your registration ends before that date: renew it first (renewal opens on 1 December)."
     ),

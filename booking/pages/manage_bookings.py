@@ -11,9 +11,10 @@ from litestar.response import Redirect, Template
 
 from booking.accounts.auth import Auth
 from booking.deps import AppSettings, CurrentClock, DbSession, Network
+from booking.documents.reading import booking_documents
 from booking.errors import NotFound
 from booking.inventory.network import NetworkSnapshot
-from booking.pages.bookings import BOOKING_STATUSES, PAYMENT_STATUSES, shown
+from booking.pages.bookings import BOOKING_STATUSES, DOCUMENT_KINDS, PAYMENT_STATUSES, shown
 from booking.pages.catalogue import catalogue
 from booking.pages.forms import Form, attempt
 from booking.pages.manage import managed_facility, staff_of
@@ -86,7 +87,7 @@ class DeskBookingPages(Controller):
 
             async def work() -> Any:
                 return await changes.set_payment(
-                    db_session, clock, principal, booking_id, status, method
+                    db_session, clock, settings, principal, booking_id, status, method
                 )
 
         else:
@@ -118,6 +119,8 @@ async def _desk_booking(
         group=group,
         statuses=BOOKING_STATUSES,
         payments=PAYMENT_STATUSES,
+        documents=await booking_documents(db_session, principal, booking_id),
+        document_kinds=DOCUMENT_KINDS,
         form=form,
         done="done" in page.request.query_params,
     )

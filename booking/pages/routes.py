@@ -20,6 +20,7 @@ from booking.errors import BookingError, Unauthenticated, Unavailable
 from booking.pages.account import AccountPages
 from booking.pages.bookings import BookingPages
 from booking.pages.calendar import CalendarPages
+from booking.pages.documents import DocumentPages
 from booking.pages.forms import error_text
 from booking.pages.lottery import LotteryPages
 from booking.pages.manage import ManagePages
@@ -98,6 +99,7 @@ def pages_router() -> Router:
             SearchPages,
             AccountPages,
             BookingPages,
+            DocumentPages,
             LotteryPages,
             CalendarPages,
             ManagePages,

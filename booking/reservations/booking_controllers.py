@@ -235,7 +235,12 @@ class BookingController(Controller):
         "/{booking_id:int}/payment",
         status_code=HTTP_200_OK,
         summary="Record the payment status and method (the facility's staff)",
-        responses=error_responses(400, 401, 403, 404, 415),
+        description="Paid issues a receipt (領収書), refunded (from paid only) a refund (還付), "
+        "waived (not from paid) a waiver (減免), each numbered per facility, fiscal year and "
+        "kind (GET /api/v1/bookings/{id}/documents). The same status again issues nothing new. "
+        "From paid, only refunded: 409 payment_received; refunded when nothing was paid: 409 "
+        "nothing_paid.",
+        responses=error_responses(400, 401, 403, 404, 409, 415),
     )
     async def payment(
         self,
@@ -244,9 +249,10 @@ class BookingController(Controller):
         auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
+        settings: AppSettings,
     ) -> BookingRead:
         booking = await changes.set_payment(
-            db_session, clock, auth.required(), booking_id, data.status, data.method
+            db_session, clock, settings, auth.required(), booking_id, data.status, data.method
         )
         return booking_read(booking)
 

@@ -14,6 +14,7 @@ from booking.accounts.groups import get_group
 from booking.accounts.models import Group
 from booking.audit.service import record
 from booking.clock import Clock, local_today
+from booking.documents.receipts import payment_document
 from booking.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from booking.inventory.network import NetworkSnapshot
 from booking.reservations.bookings import (
@@ -176,14 +177,18 @@ async def decide(
 async def set_payment(
     session: AsyncSession,
     clock: Clock,
+    settings: Settings,
     principal: Principal,
     booking_id: int,
     status: PaymentStatus,
     method: str | None,
 ) -> Booking:
+    """Record the payment status; a receipt, refund or waiver is issued with it in this
+    transaction (booking/documents/receipts.py says which, and which changes are refused)."""
     booking, _ = await get_booking(session, principal, booking_id, for_update=True)
     require_facility_staff(principal, booking)
     before = audited(booking)
+    await payment_document(session, clock, settings, principal, booking, status, method)
     booking.payment_status = status
     booking.payment_method = method
     booking.updated_at = clock.now()

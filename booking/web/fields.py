@@ -42,6 +42,8 @@ PAYMENT_METHOD_MAX = 30
 PHONE_MAX = 20
 CARD_NUMBER_MAX = 7
 SEARCH_MAX = 100
+DOCUMENT_NUMBER_MAX = 30  # a permit's or receipt's printed number as typed: RF-2026-0017-000001
+DOCUMENT_CODE_MAX = 20  # its verification code as typed: ABCD-EFGH-JKLM
 LIST_MAX = 500  # the most rows a page of a list may ask for
 NOTICE_TITLE_MAX = 100  # a facility's notice (お知らせ): its title, one line
 NOTICE_BODY_MAX = 2000  # and its text, line breaks allowed
@@ -59,6 +61,8 @@ LIMITS = {
     "note": NOTE_MAX,
     "feed_name": TOKEN_NAME_MAX,
     "payment_method": PAYMENT_METHOD_MAX,
+    "document_number": DOCUMENT_NUMBER_MAX,
+    "document_code": DOCUMENT_CODE_MAX,
     "notice_title": NOTICE_TITLE_MAX,
     "notice_body": NOTICE_BODY_MAX,
 }

@@ -6,12 +6,14 @@ Japanese on a phone and in English on a desktop; axe-core checks every page reac
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
+from pypdf import PdfReader
 
 from tests.browser.conftest import COMBINATIONS, Visit, another_visit
 from tests.browser.site import use_month_window
@@ -158,6 +160,32 @@ def test_payment_and_a_no_show(visit: Visit) -> None:
     visit.field("How (cash, transfer...)").fill("現金")
     visit.submit(visit.button("Save the payment"), f"**/manage/bookings/{booking_id}?done=1")
     expect(page.locator("dl.facts")).to_contain_text(f"{visit._('Paid')} (現金)")
+    # The payment issued a receipt: the desk's page links it, and its PDF says so.
+    receipt = visit._("%(document)s (PDF)", document=visit._("Receipt"))
+    link = page.get_by_role("link", name=receipt)
+    answer = page.request.get(visit.site.url + (link.get_attribute("href") or ""))
+    assert answer.ok
+    assert answer.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(answer.body())).pages)
+    for words in (
+        ("領収書", "施設使用料として") if visit.lang == "ja" else ("Receipt", "Facility use fee")
+    ):
+        assert re.sub(r"\s+", "", words) in re.sub(r"\s+", "", text), text
+    # The counter checks the printed receipt: its number and code, from the desk's home.
+    number = re.search(r"R-\d{4}-\d{4}-\d{6}", text)
+    code = re.search(r"[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}", text)
+    assert number, text
+    assert code, text
+    visit.go("/manage")
+    visit.submit(visit.link("Check a permit or receipt"), "**/manage/documents/check")
+    visit.field("Number").fill(number[0])
+    visit.field("Verification code").fill(code[0].lower())
+    visit.submit(visit.button("Check"), "**/manage/documents/check?*")
+    expect(page.get_by_role("status")).to_have_text(
+        visit._("Valid: this document was issued by the system and still holds.")
+    )
+    expect(page.locator("dl.facts")).to_contain_text(str(booking_id))
+    visit.go(f"/manage/bookings/{booking_id}")
 
     # Before the day a no-show cannot be recorded: the reason is shown, nothing changes.
     visit.submit(visit.button("Record a no-show"))

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from booking.accounts.auth import CSRF_FORM_FIELD, SESSION_COOKIE
 from booking.clock import FrozenClock
+from booking.documents.models import Receipt
 from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.pages.routes import pages_router
 from booking.pages.web import ANON_CSRF_COOKIE
@@ -168,6 +169,12 @@ PAGES = [
         "login 200 200 404 200 404 404 200",
     ),
     Row(
+        "a booking's receipt (PDF)",
+        "GET",
+        "/my/bookings/{booking}/receipts/{receipt}/receipt.pdf",
+        "login 200 200 404 200 404 404 200",
+    ),
+    Row(
         "cancel preview",
         "GET",
         "/my/bookings/{booking}/cancel",
@@ -218,6 +225,15 @@ PAGES = [
         "GET",
         "/manage/bookings/{booking}",
         "login 403 403 403 200 404 404 200",
+    ),
+    # The check of a printed permit or receipt: staff; a number and code no document has is
+    # "not valid", the same for every facility's staff.
+    Row("check a document", "GET", "/manage/documents/check", "login 403 403 403 200 200 200 200"),
+    Row(
+        "check a document's number and code",
+        "GET",
+        "/manage/documents/check?number=2026-0001-000001&code=ABCD-EFGH-JKLM",
+        "login 403 403 403 200 200 200 200",
     ),
 ]
 
@@ -467,6 +483,20 @@ async def _setting(
         headers=hall.manager,
     )
     assert notice.status_code == 201, notice.text
+    # A receipt of the booking (a row beside the world: the booking itself stays unpaid).
+    receipt = Receipt(
+        booking_id=made.json()["id"],
+        facility_id=hall.facility_id,
+        fiscal_year=2026,
+        kind="receipt",
+        number=900_000,  # past the counter's numbers: a payment recorded here takes 1
+        amount=made.json()["fee_total"],
+        method="counter",
+        verification_code="ABCD-EFGH-JKLM",
+        issued_at=DEFAULT_NOW,
+        issued_by_user_id=None,
+    )
+    session.add(receipt)
     await session.commit()
     ids: Ids = {
         "hall": hall.facility_id,
@@ -477,6 +507,7 @@ async def _setting(
         "card_a": world.card_a,
         "password": PASSWORD,
         "booking": made.json()["id"],
+        "receipt": receipt.id,
         "block": block.json()["id"],
         "sixth_member": sixth.json()["id"],
         "feed": feed.json()["id"],

@@ -193,13 +193,13 @@ async def test_a_second_payment_waits_and_its_audit_event_starts_from_the_first(
 
     def paying(status: PaymentStatus, method: str | None) -> Step:
         return lambda session: changes.set_payment(
-            session, desk.clock, desk.staff, booking_id, status, method
+            session, desk.clock, desk.settings, desk.staff, booking_id, status, method
         )
 
-    await desk.at_once(paying(PaymentStatus.PAID, "cash"), paying(PaymentStatus.WAIVED, None))
+    await desk.at_once(paying(PaymentStatus.PAID, "cash"), paying(PaymentStatus.REFUNDED, None))
     events = await desk.events(booking_id, "booking.payment")
     assert [(e.before or {})["payment_status"] for e in events] == ["unpaid", "paid"]
-    assert [(e.after or {})["payment_status"] for e in events] == ["paid", "waived"]
+    assert [(e.after or {})["payment_status"] for e in events] == ["paid", "refunded"]
 
 
 async def test_reading_or_previewing_a_booking_never_waits_for_a_change_in_progress(

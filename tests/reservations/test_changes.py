@@ -125,7 +125,7 @@ async def test_a_member_who_sees_a_booking_may_not_do_the_facility_staff_s_part(
             session, clock, settings, snapshot, member, booking.id, approve=False
         ),
         "payment": lambda: set_payment(
-            session, clock, member, booking.id, PaymentStatus.PAID, "cash"
+            session, clock, settings, member, booking.id, PaymentStatus.PAID, "cash"
         ),
         "no-show": lambda: record_no_show(session, clock, settings, member, booking.id),
         "complete a hold": lambda: complete_hold(session, clock, member, booking.id),
@@ -286,7 +286,9 @@ async def test_a_payment_is_recorded_with_its_method_and_audited(
 ) -> None:
     _, staff, booking = await booked(world, hall, session, clock)
     clock.set(LATER)
-    paid = await set_payment(session, clock, staff, booking.id, PaymentStatus.PAID, "counter")
+    paid = await set_payment(
+        session, clock, world.settings, staff, booking.id, PaymentStatus.PAID, "counter"
+    )
     assert (paid.payment_status, paid.payment_method, paid.updated_at) == (
         PaymentStatus.PAID,
         "counter",
@@ -336,7 +338,7 @@ async def test_a_cancellation_records_who_when_why_and_what_is_still_owed(
         )
         for c in ("10", "20", "30")
     ]
-    await set_payment(session, clock, staff, paid.id, PaymentStatus.PAID, "counter")
+    await set_payment(session, clock, settings, staff, paid.id, PaymentStatus.PAID, "counter")
     clock.set(LATER)
     for booking in (in_time, paid):
         outcome = await cancel(session, clock, settings, snapshot, member, booking.id)

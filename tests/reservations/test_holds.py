@@ -101,7 +101,7 @@ async def test_completion_and_expiry_are_recorded_and_a_paid_lapsed_hold_stays_p
 ) -> None:
     completed, unpaid, paid = await holds(world, hall, session, clock, ["10", "20", "30"])
     staff = await principal(session, hall.manager_id)
-    await set_payment(session, clock, staff, paid.id, PaymentStatus.PAID, "counter")
+    await set_payment(session, clock, world.settings, staff, paid.id, PaymentStatus.PAID, "counter")
     # Owners are numbered per kind: a block with the hold's number keeps its claims as they are.
     [unit] = next(r for r in hall.snapshot.rooms if r.id == hall.room_id).unit_ids
     session.add(
