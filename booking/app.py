@@ -37,6 +37,7 @@ from booking.health import health, ready
 from booking.inventory.controllers import FacilityController, RoomController, WardController
 from booking.inventory.network import SnapshotCache
 from booking.inventory.notice_controllers import FacilityNoticeController, NoticeController
+from booking.inventory.schedule_controllers import PolicyController, RoomFeeController
 from booking.lottery.controllers import LotteryController
 from booking.pages.routes import not_found, pages_router, static_router
 from booking.pages.web import template_config
@@ -121,6 +122,8 @@ def create_app(
             RoomController,
             FacilityNoticeController,
             NoticeController,
+            RoomFeeController,
+            PolicyController,
             AvailabilityController,
             AuthController,
             MeController,

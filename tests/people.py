@@ -89,6 +89,7 @@ class World:
     card_a: str = ""
     admin_token: int = 0
     room: int = 0  # a room of the facility "here"
+    policy_id: int = 0  # a reservation policy (its revisions from a date)
     # Set by tests that book (the access matrix): a civic hall, a booking body, a booking.
     hall_id: int = 0
     booking_body: dict[str, Any] = field(default_factory=dict)

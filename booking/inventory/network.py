@@ -115,6 +115,19 @@ class PolicyTimeline:
         return [(d, p) for d, p in zip(self._steps, self._policies, strict=True) if d > day]
 
 
+def _on(
+    timeline: PolicyTimeline | None,
+    policy: ReservationPolicy,
+    day: date,
+    made_at: datetime | None,
+) -> ReservationPolicy:
+    """The timeline's answer, unless the info's policy is not the timeline's (an info copied
+    with another policy, as tests do): then that policy, as before revisions existed."""
+    if timeline is None or timeline.base is not policy:
+        return policy
+    return timeline.at(day, made_at)
+
+
 @dataclass(frozen=True, slots=True)
 class FeeTable:
     """A room's fees from a date: yen per period code (None: free), the all-day tariff."""
@@ -144,7 +157,7 @@ class FacilityInfo:
     def policy_on(self, day: date, made_at: datetime | None = None) -> ReservationPolicy:
         """The facility's policy for use date `day`, for a booking made at `made_at` (None:
         now). The lottery's calendar of a use month reads it on the month's first day."""
-        return self.timeline.at(day, made_at) if self.timeline else self.policy
+        return _on(self.timeline, self.policy, day, made_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +183,7 @@ class RoomInfo:
     def policy_on(self, day: date, made_at: datetime | None = None) -> ReservationPolicy:
         """The room's policy for use date `day`, for a booking made at `made_at` (None: now);
         an existing booking passes its created_at and keeps the policy it was made under."""
-        return self.timeline.at(day, made_at) if self.timeline else self.policy
+        return _on(self.timeline, self.policy, day, made_at)
 
     def fees_on(self, day: date) -> FeeTable:
         """The fees for use date `day`: the last schedule from that date or before, else the

@@ -12,10 +12,15 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+# Every number of a policy is bounded (staff enter revisions): no window reaches further back
+# than the 24 months a calendar opens ahead, no count past what a facility could mean.
+MAX_DAYS_BEFORE = 800
+MAX_COUNT = 1_000
 
 
 class _Part(BaseModel):
@@ -33,10 +38,10 @@ class LotteryRules(_Part):
     draw_hour: int = Field(default=9, ge=0, le=23)
     confirm_from_day: int = Field(default=25, ge=1, le=31)
     confirm_to_day: int = Field(default=28, ge=1, le=31)
-    quota_per_facility_month: int = Field(default=8, ge=0)
-    winners_per_slot: int = Field(default=1, ge=1)
+    quota_per_facility_month: int = Field(default=8, ge=0, le=MAX_COUNT)
+    winners_per_slot: int = Field(default=1, ge=1, le=MAX_COUNT)
     # At most this many wins per group per facility and use month; None: no cap.
-    win_cap: int | None = Field(default=None, ge=1)
+    win_cap: int | None = Field(default=None, ge=1, le=MAX_COUNT)
     out_of_city_may_apply: bool = Field(
         default=True,
         description="Whether an out-of-city group (fewer than half its members live, work or "
@@ -61,7 +66,7 @@ class FeeRules(_Part):
     """fee = base x coefficient of the user category x the out-of-city coefficient (for an
     out-of-city group) (+ uplift on weekends/holidays), rounded."""
 
-    coefficients: dict[str, float] = Field(
+    coefficients: dict[str, Annotated[float, Field(ge=0.0, le=10.0)]] = Field(
         default_factory=lambda: {"general": 1.0, "exempt": 0.0, "commercial": 3.0, "admission": 3.0}
     )
     out_of_city_coefficient: float = Field(
@@ -72,11 +77,11 @@ class FeeRules(_Part):
         "is a pricing key). No figure is published: the default, 1.0, changes nothing.",
     )
     weekend_holiday_uplift: float = Field(default=0.0, ge=0.0, le=10.0)
-    rounding_yen: int = Field(default=10, ge=1)
+    rounding_yen: int = Field(default=10, ge=1, le=10_000)
 
 
 class ChargeStep(_Part):
-    from_days_before: int = Field(ge=0)
+    from_days_before: int = Field(ge=0, le=MAX_DAYS_BEFORE)
     charge_percent: int = Field(ge=0, le=100)
 
 
@@ -84,15 +89,17 @@ class CancellationRules(_Part):
     """Online cancellation is free until 3 days before; later only the facility cancels, at the
     full fee."""
 
-    online_until_days_before: int = Field(default=3, ge=0)
-    schedule: tuple[ChargeStep, ...] = (ChargeStep(from_days_before=2, charge_percent=100),)
+    online_until_days_before: int = Field(default=3, ge=0, le=MAX_DAYS_BEFORE)
+    schedule: tuple[ChargeStep, ...] = Field(
+        default=(ChargeStep(from_days_before=2, charge_percent=100),), max_length=50
+    )
 
 
 class HoldRules(_Part):
     """Holds (仮予約) by phone, void unless completed by 17:00 three days later."""
 
     allowed: bool = False
-    days: int = Field(default=3, ge=0)
+    days: int = Field(default=3, ge=0, le=MAX_DAYS_BEFORE)
     expires_at: time = time(17, 0)
 
 
@@ -105,7 +112,7 @@ class ReservationPolicy(_Part):
     )
     first_come_opens_months_before: int = Field(default=4, ge=0, le=24)
     first_come_opens_day: int = Field(default=29, ge=1, le=31)
-    first_come_closes_days_before: int = Field(default=3, ge=0)
+    first_come_closes_days_before: int = Field(default=3, ge=0, le=MAX_DAYS_BEFORE)
     requires_approval: bool = False
     lottery: LotteryRules = LotteryRules()
     fees: FeeRules = FeeRules()

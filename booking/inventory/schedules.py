@@ -259,6 +259,16 @@ def _fee_audit(row: RoomFeeSchedule) -> dict[str, Any]:
 # --- policy revisions ----------------------------------------------------------------------
 
 
+async def all_policies(session: AsyncSession) -> list[tuple[Policy, list[PolicyRevision]]]:
+    """Every policy with its revisions, earliest first, by key."""
+    revisions: dict[int, list[PolicyRevision]] = {}
+    rows = await session.scalars(select(PolicyRevision).order_by(PolicyRevision.effective_from))
+    for row in rows.all():
+        revisions.setdefault(row.policy_id, []).append(row)
+    policies = await session.scalars(select(Policy).order_by(Policy.key))
+    return [(policy, revisions.get(policy.id, [])) for policy in policies.all()]
+
+
 async def policy_revisions(session: AsyncSession, policy_id: int) -> list[PolicyRevision]:
     """The policy's revisions, earliest first (an unknown policy is NotFound)."""
     await _policy(session, policy_id)

@@ -87,7 +87,8 @@ def parse_month(value: str, field: str = "cycle") -> date:
 
 
 def dates_of(room: RoomInfo, use_month: date, settings: Settings) -> CycleDates:
-    cycle = lottery_cycle(room.policy, use_month, settings.tz)
+    """The lottery calendar of a use month, under the room's policy on the month's first day."""
+    cycle = lottery_cycle(room.policy_on(use_month), use_month, settings.tz)
     if cycle is None:
         raise RuleViolation("this room has no lottery", field="room_id", code="no_lottery")
     return cycle
@@ -164,7 +165,7 @@ async def quota_left(
         used[key] = used.get(key, 0) + len(codes)
         room = snapshot.room(room_id)
         if room is not None:
-            limit = room.policy.lottery.quota_per_facility_month
+            limit = room.policy_on(use_month).lottery.quota_per_facility_month
             limits[key] = min(limits.get(key, limit), limit)
     return [
         QuotaLeft(key[0], key[1], used[key], limits[key])
@@ -197,7 +198,8 @@ async def apply(
         )
     if problem := eligibility_problem(group, facility):
         raise RuleViolation(problem, field="group_id", code="not_eligible")
-    if problem := residency_problem(room.policy, in_city=group.in_city, lottery=True):
+    policy = room.policy_on(request.use_date)  # a revision from the use date on governs it
+    if problem := residency_problem(policy, in_city=group.in_city, lottery=True):
         raise RuleViolation(problem, field="group_id", code="out_of_city")
     if not room.online_bookable:
         raise RuleViolation(
@@ -211,7 +213,7 @@ async def apply(
     periods = in_day_order(request.period_codes, day_codes)
     use_month = month_of(request.use_date)
     cycle = dates_of(room, use_month, settings)
-    if booking_phase(room.policy, request.use_date, today) is not Phase.LOTTERY:
+    if booking_phase(policy, request.use_date, today) is not Phase.LOTTERY:
         raise RuleViolation(
             f"applications for {use_month:%Y-%m} are taken from {cycle.apply_from} "
             f"to {cycle.apply_to}",
@@ -231,7 +233,7 @@ async def apply(
     check_purpose(snapshot, room, request.purpose)
     await _check_not_blocked(session, room, request.use_date, periods)
     await _check_not_twice(session, group.id, room, request.use_date, periods)
-    quota = room.policy.lottery.quota_per_facility_month
+    quota = room.policy_on(use_month).lottery.quota_per_facility_month
     used = await period_slots_applied(session, group.id, facility.id, use_month)
     if used + len(periods) > quota:
         raise RuleViolation(
@@ -386,10 +388,12 @@ async def confirm(
     if problem := registration_problem(group.valid_until, application.use_date):
         raise RuleViolation(problem, field="use_date", code="registration_expires")
     day_codes = room.grid.codes_by_day_type.get(day_type(application.use_date), ())
+    # A win is priced by its use date: the fees and fee rules that apply to that date.
+    table = room.fees_on(application.use_date)
     fee = compute_fee(
-        room.policy.fees,
-        room.fees,
-        room.all_day_fee,
+        room.policy_on(application.use_date).fees,
+        table.fees,
+        table.all_day_fee,
         application.period_codes,
         day_codes,
         day_type(application.use_date),

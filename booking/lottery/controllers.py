@@ -131,7 +131,7 @@ class LotteryController(Controller):
             use_month = applications.next_use_month(today, DEFAULT_POLICY.lottery)
         calendars: dict[str, CalendarRead] = {}
         for facility in network.facilities.values():
-            cycle = lottery_cycle(facility.policy, use_month, settings.tz)
+            cycle = lottery_cycle(facility.policy_on(use_month), use_month, settings.tz)
             if cycle is None or facility.kind in calendars:
                 continue
             calendars[facility.kind] = CalendarRead(

@@ -143,7 +143,7 @@ async def draw_facility(
             )
         ).all()
     }
-    win_cap = facility.policy.lottery.win_cap
+    win_cap = facility.policy_on(use_month).lottery.win_cap
     list_digest, _, outcomes = draw(secret, entries, pre_claimed, win_cap)
     by_id = {e.id: e for e in entries}
     now = clock.now()
@@ -272,7 +272,11 @@ async def due_draws(
     due = []
     for use_month, facility_id in pairs:
         facility = snapshot.facilities.get(facility_id)
-        cycle = lottery_cycle(facility.policy, use_month, settings.tz) if facility else None
+        cycle = (
+            lottery_cycle(facility.policy_on(use_month), use_month, settings.tz)
+            if facility
+            else None
+        )
         if cycle is not None and cycle.draw_at <= now:
             due.append((use_month, facility_id))
     return sorted(due)
@@ -316,7 +320,9 @@ async def lapse_unconfirmed(
         for application in won:
             facility = snapshot.facilities.get(application.facility_id)
             cycle = (
-                lottery_cycle(facility.policy, application.use_month, settings.tz)
+                lottery_cycle(
+                    facility.policy_on(application.use_month), application.use_month, settings.tz
+                )
                 if facility
                 else None
             )
@@ -369,7 +375,9 @@ async def remind_winners(
         for application in won:
             facility = snapshot.facilities.get(application.facility_id)
             cycle = (
-                lottery_cycle(facility.policy, application.use_month, settings.tz)
+                lottery_cycle(
+                    facility.policy_on(application.use_month), application.use_month, settings.tz
+                )
                 if facility
                 else None
             )

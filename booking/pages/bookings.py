@@ -158,7 +158,7 @@ class BookingPages(Controller):
             room = network.room(room_id)
             today = local_today(clock, settings.tz)
             lottery = room is not None and (
-                booking_phase(room.policy, use_date, today) is Phase.LOTTERY
+                booking_phase(room.policy_on(use_date), use_date, today) is Phase.LOTTERY
             )
             wanted = BookingRequest(
                 group_id=group_id,
@@ -387,7 +387,8 @@ async def _book_page(  # noqa: PLR0913
         use_date=use_date,
         periods=names.periods_on(room, use_date),
         states=states,
-        lottery=booking_phase(room.policy, use_date, today) is Phase.LOTTERY,
+        lottery=booking_phase(room.policy_on(use_date), use_date, today) is Phase.LOTTERY,
+        fees=room.fees_on(use_date),  # the fees of the date, a revision's from its day on
         groups=[(str(g.id), g.name) for g in mine],
         purposes=_purposes(names, room, page.texts),
     )

@@ -91,8 +91,8 @@ async def _lottery_page(
     today = local_today(clock, settings.tz)
     open_month = None
     for facility in network.facilities.values():
-        if facility.policy.lottery.enabled:
-            open_month = applications.next_use_month(today, facility.policy.lottery)
+        if facility.policy_on(today).lottery.enabled:
+            open_month = applications.next_use_month(today, facility.policy_on(today).lottery)
             break
     sections = []
     for group in await member_groups(db_session, page.user):

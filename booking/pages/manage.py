@@ -299,7 +299,7 @@ class ManagePages(Controller):
         month = (
             parse_month(wanted, "month")
             if wanted
-            else next_use_month(today, facility.policy.lottery)
+            else next_use_month(today, facility.policy_on(today).lottery)
         )
         report = await reports.cycle_report(db_session, month, facility_id)
         names = await catalogue(db_session, network)
@@ -340,5 +340,9 @@ async def _counter_page(
         periods=periods,
         form=form,
         purposes=[(k, page.texts.named(names.purposes, k)) for k in names.purposes],
-        holds_allowed=any(r.policy.holds.allowed for r in rooms),
+        # Offered by the policy of the date being booked (before a date is chosen: the rooms'
+        # standing policy); the service checks the date's own.
+        holds_allowed=any(
+            (r.policy_on(use_date) if use_date else r.policy).holds.allowed for r in rooms
+        ),
     )

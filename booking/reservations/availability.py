@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.errors import InvalidInput
 from booking.inventory.calendar import day_type, usable_day
 from booking.inventory.network import NetworkSnapshot, RoomInfo
-from booking.inventory.policy import Phase, ReservationPolicy, booking_phase
+from booking.inventory.policy import Phase, booking_phase
 from booking.reservations.claims_cache import ClaimsCache, MonthClaims, Signature, parse
 from booking.reservations.models import ClaimKind
-from booking.reservations.schemas import DayRead, RoomAvailabilityRead, SlotRead
+from booking.reservations.schemas import DayRead, FeesRead, RoomAvailabilityRead, SlotRead
 
 MAX_DAYS = 93
 # What one request may cost, in rooms × days: the rooms the filters keep times the days of the
@@ -159,13 +159,32 @@ async def search_availability(
     for room in rooms:
         days, slots = grid.room_days(room)
         if days:
-            result.append(_room_header(snapshot, room, days))
+            result.append(_room_header(snapshot, room, days, fees_within(room, query)))
             count += slots
     return result, count
 
 
+def fees_within(room: RoomInfo, query: AvailabilityQuery) -> list[FeesRead]:
+    """The fee tables that apply to the range's dates, each from its first date in it."""
+    first = room.fees_on(query.start)
+    tables = [(query.start, first)] + [
+        (table.effective_from, table)
+        for table in room.fee_schedules
+        if table.effective_from is not None and query.start < table.effective_from <= query.end
+    ]
+    return [
+        FeesRead(
+            from_=start,
+            fees=t.fees,
+            all_day_fee=t.all_day_fee,
+            estimate=t.is_estimate and bool(t.fees),
+        )
+        for start, t in tables
+    ]
+
+
 def _room_header(
-    snapshot: NetworkSnapshot, room: RoomInfo, days: list[DayRead]
+    snapshot: NetworkSnapshot, room: RoomInfo, days: list[DayRead], fees: list[FeesRead]
 ) -> RoomAvailabilityRead:
     facility = snapshot.facilities[room.facility_id]
     return RoomAvailabilityRead(
@@ -179,6 +198,7 @@ def _room_header(
         online_bookable=room.online_bookable,
         period_grid=room.grid.key,
         days=days,
+        fees=fees,
     )
 
 
@@ -285,7 +305,7 @@ class _SlotGrid:
     def _row(self, room: RoomInfo) -> _Row:
         key = (
             room.facility_id,
-            id(room.policy),
+            id(_policies(room)),
             room.grid.id,
             self.query.start,
             self.query.end,
@@ -296,7 +316,7 @@ class _SlotGrid:
             closed = self._closed_vector(room.facility_id)
             phases = [
                 SlotState.CLOSED if shut else phase
-                for phase, shut in zip(self._phase_vector(room.policy), closed, strict=True)
+                for phase, shut in zip(self._phase_vector(room), closed, strict=True)
             ]
             codes = self._codes_vector(room)
             days = [
@@ -324,12 +344,15 @@ class _SlotGrid:
             self.memo.closed[key] = vector
         return vector
 
-    def _phase_vector(self, policy: ReservationPolicy) -> list[SlotState]:
-        key = (id(policy), self.query.start, self.query.end)
+    def _phase_vector(self, room: RoomInfo) -> list[SlotState]:
+        """Each day's phase under the policy that applies to that day (revisions included)."""
+        policies = _policies(room)
+        key = (id(policies), self.query.start, self.query.end)
         vector = self.memo.phases.get(key)
         if vector is None:
             today = self.memo.today
-            vector = [_PHASE_STATE[booking_phase(policy, day, today)] for day in self.days]
+            policy_on = room.policy_on
+            vector = [_PHASE_STATE[booking_phase(policy_on(day), day, today)] for day in self.days]
             self.memo.phases[key] = vector
         return vector
 
@@ -382,6 +405,13 @@ class _SlotGrid:
             )
             self.memo.slots[(code, state)] = slot
         return slot
+
+
+def _policies(room: RoomInfo) -> object:
+    """What a room's policies over dates are, shared by every room of the same layers: its
+    timeline, or (a room built by hand, without one) its policy."""
+    timeline = room.timeline
+    return timeline if timeline is not None and timeline.base is room.policy else room.policy
 
 
 def _claimed_state(kind: str | None) -> SlotState | None:

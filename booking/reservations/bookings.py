@@ -20,7 +20,13 @@ from booking.clock import Clock, local_today
 from booking.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from booking.inventory.calendar import day_type, usable_day
 from booking.inventory.network import FacilityInfo, NetworkSnapshot, RoomInfo
-from booking.inventory.policy import Phase, booking_phase, first_come_opens, last_booking_day
+from booking.inventory.policy import (
+    Phase,
+    ReservationPolicy,
+    booking_phase,
+    first_come_opens,
+    last_booking_day,
+)
 from booking.notifications.booking_mail import CANCEL_CAUSE, booking_context
 from booking.notifications.outbox import enqueue
 from booking.reservations.claims import claim_slots
@@ -87,18 +93,16 @@ def eligibility_problem(group: Group, facility: FacilityInfo) -> str | None:
     return None
 
 
-def _window_problem(room: RoomInfo, use_date: date, today: date) -> str | None:
-    phase = booking_phase(room.policy, use_date, today)
+def _window_problem(policy: ReservationPolicy, use_date: date, today: date) -> str | None:
+    phase = booking_phase(policy, use_date, today)
     if phase is Phase.OPEN:
         return None
     if phase is Phase.LOTTERY:
         return "this date is in its lottery application window; apply for the lottery instead"
     if phase is Phase.NOT_YET_OPEN:
-        return (
-            f"first-come booking for this date opens on {first_come_opens(room.policy, use_date)}"
-        )
+        return f"first-come booking for this date opens on {first_come_opens(policy, use_date)}"
     return (
-        f"online booking for this date closed on {last_booking_day(room.policy, use_date)}; "
+        f"online booking for this date closed on {last_booking_day(policy, use_date)}; "
         "please ask the facility"
     )
 
@@ -135,11 +139,14 @@ async def book(  # noqa: C901, PLR0912 - one check after another, each with its 
 ) -> Booking:
     """Book, or with `hold` take a 仮予約 by phone (staff, where the policy allows holds)."""
     room = room_of(snapshot, request.room_id)
+    # What applies to the use date, for a booking made now (a revision from a later date, or
+    # one entered after a booking was made, leaves that booking alone: inventory/schedules.py).
+    policy = room.policy_on(request.use_date)
     group = await get_group(session, request.group_id)
     channel = channel_for(principal, group, room)
     if hold and channel != COUNTER:
         raise PermissionDenied("holds are taken by the facility's staff", code="staff_only")
-    if hold and not room.policy.holds.allowed:
+    if hold and not policy.holds.allowed:
         raise RuleViolation("this room takes no holds", field="room_id", code="holds_not_allowed")
     facility = snapshot.facilities[room.facility_id]
     today = local_today(clock, settings.tz)
@@ -151,7 +158,7 @@ async def book(  # noqa: C901, PLR0912 - one check after another, each with its 
         )
     if problem := eligibility_problem(group, facility):
         raise RuleViolation(problem, field="group_id", code="not_eligible")
-    if problem := residency_problem(room.policy, in_city=group.in_city, lottery=False):
+    if problem := residency_problem(policy, in_city=group.in_city, lottery=False):
         raise RuleViolation(problem, field="group_id", code="out_of_city")
     if channel == ONLINE and not room.online_bookable:
         raise RuleViolation(
@@ -165,7 +172,7 @@ async def book(  # noqa: C901, PLR0912 - one check after another, each with its 
     if problem := consecutive_problem(request.period_codes, day_codes):
         raise InvalidInput(problem, field="period_codes", code="bad_periods")
     periods = in_day_order(request.period_codes, day_codes)
-    if channel == ONLINE and (problem := _window_problem(room, request.use_date, today)):
+    if channel == ONLINE and (problem := _window_problem(policy, request.use_date, today)):
         raise RuleViolation(problem, field="use_date", code="outside_window")
     # Every channel: a counter booking, a hold or a move is for a date the card covers too.
     if problem := registration_problem(group.valid_until, request.use_date):
@@ -180,17 +187,18 @@ async def book(  # noqa: C901, PLR0912 - one check after another, each with its 
         )
     check_purpose(snapshot, room, request.purpose)
 
+    table = room.fees_on(request.use_date)
     fee = compute_fee(
-        room.policy.fees,
-        room.fees,
-        room.all_day_fee,
+        policy.fees,
+        table.fees,
+        table.all_day_fee,
         periods,
         day_codes,
         day_type(request.use_date),
         coefficient_key(group.category, charges_admission=request.charges_admission),
         in_city=group.in_city,
     )
-    needs_approval = channel == ONLINE and room.policy.requires_approval
+    needs_approval = channel == ONLINE and policy.requires_approval
     status = BookingStatus.CONFIRMED
     if hold:
         status = BookingStatus.HELD
@@ -203,7 +211,7 @@ async def book(  # noqa: C901, PLR0912 - one check after another, each with its 
         use_date=request.use_date,
         period_codes=periods,
         status=status,
-        hold_expires_at=hold_deadline(room, today, settings) if hold else None,
+        hold_expires_at=hold_deadline(policy, today, settings) if hold else None,
         purpose=request.purpose,
         headcount=request.headcount,
         event_name=request.event_name,
@@ -235,9 +243,9 @@ async def book(  # noqa: C901, PLR0912 - one check after another, each with its 
     return booking
 
 
-def hold_deadline(room: RoomInfo, today: date, settings: Settings) -> datetime:
+def hold_deadline(policy: ReservationPolicy, today: date, settings: Settings) -> datetime:
     """A hold is void unless completed by 17:00 (local) on the third day (policy defaults)."""
-    rules = room.policy.holds
+    rules = policy.holds
     local = datetime.combine(today + timedelta(days=rules.days), rules.expires_at, settings.tz)
     return local.astimezone(UTC)
 

@@ -84,7 +84,9 @@ async def cancel(  # noqa: PLR0913
     staff = principal.manages(booking.facility_id)
     room = room_of(snapshot, booking.room_id)
     today = local_today(clock, settings.tz)
-    rules = room.policy.cancellation
+    # The cancellation schedule the booking was made under: a revision entered later, or
+    # from a later use date, does not reach it (inventory/schedules.py).
+    rules = room.policy_on(booking.use_date, booking.created_at).cancellation
     if (facility_cause or move_to) and not staff:
         raise PermissionDenied(
             "only the facility's staff cancel for the facility's reasons",

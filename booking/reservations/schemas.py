@@ -27,6 +27,16 @@ class DayRead(msgspec.Struct, frozen=True):
     slots: list[SlotRead]
 
 
+class FeesRead(msgspec.Struct, frozen=True):
+    """The room's base fees (yen per period code, before a group's coefficient and the weekend
+    uplift) for the dates from `from` on, within the range asked for."""
+
+    from_: date = msgspec.field(name="from")
+    fees: dict[str, int] | None = None  # None: free of charge
+    all_day_fee: int | None = None
+    estimate: bool = False
+
+
 class RoomAvailabilityRead(msgspec.Struct, frozen=True):
     room_id: int
     room_name_ja: str
@@ -38,6 +48,9 @@ class RoomAvailabilityRead(msgspec.Struct, frozen=True):
     online_bookable: bool
     period_grid: str
     days: list[DayRead]
+    # The fee tables that apply within the range, earliest first: a fee revision (e.g. on
+    # 1 April) starts a new entry from its date.
+    fees: list[FeesRead] = msgspec.field(default_factory=list)
 
 
 class AvailabilityRead(msgspec.Struct, frozen=True):

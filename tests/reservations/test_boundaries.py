@@ -281,8 +281,7 @@ def test_a_hold_lapses_at_the_policys_local_hour_on_its_day(
     today: date, holds: dict[str, object], expires: datetime, tmp_path: Path
 ) -> None:
     policy = effective_policy({"holds": {"allowed": True, **holds}})
-    room = room_info("room", (1,), 1, policy)
-    found = hold_deadline(room, today, Settings(database_url=None, data_dir=tmp_path))
+    found = hold_deadline(policy, today, Settings(database_url=None, data_dir=tmp_path))
     assert found == expires
 
 
