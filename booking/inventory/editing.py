@@ -139,7 +139,7 @@ async def update_facility(
     true reinstates it. A change that sets what is already there changes nothing."""
     require_admin(principal)
     _known(changes, FACILITY_FIELDS)
-    facility = await _facility(session, facility_id)
+    facility = await _facility(session, facility_id, lock=True)
     keys = await live_keys(session)
     current = facility_record(facility, keys)
     data = _validated(FacilityData, {**current, **_without(changes, "active")}, changes)
@@ -289,7 +289,8 @@ async def update_room(
 ) -> Room:
     """Change some of ROOM_FIELDS: the facility's managers and administrators; `active`
     (retire, reinstate) administrators only."""
-    room = await session.get(Room, room_id)
+    # Locked: two edits of one room at once must not lose each other's staff_edits marks.
+    room = await session.get(Room, room_id, with_for_update=True, populate_existing=True)
     if room is None:
         raise NotFound(f"no room {room_id}", field="room_id")
     require_facility(principal, room.facility_id)
@@ -408,8 +409,11 @@ async def _set_units(
 # --- shared -------------------------------------------------------------------------------
 
 
-async def _facility(session: AsyncSession, facility_id: int) -> Facility:
-    facility = await session.get(Facility, facility_id)
+async def _facility(session: AsyncSession, facility_id: int, *, lock: bool = False) -> Facility:
+    """The facility; with `lock`, its row locked for the change (as update_room's room)."""
+    facility = await session.get(
+        Facility, facility_id, with_for_update=lock, populate_existing=lock
+    )
     if facility is None:
         raise NotFound(f"no facility {facility_id}", field="facility_id")
     return facility
