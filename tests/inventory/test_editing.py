@@ -327,3 +327,25 @@ async def test_retiring_and_reinstating_a_room(
     assert (await SnapshotCache().get(session)).room(hall.room_id) is not None
     actions = [e.action for e in await _events(session, ("room", hall.room_id))]
     assert actions == ["room.retire", "room.reinstate"]
+
+
+async def test_a_kind_whose_periods_the_rooms_fees_miss_is_refused(
+    world: World, session: AsyncSession, clock: FrozenClock
+) -> None:
+    """ "here" is a children's centre (periods 10, 20, 30, 21); a civic hall has no 21."""
+    room = await session.scalar(
+        select(Room).where(Room.facility_id == world.here, Room.active.is_(True))
+    )
+    assert room is not None
+    room.fees = {"21": 300}
+    await session.commit()
+    admin = await _as(session, world, "admin")
+    refused = await _refusal(
+        editing.update_facility(
+            session, clock, world.settings, admin, world.here, {"kind": "civic_hall"}
+        )
+    )
+    assert isinstance(refused, InvalidInput)
+    assert refused.field == "kind"
+    assert f"room {room.key}: period '21' is not in grid 'civic_hall'" in refused.message
+    assert (await session.get_one(Facility, world.here)).staff_edits == {}
