@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.access import Principal, require_admin
 from booking.accounts.credentials import end_credentials
 from booking.accounts.login import issue_password_link, set_password
-from booking.accounts.models import ManagerFacility, StaffRole, TokenPurpose, User, UserStatus
-from booking.accounts.people import clean_email, find_or_invite
+from booking.accounts.models import (
+    Group,
+    ManagerFacility,
+    Member,
+    MemberRole,
+    StaffRole,
+    TokenPurpose,
+    User,
+    UserStatus,
+)
+from booking.accounts.people import clean_email, find_or_invite, user_by_email
 from booking.audit.service import Actor, record
 from booking.clock import Clock
 from booking.errors import Conflict, InvalidInput, NotFound
@@ -79,7 +88,9 @@ async def grant_staff_role(  # noqa: PLR0913
     has no principal: the operator at the server is trusted) and by the managers API.
     """
     email = clean_email(email, "email")
-    user, created = await find_or_invite(session, clock, email, name, None)
+    if not name.strip() and await user_by_email(session, email) is None:
+        raise InvalidInput("a new person needs a name", field="name")
+    user, created = await find_or_invite(session, clock, email, name.strip(), None)
     before = (user.staff_role, await facilities_of(session, user.id))
     if role is StaffRole.MANAGER and user.staff_role is StaffRole.ADMIN:
         raise Conflict("this person is an administrator already", field="email", code="is_admin")
@@ -94,9 +105,40 @@ async def grant_staff_role(  # noqa: PLR0913
     return user
 
 
-async def list_managers(session: AsyncSession, principal: Principal) -> Sequence[User]:
+async def appoint(  # noqa: PLR0913
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    principal: Principal,
+    *,
+    email: str,
+    name: str,
+    role: StaffRole,
+    facility_ids: Sequence[int] = (),
+) -> User:
+    """An administrator makes someone a manager of some facilities, or an administrator."""
     require_admin(principal)
-    stmt = select(User).where(User.staff_role == StaffRole.MANAGER).order_by(User.id)
+    return await grant_staff_role(
+        session,
+        clock,
+        settings,
+        principal.actor,
+        email=email,
+        name=name,
+        role=role,
+        facility_ids=facility_ids,
+    )
+
+
+async def list_managers(session: AsyncSession, principal: Principal) -> Sequence[User]:
+    return await list_staff(session, principal, StaffRole.MANAGER)
+
+
+async def list_staff(
+    session: AsyncSession, principal: Principal, role: StaffRole
+) -> Sequence[User]:
+    require_admin(principal)
+    stmt = select(User).where(User.staff_role == role).order_by(User.id)
     return (await session.scalars(stmt)).all()
 
 
@@ -135,6 +177,73 @@ async def revoke_manager(
     await _role_change(session, clock, principal.actor, user, before, [])
 
 
+async def revoke_admin(
+    session: AsyncSession, clock: Clock, principal: Principal, user_id: int
+) -> None:
+    """Not one's own role: the administrator acting stays one, so the city never has none."""
+    require_admin(principal)
+    user = await get_user(session, user_id)
+    if user.staff_role is not StaffRole.ADMIN:
+        raise NotFound(f"no administrator {user_id}", code="admin_not_found")
+    if user.id == principal.user_id:
+        raise Conflict("you cannot take your own administrator role", code="self_revocation")
+    before = (user.staff_role, await facilities_of(session, user.id))
+    user.staff_role = None
+    await _role_change(session, clock, principal.actor, user, before, [])
+
+
+async def find_users(
+    session: AsyncSession, principal: Principal, text: str, *, limit: int = 50
+) -> Sequence[User]:
+    """People whose e-mail address or name contains the text (an administrator's search)."""
+    require_admin(principal)
+    stmt = (
+        select(User)
+        .where(
+            or_(
+                User.email.icontains(text.lower(), autoescape=True),
+                User.name.icontains(text, autoescape=True),
+            )
+        )
+        .order_by(User.id)
+        .limit(limit)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def groups_of(
+    session: AsyncSession, principal: Principal, user_id: int
+) -> Sequence[tuple[Group, MemberRole]]:
+    """The registrations on whose roster the person is, and their role on each."""
+    require_admin(principal)
+    stmt = (
+        select(Group, Member.role)
+        .join(Member, Member.group_id == Group.id)
+        .where(Member.user_id == user_id)
+        .order_by(Group.id)
+    )
+    return [(group, role) for group, role in (await session.execute(stmt)).all()]
+
+
+async def view_user(session: AsyncSession, principal: Principal, user_id: int) -> User:
+    """A person as an administrator sees them (no lock: a page that only shows)."""
+    require_admin(principal)
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}", code="user_not_found")
+    return user
+
+
+async def users_by_id(
+    session: AsyncSession, principal: Principal, user_ids: Sequence[int]
+) -> dict[int, User]:
+    require_admin(principal)
+    if not user_ids:
+        return {}
+    found = await session.scalars(select(User).where(User.id.in_(set(user_ids))))
+    return {user.id: user for user in found}
+
+
 async def get_user(session: AsyncSession, user_id: int) -> User:
     user = await session.get(User, user_id, with_for_update=True)
     if user is None:
@@ -143,10 +252,17 @@ async def get_user(session: AsyncSession, user_id: int) -> User:
 
 
 async def set_user_status(
-    session: AsyncSession, clock: Clock, principal: Principal, user_id: int, status: UserStatus
+    session: AsyncSession,
+    clock: Clock,
+    principal: Principal,
+    user_id: int,
+    status: UserStatus,
+    *,
+    reason: str | None = None,
 ) -> User:
     """Suspending a person ends every session of theirs at once and revokes their API tokens
-    and password links for good: reinstating them later revives none of it."""
+    and password links for good: reinstating them later revives none of it. The reason is
+    kept in the audit event (the person's page shows the latest)."""
     require_admin(principal)
     user = await get_user(session, user_id)
     if user.id == principal.user_id:
@@ -165,6 +281,6 @@ async def set_user_status(
         action,
         ("user", user.id),
         before=before,
-        after={"status": status.value},
+        after={"status": status.value, **({"reason": reason} if reason else {})},
     )
     return user

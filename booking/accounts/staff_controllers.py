@@ -7,7 +7,6 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from booking.accounts import staff
-from booking.accounts.access import require_admin
 from booking.accounts.auth import Auth
 from booking.accounts.models import StaffRole, User, UserStatus
 from booking.accounts.schemas import ManagerFacilitiesIn, ManagerIn, UserRead
@@ -46,12 +45,11 @@ class ManagerController(Controller):
         settings: AppSettings,
     ) -> UserRead:
         principal = auth.required()
-        require_admin(principal)
-        user = await staff.grant_staff_role(
+        user = await staff.appoint(
             db_session,
             clock,
             settings,
-            principal.actor,
+            principal,
             email=data.email,
             name=data.name,
             role=StaffRole.MANAGER,

@@ -235,6 +235,31 @@ PAGES = [
         "/manage/documents/check?number=2026-0001-000001&code=ABCD-EFGH-JKLM",
         "login 403 403 403 200 200 200 200",
     ),
+    # The administrator's pages: only an administrator gets in.
+    Row("administration", "GET", "/admin", "login 403 403 403 403 403 403 200"),
+    Row("managers and administrators", "GET", "/admin/staff", "login 403 403 403 403 403 403 200"),
+    Row(
+        "a manager's facilities",
+        "GET",
+        "/admin/managers/{hall_manager}",
+        "login 403 403 403 403 403 403 200",
+    ),
+    Row("user accounts", "GET", "/admin/people?q=example", "login 403 403 403 403 403 403 200"),
+    Row(
+        "a user account", "GET", "/admin/people/{member_user}", "login 403 403 403 403 403 403 200"
+    ),
+    Row(
+        "the audit trail",
+        "GET",
+        "/admin/audit?action=user.&from=2026-11-01",
+        "login 403 403 403 403 403 403 200",
+    ),
+    Row(
+        "the audit trail: the last day first",
+        "GET",
+        "/admin/audit?from=2026-11-25&to=2026-11-24",
+        "login 403 403 403 403 403 403 400",
+    ),
 ]
 
 FORMS = [
@@ -412,6 +437,65 @@ FORMS = [
         "/manage/bookings/{booking}/steal",
         "login 404 404 404 404 404 404 404",
     ),
+    Row(
+        "grant a staff role",
+        "POST",
+        "/admin/staff",
+        "login 403 403 403 403 403 403 303",
+        lambda ids, _r: {
+            "email": "new-clerk@city.example",
+            "name": "新任 窓口",
+            "role": "manager",
+            "facility_ids": [str(ids["hall"])],
+        },
+    ),
+    Row(
+        "grant a staff role without a facility",
+        "POST",
+        "/admin/staff",
+        "login 403 403 403 403 403 403 422",
+        lambda _ids, _r: {"email": "new-clerk@city.example", "name": "新任", "role": "manager"},
+    ),
+    Row(
+        "change a manager's facilities",
+        "POST",
+        "/admin/managers/{hall_manager}/facilities",
+        "login 403 403 403 403 403 403 303",
+        lambda ids, _r: {"facility_ids": [str(ids["hall"]), str(ids["centre"])]},
+    ),
+    Row(
+        "take a manager's role away",
+        "POST",
+        "/admin/managers/{hall_manager}/revoke",
+        "login 403 403 403 403 403 403 303",
+    ),
+    # The only administrator is the one asking: their own role stays.
+    Row(
+        "take one's own administrator role away",
+        "POST",
+        "/admin/administrators/{admin_user}/revoke",
+        "login 403 403 403 403 403 403 409",
+    ),
+    Row(
+        "suspend a person",
+        "POST",
+        "/admin/people/{member_user}/suspend",
+        "login 403 403 403 403 403 403 303",
+        lambda _ids, _r: {"reason": "予約の転売"},
+    ),
+    Row(
+        "suspend a person without a reason",
+        "POST",
+        "/admin/people/{member_user}/suspend",
+        "login 403 403 403 403 403 403 422",
+    ),
+    # Active already: nothing to lift.
+    Row(
+        "reinstate an active person",
+        "POST",
+        "/admin/people/{member_user}/reinstate",
+        "login 403 403 403 403 403 403 noop",
+    ),
 ]
 
 
@@ -511,6 +595,10 @@ async def _setting(
         "block": block.json()["id"],
         "sixth_member": sixth.json()["id"],
         "feed": feed.json()["id"],
+        "hall_manager": hall.manager_id,
+        "member_user": world.user_ids["member"],
+        "admin_user": world.user_ids["admin"],
+        "centre": world.here,
         "notice": notice.json()["id"],
         **applications,
     }
