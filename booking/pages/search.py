@@ -15,13 +15,14 @@ from booking.accounts.auth import Auth
 from booking.clock import local_today
 from booking.deps import AppSettings, Claims, CurrentClock, DbSession, Network
 from booking.errors import BookingError, NotFound
-from booking.inventory import notices, services
+from booking.inventory import estimates, notices, services
 from booking.inventory.closures import closed_dates
 from booking.inventory.network import NetworkSnapshot, PeriodInfo, RoomInfo
 from booking.lottery.applications import applicant_counts
 from booking.pages.catalogue import DAY_TYPES, Catalogue, catalogue
 from booking.pages.forms import Form
 from booking.pages.i18n import N_
+from booking.pages.manage_estimates import confirmed, field_name
 from booking.pages.web import Page
 from booking.reservations.availability import (
     GRID_ROOM_DAYS,
@@ -318,4 +319,11 @@ class SearchPages(Controller):
             closure_rules=detail.closure_rules,
             day_types=DAY_TYPES,
             notices=await notices.current_notices(db_session, facility_id, today),
+            # Estimates stay marked (≈) until staff confirm them; then who (a role) and when.
+            room_rows={row.id: row for row in detail.rooms},
+            estimated=estimates.estimated,
+            confirmed=lambda row: confirmed(row, page.texts),
+            facility_guesses=", ".join(
+                field_name(page.texts, f) for f in estimates.estimated(detail.facility)
+            ),
         )
