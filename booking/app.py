@@ -35,6 +35,7 @@ from booking.deps import (
 from booking.documents.controllers import DocumentCheckController, PermitController
 from booking.health import health, ready
 from booking.inventory.controllers import FacilityController, RoomController, WardController
+from booking.inventory.estimate_controllers import EstimateController
 from booking.inventory.network import SnapshotCache
 from booking.inventory.notice_controllers import FacilityNoticeController, NoticeController
 from booking.inventory.schedule_controllers import PolicyController, RoomFeeController
@@ -122,6 +123,7 @@ def create_app(
             RoomController,
             FacilityNoticeController,
             NoticeController,
+            EstimateController,
             RoomFeeController,
             PolicyController,
             AvailabilityController,

@@ -28,6 +28,7 @@ from booking.pages.lottery import LotteryPages
 from booking.pages.manage import ManagePages
 from booking.pages.manage_blocks import BlockPages
 from booking.pages.manage_bookings import DeskBookingPages
+from booking.pages.manage_estimates import EstimatePages
 from booking.pages.manage_notices import NoticePages
 from booking.pages.passwords import PasswordPages
 from booking.pages.search import SearchPages
@@ -108,6 +109,7 @@ def pages_router() -> Router:
             PasswordPages,
             BlockPages,
             NoticePages,
+            EstimatePages,
             DeskBookingPages,
             AdminPages,
             AdminPeoplePages,

@@ -342,6 +342,21 @@ OPERATIONS = [
         "/api/v1/notices/{notice}/withdraw",
         "401 404 404 404 200 404 200",
     ),
+    # Confirming estimates: "here" and its room hold none, so those allowed meet a 422.
+    Operation(
+        "confirm a facility's estimate",
+        "POST",
+        "/api/v1/facilities/{here}/confirmations",
+        "401 403 403 403 403 403 422",
+        lambda _w, _r: {"field": "address"},
+    ),
+    Operation(
+        "confirm a room's estimate",
+        "POST",
+        "/api/v1/rooms/{room}/confirmations",
+        "401 403 403 403 422 403 422",
+        lambda _w, _r: {"field": "capacity"},
+    ),
     # The network kept in the system: administrators shape it; a facility's managers edit its
     # rooms ("room" is a room of "here").
     Operation(
