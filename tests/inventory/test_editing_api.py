@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from booking.app import create_app, serve_test
+from booking.clock import FrozenClock
+from tests.conftest import Database
 from tests.people import World
 from tests.places import Hall
 
@@ -95,3 +99,26 @@ async def test_the_routes_are_in_the_openapi(client: httpx.AsyncClient) -> None:
     assert "patch" in paths["/api/v1/facilities/{facility_id}"]
     assert "post" in paths["/api/v1/facilities/{facility_id}/rooms"]
     assert "patch" in paths["/api/v1/rooms/{room_id}"]
+
+
+async def test_another_app_process_serves_the_new_facility_at_once(
+    world: World,
+    client: httpx.AsyncClient,
+    database: Database,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    """Two app processes on one database: the second's snapshot, built before the change,
+    follows the revision the first one bumped."""
+    other = create_app(database.settings)
+    serve_test(other, clock=clock, sessionmaker=sessionmaker)
+    transport = httpx.ASGITransport(app=other)
+    async with httpx.AsyncClient(transport=transport, base_url="http://other") as second:
+        assert (await second.get(f"/api/v1/facilities/{world.here}")).status_code == 200
+        made = await client.post(
+            "/api/v1/facilities", json=NEW_HALL, headers=world.headers("admin")
+        )
+        assert made.status_code == 201, made.text
+        shown = await second.get(f"/api/v1/facilities/{made.json()['id']}")
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["name_ja"] == "新市民館"
