@@ -41,6 +41,7 @@ _FULL_TO_HALF = str.maketrans("０１２３４５６７８９－＋（）　＠"
 _PHONE_LIKE = re.compile(r"[0-9+()\- ]{4,20}")
 _CARD = re.compile(rf"[0-9]{{{CARD_NUMBER_MAX}}}")
 _PHONE_PUNCTUATION = ("-", " ", "(", ")", "+")
+PHONE_MIN_DIGITS = 4  # fewer digits are part of a name ("会員2"), not a phone number
 
 # What the clerk checks before activating (RULES.md "Who may book"), in the order shown.
 IDENTITY = "identity"  # the representative's identity document
@@ -126,24 +127,38 @@ def _digits(column: Any) -> Any:
     return column
 
 
+def _contains(column: Any, q: str) -> ColumnElement[bool]:
+    """`%q%`, ignoring case only where the text has case: lower() on every row of the roster
+    costs more than the match itself, and Japanese has none."""
+    if q.lower() == q.upper():
+        return column.contains(q, autoescape=True)  # type: ignore[no-any-return]
+    return column.icontains(q, autoescape=True)  # type: ignore[no-any-return]
+
+
 def _matches(q: str) -> ColumnElement[bool]:
+    """What the text typed finds, by its shape: seven digits are a card number (typed whole),
+    an @ an e-mail address, other digits and hyphens a phone number, anything else a name or
+    its reading, the group's or a member's."""
     members = select(Member.group_id)
-    found: list[ColumnElement[bool]] = [
-        Group.name.icontains(q, autoescape=True),
-        Group.name_kana.icontains(q, autoescape=True),
-        Group.id.in_(members.where(Member.name.icontains(q, autoescape=True))),
-    ]
     if _CARD.fullmatch(q):
-        found.append(Group.card_number == q)
+        return Group.card_number == q
     if "@" in q:
-        email = q.lower()
-        found.append(Group.email.contains(email, autoescape=True))
-        found.append(Group.id.in_(members.where(Member.email.contains(email, autoescape=True))))
-    if _PHONE_LIKE.fullmatch(q) and sum(c.isdigit() for c in q) >= 4:
+        email = q.lower()  # stored lower-cased (people.clean_email)
+        return or_(
+            Group.email.contains(email, autoescape=True),
+            Group.id.in_(members.where(Member.email.contains(email, autoescape=True))),
+        )
+    if _PHONE_LIKE.fullmatch(q) and sum(c.isdigit() for c in q) >= PHONE_MIN_DIGITS:
         digits = "".join(c for c in q if c.isdigit())
-        found.append(_digits(Group.phone).contains(digits))
-        found.append(Group.id.in_(members.where(_digits(Member.phone).contains(digits))))
-    return or_(*found)
+        return or_(
+            _digits(Group.phone).contains(digits),
+            Group.id.in_(members.where(_digits(Member.phone).contains(digits))),
+        )
+    return or_(
+        _contains(Group.name, q),
+        _contains(Group.name_kana, q),
+        Group.id.in_(members.where(_contains(Member.name, q))),
+    )
 
 
 async def registration_queue(

@@ -272,7 +272,7 @@ class AccountPages(Controller):
         page = Page.of(request, auth)
         principal = auth.required()
         form = Form(await request.form(), page.texts)
-        entry = _member(form, "new_")
+        entry = member_entry(form, "new_")
         if entry is not None:
             # The roster service names a new member's fields "member.<field>" (and a
             # duplicate's "email").
@@ -308,7 +308,7 @@ class AccountPages(Controller):
             db_session,
             form,
             {},
-            lambda: _removed(
+            lambda: completed(
                 roster.remove_member(db_session, clock, principal, group_id, member_id)
             ),
         )
@@ -317,7 +317,9 @@ class AccountPages(Controller):
         return await _group_page(page, db_session, clock, settings, group_id, form, 422)
 
 
-async def _removed(work: Any) -> bool:
+async def completed(work: Any) -> bool:
+    """True once the work is done: `attempt` tells success by a value, and some services
+    return None."""
     await work
     return True
 
@@ -374,7 +376,7 @@ def _register_context(page: Page, form: Form, network: Any) -> dict[str, Any]:
     }
 
 
-def _member(form: Form, prefix: str) -> MemberIn | None:
+def member_entry(form: Form, prefix: str) -> MemberIn | None:
     """One roster row of the form, or None (with errors) when it is not filled in right."""
     name = form.text(f"{prefix}name", max_length=NAME_MAX)
     birth = form.day(f"{prefix}birth_date")
@@ -393,14 +395,14 @@ def _registration(form: Form, rows: int, anonymous: bool) -> RegistrationIn | No
     category = form.choice("category", CATEGORIES)
     name = form.text("name", max_length=NAME_MAX)
     facility = form.integer("facility_id", required=False, minimum=1)
-    representative = _member(form, "rep_")
+    representative = member_entry(form, "rep_")
     password = form.text("rep_password", required=anonymous, max_length=PASSWORD_MAX)
     members = []
     for i in range(rows):
         prefix = f"m{i}_"
         if not any(form[f"{prefix}{f}"].strip() for f in MEMBER_FIELDS if f != "residency"):
             continue  # an empty row is not a member
-        if (entry := _member(form, prefix)) is not None:
+        if (entry := member_entry(form, prefix)) is not None:
             members.append(entry)
     if not form.ok or kind is None or category is None or name is None or representative is None:
         return None

@@ -62,9 +62,9 @@ ERROR_MESSAGES: dict[str, str] = {
     "not_found": N_("Not found."),
     "notice_not_found": N_("That notice was not found."),
     "notice_withdrawn": N_("This notice has been withdrawn."),
-    "not_estimated": N_("This value is not an estimate: it has been confirmed already."),
     "not_live": N_("This booking is no longer live."),
-    "not_pending": N_("This booking is not waiting for approval."),
+    "not_pending": N_("This is no longer waiting: it has been dealt with already."),
+    "not_suspended": N_("This registration is not suspended."),
     "not_won": N_("This application did not win."),
     "not_yet": N_("Not yet: the window has not opened."),
     "outside_application_window": N_(
@@ -117,12 +117,6 @@ ERROR_MESSAGES: dict[str, str] = {
     "idempotency_key_reused": N_(
         "This form was already sent with other values: reload the page and try again."
     ),
-    "is_admin": N_("This person is an administrator already."),
-    "admin_not_found": N_("That administrator was not found."),
-    "manager_not_found": N_("That facility manager was not found."),
-    "user_not_found": N_("That person was not found."),
-    "self_suspension": N_("You cannot suspend yourself."),
-    "self_revocation": N_("You cannot take your own administrator role away."),
 }
 # Reasons the registration rules give (accounts/rules.py), word for word, so that the
 # catalog translates them where they appear beside a field.

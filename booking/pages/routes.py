@@ -18,8 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from booking.db.errors import as_conflict, as_unavailable
 from booking.errors import BookingError, Unauthenticated, Unavailable
 from booking.pages.account import AccountPages
-from booking.pages.admin import AdminPages
-from booking.pages.admin_people import AdminPeoplePages
 from booking.pages.bookings import BookingPages
 from booking.pages.calendar import CalendarPages
 from booking.pages.documents import DocumentPages
@@ -28,8 +26,8 @@ from booking.pages.lottery import LotteryPages
 from booking.pages.manage import ManagePages
 from booking.pages.manage_blocks import BlockPages
 from booking.pages.manage_bookings import DeskBookingPages
-from booking.pages.manage_estimates import EstimatePages
 from booking.pages.manage_notices import NoticePages
+from booking.pages.manage_registrations import RegistrationDeskPages
 from booking.pages.passwords import PasswordPages
 from booking.pages.search import SearchPages
 from booking.pages.web import STATIC, add_security_headers, login_redirect, request_lang
@@ -109,10 +107,8 @@ def pages_router() -> Router:
             PasswordPages,
             BlockPages,
             NoticePages,
-            EstimatePages,
             DeskBookingPages,
-            AdminPages,
-            AdminPeoplePages,
+            RegistrationDeskPages,
         ],
         # The app's handlers (JSON problems) are found by the exception's class before an
         # `Exception` here: every class they name is answered as a page too.

@@ -181,3 +181,14 @@ async def test_the_history_is_the_audit_trail_newest_first(
     elsewhere = await principal_as(session, world, "manager_elsewhere")
     with pytest.raises(PermissionDenied):
         await desk.registration_history(session, elsewhere, world.centre_group)
+
+
+async def test_a_name_in_latin_letters_is_found_in_any_case(
+    world: World, session: AsyncSession, clock: FrozenClock
+) -> None:
+    admin = await principal_as(session, world, "admin")
+    await groups.update_group(
+        session, clock, admin, world.group_b, GroupPatch(name_kana="Saiwai Shogi Club")
+    )
+    assert await queue(session, admin, q="shogi club") == [world.group_b]
+    assert await queue(session, admin, q="SAIWAI") == [world.group_b]

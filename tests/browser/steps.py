@@ -57,3 +57,28 @@ def book_from_search(visit: Visit, room_id: int, day: date, headcount: str = "12
     visit.submit(visit.button("Book"), "**/my/bookings/*")
     expect(visit.page.get_by_role("status")).to_have_text(visit._("Your booking is made."))
     return int(re.findall(r"/my/bookings/(\d+)", visit.page.url)[0])
+
+
+def register_online(visit: Visit, name: str, email: str, password: str) -> None:
+    """The public registration form filled in as a representative would, with four members,
+    then the mailed link and the password chosen: the registration waits for a check."""
+    page = visit.page
+    visit.go("/register")
+    visit.field("Name of the group").fill(name)
+    visit.field("Category").select_option("general")
+    fieldset = page.locator("fieldset").filter(
+        has=page.locator("legend", has_text=visit._("Representative"))
+    )
+    fieldset.get_by_label(re.compile(rf"^{visit._('Name')}")).fill("山田 花子")
+    fieldset.get_by_label(re.compile(rf"^{visit._('Date of birth')}")).fill("1975-04-01")
+    fieldset.get_by_label(re.compile(rf"^{visit._('Tie to the city')}")).select_option("lives")
+    visit.field("E-mail address (for logging in)").fill(email)
+    visit.field("Password").fill(password)
+    for i in range(4):
+        page.locator(f"#f-m{i}_name").fill(f"会員 {i}")
+        page.locator(f"#f-m{i}_birth_date").fill(f"198{i}-01-01")
+        page.locator(f"#f-m{i}_residency").select_option("lives" if i % 2 else "none")
+    visit.submit(visit.button("Send the registration"), "**/login?done=mailed")
+    visit.go(visit.site.mailed_link(email, "registration_confirm"))
+    visit.field("Password").fill(password)
+    visit.submit(visit.button("Finish the registration"), "**/login?done=registered")

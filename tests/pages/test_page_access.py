@@ -215,12 +215,6 @@ PAGES = [
         "login 403 403 403 200 404 404 200",
     ),
     Row(
-        "estimates",
-        "GET",
-        "/manage/facilities/{hall}/estimates",
-        "login 403 403 403 200 403 403 200",
-    ),
-    Row(
         "lottery statistics",
         "GET",
         "/manage/facilities/{hall}/lottery?month=2027-03",
@@ -232,6 +226,58 @@ PAGES = [
         "/manage/bookings/{booking}",
         "login 403 403 403 200 404 404 200",
     ),
+    # The registration desk: every manager serves the city-wide group A, only the centre's
+    # own manager (and an administrator) the centre's group.
+    Row("registrations", "GET", "/manage/registrations", "login 403 403 403 200 200 200 200"),
+    Row(
+        "registrations found",
+        "GET",
+        "/manage/registrations?q=%E5%90%88%E5%94%B1&page=1",
+        "login 403 403 403 200 200 200 200",
+    ),
+    Row(
+        "registrations: a line break in the search",
+        "GET",
+        "/manage/registrations?q=a%0Ab",
+        "login 403 403 403 400 400 400 400",
+    ),
+    Row(
+        "registrations: no such page",
+        "GET",
+        "/manage/registrations?page=0",
+        "login 403 403 403 400 400 400 400",
+    ),
+    Row(
+        "a registration at the desk",
+        "GET",
+        "/manage/registrations/{group_a}",
+        "login 403 403 403 200 200 200 200",
+    ),
+    Row(
+        "a centre's registration at the desk",
+        "GET",
+        "/manage/registrations/{centre_group}",
+        "login 403 403 403 403 200 403 200",
+    ),
+    Row(
+        "no such registration at the desk",
+        "GET",
+        "/manage/registrations/999999",
+        "login 403 403 403 404 404 404 404",
+    ),
+    Row(
+        "a registration's card (PDF)",
+        "GET",
+        "/manage/registrations/{group_a}/card.pdf",
+        "login 403 403 403 200 200 200 200",
+    ),
+    # Pending: no card yet.
+    Row(
+        "a pending registration's card",
+        "GET",
+        "/manage/registrations/{centre_group}/card.pdf",
+        "login 403 403 403 403 409 403 409",
+    ),
     # The check of a printed permit or receipt: staff; a number and code no document has is
     # "not valid", the same for every facility's staff.
     Row("check a document", "GET", "/manage/documents/check", "login 403 403 403 200 200 200 200"),
@@ -240,31 +286,6 @@ PAGES = [
         "GET",
         "/manage/documents/check?number=2026-0001-000001&code=ABCD-EFGH-JKLM",
         "login 403 403 403 200 200 200 200",
-    ),
-    # The administrator's pages: only an administrator gets in.
-    Row("administration", "GET", "/admin", "login 403 403 403 403 403 403 200"),
-    Row("managers and administrators", "GET", "/admin/staff", "login 403 403 403 403 403 403 200"),
-    Row(
-        "a manager's facilities",
-        "GET",
-        "/admin/managers/{hall_manager}",
-        "login 403 403 403 403 403 403 200",
-    ),
-    Row("user accounts", "GET", "/admin/people?q=example", "login 403 403 403 403 403 403 200"),
-    Row(
-        "a user account", "GET", "/admin/people/{member_user}", "login 403 403 403 403 403 403 200"
-    ),
-    Row(
-        "the audit trail",
-        "GET",
-        "/admin/audit?action=user.&from=2026-11-01",
-        "login 403 403 403 403 403 403 200",
-    ),
-    Row(
-        "the audit trail: the last day first",
-        "GET",
-        "/admin/audit?from=2026-11-25&to=2026-11-24",
-        "login 403 403 403 403 403 403 400",
     ),
 ]
 
@@ -417,13 +438,6 @@ FORMS = [
         "login 404 404 404 303 404 404 303",
     ),
     Row(
-        "confirm an estimated fee",  # the fee table is the city's: administrators only
-        "POST",
-        "/manage/facilities/{hall}/estimates",
-        "login 403 403 403 422 403 403 303",
-        lambda ids, _r: {"target": f"room:{ids['room']}", "field": "fees"},
-    ),
-    Row(
         "book at the counter",
         "POST",
         "/manage/facilities/{hall}/book",
@@ -451,63 +465,96 @@ FORMS = [
         "login 404 404 404 404 404 404 404",
     ),
     Row(
-        "grant a staff role",
+        "activate a registration",
         "POST",
-        "/admin/staff",
-        "login 403 403 403 403 403 403 303",
-        lambda ids, _r: {
-            "email": "new-clerk@city.example",
-            "name": "新任 窓口",
-            "role": "manager",
-            "facility_ids": [str(ids["hall"])],
+        "/manage/registrations/{centre_group}/activate",
+        "login 403 403 403 403 303 403 303",
+    ),
+    # Active already: staff are told so on the page.
+    Row(
+        "activate an active registration",
+        "POST",
+        "/manage/registrations/{group_a}/activate",
+        "login 403 403 403 422 422 422 422",
+    ),
+    Row(
+        "suspend a registration",
+        "POST",
+        "/manage/registrations/{group_a}/suspend",
+        "login 403 403 403 303 303 303 303",
+        lambda _ids, _r: {"reason": "書類の不備"},
+    ),
+    Row(
+        "suspend without a reason",
+        "POST",
+        "/manage/registrations/{group_a}/suspend",
+        "login 403 403 403 422 422 422 422",
+        lambda _ids, _r: {"reason": " "},
+    ),
+    Row(
+        "reinstate a registration that is not suspended",
+        "POST",
+        "/manage/registrations/{group_a}/reinstate",
+        "login 403 403 403 422 422 422 422",
+    ),
+    # Group A is valid to 31 March 2027: renewal opens on 1 December.
+    Row(
+        "renew before renewal opens",
+        "POST",
+        "/manage/registrations/{group_a}/renew",
+        "login 403 403 403 422 422 422 422",
+    ),
+    Row(
+        "change a registration's contact",
+        "POST",
+        "/manage/registrations/{group_a}/contact",
+        "login 403 403 403 303 303 303 303",
+        lambda _ids, _r: {"name": "川崎合唱団", "phone": "044-200-1234"},
+    ),
+    Row(
+        "add a member at the desk",
+        "POST",
+        "/manage/registrations/{group_a}/members",
+        "login 403 403 403 303 303 303 303",
+        lambda _ids, _r: {
+            "new_name": "新会員",
+            "new_birth_date": "2001-02-03",
+            "new_residency": "studies",
         },
     ),
     Row(
-        "grant a staff role without a facility",
+        "change a member at the desk",
         "POST",
-        "/admin/staff",
-        "login 403 403 403 403 403 403 422",
-        lambda _ids, _r: {"email": "new-clerk@city.example", "name": "新任", "role": "manager"},
+        "/manage/registrations/{group_a}/members/{sixth_member}/update",
+        "login 403 403 403 303 303 303 303",
+        lambda ids, _r: {
+            f"m{ids['sixth_member']}_name": "六人目 改",
+            f"m{ids['sixth_member']}_birth_date": "1999-09-09",
+        },
     ),
     Row(
-        "change a manager's facilities",
+        "remove a member at the desk",
         "POST",
-        "/admin/managers/{hall_manager}/facilities",
-        "login 403 403 403 403 403 403 303",
-        lambda ids, _r: {"facility_ids": [str(ids["hall"]), str(ids["centre"])]},
+        "/manage/registrations/{group_a}/members/{sixth_member}/remove",
+        "login 403 403 403 303 303 303 303",
     ),
     Row(
-        "take a manager's role away",
+        "hand on the representative's role",
         "POST",
-        "/admin/managers/{hall_manager}/revoke",
-        "login 403 403 403 403 403 403 303",
-    ),
-    # The only administrator is the one asking: their own role stays.
-    Row(
-        "take one's own administrator role away",
-        "POST",
-        "/admin/administrators/{admin_user}/revoke",
-        "login 403 403 403 403 403 403 409",
+        "/manage/registrations/{group_a}/members/{member_a}/representative",
+        "login 403 403 403 303 303 303 303",
     ),
     Row(
-        "suspend a person",
+        "an unknown registration action",
         "POST",
-        "/admin/people/{member_user}/suspend",
-        "login 403 403 403 403 403 403 303",
-        lambda _ids, _r: {"reason": "予約の転売"},
+        "/manage/registrations/{group_a}/steal",
+        "login 403 403 403 404 404 404 404",
     ),
     Row(
-        "suspend a person without a reason",
+        "an unknown member action",
         "POST",
-        "/admin/people/{member_user}/suspend",
-        "login 403 403 403 403 403 403 422",
-    ),
-    # Active already: nothing to lift.
-    Row(
-        "reinstate an active person",
-        "POST",
-        "/admin/people/{member_user}/reinstate",
-        "login 403 403 403 403 403 403 noop",
+        "/manage/registrations/{group_a}/members/{sixth_member}/steal",
+        "login 403 403 403 404 404 404 404",
     ),
 ]
 
@@ -607,11 +654,8 @@ async def _setting(
         "receipt": receipt.id,
         "block": block.json()["id"],
         "sixth_member": sixth.json()["id"],
+        "member_a": world.member_ids["member"],
         "feed": feed.json()["id"],
-        "hall_manager": hall.manager_id,
-        "member_user": world.user_ids["member"],
-        "admin_user": world.user_ids["admin"],
-        "centre": world.here,
         "notice": notice.json()["id"],
         **applications,
     }
