@@ -62,6 +62,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "not_found": N_("Not found."),
     "notice_not_found": N_("That notice was not found."),
     "notice_withdrawn": N_("This notice has been withdrawn."),
+    "not_estimated": N_("This value is not an estimate: it has been confirmed already."),
     "not_live": N_("This booking is no longer live."),
     "not_pending": N_("This is no longer waiting: it has been dealt with already."),
     "not_suspended": N_("This registration is not suspended."),

@@ -26,6 +26,7 @@ from booking.pages.lottery import LotteryPages
 from booking.pages.manage import ManagePages
 from booking.pages.manage_blocks import BlockPages
 from booking.pages.manage_bookings import DeskBookingPages
+from booking.pages.manage_estimates import EstimatePages
 from booking.pages.manage_notices import NoticePages
 from booking.pages.manage_registrations import RegistrationDeskPages
 from booking.pages.passwords import PasswordPages
@@ -107,6 +108,7 @@ def pages_router() -> Router:
             PasswordPages,
             BlockPages,
             NoticePages,
+            EstimatePages,
             DeskBookingPages,
             RegistrationDeskPages,
         ],

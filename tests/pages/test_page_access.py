@@ -215,6 +215,12 @@ PAGES = [
         "login 403 403 403 200 404 404 200",
     ),
     Row(
+        "estimates",
+        "GET",
+        "/manage/facilities/{hall}/estimates",
+        "login 403 403 403 200 403 403 200",
+    ),
+    Row(
         "lottery statistics",
         "GET",
         "/manage/facilities/{hall}/lottery?month=2027-03",
@@ -436,6 +442,13 @@ FORMS = [
         "POST",
         "/manage/notices/{notice}/withdraw",
         "login 404 404 404 303 404 404 303",
+    ),
+    Row(
+        "confirm an estimated fee",  # the fee table is the city's: administrators only
+        "POST",
+        "/manage/facilities/{hall}/estimates",
+        "login 403 403 403 422 403 403 303",
+        lambda ids, _r: {"target": f"room:{ids['room']}", "field": "fees"},
     ),
     Row(
         "book at the counter",
