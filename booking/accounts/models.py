@@ -70,6 +70,11 @@ class TokenPurpose(enum.StrEnum):
     INVITE = "invite"  # first password of someone registered by someone else
 
 
+def _trigram(column: str) -> dict[str, Any]:
+    """A trigram (pg_trgm) index on PostgreSQL, for LIKE '%q%' searches."""
+    return {"postgresql_using": "gin", "postgresql_ops": {column: "gin_trgm_ops"}}
+
+
 class User(Base):
     """A person who can log in: a representative, a member with an e-mail, or staff."""
 
@@ -112,6 +117,22 @@ class Group(Base):
     """
 
     __tablename__ = "groups"
+    __table_args__ = (
+        # The registration desk's queue: the few pending rows, oldest first (accounts/desk.py).
+        Index(
+            "ix_groups_pending_created",
+            "created_at",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        # The desk's search for a part of a name (LIKE '%q%'): trigram indexes on PostgreSQL
+        # (a plain index on SQLite, which the embedded default's few rows do not need).
+        *(
+            Index(f"ix_groups_{column}_trgm", column, **_trigram(column))
+            for column in ("name", "name_kana")
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[GroupKind] = mapped_column(enum_column(GroupKind, "group_kind"))
@@ -157,6 +178,7 @@ class Member(Base):
             sqlite_where=text("role = 'representative'"),
             postgresql_where=text("role = 'representative'"),
         ),
+        Index("ix_group_members_name_trgm", "name", **_trigram("name")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
