@@ -61,13 +61,17 @@ class FacilityFilter:
     q: str | None = None
     limit: int = 100
     offset: int = 0
+    include_retired: bool = False  # the administrators' list: retired facilities too
 
 
 async def list_facilities(
     session: AsyncSession, filters: FacilityFilter
 ) -> tuple[list[tuple[Facility, str, str | None, int]], int]:
-    """Active facilities matching the filters, with kind key, ward key and room count."""
-    conditions: list[ColumnElement[bool]] = [Facility.active.is_(True)]
+    """Active facilities (retired ones too when asked) matching the filters, with kind key,
+    ward key and active room count."""
+    conditions: list[ColumnElement[bool]] = (
+        [] if filters.include_retired else [Facility.active.is_(True)]
+    )
     if filters.ward is not None:
         ward_id = await session.scalar(select(Ward.id).where(Ward.key == filters.ward))
         if ward_id is None:
@@ -180,3 +184,33 @@ async def get_room(session: AsyncSession, room_id: int) -> RoomDetail:
         )
     ).all()
     return RoomDetail(room, facility, [key for _, key in unit_rows], list(sharing))
+
+
+@dataclass(frozen=True)
+class StaffFacility:
+    """A facility as staff keep it: retired or not, with every room, retired ones too."""
+
+    facility: Facility
+    kind: str  # its kind's key
+    ward: str | None  # its ward's key
+    rooms: list[Room]
+
+
+async def staff_facility(session: AsyncSession, facility_id: int) -> StaffFacility:
+    facility = await session.get(Facility, facility_id)
+    if facility is None:
+        raise NotFound(f"no facility {facility_id}", field="facility_id")
+    kind = await session.get_one(FacilityKind, facility.kind_id)
+    ward = await session.get(Ward, facility.ward_id) if facility.ward_id else None
+    rooms = await session.scalars(
+        select(Room).where(Room.facility_id == facility.id).order_by(Room.sort_order, Room.id)
+    )
+    return StaffFacility(facility, kind.key, ward.key if ward else None, list(rooms.all()))
+
+
+async def staff_room(session: AsyncSession, room_id: int) -> tuple[Room, Facility]:
+    """A room and its facility, retired or not (get_room answers for active rooms only)."""
+    room = await session.get(Room, room_id)
+    if room is None:
+        raise NotFound(f"no room {room_id}", field="room_id", code="room_not_found")
+    return room, await session.get_one(Facility, room.facility_id)

@@ -18,6 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from booking.db.errors import as_conflict, as_unavailable
 from booking.errors import BookingError, Unauthenticated, Unavailable
 from booking.pages.account import AccountPages
+from booking.pages.admin import AdminPages
+from booking.pages.admin_fees import FeePages
+from booking.pages.admin_network import NetworkPages
+from booking.pages.admin_people import AdminPeoplePages
+from booking.pages.admin_rooms import DeskRoomPages, RoomPages
 from booking.pages.bookings import BookingPages
 from booking.pages.calendar import CalendarPages
 from booking.pages.documents import DocumentPages
@@ -111,6 +116,12 @@ def pages_router() -> Router:
             EstimatePages,
             DeskBookingPages,
             RegistrationDeskPages,
+            AdminPages,
+            AdminPeoplePages,
+            NetworkPages,
+            RoomPages,
+            DeskRoomPages,
+            FeePages,
         ],
         # The app's handlers (JSON problems) are found by the exception's class before an
         # `Exception` here: every class they name is answered as a page too.

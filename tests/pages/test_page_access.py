@@ -232,6 +232,15 @@ PAGES = [
         "/manage/bookings/{booking}",
         "login 403 403 403 200 404 404 200",
     ),
+    # The check of a printed permit or receipt: staff; a number and code no document has is
+    # "not valid", the same for every facility's staff.
+    Row("check a document", "GET", "/manage/documents/check", "login 403 403 403 200 200 200 200"),
+    Row(
+        "check a document's number and code",
+        "GET",
+        "/manage/documents/check?number=2026-0001-000001&code=ABCD-EFGH-JKLM",
+        "login 403 403 403 200 200 200 200",
+    ),
     # The registration desk: every manager serves the city-wide group A, only the centre's
     # own manager (and an administrator) the centre's group.
     Row("registrations", "GET", "/manage/registrations", "login 403 403 403 200 200 200 200"),
@@ -284,15 +293,63 @@ PAGES = [
         "/manage/registrations/{centre_group}/card.pdf",
         "login 403 403 403 403 409 403 409",
     ),
-    # The check of a printed permit or receipt: staff; a number and code no document has is
-    # "not valid", the same for every facility's staff.
-    Row("check a document", "GET", "/manage/documents/check", "login 403 403 403 200 200 200 200"),
+    # The administrator's pages: only an administrator gets in.
+    Row("administration", "GET", "/admin", "login 403 403 403 403 403 403 200"),
+    Row("managers and administrators", "GET", "/admin/staff", "login 403 403 403 403 403 403 200"),
     Row(
-        "check a document's number and code",
+        "a manager's facilities",
         "GET",
-        "/manage/documents/check?number=2026-0001-000001&code=ABCD-EFGH-JKLM",
-        "login 403 403 403 200 200 200 200",
+        "/admin/managers/{hall_manager}",
+        "login 403 403 403 403 403 403 200",
     ),
+    Row("user accounts", "GET", "/admin/people?q=example", "login 403 403 403 403 403 403 200"),
+    Row(
+        "a user account", "GET", "/admin/people/{member_user}", "login 403 403 403 403 403 403 200"
+    ),
+    Row(
+        "the audit trail",
+        "GET",
+        "/admin/audit?action=user.&from=2026-11-01",
+        "login 403 403 403 403 403 403 200",
+    ),
+    Row(
+        "the audit trail: the last day first",
+        "GET",
+        "/admin/audit?from=2026-11-25&to=2026-11-24",
+        "login 403 403 403 403 403 403 400",
+    ),
+    # The network kept in the system: an administrator's pages; a manager keeps the rooms of
+    # their own facility at the desk.
+    Row("facilities and rooms", "GET", "/admin/facilities", "login 403 403 403 403 403 403 200"),
+    Row("a new facility", "GET", "/admin/facilities/new", "login 403 403 403 403 403 403 200"),
+    Row("a facility kept", "GET", "/admin/facilities/{hall}", "login 403 403 403 403 403 403 200"),
+    Row(
+        "no such facility kept",
+        "GET",
+        "/admin/facilities/999999",
+        "login 403 403 403 403 403 403 404",
+    ),
+    Row(
+        "a new room",
+        "GET",
+        "/admin/facilities/{hall}/rooms/new",
+        "login 403 403 403 403 403 403 200",
+    ),
+    Row("a room kept", "GET", "/admin/rooms/{room}", "login 403 403 403 403 403 403 200"),
+    Row("a room's fees", "GET", "/admin/rooms/{room}/fees", "login 403 403 403 403 403 403 200"),
+    Row(
+        "no such room's fees",
+        "GET",
+        "/admin/rooms/999999/fees",
+        "login 403 403 403 403 403 403 404",
+    ),
+    Row(
+        "the rooms at the desk",
+        "GET",
+        "/manage/facilities/{hall}/rooms",
+        "login 403 403 403 200 403 403 200",
+    ),
+    Row("a room at the desk", "GET", "/manage/rooms/{room}", "login 403 403 403 200 403 403 200"),
 ]
 
 FORMS = [
@@ -569,6 +626,153 @@ FORMS = [
         "/manage/registrations/{group_a}/members/{sixth_member}/steal",
         "login 403 403 403 404 404 404 404",
     ),
+    Row(
+        "grant a staff role",
+        "POST",
+        "/admin/staff",
+        "login 403 403 403 403 403 403 303",
+        lambda ids, _r: {
+            "email": "new-clerk@city.example",
+            "name": "新任 窓口",
+            "role": "manager",
+            "facility_ids": [str(ids["hall"])],
+        },
+    ),
+    Row(
+        "grant a staff role without a facility",
+        "POST",
+        "/admin/staff",
+        "login 403 403 403 403 403 403 422",
+        lambda _ids, _r: {"email": "new-clerk@city.example", "name": "新任", "role": "manager"},
+    ),
+    Row(
+        "change a manager's facilities",
+        "POST",
+        "/admin/managers/{hall_manager}/facilities",
+        "login 403 403 403 403 403 403 303",
+        lambda ids, _r: {"facility_ids": [str(ids["hall"]), str(ids["centre"])]},
+    ),
+    Row(
+        "take a manager's role away",
+        "POST",
+        "/admin/managers/{hall_manager}/revoke",
+        "login 403 403 403 403 403 403 303",
+    ),
+    # The only administrator is the one asking: their own role stays.
+    Row(
+        "take one's own administrator role away",
+        "POST",
+        "/admin/administrators/{admin_user}/revoke",
+        "login 403 403 403 403 403 403 409",
+    ),
+    Row(
+        "suspend a person",
+        "POST",
+        "/admin/people/{member_user}/suspend",
+        "login 403 403 403 403 403 403 303",
+        lambda _ids, _r: {"reason": "予約の転売"},
+    ),
+    Row(
+        "suspend a person without a reason",
+        "POST",
+        "/admin/people/{member_user}/suspend",
+        "login 403 403 403 403 403 403 422",
+    ),
+    # Active already: nothing to lift.
+    Row(
+        "reinstate an active person",
+        "POST",
+        "/admin/people/{member_user}/reinstate",
+        "login 403 403 403 403 403 403 noop",
+    ),
+    # The network kept in the system. The hall's room has a live booking: retiring it, or its
+    # facility, is refused beside the form; reinstating what is in service changes nothing.
+    Row(
+        "create a facility",
+        "POST",
+        "/admin/facilities/new",
+        "login 403 403 403 403 403 403 303",
+        lambda _ids, _r: {
+            "key": "access-hall",
+            "kind": "civic_hall",
+            "name_ja": "新館",
+            "name_en": "New Hall",
+        },
+    ),
+    Row(
+        "edit a facility",
+        "POST",
+        "/admin/facilities/{hall}",
+        "login 403 403 403 403 403 403 303",
+        lambda _ids, _r: {"kind": "civic_hall", "name_ja": "改名館", "name_en": "Renamed Hall"},
+    ),
+    Row(
+        "retire a facility",
+        "POST",
+        "/admin/facilities/{hall}/retire",
+        "login 403 403 403 403 403 403 422",
+    ),
+    Row(
+        "reinstate a facility",
+        "POST",
+        "/admin/facilities/{hall}/reinstate",
+        "login 403 403 403 403 403 403 noop",
+    ),
+    Row(
+        "add a room",
+        "POST",
+        "/admin/facilities/{hall}/rooms/new",
+        "login 403 403 403 403 403 403 303",
+        lambda _ids, _r: {
+            "key": "access-room",
+            "name_ja": "新室",
+            "name_en": "New Room",
+            "online_bookable": "counter",
+        },
+    ),
+    Row(
+        "edit a room",
+        "POST",
+        "/admin/rooms/{room}",
+        "login 403 403 403 403 403 403 303",
+        lambda _ids, _r: {
+            "name_ja": "改名室",
+            "name_en": "Renamed Room",
+            "online_bookable": "online",
+        },
+    ),
+    Row(
+        "edit a room at the desk",
+        "POST",
+        "/manage/rooms/{room}",
+        "login 403 403 403 303 403 403 303",
+        lambda _ids, _r: {
+            "name_ja": "改名室",
+            "name_en": "Renamed Room",
+            "online_bookable": "online",
+        },
+    ),
+    Row("retire a room", "POST", "/admin/rooms/{room}/retire", "login 403 403 403 403 403 403 422"),
+    Row(
+        "reinstate a room",
+        "POST",
+        "/admin/rooms/{room}/reinstate",
+        "login 403 403 403 403 403 403 noop",
+    ),
+    Row(
+        "fees from a date",
+        "POST",
+        "/admin/rooms/{room}/fees",
+        "login 403 403 403 403 403 403 303",
+        lambda _ids, _r: {"effective_from": "2027-04-01", "fee_10": "1500"},
+    ),
+    # None from that date: the refusal is said on the page.
+    Row(
+        "withdraw fees from a date",
+        "POST",
+        "/admin/rooms/{room}/fees/2027-04-01/withdraw",
+        "login 403 403 403 403 403 403 422",
+    ),
 ]
 
 
@@ -669,6 +873,10 @@ async def _setting(
         "sixth_member": sixth.json()["id"],
         "member_a": world.member_ids["member"],
         "feed": feed.json()["id"],
+        "hall_manager": hall.manager_id,
+        "member_user": world.user_ids["member"],
+        "admin_user": world.user_ids["admin"],
+        "centre": world.here,
         "notice": notice.json()["id"],
         **applications,
     }
