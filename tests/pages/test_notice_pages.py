@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.auth import CSRF_FORM_FIELD
+from booking.inventory.models import Room
 from tests.pages.browsing import changes, cookies, field_error, footprint, token
 from tests.people import World
 from tests.places import Hall
@@ -123,3 +125,50 @@ async def test_a_confirmed_estimate_says_who_and_when_on_the_facility_page(
     after = (await client.get(f"/facilities/{hall.facility_id}")).text
     assert "区分ごとの利用料金：2026年11月25日(水)に市の管理者が確認" in after
     assert "管理者</" not in after  # the role in words, never the administrator's name
+
+
+async def test_a_manager_corrects_an_estimated_capacity_at_the_desk(
+    client: httpx.AsyncClient, hall: Hall, session: AsyncSession
+) -> None:
+    """The hall's manager types the right capacity (full-width digits count): the page then
+    shows it without ≈ and says the facility's staff confirmed it; a bad number changes
+    nothing and comes back beside the field."""
+    rooms = (
+        await session.scalars(select(Room).where(Room.facility_id == hall.facility_id, Room.active))
+    ).all()
+    room_id, capacity = next((r.id, r.capacity) for r in rooms if "capacity" in r.estimated_fields)
+    client.cookies.clear()
+    page = (await client.get(f"/facilities/{hall.facility_id}")).text
+    assert re.search(rf'id="room-{room_id}".*?定員{capacity}人 <abbr', page, re.DOTALL)
+    before = await footprint(session)
+    refused = await client.post(
+        f"/manage/facilities/{hall.facility_id}/estimates",
+        data={
+            "target": f"room:{room_id}",
+            "field": "capacity",
+            "value": "0",
+            CSRF_FORM_FIELD: hall.manager["X-CSRF-Token"],
+        },
+        headers=_hall_cookies(hall),
+    )
+    assert refused.status_code == 422
+    assert field_error(refused.text, "value") == "1以上で入力してください。"
+    assert changes(before, await footprint(session)) == {}
+    done = await client.post(
+        f"/manage/facilities/{hall.facility_id}/estimates",
+        data={
+            "target": f"room:{room_id}",
+            "field": "capacity",
+            "value": "４２",
+            CSRF_FORM_FIELD: hall.manager["X-CSRF-Token"],
+        },
+        headers=_hall_cookies(hall),
+    )
+    assert done.status_code == 303, done.text
+    client.cookies.clear()
+    page = (await client.get(f"/facilities/{hall.facility_id}")).text
+    section = page[page.index(f'id="room-{room_id}"') :]
+    section = section[: section.index("</section>")]
+    assert "定員42人" in section
+    assert "定員42人 <abbr" not in section
+    assert "定員：2026年11月25日(水)に施設の職員が確認" in section
