@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from litestar import Controller, get, patch, post
 from litestar.params import FromPath, JSONBody
@@ -15,6 +15,7 @@ from booking.inventory import editing, schemas, services
 from booking.inventory import editing_schemas as es
 from booking.inventory.closures import closed_dates
 from booking.inventory.models import Room
+from booking.inventory.network import RoomInfo
 from booking.web.errors import error_responses
 from booking.web.fields import Limit, Offset, SearchText
 
@@ -109,7 +110,7 @@ class FacilityController(Controller):
             closes_on=f.closes_on,
             opening_hours=f.opening_hours or detail.kind.opening_hours,
             period_grid=schemas.PeriodGridRead.of(info.grid),
-            policy=info.policy,
+            policy=info.policy_on(today),  # what applies to today's date; revisions may follow
             closure_rules=[
                 schemas.ClosureRuleRead(
                     scope="facility" if r.facility_id else "kind",
@@ -121,7 +122,7 @@ class FacilityController(Controller):
                 for r in detail.closure_rules
             ],
             closed_dates=sorted(closed_dates(info.closures, today, today + timedelta(days=89))),
-            rooms=[_room_summary(room) for room in detail.rooms],
+            rooms=[_room_summary(room, network.room(room.id), today) for room in detail.rooms],
             estimated_fields=f.estimated_fields,
             estimate_basis=f.estimate_basis,
             notes=f.notes,
@@ -208,15 +209,20 @@ class RoomController(Controller):
         responses=error_responses(400, 404),
     )
     async def get_room(
-        self, room_id: FromPath[int], db_session: DbSession, network: Network
+        self,
+        room_id: FromPath[int],
+        db_session: DbSession,
+        network: Network,
+        clock: CurrentClock,
+        settings: AppSettings,
     ) -> schemas.RoomDetailRead:
         detail = await services.get_room(db_session, room_id)
         info = network.room(room_id)
         if info is None:
             raise NotFound(f"no room {room_id}", field="room_id")
-        room = detail.room
+        room, today = detail.room, local_today(clock, settings.tz)
         return schemas.RoomDetailRead(
-            **_room_summary(room).model_dump(),
+            **_room_summary(room, info, today).model_dump(),
             facility_id=detail.facility.id,
             facility_name_ja=detail.facility.name_ja,
             facility_name_en=detail.facility.name_en,
@@ -229,7 +235,7 @@ class RoomController(Controller):
                 for r in detail.shares_units_with
             ],
             period_grid=schemas.PeriodGridRead.of(info.grid),
-            policy=info.policy,
+            policy=info.policy_on(today),  # what applies to today's date; revisions may follow
             estimate_basis=room.estimate_basis,
             notes=room.notes,
             sources=room.sources,
@@ -258,7 +264,10 @@ class RoomController(Controller):
         return await es.room_staff_read(db_session, room)
 
 
-def _room_summary(room: Room) -> schemas.RoomSummary:
+def _room_summary(room: Room, info: RoomInfo | None, today: date) -> schemas.RoomSummary:
+    """The room with the fees of today's date: a fee schedule's from its date on (the room's
+    dated schedules: GET /api/v1/rooms/{id}/fees)."""
+    table = info.fees_on(today) if info else None
     return schemas.RoomSummary(
         id=room.id,
         key=room.key,
@@ -267,9 +276,11 @@ def _room_summary(room: Room) -> schemas.RoomSummary:
         capacity=room.capacity,
         area_m2=room.area_m2,
         online_bookable=room.online_bookable,
-        fees=room.fees,
-        all_day_fee=room.all_day_fee,
-        fee_is_estimate=room.is_estimated or "fees" in room.estimated_fields,
+        fees=table.fees if table else room.fees,
+        all_day_fee=table.all_day_fee if table else room.all_day_fee,
+        fee_is_estimate=table.is_estimate
+        if table
+        else room.is_estimated or "fees" in room.estimated_fields,
         is_estimated=room.is_estimated,
         estimated_fields=room.estimated_fields,
     )

@@ -91,7 +91,10 @@ class RoomSummary(BaseModel):
     capacity: int | None
     area_m2: float | None
     online_bookable: bool
-    fees: dict[str, int] | None = Field(description="yen per period code; null if unknown")
+    fees: dict[str, int] | None = Field(
+        description="yen per period code on today's date (a fee schedule's from its date on: "
+        "GET /api/v1/rooms/{id}/fees lists them); null if unknown"
+    )
     all_day_fee: int | None
     fee_is_estimate: bool
     is_estimated: bool = Field(description="the room itself is an estimate from the facility type")

@@ -5,10 +5,14 @@ made."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,8 +20,10 @@ from booking.audit.models import AuditEvent
 from booking.clock import FrozenClock
 from booking.errors import BookingError, Conflict, InvalidInput, NotFound, PermissionDenied
 from booking.inventory import schedules
+from booking.inventory.datafiles import NETWORK_FILE, DataValidationError, read_network
 from booking.inventory.models import Policy, PolicyRevision, Room, RoomFeeSchedule
-from booking.inventory.network import SnapshotCache
+from booking.inventory.network import SnapshotCache, _PolicyLayers
+from booking.inventory.policy import effective_policy, merge_layers
 from booking.inventory.services import current_revision
 from tests.conftest import DEFAULT_NOW
 from tests.people import World, principal_as
@@ -361,3 +367,181 @@ async def test_a_bad_policy_revision_names_its_setting_and_writes_nothing(
         0,
         events,
     )
+
+
+async def test_a_revision_that_would_break_a_later_one_is_refused(
+    session: AsyncSession, clock: FrozenClock, world: World, hall: Hall
+) -> None:
+    """Valid on its own date, but from October's revision on the lottery would confirm before
+    it draws: the policy must stay valid on every date from the new one."""
+    admin = await principal_as(session, world, "admin")
+    tz = world.settings.tz
+    policy = await _policy_of(session, hall.room_id)
+    await schedules.add_policy_revision(
+        session,
+        clock,
+        tz,
+        admin,
+        policy.id,
+        effective_from=date(2027, 10, 1),
+        settings={"lottery": {"draw_day": 25}},
+    )
+    with pytest.raises(InvalidInput) as raised:
+        await schedules.add_policy_revision(
+            session,
+            clock,
+            tz,
+            admin,
+            policy.id,
+            effective_from=APRIL,
+            settings={"lottery": {"confirm_from_day": 24}},
+        )
+    assert raised.value.field == "settings.lottery"
+    assert "backwards" in raised.value.message
+    assert len(await schedules.policy_revisions(session, policy.id)) == 1
+
+
+# --- the data files --------------------------------------------------------------------------
+
+GOOD_REVISION = """
+[[policies.fureai_standard.revisions]]
+effective_from = 2027-04-01
+settings = { cancellation = { online_until_days_before = 5 } }
+"""
+FEE_REVISION = """
+[[facilities.rooms.fee_revisions]]
+effective_from = 2027-04-01
+fees = { "10" = 1800, "20" = 2400 }
+all_day_fee = 6000
+"""
+
+
+def _data_with(tmp_path: Path, network_extra: str, fee_revision: str) -> Path:
+    """The bundled data with a policy revision and the first civic-hall room's fee revision."""
+    copied = tmp_path / "data"
+    shutil.copytree(Path(__file__).parents[2] / "facilities_data", copied)
+    with (copied / NETWORK_FILE).open("a", encoding="utf-8") as file:
+        file.write(network_extra)
+    halls = copied / "civic_halls.toml"
+    text = halls.read_text("utf-8")
+    first_room = text.index("[[facilities.rooms]]")
+    next_table = text.index("\n[[", first_room + 1)
+    halls.write_text(text[:next_table] + "\n" + fee_revision + text[next_table:], "utf-8")
+    return copied
+
+
+def test_the_data_files_carry_fee_and_policy_revisions(tmp_path: Path) -> None:
+    network = read_network(_data_with(tmp_path, GOOD_REVISION, FEE_REVISION))
+    [revision] = network.network.policies["fureai_standard"].revisions
+    assert (revision.effective_from, revision.settings) == (
+        APRIL,
+        {"cancellation": {"online_until_days_before": 5}},
+    )
+    room = next(f for f in network.facilities if f.file == "civic_halls.toml").rooms[0]
+    [fees] = room.fee_revisions
+    assert (fees.effective_from, fees.fees, fees.all_day_fee) == (
+        APRIL,
+        {"10": 1800, "20": 2400},
+        6000,
+    )
+
+
+def test_bad_revisions_in_the_data_files_are_reported_with_the_same_rules(tmp_path: Path) -> None:
+    backwards = GOOD_REVISION + (
+        "\n[[policies.fureai_standard.revisions]]\neffective_from = 2027-05-01\n"
+        "settings = { lottery = { apply_from_day = 27 } }\n"
+    )
+    unknown_code = FEE_REVISION.replace('"20" = 2400', '"99" = 5')
+    with pytest.raises(DataValidationError) as raised:
+        read_network(_data_with(tmp_path, backwards, unknown_code))
+    found = {
+        (error.file, error.where.split(": ")[-1], error.reason) for error in raised.value.errors
+    }
+    assert (
+        NETWORK_FILE,
+        "policies.fureai_standard.revisions[1].settings.lottery",
+        "Value error, lottery days must not go backwards: apply, draw, confirm",
+    ) in found
+    assert any(
+        file == "civic_halls.toml"
+        and where.endswith(".fee_revisions[0].fees")
+        and reason.startswith("period '99' is not in grid")
+        for file, where, reason in found
+    ), found
+    assert len(found) == 2
+
+
+# --- the timeline, against the rule written out longhand --------------------------------------
+
+BASE_DAY = date(2027, 1, 1)
+BASE_AT = DEFAULT_NOW
+revision_strategy = st.lists(
+    st.tuples(
+        st.integers(0, 400),  # effective_from, days after BASE_DAY
+        st.integers(0, 100),  # created_at, hours after BASE_AT
+        st.sampled_from([0, 1, 2]),  # the layer: kind, facility, room
+        st.integers(0, 30),  # cancellation.online_until_days_before
+        st.booleans(),  # requires_approval, or leave it out
+    ),
+    max_size=6,
+    unique_by=lambda r: (r[0], r[2]),  # one revision per policy and date
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    revisions=revision_strategy,
+    day=st.integers(-5, 420),
+    made=st.one_of(st.none(), st.integers(-5, 110)),
+)
+def test_a_timeline_answers_as_the_rule_says(
+    revisions: list[tuple[int, int, int, int, bool]], day: int, made: int | None
+) -> None:
+    """For any revisions of the three layers: the policy of a use date for a booking made at
+    an instant is the layers, each with its revisions from that date or before and entered by
+    that instant merged over it in date order (made None: every revision)."""
+    layer_settings: list[dict[str, Any]] = [
+        {"requires_approval": False},
+        {},
+        {"cancellation": {"online_until_days_before": 4}},
+    ]
+    rows = {
+        layer: [
+            PolicyRevision(
+                id=index + 1,
+                policy_id=layer + 1,
+                effective_from=BASE_DAY + timedelta(days=offset),
+                created_at=BASE_AT + timedelta(hours=hours),
+                settings={
+                    "cancellation": {"online_until_days_before": days},
+                    **({"requires_approval": approval} if approval else {}),
+                },
+            )
+            for index, (offset, hours, owner, days, approval) in enumerate(revisions)
+            if owner == layer
+        ]
+        for layer in range(3)
+    }
+    layers = _PolicyLayers(
+        {i + 1: settings for i, settings in enumerate(layer_settings)},
+        {layer + 1: found for layer, found in rows.items()},
+    )
+    timeline = layers.timeline((1, 2, 3))
+    use_date = BASE_DAY + timedelta(days=day)
+    made_at = None if made is None else BASE_AT + timedelta(hours=made)
+
+    def layer(index: int) -> dict[str, Any]:
+        applied = sorted(
+            (
+                r
+                for r in rows[index]
+                if r.effective_from <= use_date and (made_at is None or r.created_at <= made_at)
+            ),
+            key=lambda r: r.effective_from,
+        )
+        return merge_layers(layer_settings[index], *(r.settings for r in applied))
+
+    expected = effective_policy(layer(0), layer(1), layer(2))
+    assert timeline.at(use_date, made_at) == expected
+    if made_at is None:  # a booking made now knows every revision
+        assert timeline.at(use_date, BASE_AT + timedelta(days=365)) == expected

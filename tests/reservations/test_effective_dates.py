@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.accounts.access import Principal
 from booking.clock import FrozenClock
@@ -18,14 +18,19 @@ from booking.inventory import schedules
 from booking.inventory.calendar import DayType, day_type
 from booking.inventory.models import Policy, Room
 from booking.inventory.network import NetworkSnapshot, SnapshotCache
+from booking.lottery import applications as lottery
+from booking.lottery.drawing import run_due_draws
 from booking.reservations.bookings import book, is_closed
 from booking.reservations.changes import cancel
 from booking.reservations.models import BookingStatus
 from tests.helpers import jst
+from tests.lottery.test_boundaries import Applicant, applicant, open_weekdays
 from tests.pages.browsing import cookies
 from tests.people import World, principal_as
-from tests.places import Hall
+from tests.places import Hall, open_weekday
 from tests.reservations.test_service_boundaries import refused, request
+
+__all__ = ["applicant"]  # the lottery's fixture, used here
 
 
 def revision_day(hall: Hall) -> date:
@@ -240,3 +245,87 @@ async def test_availability_and_the_booking_form_show_the_fee_of_each_date(
     assert yen(raised["10"]) not in shown[day - timedelta(days=1)]
     assert yen(raised["10"]) in shown[day]
     assert yen(hall.fees["10"]) not in shown[day]
+
+
+async def test_a_lottery_win_is_priced_by_its_use_date(
+    applicant: Applicant,
+    hall: Hall,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Two March wins either side of a fee revision's date: confirmed, each pays its date's."""
+    world, clock = applicant.world, applicant.clock
+    facility = hall.snapshot.facilities[hall.facility_id]
+    day = open_weekdays(hall.snapshot, hall.facility_id, 2)[1]
+    while is_closed(hall.snapshot, facility, day - timedelta(days=1)):
+        day = open_weekday(hall.snapshot, hall.facility_id, day + timedelta(days=1))
+    raised = {code: fee + 700 for code, fee in hall.fees.items()}
+    await schedules.set_fee_schedule(
+        session,
+        clock,
+        world.settings.tz,
+        await _admin(session, world),
+        hall.room_id,
+        effective_from=day,
+        fees=raised,
+        all_day_fee=None,
+    )
+    applicant.snapshot = snapshot = await _fresh(session)
+    won = [
+        (await applicant.apply(world.group_a, hall.room_id, use_date, ("10",))).id
+        for use_date in (day - timedelta(days=1), day)
+    ]
+    await session.commit()
+    clock.set(jst(date(2026, 11, 24), 9))
+    await run_due_draws(sessionmaker, clock, world.settings, snapshot)
+    clock.set(jst(date(2026, 11, 25), 10))
+    fees = []
+    for application_id in won:
+        booking = await lottery.confirm(
+            session,
+            clock,
+            world.settings,
+            snapshot,
+            applicant.principals[world.group_a],
+            application_id,
+        )
+        fees.append(booking.fee_total)
+    assert fees == [hall.fees["10"], raised["10"]]
+
+
+async def test_the_room_shows_the_fees_and_policy_of_today_the_day_before_and_the_day_of(
+    session: AsyncSession,
+    clock: FrozenClock,
+    world: World,
+    hall: Hall,
+    client: httpx.AsyncClient,
+) -> None:
+    day = revision_day(hall)
+    policy_id = await _own_policy(session, hall.room_id)
+    await session.commit()
+    admin = world.headers("admin")
+    raised = {code: fee + 40 for code, fee in hall.fees.items()}
+    answers = [
+        await client.post(
+            f"/api/v1/rooms/{hall.room_id}/fees",
+            json={"effective_from": day.isoformat(), "fees": raised},
+            headers=admin,
+        ),
+        await client.post(
+            f"/api/v1/policies/{policy_id}/revisions",
+            json={"effective_from": day.isoformat(), "settings": {"requires_approval": True}},
+            headers=admin,
+        ),
+    ]
+    assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
+    shown = {}
+    for today in (day - timedelta(days=1), day):
+        clock.set(jst(today, 9))
+        room = (await client.get(f"/api/v1/rooms/{hall.room_id}")).json()
+        shown[today] = (room["fees"], room["policy"]["requires_approval"])
+    assert shown == {day - timedelta(days=1): (hall.fees, False), day: (raised, True)}
+    listed = (await client.get("/api/v1/policies")).json()
+    [own] = [p for p in listed if p["id"] == policy_id]
+    assert [(r["effective_from"], r["settings"]) for r in own["revisions"]] == [
+        (day.isoformat(), {"requires_approval": True})
+    ]
