@@ -32,7 +32,6 @@ from booking.errors import InvalidInput
 from booking.inventory.network import NetworkSnapshot
 from booking.reservations.models import Booking, BookingStatus
 from booking.settings import Settings
-from booking.web.fields import DOCUMENT_CODE_MAX, DOCUMENT_NUMBER_MAX
 
 USABLE = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
 
@@ -65,9 +64,10 @@ class DocumentCheck:
 
 
 def read_input(number: str, code: str) -> tuple[DocumentNumber, str]:
-    """The number and code as typed, refused by field when they cannot be one."""
-    parsed = parse_number(number) if len(number) <= DOCUMENT_NUMBER_MAX else None
-    normal = normal_code(code) if len(code) <= DOCUMENT_CODE_MAX else None
+    """The number and code as typed, refused by field when they cannot be one (their
+    patterns bound their length too)."""
+    parsed = parse_number(number)
+    normal = normal_code(code)
     problems = []
     if parsed is None:
         problems.append(("number", "not a document number such as 2026-0017-000001"))

@@ -19,7 +19,7 @@ from booking.audit.models import AuditEvent
 from booking.clock import FrozenClock
 from booking.documents.models import DocumentCounter, Receipt
 from booking.errors import Conflict
-from booking.reservations.changes import set_payment
+from booking.reservations.changes import cancel, set_payment
 from booking.reservations.models import Booking, BookingStatus, PaymentStatus
 from tests.conftest import DEFAULT_NOW
 from tests.documents.test_permits import booked, flat, pdf_text
@@ -189,6 +189,22 @@ async def test_a_cancelled_booking_s_receipt_is_of_its_cancellation_charge(
     await pay(world, hall, session, clock, booking, PAID)
     assert [r.amount for r in await receipts(session, booking)] == [700]
     assert booking.fee_total != 700
+
+
+async def test_a_refund_pays_back_what_was_received_even_after_a_free_cancellation(
+    world: World, hall: Hall, session: AsyncSession, clock: FrozenClock
+) -> None:
+    booking = await booked(world, hall, session, clock, ["10", "20"])
+    await pay(world, hall, session, clock, booking, PAID)
+    member = await principal(session, world.user_ids["member"])
+    outcome = await cancel(session, clock, world.settings, hall.snapshot, member, booking.id)
+    await session.commit()
+    assert (outcome.charge, booking.payment_status) == (0, PAID)  # nothing due, money held
+    await pay(world, hall, session, clock, booking, REFUNDED)
+    assert [(r.kind, r.amount) for r in await receipts(session, booking)] == [
+        ("receipt", booking.fee_total),
+        ("refund", booking.fee_total),
+    ]
 
 
 async def test_a_new_fiscal_year_starts_each_kind_at_1_on_1_april_tokyo_time(
