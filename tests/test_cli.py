@@ -112,6 +112,33 @@ def test_a_load_of_an_export_changes_nothing_on_sqlite(tmp_path):
     assert "old.toml" in refused.stderr
 
 
+def test_a_load_keeps_a_staff_edit_unless_told_on_sqlite(tmp_path):
+    assert booking("db", "upgrade", data_dir=tmp_path).returncode == 0
+    booking("facilities", "load", str(TEST_DATA / "network"), data_dir=tmp_path)
+    mark = '{"capacity": {"by": null, "at": "2026-11-25T01:00:00+00:00"}}'
+    with sqlite3.connect(tmp_path / "booking.sqlite3") as db:  # as editing.update_room leaves it
+        db.execute("UPDATE rooms SET capacity = 99, staff_edits = ? WHERE key = 'room-1'", (mark,))
+    db.close()
+    kept = booking("facilities", "load", str(TEST_DATA / "network"), data_dir=tmp_path)
+    assert kept.returncode == 0, kept.stderr
+    assert "conflict: test-hall/room-1 capacity: kept 99" in kept.stderr
+    assert "the file has 24 (--take-file test-hall/room-1:capacity takes it)" in kept.stderr
+    assert kept.stdout.strip().endswith("no changes; 1 staff edit(s) kept")
+    taken = booking(
+        "facilities",
+        "load",
+        str(TEST_DATA / "network"),
+        "--take-file",
+        "test-hall/room-1:capacity",
+        data_dir=tmp_path,
+    )
+    assert "took the file's 24 over 99" in taken.stderr
+    with sqlite3.connect(tmp_path / "booking.sqlite3") as db:
+        row = db.execute("SELECT capacity, staff_edits FROM rooms WHERE key = 'room-1'").fetchone()
+    db.close()
+    assert row == (24, "{}")
+
+
 def test_bad_settings_are_a_clear_error(tmp_path):
     env = {**os.environ, "BOOKING_PORT": "http", "BOOKING_DATA_DIR": str(tmp_path)}
     result = subprocess.run(
