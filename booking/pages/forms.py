@@ -42,11 +42,6 @@ ERROR_MESSAGES: dict[str, str] = {
     "duplicate_member": N_("This person is already on the roster."),
     "email_taken": N_("This e-mail address is already registered."),
     "facility_not_assigned": N_("That facility is not assigned to you."),
-    "facility_retired": N_("That facility is retired: put it back in service first."),
-    "duplicate_key": N_("This key is already in use (retired ones keep theirs): choose another."),
-    "bookings_in_the_way": N_(
-        "Live bookings or lottery applications are in the way: move or cancel them first."
-    ),
     "facility_staff_only": N_("Only the facility's staff can do this."),
     "group_not_found": N_("That group was not found."),
     "group_suspended": N_("This registration is suspended."),
@@ -123,12 +118,6 @@ ERROR_MESSAGES: dict[str, str] = {
     "idempotency_key_reused": N_(
         "This form was already sent with other values: reload the page and try again."
     ),
-    "is_admin": N_("This person is an administrator already."),
-    "admin_not_found": N_("That administrator was not found."),
-    "manager_not_found": N_("That facility manager was not found."),
-    "user_not_found": N_("That person was not found."),
-    "self_suspension": N_("You cannot suspend yourself."),
-    "self_revocation": N_("You cannot take your own administrator role away."),
 }
 # Reasons the registration rules give (accounts/rules.py), word for word, so that the
 # catalog translates them where they appear beside a field.

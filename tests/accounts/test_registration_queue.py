@@ -76,14 +76,21 @@ async def test_paging_shows_each_registration_once(world: World, session: AsyncS
 
 
 async def test_a_queue_row_says_the_roster_and_the_documents(
-    world: World, session: AsyncSession
+    world: World, session: AsyncSession, clock: FrozenClock
 ) -> None:
     here = await principal_as(session, world, "manager_here")
+    mixed = registration("混成の会", "mixed@example.jp")
+    for outsider in mixed.members[:2]:
+        outsider.residency = Residency.NONE
+    counter = await groups.register(session, clock, world.settings, here, mixed, None)
     found = await desk.registration_queue(session, here, QueueQuery(), TODAY)
-    row = next(r for r in found.rows if r.group.id == world.centre_group)
+    rows = {r.group.id: r for r in found.rows}
     # tests/people.py: a representative and 4 members, all living in the city.
-    assert (row.members, row.in_city_members) == (5, 5)
-    assert row.documents == (desk.IDENTITY, desk.ROSTER, desk.IN_CITY, desk.CENTRE_FORM)
+    centre = rows[world.centre_group]
+    assert (centre.members, centre.in_city_members) == (5, 5)
+    assert centre.documents == (desk.IDENTITY, desk.ROSTER, desk.IN_CITY, desk.CENTRE_FORM)
+    assert (rows[counter.id].members, rows[counter.id].in_city_members) == (5, 3)
+    assert rows[counter.id].documents == (desk.IDENTITY, desk.ROSTER, desk.IN_CITY)
 
 
 def _registration(category: GroupCategory, kind: GroupKind = GroupKind.GROUP) -> Group:

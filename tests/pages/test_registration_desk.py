@@ -14,6 +14,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.accounts import groups
 from booking.accounts.auth import CSRF_FORM_FIELD, SESSION_COOKIE
 from booking.accounts.models import Group, GroupStatus
 from booking.accounts.sessions import open_session
@@ -183,3 +184,33 @@ async def test_a_bad_search_is_a_400_naming_its_field(
     assert answer.headers["content-type"].startswith("text/html")
     assert f'<a href="#f-{field}">' in answer.text  # the summary of errors names it
     assert "確認待ち" not in answer.text  # and nothing was searched
+
+
+async def test_the_representative_is_handed_on_only_to_someone_with_a_login(
+    world: World, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    members = await groups.roster(session, world.group_a)
+    without_login = next(m for m in members if m.user_id is None)
+    path = f"/manage/registrations/{world.group_a}/members/{without_login.id}/representative"
+    for lang, words in (
+        ("ja", "新しい代表者にはログインが必要です。先にメールアドレスを登録してください。"),
+        ("en", "the new representative needs a login: give them an e-mail address first"),
+    ):
+        before = await footprint(session)
+        refused = await _post(client, world, path, {}, lang)
+        assert refused.status_code == 422
+        assert alerts(refused.text) == [words]
+        assert not changes(before, await footprint(session))
+    # The member with a login takes the role; the page says so and the history shows it.
+    done = await _post(
+        client,
+        world,
+        f"/manage/registrations/{world.group_a}/members/"
+        f"{world.member_ids['member']}/representative",
+        {},
+    )
+    assert done.status_code == 303
+    client.cookies.clear()
+    shown = await client.get(done.headers["location"], headers=cookies(world, "manager_here"))
+    assert "代表者を変更しました。" in shown.text
+    assert "代表者の変更" in shown.text  # the history's line
