@@ -15,7 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from booking.accounts.auth import provide_auth, touch_credentials
 from booking.accounts.controllers import AuthController, MeController, TokenController
 from booking.accounts.group_controllers import GroupController
-from booking.accounts.staff_controllers import ManagerController, UserController
+from booking.accounts.staff_controllers import (
+    AdministratorController,
+    ManagerController,
+    UserController,
+)
 from booking.audit.controllers import AuditController
 from booking.calendars.controllers import (
     BookingICalController,
@@ -132,6 +136,7 @@ def create_app(
             TokenController,
             GroupController,
             ManagerController,
+            AdministratorController,
             UserController,
             AuditController,
             BookingController,

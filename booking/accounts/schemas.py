@@ -199,6 +199,11 @@ class ManagerIn(Input):
     facility_ids: Annotated[list[Id], Meta(min_length=1, max_length=200)]
 
 
+class AdministratorIn(Input):
+    email: Email
+    name: Name
+
+
 class ManagerFacilitiesIn(Input):
     facility_ids: Annotated[list[Id], Meta(min_length=1, max_length=200)]
 

@@ -1,4 +1,4 @@
-"""HTTP for administrators: facility managers and suspending people."""
+"""HTTP for administrators: facility managers, administrators and suspending people."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ from litestar.status_codes import HTTP_200_OK
 from booking.accounts import staff
 from booking.accounts.auth import Auth
 from booking.accounts.models import StaffRole, User, UserStatus
-from booking.accounts.schemas import ManagerFacilitiesIn, ManagerIn, UserRead
+from booking.accounts.schemas import (
+    AdministratorIn,
+    ManagerFacilitiesIn,
+    ManagerIn,
+    SuspendIn,
+    UserRead,
+)
 from booking.deps import AppSettings, CurrentClock, DbSession
 from booking.web.errors import error_responses
 
@@ -99,6 +105,59 @@ class ManagerController(Controller):
         await staff.revoke_manager(db_session, clock, principal, user_id)
 
 
+class AdministratorController(Controller):
+    path = "/api/v1/administrators"
+    tags = ["staff"]  # noqa: RUF012
+
+    @post(
+        "/",
+        summary="Make someone an administrator (administrator)",
+        description="Creates the login if the e-mail is new and mails an invitation to set a "
+        "password; a manager's facilities go (an administrator acts everywhere).",
+        responses=error_responses(400, 401, 403, 415),
+    )
+    async def create(
+        self,
+        data: JSONBody[AdministratorIn],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> UserRead:
+        principal = auth.required()
+        user = await staff.appoint(
+            db_session,
+            clock,
+            settings,
+            principal,
+            email=data.email,
+            name=data.name,
+            role=StaffRole.ADMIN,
+        )
+        return await user_read(db_session, user)
+
+    @get("/", summary="Administrators (administrator)", responses=error_responses(401, 403))
+    async def list(self, auth: Auth, db_session: DbSession) -> list[UserRead]:
+        principal = auth.required()
+        found = await staff.list_staff(db_session, principal, StaffRole.ADMIN)
+        return [await user_read(db_session, u) for u in found]
+
+    @delete(
+        "/{user_id:int}",
+        summary="Take the administrator role away (administrator; never one's own)",
+        responses=error_responses(400, 401, 403, 404, 409),
+    )
+    async def revoke(
+        self,
+        user_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+    ) -> None:
+        principal = auth.required()
+        await staff.revoke_admin(db_session, clock, principal, user_id)
+
+
 class UserController(Controller):
     path = "/api/v1/users"
     tags = ["staff"]  # noqa: RUF012
@@ -107,7 +166,8 @@ class UserController(Controller):
         "/{user_id:int}/suspend",
         status_code=HTTP_200_OK,
         summary="Suspend a person: every session and token stops at once (administrator)",
-        responses=error_responses(400, 401, 403, 404, 409),
+        description="An optional `reason` is kept in the audit event.",
+        responses=error_responses(400, 401, 403, 404, 409, 415),
     )
     async def suspend(
         self,
@@ -115,10 +175,16 @@ class UserController(Controller):
         auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
+        data: JSONBody[SuspendIn | None] = None,
     ) -> UserRead:
         principal = auth.required()
         user = await staff.set_user_status(
-            db_session, clock, principal, user_id, UserStatus.SUSPENDED
+            db_session,
+            clock,
+            principal,
+            user_id,
+            UserStatus.SUSPENDED,
+            reason=data.reason if data else None,
         )
         return await user_read(db_session, user)
 

@@ -118,6 +118,12 @@ ERROR_MESSAGES: dict[str, str] = {
     "idempotency_key_reused": N_(
         "This form was already sent with other values: reload the page and try again."
     ),
+    "is_admin": N_("This person is an administrator already."),
+    "admin_not_found": N_("That administrator was not found."),
+    "manager_not_found": N_("That facility manager was not found."),
+    "user_not_found": N_("That person was not found."),
+    "self_suspension": N_("You cannot suspend yourself."),
+    "self_revocation": N_("You cannot take your own administrator role away."),
 }
 # Reasons the registration rules give (accounts/rules.py), word for word, so that the
 # catalog translates them where they appear beside a field.

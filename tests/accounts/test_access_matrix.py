@@ -208,6 +208,23 @@ OPERATIONS = [
         "401 403 403 403 403 403 204",
     ),
     Operation(
+        "make an administrator",
+        "POST",
+        "/api/v1/administrators",
+        "401 403 403 403 403 403 201",
+        lambda _w, _r: {"email": "new-admin@city.example", "name": "新任管理者"},
+    ),
+    Operation(
+        "list administrators", "GET", "/api/v1/administrators", "401 403 403 403 403 403 200"
+    ),
+    # The member is no administrator: the one who may ask is told so.
+    Operation(
+        "take the administrator role away",
+        "DELETE",
+        "/api/v1/administrators/{user_member}",
+        "401 403 403 403 403 403 404",
+    ),
+    Operation(
         "suspend user", "POST", "/api/v1/users/{user_member}/suspend", "401 403 403 403 403 403 200"
     ),
     Operation(

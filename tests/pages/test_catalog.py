@@ -30,17 +30,13 @@ LOCALE = ROOT / PAGES / "locale"
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "error": (2,)}
 EXTRACTORS = {"python": "python", "jinja2": "jinja2.ext:babel_extract"}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
-# Codes of the API's own operations (API tokens, staff and user administration, a card
-# number for an activation): no page calls them, so no page shows their words.
+# Codes of the API's own operations (API tokens, a card number for an activation): no
+# page calls them, so no page shows their words.
 API_ONLY_CODES = {
     "card_numbers_exhausted",
     "invalid_token",
-    "is_admin",
-    "manager_not_found",
-    "self_suspension",
     "session_required",
     "token_not_found",
-    "user_not_found",
 }
 
 Msgid = str | tuple[str, str]
