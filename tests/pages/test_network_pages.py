@@ -17,7 +17,7 @@ from booking.accounts.auth import CSRF_FORM_FIELD
 from booking.accounts.sessions import open_session
 from booking.audit.models import AuditEvent
 from booking.clock import FrozenClock
-from booking.inventory.models import Facility, Room, RoomFeeSchedule
+from booking.inventory.models import Facility, Room, RoomFeeSchedule, RoomUnit, Unit
 from tests.helpers import jst
 from tests.pages.browsing import (
     alerts,
@@ -339,3 +339,42 @@ async def test_a_facility_page_marks_estimates_and_says_who_confirmed_what(
     row = listed.text.split(f'href="/admin/facilities/{world.here}"')[1].split("</tr>")[0]
     assert "≈" in row
     assert "phone" in row
+
+
+async def test_a_combined_room_is_made_of_the_rooms_ticked(
+    world: World, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Its units are its parts' units (booking it takes them all); its page ticks them again,
+    and saving it unchanged leaves the parts alone."""
+    facility_id = await made_facility(client, world)
+    path = f"/admin/facilities/{facility_id}/rooms/new"
+    parts = []
+    for key in ("east", "west"):
+        made = await post(
+            client, world, "admin", path, {**ROOM, "key": key, "name_ja": key, "name_en": key}
+        )
+        assert made.status_code == 303, made.text
+        parts.append(int(made.headers["location"].split("/")[3].split("?")[0]))
+    whole = {**ROOM, "key": "whole", "name_ja": "全室", "name_en": "Whole", "parts": parts}
+    made = await post(client, world, "admin", path, whole)
+    assert made.status_code == 303, made.text
+    room_id = int(made.headers["location"].split("/")[3].split("?")[0])
+    units = await session.execute(
+        select(RoomUnit.room_id, Unit.key)
+        .join(Unit, Unit.id == RoomUnit.unit_id)
+        .where(RoomUnit.room_id.in_([*parts, room_id]))
+    )
+    by_room: dict[int, set[str]] = {}
+    for owner, key in units:
+        by_room.setdefault(owner, set()).add(key)
+    assert by_room[room_id] == by_room[parts[0]] | by_room[parts[1]] == {"east", "west"}
+    page = await get(client, world, "admin", f"/admin/rooms/{room_id}")
+    assert all(is_checked(page.text, "parts", str(part)) for part in parts)
+    before = await footprint(session)
+    saved = await post(
+        client, world, "admin", f"/admin/rooms/{room_id}", {**whole, "notes": "二室をつなげて使う"}
+    )
+    assert saved.status_code == 303, saved.text
+    assert changes(before, await footprint(session)) == {
+        "audit_events": (before["audit_events"], before["audit_events"] + 1)
+    }
