@@ -6,7 +6,8 @@ made."""
 from __future__ import annotations
 
 import shutil
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +21,22 @@ from booking.audit.models import AuditEvent
 from booking.clock import FrozenClock
 from booking.errors import BookingError, Conflict, InvalidInput, NotFound, PermissionDenied
 from booking.inventory import schedules
-from booking.inventory.datafiles import NETWORK_FILE, DataValidationError, read_network
+from booking.inventory.data_format import FeeRevisionData
+from booking.inventory.datafiles import NETWORK_FILE, DataValidationError, Network, read_network
+from booking.inventory.export import export_network, write_export
+from booking.inventory.load import load_network
 from booking.inventory.models import Policy, PolicyRevision, Room, RoomFeeSchedule
 from booking.inventory.network import SnapshotCache, _PolicyLayers
 from booking.inventory.policy import effective_policy, merge_layers
 from booking.inventory.services import current_revision
+from booking.paths import facilities_data_dir
 from tests.conftest import DEFAULT_NOW
 from tests.people import World, principal_as
 from tests.places import Hall
 
 APRIL = date(2027, 4, 1)  # the fiscal year's revision, the model case
 NEW_FEES = {"10": 1500, "20": 2000, "30": 2500}
+LATER = datetime(2026, 12, 1, tzinfo=UTC)  # when a load runs
 
 
 async def _count(session: AsyncSession, table: type) -> int:
@@ -545,3 +551,112 @@ def test_a_timeline_answers_as_the_rule_says(
     assert timeline.at(use_date, made_at) == expected
     if made_at is None:  # a booking made now knows every revision
         assert timeline.at(use_date, BASE_AT + timedelta(days=365)) == expected
+
+
+# --- export and load -------------------------------------------------------------------------
+
+
+async def _staff_changes(
+    session: AsyncSession, clock: FrozenClock, world: World, hall: Hall
+) -> int:
+    """A fee schedule and a revision of the hall's kind's policy, entered by an administrator;
+    the policy's id."""
+    admin = await principal_as(session, world, "admin")
+    tz = world.settings.tz
+    await schedules.set_fee_schedule(
+        session,
+        clock,
+        tz,
+        admin,
+        hall.room_id,
+        effective_from=APRIL,
+        fees=NEW_FEES,
+        all_day_fee=5500,
+    )
+    kind_policy = await session.scalar(select(Policy.id).where(Policy.key == "fureai_standard"))
+    assert kind_policy is not None
+    await schedules.add_policy_revision(
+        session,
+        clock,
+        tz,
+        admin,
+        kind_policy,
+        effective_from=APRIL,
+        settings={"cancellation": {"online_until_days_before": 5}},
+    )
+    await session.commit()
+    return kind_policy
+
+
+async def test_a_load_of_the_export_keeps_fee_schedules_and_policy_revisions(
+    session: AsyncSession, clock: FrozenClock, world: World, hall: Hall, tmp_path: Path
+) -> None:
+    policy_id = await _staff_changes(session, clock, world, hall)
+    write_export(await export_network(session), tmp_path)
+    network = read_network(tmp_path)
+    [revision] = network.network.policies["fureai_standard"].revisions
+    assert revision.settings == {"cancellation": {"online_until_days_before": 5}}
+    report = await load_network(session, network, LATER)
+    assert not report.changed, report.summary()
+    assert report.conflicts == []
+    [row] = await schedules.fee_schedules(session, hall.room_id)
+    assert (row.fees, row.all_day_fee, row.origin) == (NEW_FEES, 5500, "staff")
+    assert [r.origin for r in await schedules.policy_revisions(session, policy_id)] == ["staff"]
+
+
+def _with_fee_revision(network: Network, room_key: str, revision: FeeRevisionData) -> Network:
+    """The network with one room's fee revisions replaced by `revision`."""
+    facilities = []
+    for sourced in network.facilities:
+        rooms = tuple(
+            room.model_copy(update={"fee_revisions": (revision,)}) if room.key == room_key else room
+            for room in sourced.rooms
+        )
+        facilities.append(replace(sourced, rooms=rooms))
+    return Network(network.network, facilities)
+
+
+async def test_a_load_reports_a_staff_fee_schedule_it_differs_from_and_keeps_it(
+    session: AsyncSession, clock: FrozenClock, world: World, hall: Hall
+) -> None:
+    await _staff_changes(session, clock, world, hall)
+    room = await session.get_one(Room, hall.room_id)
+    bundled = read_network(facilities_data_dir())
+    own = [f for f in bundled.facilities if any(r.key == room.key for r in f.rooms)]
+    file_fees = {"10": 999}
+    network = _with_fee_revision(
+        Network(bundled.network, own),
+        room.key,
+        FeeRevisionData(effective_from=APRIL, fees=file_fees),
+    )
+    network.facilities.extend(f for f in bundled.facilities if f not in own)
+    report = await load_network(session, network, LATER)
+    fee_conflicts = [c for c in report.conflicts if c.field.startswith("fee_revisions")]
+    assert [
+        (c.field, c.file["fees"], c.taken) for c in fee_conflicts if c.target.endswith(room.key)
+    ] == [("fee_revisions[2027-04-01]", file_fees, False)]
+    [row] = await schedules.fee_schedules(session, hall.room_id)
+    assert row.fees == NEW_FEES  # the staff's, kept
+
+
+async def test_a_data_fee_revision_follows_the_file_and_prices_its_date(
+    session: AsyncSession, clock: FrozenClock, world: World, hall: Hall
+) -> None:
+    room = await session.get_one(Room, hall.room_id)
+    bundled = read_network(facilities_data_dir())
+    revised = _with_fee_revision(
+        bundled, room.key, FeeRevisionData(effective_from=APRIL, fees={"10": 1234})
+    )
+    report = await load_network(session, revised, LATER)
+    assert report.updated["room_fee_schedules"] >= 1
+    [row] = await schedules.fee_schedules(session, hall.room_id)
+    assert (row.origin, row.fees) == ("data", {"10": 1234})
+    snapshot = await SnapshotCache().get(session)
+    info = snapshot.room(hall.room_id)
+    assert info is not None
+    assert info.fees_on(APRIL).fees == {"10": 1234}
+    assert info.fees_on(APRIL - timedelta(days=1)).fees == hall.fees
+    again = await load_network(session, revised, LATER)
+    assert again.updated["room_fee_schedules"] == 0
+    await load_network(session, bundled, LATER)  # the file drops it: so does the system
+    assert await schedules.fee_schedules(session, hall.room_id) == []
