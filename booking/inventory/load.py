@@ -145,7 +145,8 @@ class _Loader:
             if getattr(row, name) == value or (target and name == "estimated_fields"):
                 continue
             field = _FIELD_OF_COLUMN.get(name, name)
-            if target is not None and not self.staff_yield(row, target, field, name, value):
+            values_shown = (self.shown(name, getattr(row, name)), self.shown(name, value))
+            if target is not None and not self.staff_yield(row, target, field, values_shown):
                 continue
             setattr(row, name, value)
             changed = True
@@ -162,9 +163,10 @@ class _Loader:
                 row.updated_at = self.now
         return changed
 
-    def staff_yield(self, row: Any, target: str, field: str, column: str, value: Any) -> bool:
+    def staff_yield(self, row: Any, target: str, field: str, values: tuple[Any, Any]) -> bool:
         """Whether the file's value may replace the row's: yes unless staff set or confirmed
-        this field; then a conflict is reported, and the marks go when the file's is taken."""
+        this field; then a conflict is reported, and the marks go when the file's is taken.
+        `values`: the live one and the file's, as the report shows them."""
         mark = row.staff_edits.get(field) or row.confirmations.get(field)
         if mark is None:
             return True
@@ -173,8 +175,7 @@ class _Loader:
             LoadConflict(
                 target,
                 field,
-                self.shown(column, getattr(row, column)),
-                self.shown(column, value),
+                *values,
                 mark.get("by"),
                 mark.get("at"),
                 taken,
@@ -474,7 +475,7 @@ async def _load_rooms(
             loader.assign("rooms", room, values, target=f"{facility.key}/{data.key}")
         target = f"{facility.key}/{data.key}"
         wanted = {units[k].id: k for k in data.unit_keys}
-        await _load_room_units(loader, room, target, wanted)
+        await _load_room_units(loader, room, target, wanted, {u.id: k for k, u in units.items()})
         await _load_fee_revisions(loader, room, target, data)
     for room in existing.values():
         if room.active:
@@ -483,7 +484,7 @@ async def _load_rooms(
 
 def _retire(loader: _Loader, table: str, row: Facility | Room, target: str) -> None:
     """A row that left the data is retired, unless staff made or reinstated it in the system."""
-    if not loader.staff_yield(row, target, "active", "active", value=False):
+    if not loader.staff_yield(row, target, "active", (row.active, False)):
         return
     row.active = False
     row.updated_at = loader.now
@@ -553,12 +554,16 @@ def room_values(
     }
 
 
-async def _load_room_units(loader: _Loader, room: Room, target: str, units: dict[int, str]) -> None:
+async def _load_room_units(
+    loader: _Loader, room: Room, target: str, units: dict[int, str], names: dict[int, str]
+) -> None:
+    """The units a room occupies: its parts', for a combined room (`units`: id -> key)."""
     room_id, wanted = room.id, set(units)
     current = {ru.unit_id for ru in await loader.existing(RoomUnit, RoomUnit.room_id == room_id)}
     if current == wanted:
         return
-    if not loader.staff_yield(room, target, "units", "units", sorted(units.values())):
+    live = sorted(names[unit_id] for unit_id in current)
+    if not loader.staff_yield(room, target, "units", (live, sorted(units.values()))):
         return
     loader.report.updated["room_units"] += 1
     if current - wanted:

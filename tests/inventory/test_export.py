@@ -14,6 +14,7 @@ from booking.inventory.datafiles import read_network
 from booking.inventory.export import export_network, write_export
 from booking.inventory.load import LoadReport, TakeFile, load_network
 from booking.inventory.models import Facility, Room
+from booking.inventory.network import SnapshotCache
 from booking.paths import facilities_data_dir
 from tests.people import World, principal_as
 from tests.places import Hall
@@ -145,3 +146,22 @@ async def test_a_confirmed_estimate_stays_confirmed(
     assert not report.changed, report.summary()
     await session.refresh(room)
     assert "capacity" not in room.estimated_fields
+
+
+async def test_a_load_keeps_the_parts_staff_gave_a_combined_room(
+    world: World, hall: Hall, session: AsyncSession, clock: FrozenClock
+) -> None:
+    assert hall.combined_room_id is not None
+    assert hall.part_room_id is not None
+    admin = await principal_as(session, world, "admin")
+    await editing.update_room(
+        session, clock, world.settings, admin, hall.combined_room_id, {"parts": [hall.part_room_id]}
+    )
+    await session.commit()
+    units_before = (await SnapshotCache().get(session)).room(hall.combined_room_id)
+    assert units_before is not None
+    report = await load_network(session, read_network(facilities_data_dir()), LATER)
+    assert [c.field for c in report.conflicts] == ["units"]
+    after = (await SnapshotCache().get(session)).room(hall.combined_room_id)
+    assert after is not None
+    assert after.unit_ids == units_before.unit_ids
