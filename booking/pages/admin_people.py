@@ -34,8 +34,10 @@ AUDIT_PAGE = 50
 # The page of an audit event's target, where one exists (an admin may open each).
 TARGET_PAGES = {
     "booking": "/manage/bookings/{}",
-    "group": "/my/groups/{}",
-    "facility": "/manage/facilities/{}",
+    "group": "/manage/registrations/{}",
+    "facility": "/admin/facilities/{}",  # a retired one too, unlike the desk's board
+    "room": "/admin/rooms/{}",
+    "notice": "/manage/notices/{}",
     "user": "/admin/people/{}",
 }
 # Free text of the audit filters: as long as the API's query parameters.

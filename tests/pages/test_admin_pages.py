@@ -301,7 +301,10 @@ async def test_a_person_is_found_by_email_or_name_with_their_groups(
 
     page = await _get(client, world, f"/admin/people/{representative}")
     assert page.status_code == 200
-    assert f'<a href="/my/groups/{world.group_a}">川崎合唱団</a> · 代表者 · 有効' in page.text
+    assert (
+        f'<a href="/manage/registrations/{world.group_a}">川崎合唱団</a> · 代表者 · 有効'
+        in page.text
+    )
     assert "rep-a@example.jp" in page.text
     missing = await _get(client, world, "/admin/people/999999")
     assert missing.status_code == 404
@@ -510,13 +513,15 @@ async def test_the_audit_trails_links_lead_to_pages_that_exist(
         headers=world.headers("member"),
     )
     assert made.status_code == 201, made.text
-    await record(
-        session,
-        clock,
-        Actor(world.user_ids["admin"]),
-        "facility.test",
-        ("facility", hall.facility_id),
+    notice = await client.post(
+        f"/api/v1/facilities/{hall.facility_id}/notices",
+        json={"title_ja": "休館のお知らせ", "body_ja": "設備点検のため", "starts_on": "2026-12-01"},
+        headers=world.headers("admin"),
     )
+    assert notice.status_code == 201, notice.text
+    admin = Actor(world.user_ids["admin"])
+    await record(session, clock, admin, "facility.test", ("facility", hall.facility_id))
+    await record(session, clock, admin, "room.test", ("room", hall.room_id))
     await session.commit()
     page = await _get(client, world, "/admin/audit")
     main = page.text.split('<main id="main"', 1)[1]
@@ -524,8 +529,10 @@ async def test_the_audit_trails_links_lead_to_pages_that_exist(
     links = set(re.findall(r'<h2><code>[^<]+</code> · <a href="([^"]+)">', events))
     expected = {
         f"/manage/bookings/{made.json()['id']}",
-        f"/my/groups/{world.group_a}",
-        f"/manage/facilities/{hall.facility_id}",
+        f"/manage/registrations/{world.group_a}",
+        f"/admin/facilities/{hall.facility_id}",
+        f"/admin/rooms/{hall.room_id}",
+        f"/manage/notices/{notice.json()['id']}",
         f"/admin/people/{world.user_ids['manager_here']}",
     }
     assert expected <= links, links
