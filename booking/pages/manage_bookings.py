@@ -72,7 +72,9 @@ class DeskBookingPages(Controller):
         elif action == "complete":
 
             async def work() -> Any:
-                return await holds.complete_hold(db_session, clock, principal, booking_id)
+                return await holds.complete_hold(
+                    db_session, clock, settings, network, principal, booking_id
+                )
 
         elif action == "no-show":
 

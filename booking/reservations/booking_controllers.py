@@ -186,9 +186,17 @@ class BookingController(Controller):
         responses=error_responses(400, 401, 403, 404, 409),
     )
     async def complete(
-        self, booking_id: FromPath[int], auth: Auth, db_session: DbSession, clock: CurrentClock
+        self,
+        booking_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+        network: Network,
     ) -> BookingRead:
-        booking = await holds.complete_hold(db_session, clock, auth.required(), booking_id)
+        booking = await holds.complete_hold(
+            db_session, clock, settings, network, auth.required(), booking_id
+        )
         return booking_read(booking)
 
     @post(

@@ -17,10 +17,10 @@ from booking.accounts.groups import get_group
 from booking.audit.service import SYSTEM, record
 from booking.clock import Clock
 from booking.errors import Conflict
-from booking.inventory.network import SnapshotCache
+from booking.inventory.network import NetworkSnapshot, SnapshotCache
 from booking.notifications.booking_mail import booking_context, moment_en, moment_ja
 from booking.notifications.outbox import enqueue
-from booking.reservations.bookings import audited
+from booking.reservations.bookings import audited, notify
 from booking.reservations.changes import get_booking, require_facility_staff
 from booking.reservations.claims import release_claims
 from booking.reservations.models import Booking, BookingStatus, Claim, ClaimKind, PaymentStatus
@@ -30,10 +30,16 @@ REMIND_BEFORE = timedelta(hours=24)
 
 
 async def complete_hold(
-    session: AsyncSession, clock: Clock, principal: Principal, booking_id: int
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    snapshot: NetworkSnapshot,
+    principal: Principal,
+    booking_id: int,
 ) -> Booking:
-    """The group confirmed by phone or at the counter: the hold becomes a booking."""
-    booking, _ = await get_booking(session, principal, booking_id, for_update=True)
+    """The group confirmed by phone or at the counter: the hold becomes a booking, final, and
+    the group is mailed so with its usage permit (booking_mail.permit_url)."""
+    booking, group = await get_booking(session, principal, booking_id, for_update=True)
     require_facility_staff(principal, booking)
     if booking.status is not BookingStatus.HELD:
         raise Conflict(f"the booking is {booking.status.value}, not held", code="not_held")
@@ -57,6 +63,7 @@ async def complete_hold(
         before=before,
         after=audited(booking),
     )
+    await notify(session, clock, settings, snapshot, group, booking, "booking_confirmed")
     return booking
 
 

@@ -1,5 +1,6 @@
 """Every mail of a booking becoming final links its usage permit (issue 16 §3): a confirmed
-lottery win's confirmation as much as a first-come booking's; the link opens the PDF."""
+lottery win's confirmation and a completed hold's as much as a first-come booking's (and an
+approved one's, tests/reservations/test_changes.py); the link opens the PDF."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from tests.notifications.test_booking_mails import (
 )
 from tests.people import World
 from tests.places import Hall, open_weekday
+from tests.reservations.test_bookings import body
+from tests.reservations.test_holds_blocks import holds_allowed  # noqa: F401 - a fixture
 
 
 async def test_a_confirmed_lottery_win_is_mailed_with_its_permit(
@@ -60,4 +63,25 @@ async def test_a_confirmed_lottery_win_is_mailed_with_its_permit(
     permit = f"/my/bookings/{booking_id}/permit.pdf"
     assert permit_links(mail) == [f"{permit}?", f"{permit}?lang=en"]
     # Each link opens: the booking's page, and the permit as a PDF in both languages.
+    assert await follow_links(client, world, mail) == f"/my/bookings/{booking_id}"
+
+
+async def test_a_completed_hold_is_mailed_with_its_permit(
+    world: World,
+    holds_allowed: Hall,  # noqa: F811 - the fixture imported above
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+) -> None:
+    hall = holds_allowed
+    held = await client.post("/api/v1/holds", json=body(world, hall), headers=hall.manager)
+    assert held.status_code == 201, held.text
+    [taken] = await mails(session, "booking_confirmed")
+    assert permit_links(taken) == []  # a hold is not final
+    booking_id = held.json()["id"]
+    done = await client.post(f"/api/v1/bookings/{booking_id}/complete", headers=hall.manager)
+    assert done.status_code == 200, done.text
+    [_, mail] = await mails(session, "booking_confirmed")
+    assert_names_the_slot(mail, hall, hall.day, ["10"], ("予約確定", "confirmed"))
+    permit = f"/my/bookings/{booking_id}/permit.pdf"
+    assert permit_links(mail) == [f"{permit}?", f"{permit}?lang=en"]
     assert await follow_links(client, world, mail) == f"/my/bookings/{booking_id}"

@@ -179,7 +179,7 @@ async def test_a_second_no_show_or_hold_completion_waits_and_is_refused(desk: De
     held = await desk.booking(BookingStatus.HELD)
 
     def completing(session: AsyncSession) -> Awaitable[Booking]:
-        return complete_hold(session, desk.clock, desk.staff, held)
+        return complete_hold(session, desk.clock, desk.settings, desk.snapshot, desk.staff, held)
 
     second = await desk.at_once(completing, completing)
     assert isinstance(second, Conflict)

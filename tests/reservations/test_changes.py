@@ -128,7 +128,9 @@ async def test_a_member_who_sees_a_booking_may_not_do_the_facility_staff_s_part(
             session, clock, settings, member, booking.id, PaymentStatus.PAID, "cash"
         ),
         "no-show": lambda: record_no_show(session, clock, settings, member, booking.id),
-        "complete a hold": lambda: complete_hold(session, clock, member, booking.id),
+        "complete a hold": lambda: complete_hold(
+            session, clock, settings, snapshot, member, booking.id
+        ),
     }
     for action, attempt in staff_only.items():
         error = await refused(attempt(), PermissionDenied, "facility_staff_only")

@@ -128,7 +128,7 @@ async def test_every_transition_leaves_the_check_clean(  # noqa: PLR0915 - one w
 
     # A hold completed; a hold left to expire.
     held = await walk.book(day, ["20"], by=walk.manager, hold=True)
-    await complete_hold(session, clock, walk.manager, held.id)
+    await complete_hold(session, clock, settings, await walk.snapshot(), walk.manager, held.id)
     await walk.clean("complete a hold")
     lapsing = await walk.book(day, ["30"], by=walk.manager, hold=True)
     clock.set(lapsing.hold_expires_at + timedelta(minutes=1))  # type: ignore[operator]

@@ -64,7 +64,8 @@ async def test_a_hold_is_reminded_from_a_day_before_it_lapses_until_it_lapses(
 ) -> None:
     early, completed = await holds(world, hall, session, clock, ["10", "30"])
     # A completed hold keeps its deadline but is no longer a hold: never reminded.
-    await complete_hold(session, clock, await principal(session, hall.manager_id), completed.id)
+    staff = await principal(session, hall.manager_id)
+    await complete_hold(session, clock, world.settings, hall.snapshot, staff, completed.id)
     clock.set(TAKEN + timedelta(days=1))  # a second hold taken a day later lapses a day later
     late = (await holds(world, hall, session, clock, ["20"]))[0]
     assert (early.hold_expires_at, late.hold_expires_at) == (LAPSES, LAPSES + timedelta(days=1))
@@ -116,7 +117,7 @@ async def test_completion_and_expiry_are_recorded_and_a_paid_lapsed_hold_stays_p
     )
     await session.flush()
     clock.set(TAKEN + timedelta(hours=2))
-    done = await complete_hold(session, clock, staff, completed.id)
+    done = await complete_hold(session, clock, world.settings, hall.snapshot, staff, completed.id)
     kinds = await session.execute(
         select(Claim.use_date, Claim.kind).where(Claim.owner_id == completed.id)
     )
@@ -137,7 +138,7 @@ async def test_completion_and_expiry_are_recorded_and_a_paid_lapsed_hold_stays_p
     assert event.actor_user_id == hall.manager_id
     assert (event.before or {})["status"] == "held"
     assert (event.after or {})["status"] == "confirmed"
-    twice = complete_hold(session, clock, staff, completed.id)
+    twice = complete_hold(session, clock, world.settings, hall.snapshot, staff, completed.id)
     await refused(twice, Conflict, "not_held")
 
     clock.set(LAPSES)

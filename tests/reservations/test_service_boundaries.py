@@ -262,14 +262,16 @@ async def test_a_hold_is_completed_until_the_minute_before_it_lapses_never_at_it
 
     clock.set(lapses - timedelta(minutes=1))
     assert await expire_holds(sessionmaker, clock) == 0
-    completed = await complete_hold(session, clock, staff, held[0].id)
+    completed = await complete_hold(session, clock, settings, snapshot, staff, held[0].id)
     assert completed.status is BookingStatus.CONFIRMED
     kinds = await session.scalars(select(Claim.kind).where(Claim.owner_id == held[0].id))
     assert kinds.all() == [ClaimKind.BOOKING]
 
     clock.set(lapses)
     lapsed_error = await refused(
-        complete_hold(session, clock, staff, held[1].id), Conflict, "hold_lapsed"
+        complete_hold(session, clock, settings, snapshot, staff, held[1].id),
+        Conflict,
+        "hold_lapsed",
     )
     assert str(lapsed_error) == "the hold has lapsed"
     assert await expire_holds(sessionmaker, clock) == 1
