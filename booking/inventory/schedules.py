@@ -221,6 +221,7 @@ def _not_in_effect(effective_from: date, today: date) -> None:
             f"a change takes effect from today ({today}) or later: what was booked before it "
             "keeps what it was booked under",
             field="effective_from",
+            code="effective_date_past",  # worded by the pages: the message carries the date
         )
 
 

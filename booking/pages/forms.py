@@ -42,6 +42,14 @@ ERROR_MESSAGES: dict[str, str] = {
     "duplicate_member": N_("This person is already on the roster."),
     "email_taken": N_("This e-mail address is already registered."),
     "facility_not_assigned": N_("That facility is not assigned to you."),
+    "facility_retired": N_("That facility is retired: put it back in service first."),
+    "duplicate_key": N_("This key is already in use (retired ones keep theirs): choose another."),
+    "effective_date_past": N_(
+        "Choose today or a later date: what was booked before keeps what it was booked under."
+    ),
+    "bookings_in_the_way": N_(
+        "Live bookings or lottery applications are in the way: move or cancel them first."
+    ),
     "facility_staff_only": N_("Only the facility's staff can do this."),
     "group_not_found": N_("That group was not found."),
     "group_suspended": N_("This registration is suspended."),

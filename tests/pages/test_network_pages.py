@@ -210,6 +210,7 @@ async def test_a_bad_room_is_said_beside_its_field(
 @pytest.mark.parametrize(
     ("form", "field", "reason"),
     [
+        ({"effective_from": "2026-11-24", "fee_10": "1000"}, "effective_from", "今日以降"),
         ({"effective_from": "", "fee_10": "1000"}, "effective_from", "入力してください"),
         ({"effective_from": "2027-04-01", "fee_10": "-5"}, "fee_10", "0以上"),
         ({"effective_from": "2027-04-01", "fee_10": "千円"}, "fee_10", "整数"),
