@@ -329,3 +329,45 @@ async def test_the_room_shows_the_fees_and_policy_of_today_the_day_before_and_th
     assert [(r["effective_from"], r["settings"]) for r in own["revisions"]] == [
         (day.isoformat(), {"requires_approval": True})
     ]
+
+
+async def test_the_facility_page_shows_todays_fees_and_the_revision_to_come(
+    session: AsyncSession,
+    clock: FrozenClock,
+    world: World,
+    hall: Hall,
+    client: httpx.AsyncClient,
+) -> None:
+    day = revision_day(hall)
+    raised = {code: fee + 3330 for code, fee in hall.fees.items()}
+    await schedules.set_fee_schedule(
+        session,
+        clock,
+        world.settings.tz,
+        await _admin(session, world),
+        hall.room_id,
+        effective_from=day,
+        fees=raised,
+        all_day_fee=None,
+    )
+    await session.commit()
+    yen = "{:,}".format
+    pages = {}
+    for today in (day - timedelta(days=1), day):
+        clock.set(jst(today, 9))
+        page = await client.get(
+            f"/facilities/{hall.facility_id}", headers=cookies(world, "anonymous", lang="ja")
+        )
+        assert page.status_code == 200, page.text
+        pages[today] = page.text
+    before, on = pages[day - timedelta(days=1)], pages[day]
+    room_part = before[before.index(f'id="room-{hall.room_id}"') :]
+    room_part = room_part[: room_part.index("</table>")]
+    assert yen(hall.fees["10"]) in room_part
+    assert "からの使用料" in room_part  # the column of the revision to come
+    assert yen(raised["10"]) in room_part
+    on_part = on[on.index(f'id="room-{hall.room_id}"') :]
+    on_part = on_part[: on_part.index("</table>")]
+    assert yen(raised["10"]) in on_part
+    assert yen(hall.fees["10"]) not in on_part
+    assert "からの使用料" not in on_part
