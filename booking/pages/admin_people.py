@@ -4,6 +4,7 @@ and the audit trail with its filters (the API's query: booking/audit/service.py)
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -40,6 +41,7 @@ TARGET_PAGES = {
     "notice": "/manage/notices/{}",
     "user": "/admin/people/{}",
 }
+FACILITY_KEYS = frozenset({"facility_ids", "facility_id"})
 # Free text of the audit filters: as long as the API's query parameters.
 ACTION_MAX, TARGET_TYPE_MAX, TARGET_ID_MAX = 60, 30, 300
 
@@ -70,11 +72,19 @@ def shown_value(value: Any) -> str:
     return str(value)
 
 
-def changes_of(event: AuditEvent) -> list[Change]:
-    """The event's state before and after, key by key, in the order the service wrote them."""
+def changes_of(event: AuditEvent, facility: Callable[[int], str]) -> list[Change]:
+    """The event's state before and after, key by key, in the order the service wrote them;
+    facilities by their names (a manager's facility_ids, a registration's facility_id)."""
     before, after = event.before or {}, event.after or {}
     keys = [*before, *(k for k in after if k not in before)]
-    return [Change(k, shown_value(before.get(k)), shown_value(after.get(k))) for k in keys]
+
+    def shown(key: str, value: Any) -> str:
+        if key in FACILITY_KEYS and value is not None:
+            ids = value if isinstance(value, list) else [value]
+            return shown_value([facility(i) if isinstance(i, int) else i for i in ids])
+        return shown_value(value)
+
+    return [Change(k, shown(k, before.get(k)), shown(k, after.get(k))) for k in keys]
 
 
 class AdminPeoplePages(Controller):
@@ -162,6 +172,7 @@ class AdminPeoplePages(Controller):
         request: Request[Any, Any, Any],
         auth: Auth,
         db_session: DbSession,
+        network: Network,
         settings: AppSettings,
     ) -> Template | Redirect:
         page = Page.logged_in(request, auth)
@@ -173,6 +184,10 @@ class AdminPeoplePages(Controller):
             # One more than shown: whether an older page exists.
             events = list(await list_events(db_session, query))
         older = events[AUDIT_PAGE - 1].id if len(events) > AUDIT_PAGE else None
+
+        def named(facility_id: int) -> str:
+            return facility_name(network, page, facility_id)
+
         events = events[:AUDIT_PAGE]
         filters = [(k, v) for k, v in request.query_params.items() if k != "before" and v]
         actors = await staff.users_by_id(
@@ -183,7 +198,9 @@ class AdminPeoplePages(Controller):
             status_code=200 if form.ok else 400,
             nav="admin",
             form=form,
-            events=[(e, changes_of(e), target_page(e.target_type, e.target_id)) for e in events],
+            events=[
+                (e, changes_of(e, named), target_page(e.target_type, e.target_id)) for e in events
+            ],
             actors=actors,
             older=older,
             newest_url=f"/admin/audit?{urlencode(filters)}",

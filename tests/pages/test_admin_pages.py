@@ -20,6 +20,7 @@ from booking.accounts.staff import facilities_of
 from booking.audit.models import AuditEvent
 from booking.audit.service import Actor, record
 from booking.clock import FrozenClock
+from booking.inventory.models import Facility
 from tests.conftest import DEFAULT_NOW
 from tests.helpers import jst
 from tests.pages.browsing import alerts, changes, cookies, field_error, footprint, token
@@ -477,8 +478,12 @@ async def test_the_audit_trail_pages_newest_first(
 
 
 async def test_an_events_before_and_after_are_shown_side_by_side(
-    world: World, client: httpx.AsyncClient
+    world: World, client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
+    """Key by key, the changed ones marked; a manager's facilities by their names."""
+    found = await session.execute(select(Facility.id, Facility.name_ja))
+    names = dict(found.all())
+    await session.rollback()
     manager = world.user_ids["manager_here"]
     changed = await _post(
         client,
@@ -491,7 +496,7 @@ async def test_an_events_before_and_after_are_shown_side_by_side(
     newest = page.text.split('<ul class="cards">', 1)[1].split("</li>", 1)[0]
     pattern = r'<tr class="changed"><th scope="row">([^<]+)</th><td>([^<]+)</td><td><strong>([^<]+)'
     rows = re.findall(pattern, newest)
-    assert rows == [("facility_ids", str(world.here), str(world.elsewhere))]
+    assert rows == [("facility_ids", names[world.here], names[world.elsewhere])]
     assert '<th scope="row">staff_role</th><td>manager</td><td>manager</td>' in newest
     assert f'<a href="/admin/people/{world.user_ids["admin"]}">管理者</a>' in page.text
 
