@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import COMBINATIONS, Visit
+from tests.browser.conftest import ALL_COMBINATIONS, COMBINATIONS, Visit
 from tests.browser.steps import TODAY, nth
 
 
@@ -94,3 +94,32 @@ def test_a_manager_sees_no_administration(visit: Visit) -> None:
     expect(visit.page.get_by_role("alert")).to_have_text(
         visit._("Only an administrator can do this.")
     )
+
+
+# Every page of the administrator's (GET), with {manager} and {member} filled in: a new page
+# joins this list. The journeys above reach their forms' other states (refused, done).
+ADMIN_PAGES = (
+    "/admin",
+    "/admin/staff",
+    "/admin/managers/{manager}",
+    "/admin/people?q=example",
+    "/admin/people/{member}",
+    "/admin/audit",
+    "/admin/audit?action=user.&from=2026-11-01&to=2026-11-30",
+    "/admin/audit?from=2026-11-25&to=2026-11-24",  # refused: the message beside its field
+)
+
+
+@pytest.mark.parametrize("visit", ALL_COMBINATIONS, indirect=True)
+def test_every_administrator_page_passes_axe(visit: Visit) -> None:
+    visit.log_in("admin")
+    answer = visit.page.request.get(f"{visit.site.url}/api/v1/managers")
+    assert answer.ok, answer.text()
+    manager = next(u["id"] for u in answer.json() if u["email"] == visit.site.users["manager"])
+    visit.go(f"/admin/people?q={visit.site.users['member']}")
+    found = visit.page.locator("main ul.cards a").first.get_attribute("href") or ""
+    member = found.rsplit("/", 1)[-1]
+    for path in ADMIN_PAGES:
+        visit.go(path.format(manager=manager, member=member))  # checks axe, the CSP, the budget
+        expect(visit.page.get_by_role("heading", level=1)).to_be_visible()
+    assert visit.checked >= len(ADMIN_PAGES)
