@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, func, or_, select, union
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.access import Principal, require_staff, require_view_group
@@ -42,6 +42,11 @@ _PHONE_LIKE = re.compile(r"[0-9+()\- ]{4,20}")
 _CARD = re.compile(rf"[0-9]{{{CARD_NUMBER_MAX}}}")
 _PHONE_PUNCTUATION = ("-", " ", "(", ")", "+")
 PHONE_MIN_DIGITS = 4  # fewer digits are part of a name ("会員2"), not a phone number
+
+# A literal in the SQL, not a parameter: the partial index of pending registrations (migration
+# 0011) serves only a plan that knows the value, which a prepared statement's generic plan
+# does not.
+_PENDING = bindparam("pending", GroupStatus.PENDING, type_=Group.status.type, literal_execute=True)
 
 # What the clerk checks before activating (RULES.md "Who may book"), in the order shown.
 IDENTITY = "identity"  # the representative's identity document
@@ -188,7 +193,7 @@ async def registration_queue(
     stmt = select(Group).order_by(Group.created_at, Group.id)
     if (scope := in_scope(principal)) is not None:
         stmt = stmt.where(scope)
-    stmt = stmt.where(_matches(q)) if q else stmt.where(Group.status == GroupStatus.PENDING)
+    stmt = stmt.where(_matches(q)) if q else stmt.where(Group.status == _PENDING)
     offset = (query.page - 1) * query.page_size
     found = list((await session.scalars(stmt.limit(query.page_size + 1).offset(offset))).all())
     shown = found[: query.page_size]
