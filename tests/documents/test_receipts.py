@@ -425,3 +425,34 @@ async def test_the_group_s_page_and_the_desk_link_the_receipt_and_the_links_work
         assert permit, shown.text
         got = await client.get(permit[1].replace("&amp;", "&"), headers=headers)
         assert got.headers["content-type"] == "application/pdf", page
+
+
+async def test_a_refused_payment_change_is_a_409_naming_the_status_and_the_desk_says_why(
+    client: httpx.AsyncClient, world: World, hall: Hall, session: AsyncSession, clock: FrozenClock
+) -> None:
+    booking = await booked(world, hall, session, clock, ["10"])
+    await pay(world, hall, session, clock, booking, PAID)
+    url = f"/api/v1/bookings/{booking.id}/payment"
+    for status, code in (("unpaid", "payment_received"), ("waived", "payment_received")):
+        refused = await client.post(url, json={"status": status}, headers=hall.manager)
+        assert refused.status_code == 409, refused.text
+        problem = refused.json()
+        assert (problem["code"], problem["errors"][0]["field"]) == (code, "status")
+    bad = await client.post(url, json={"status": "paid", "method": "cash\n"}, headers=hall.manager)
+    assert bad.status_code == 400, bad.text
+    # At the desk: the form is shown again with the reason, in Japanese; nothing is issued.
+    form = {
+        "payment_status": "unpaid",
+        "payment_method": "",
+        "csrf_token": hall.manager["X-CSRF-Token"],
+    }
+    shown = await client.post(
+        f"/manage/bookings/{booking.id}/payment",
+        data=form,
+        headers={"Cookie": hall.manager["Cookie"]},
+    )
+    assert shown.status_code == 422, shown.text
+    assert "使用料は納付済みで領収書を発行しています。先に還付を記録してください。" in shown.text
+    await session.refresh(booking)
+    assert booking.payment_status is PAID
+    assert [r.kind for r in await receipts(session, booking)] == ["receipt"]
