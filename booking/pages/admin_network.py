@@ -9,21 +9,18 @@ its refusal beside the field it names.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from booking.accounts import staff
-from booking.accounts.access import Principal
 from booking.accounts.auth import Auth
 from booking.deps import AppSettings, CurrentClock, DbSession, Network
 from booking.inventory import editing, services
 from booking.inventory.data_format import Address, ExternalId, Name, Phone, Remark
-from booking.inventory.models import Facility, Room
 from booking.inventory.network import NetworkSnapshot
+from booking.pages import manage_estimates as estimates
 from booking.pages.admin import admin_of
 from booking.pages.catalogue import catalogue
 from booking.pages.forms import Form, attempt, half_width
@@ -117,22 +114,6 @@ def facility_form(page: Page, found: services.StaffFacility) -> Form:
     }
     values = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in values.items()}
     return Form(values, page.texts)
-
-
-async def confirmed(
-    db_session: DbSession, principal: Principal, row: Facility | Room
-) -> list[tuple[str, str, datetime]]:
-    """Each estimate staff confirmed: the field, who (by name) and when."""
-    marks = row.confirmations or {}
-    users = await staff.users_by_id(db_session, principal, [m["by"] for m in marks.values()])
-    return [
-        (
-            name,
-            users[m["by"]].name if m["by"] in users else f"#{m['by']}",
-            datetime.fromisoformat(m["at"]),
-        )
-        for name, m in sorted(marks.items())
-    ]
 
 
 class NetworkPages(Controller):
@@ -324,7 +305,7 @@ async def _facility_page(
     *,
     status_code: int = 200,
 ) -> Template:
-    principal = admin_of(page)
+    admin_of(page)
     names = await catalogue(db_session, network)
     done = DONE.get(page.request.query_params.get("done", ""))
     return page.render(
@@ -337,6 +318,9 @@ async def _facility_page(
         names=names,
         form=form,
         limits_here=LIMITS,
-        confirmed=await confirmed(db_session, principal, found.facility) if found else [],
+        confirmed=estimates.confirmed(found.facility, page.texts) if found else [],
+        estimated=[estimates.field_name(page.texts, f) for f in found.facility.estimated_fields]
+        if found
+        else [],
         done=done,
     )

@@ -22,6 +22,7 @@ from booking.inventory import editing, services
 from booking.inventory.data_format import Area, Capacity
 from booking.inventory.models import Facility, Room
 from booking.inventory.network import NetworkSnapshot, RoomInfo
+from booking.pages import manage_estimates as estimates
 from booking.pages.admin import admin_of
 from booking.pages.admin_network import LIMITS, bound, read_key
 from booking.pages.catalogue import Names, catalogue
@@ -389,5 +390,9 @@ async def _room_page(
         ways=BOOKING_WAYS,
         form=form,
         limits_here=LIMITS,
+        confirmed=estimates.confirmed(room, page.texts) if room else [],
+        estimated=[estimates.field_name(page.texts, f) for f in room.estimated_fields]
+        if room
+        else [],
         done=DONE.get(page.request.query_params.get("done", "")),
     )

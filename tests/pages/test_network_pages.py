@@ -326,7 +326,7 @@ async def test_a_facility_page_marks_estimates_and_says_who_confirmed_what(
     world: World, client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     facility = await session.get_one(Facility, world.here)
-    facility.estimated_fields = ["phone"]
+    facility.estimated_fields = ["phone", "opens_on"]
     facility.estimate_basis = "区の案内から推定"
     facility.confirmations = {
         "address": {"by": world.user_ids["admin"], "at": "2026-11-20T01:00:00+00:00"}
@@ -334,8 +334,8 @@ async def test_a_facility_page_marks_estimates_and_says_who_confirmed_what(
     await session.commit()
     page = await get(client, world, "admin", f"/admin/facilities/{world.here}")
     assert page.status_code == 200
-    assert "推定値（未確認）：phone" in page.text
-    assert "address：管理者が2026年11月20日(金) 10:00に確認済み" in page.text
+    assert "推定値（未確認）：phone, 供用開始日" in page.text
+    assert "所在地：2026年11月20日(金)に市の管理者が確認" in page.text  # its words, as in public
     listed = await get(client, world, "admin", "/admin/facilities")
     row = listed.text.split(f'href="/admin/facilities/{world.here}"')[1].split("</tr>")[0]
     assert "≈" in row
