@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -14,14 +15,16 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from booking.accounts.auth import Auth
 from booking.clock import local_today
 from booking.deps import AppSettings, CurrentClock, DbSession, Network
-from booking.errors import NotFound
+from booking.errors import InvalidInput, NotFound
 from booking.inventory import schedules
+from booking.inventory.calendar import usable_day
 from booking.inventory.models import Policy, PolicyRevision, RoomFeeSchedule
 from booking.inventory.network import FeeTable
 from booking.reservations.schemas import PeriodCode
 from booking.web.errors import error_responses
 
 Yen = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 Fees = Annotated[
     dict[PeriodCode, Yen],
     msgspec.Meta(max_length=16, description="yen per period code of the room's grid"),
@@ -174,7 +177,7 @@ class RoomFeeController(Controller):
         return fee_schedule_read(row)
 
     @delete(
-        "/{effective_from:date}",
+        "/{effective_from:str}",
         summary="Withdraw a fee schedule not yet in effect (administrators)",
         status_code=HTTP_204_NO_CONTENT,
         responses=error_responses(400, 401, 403, 404),
@@ -182,15 +185,26 @@ class RoomFeeController(Controller):
     async def delete_fees(
         self,
         room_id: FromPath[int],
-        effective_from: FromPath[date],
+        effective_from: FromPath[str],
         auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
         settings: AppSettings,
     ) -> None:
         await schedules.delete_fee_schedule(
-            db_session, clock, settings.tz, auth.required(), room_id, effective_from
+            db_session, clock, settings.tz, auth.required(), room_id, _day(effective_from)
         )
+
+
+def _day(text: str) -> date:
+    """A YYYY-MM-DD of the path: anything else is a 400 naming it (not the router's 404)."""
+    try:
+        day = date.fromisoformat(text) if _ISO_DAY.fullmatch(text) else None
+    except ValueError:  # 2027-02-30
+        day = None
+    if day is None:
+        raise InvalidInput("a date reads YYYY-MM-DD", field="effective_from")
+    return usable_day(day, "effective_from")
 
 
 class PolicyController(Controller):

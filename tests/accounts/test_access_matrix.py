@@ -720,7 +720,7 @@ def _template(path: str) -> str:
         "{hall}": "{facility_id:int}",
         "{notice}": "{notice_id:int}",
         "{policy}": "{policy_id:int}",
-        "2027-04-01": "{effective_from:date}",
+        "2027-04-01": "{effective_from:str}",
     }
     path = path.split("?", maxsplit=1)[0]
     for name, param in names.items():

@@ -371,3 +371,21 @@ async def test_the_facility_page_shows_todays_fees_and_the_revision_to_come(
     assert yen(raised["10"]) in on_part
     assert yen(hall.fees["10"]) not in on_part
     assert "からの使用料" not in on_part
+
+
+async def test_a_fee_schedule_s_date_in_the_path_is_a_date_or_a_400_naming_it(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    answers = {}
+    for text in ("not-a-date", "2027-02-30", "2027-W13-4", "20270401", "2300-01-01", "2027-04-01"):
+        found = await client.delete(
+            f"/api/v1/rooms/{world.room}/fees/{text}", headers=world.headers("admin")
+        )
+        answers[text] = (found.status_code, [e["field"] for e in found.json()["errors"]])
+    assert answers == {
+        **{
+            text: (400, ["effective_from"])
+            for text in ("not-a-date", "2027-02-30", "2027-W13-4", "20270401", "2300-01-01")
+        },
+        "2027-04-01": (404, ["effective_from"]),  # a date, with no schedule from it
+    }
