@@ -5,6 +5,8 @@ their own facility; every bad value is said beside its field, in Japanese, and c
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import date
 from typing import Any
 
@@ -379,3 +381,40 @@ async def test_a_combined_room_is_made_of_the_rooms_ticked(
     assert changes(before, await footprint(session)) == {
         "audit_events": (before["audit_events"], before["audit_events"] + 1)
     }
+
+
+async def test_every_link_on_the_network_pages_leads_to_a_page(
+    world: World, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """The links of each page (in <main>), followed as the administrator: each one answers."""
+    facility_id = await made_facility(client, world)
+    room_id = await made_room(client, world, facility_id)
+    await post(
+        client,
+        world,
+        "admin",
+        f"/admin/rooms/{room_id}/fees",
+        {"effective_from": "2027-04-01", "fee_10": "900"},
+    )
+    pages = [
+        "/admin/facilities",
+        "/admin/facilities/new",
+        f"/admin/facilities/{facility_id}",
+        f"/admin/facilities/{world.here}",
+        f"/admin/facilities/{facility_id}/rooms/new",
+        f"/admin/rooms/{room_id}",
+        f"/admin/rooms/{room_id}/fees",
+        f"/manage/facilities/{world.here}/rooms",
+        f"/manage/rooms/{world.room}",
+    ]
+    followed: set[str] = set()
+    for path in pages:
+        page = await get(client, world, "admin", path)
+        assert page.status_code == 200, path
+        main = page.text.split('<main id="main"', 1)[1].split("</main>", 1)[0]
+        for link in set(re.findall(r'<a [^>]*href="(/[^"#]*)"', main)) - followed:
+            followed.add(link)
+            answer = await get(client, world, "admin", html.unescape(link))
+            assert answer.status_code == 200, (path, link, answer.status_code)
+    assert f"/admin/rooms/{room_id}/fees" in followed
+    assert f"/manage/facilities/{world.here}/estimates" in followed
