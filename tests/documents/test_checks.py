@@ -192,6 +192,8 @@ async def test_the_desk_page_checks_a_permit_and_says_so(
     assert "有効です" in shown.text
     assert "川崎合唱団" in shown.text
     assert f'href="/manage/bookings/{booking.id}"' in shown.text
+    desk = await client.get(f"/manage/bookings/{booking.id}", headers=hall.manager)
+    assert desk.status_code == 200, desk.text
     wrong = await client.get(
         "/manage/documents/check",
         params={"number": number, "code": "AAAA-AAAA-AAAA"},

@@ -292,6 +292,8 @@ async def test_the_receipt_pdf_states_every_fact_in_the_language_asked_for(
     [permit, receipt] = listed.json()
     assert (permit["kind"], permit["number"]) == ("permit", None)  # not downloaded yet
     assert permit["url"] == f"/api/v1/bookings/{booking.id}/permit.pdf"
+    opened = await client.get(permit["url"], headers=world.headers("member"))
+    assert opened.headers["content-type"] == "application/pdf", opened.text
     [row] = await receipts(session, booking)
     number = f"R-2026-{hall.facility_id:04d}-000001"
     assert receipt == {
