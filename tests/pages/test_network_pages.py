@@ -418,3 +418,36 @@ async def test_every_link_on_the_network_pages_leads_to_a_page(
             assert answer.status_code == 200, (path, link, answer.status_code)
     assert f"/admin/rooms/{room_id}/fees" in followed
     assert f"/manage/facilities/{world.here}/estimates" in followed
+
+
+async def test_an_edit_saves_what_changed_and_an_unchanged_form_changes_nothing(
+    world: World, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    facility_id = await made_facility(client, world)
+    path = f"/admin/facilities/{facility_id}"
+    edited = {
+        **FACILITY,
+        "ward": "nakahara",
+        "phone": "０４４－１２３－９９９９",
+        "closes_on": "2030-03-31",
+    }
+    del edited["key"]
+    saved = await post(client, world, "admin", path, edited)
+    assert saved.status_code == 303, saved.text
+    facility = await session.get_one(Facility, facility_id, populate_existing=True)
+    assert (facility.phone, facility.closes_on) == ("044-123-9999", date(2030, 3, 31))
+    event = await session.scalar(
+        select(AuditEvent)
+        .where(AuditEvent.action == "facility.update")
+        .order_by(AuditEvent.id.desc())
+    )
+    assert event is not None
+    assert event.before == {"ward": None, "phone": "044-123-4567", "closes_on": None}
+    assert event.after == {"ward": "nakahara", "phone": "044-123-9999", "closes_on": "2030-03-31"}
+    page = await get(client, world, "admin", path)
+    assert selected(page.text, "ward") == "nakahara"
+    assert input_value(page.text, "closes_on") == "2030-03-31"
+    before = await footprint(session)
+    again = await post(client, world, "admin", path, {**edited, "phone": "044-123-9999"})
+    assert again.status_code == 303
+    assert not changes(before, await footprint(session))  # the same values: no audit event
