@@ -18,7 +18,7 @@ import pytest
 
 from booking.app import create_app
 from booking.settings import Settings
-from booking.web.fields import CONTROL_REASON, ONE_LINE
+from booking.web.fields import CONTROL_REASON, MULTI_LINE, ONE_LINE
 from tests.people import World
 from tests.places import Hall
 from tests.reservations.test_bookings import body
@@ -52,7 +52,8 @@ def _kinds(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for alternative in node.get("oneOf", node.get("anyOf", [node])):
         resolved = _resolve(alternative)
         if resolved.get("type") != "null":
-            yield resolved
+            # A nullable text's pattern sits beside its `oneOf`: it is the string's.
+            yield {"pattern": node["pattern"], **resolved} if "pattern" in node else resolved
 
 
 def _leaves(node: dict[str, Any], path: tuple[str | int, ...] = ()) -> Iterator[tuple[Any, ...]]:
@@ -127,6 +128,9 @@ def _body_cases(want: str) -> list[Any]:
         for path, kind in _leaves(schema):
             if want == "integer" and kind["type"] == "integer":
                 values: list[Any] = list(TOO_BIG)
+            elif want == "string" and _text(kind) and kind.get("pattern") == MULTI_LINE:
+                # A text area (a notice's text) takes line breaks, nothing else of the kind.
+                values = [TEXT + c for c in CONTROLS if c not in "\r\n"]
             elif want == "string" and _text(kind):
                 values = [TEXT + c for c in CONTROLS] + [TEXT[:3] + "\n" + TEXT[3:]]
             else:
