@@ -12,7 +12,8 @@ Run by hand, not in CI:
    GET /api/v1/bookings/{id}/permit.pdf on its first issue (the counter's UPDATE and the INSERT)
    and again, POST /api/v1/bookings/{id}/payment (the receipt issued in the payment's
    transaction), GET its receipt's PDF, each one request at a time, then the permits again with
-   eight in flight.
+   eight in flight. The booking's JSON (GET /api/v1/bookings/{id}) is timed first, for scale:
+   the same session check and a primary-key read, without a document.
 """
 
 from __future__ import annotations
@@ -254,6 +255,9 @@ async def over_http(url: str, n: int, port: int) -> None:
             f"/api/v1/bookings/{booking_id}/permit.pdf?lang={lang}", headers=headers
         )
 
+    async def read(client: httpx.AsyncClient, booking_id: int) -> httpx.Response:
+        return await client.get(f"/api/v1/bookings/{booking_id}", headers=headers)
+
     async def pay(client: httpx.AsyncClient, booking_id: int) -> httpx.Response:
         return await client.post(
             f"/api/v1/bookings/{booking_id}/payment",
@@ -278,6 +282,7 @@ async def over_http(url: str, n: int, port: int) -> None:
             print(f"over HTTP on PostgreSQL, one server process ({target})")
             print("| request | n | client p50 ms | client p95 ms | server p50 ms | server p95 ms |")
             print("|---|---:|---:|---:|---:|---:|")
+            row("the booking as JSON (for comparison)", await timed(client, ids, read))
             worst = row("permit, first issue", await timed(client, ids[1:], permit))
             worst = max(worst, row("permit, again", await timed(client, ids, permit)))
             row("payment (receipt issued)", await timed(client, ids, pay))
