@@ -29,6 +29,8 @@ from booking.accounts.schemas import (
 )
 from booking.calendars.controllers import FeedIn
 from booking.calendars.models import CalendarFeed
+from booking.inventory.models import Notice
+from booking.inventory.notice_controllers import NoticeIn
 from booking.reservations.models import Block, Booking
 from booking.reservations.schemas import BlockIn, BookingIn, ClosureIn
 from tests.pages.browsing import changes, cookies, field_error, footprint, input_value, token
@@ -61,6 +63,10 @@ FIELDS: dict[str, tuple[API, Any]] = {
     "note": ((BlockIn, "note"), Block.note),
     "close_note": ((ClosureIn, "note"), Block.note),
     "payment_method": ((None, None), Booking.payment_method),
+    "title_ja": ((NoticeIn, "title_ja"), Notice.title_ja),
+    "title_en": ((NoticeIn, "title_en"), Notice.title_en),
+    "body_ja": ((NoticeIn, "body_ja"), Notice.body_ja),
+    "body_en": ((NoticeIn, "body_en"), Notice.body_en),
 }
 TEXT_INPUT = re.compile(r'<(input|textarea)\b[^>]*\bname="([^"]+)"[^>]*>')
 
@@ -127,6 +133,7 @@ async def _pages(world: World, hall: Hall, client: httpx.AsyncClient) -> dict[st
         ),
         f"/manage/facilities/{hall.facility_id}/book": manager,
         f"/manage/facilities/{hall.facility_id}/blocks": manager,
+        f"/manage/facilities/{hall.facility_id}/notices": manager,
         f"/manage/bookings/{booking}": manager,
     }
     pages = {}
@@ -158,7 +165,7 @@ async def test_every_text_field_of_the_forms_is_as_long_as_the_apis(
                 assert api <= stored, (name, api, stored)
             assert stored is None or maxlength <= stored, (path, name, maxlength, stored)
             seen.add(key)
-    assert {"feed name", "event_name", "payment_method", "rep_name", "note"} <= seen
+    assert {"feed name", "event_name", "payment_method", "rep_name", "note", "body_ja"} <= seen
 
 
 CONTROLS = ("Line\nbreak", "tab\there", "nul\x00", "del\x7f", "sep\u2028arator")
