@@ -40,6 +40,8 @@ FIELD_NAMES = {
 CONFIRMED_BY = {"admin": N_("the city's administrator"), "manager": N_("the facility's staff")}
 # How a correction is typed on the page, by field; the others are confirmed as they are.
 CORRECTIONS = {"capacity": "number", "address": "text", "opens_on": "date", "closes_on": "date"}
+# A typed address is as long as the column (and the data files' Address) takes.
+ADDRESS_MAX = 300  # Facility.address: String(300)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +115,7 @@ class EstimatePages(Controller):
         elif kind == "date":
             value = form.day("value", required=False)
         elif kind == "text":
-            value = form.text("value", required=False, max_length=300)
+            value = form.text("value", required=False, max_length=ADDRESS_MAX)
         if target is None:
             form.error("target", N_("Choose one of the options."))
         if form.ok and target and field:
@@ -179,4 +181,5 @@ async def _estimates_page(
         confirmed=[(label, confirmed(row, page.texts)) for _, label, row in rows],
         field_name=lambda field: field_name(page.texts, field),
         done="confirmed" in page.request.query_params,
+        address_max=ADDRESS_MAX,
     )

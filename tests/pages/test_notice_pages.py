@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.auth import CSRF_FORM_FIELD
-from booking.inventory.models import Room
+from booking.inventory.models import Facility, Room
+from booking.pages.manage_estimates import ADDRESS_MAX
 from tests.pages.browsing import changes, cookies, field_error, footprint, token
 from tests.people import World
 from tests.places import Hall
@@ -172,3 +173,32 @@ async def test_a_manager_corrects_an_estimated_capacity_at_the_desk(
     assert "定員42人" in section
     assert "定員42人 <abbr" not in section
     assert "定員：2026年11月25日(水)に施設の職員が確認" in section
+
+
+async def test_an_estimated_address_is_corrected_within_the_column_s_length(
+    client: httpx.AsyncClient, world: World, session: AsyncSession
+) -> None:
+    assert Facility.__table__.c.address.type.length == ADDRESS_MAX
+    facility_id = next(
+        f.id
+        for f in (await session.scalars(select(Facility).where(Facility.active))).all()
+        if "address" in f.estimated_fields
+    )
+    page = await client.get(
+        f"/manage/facilities/{facility_id}/estimates", headers=cookies(world, "admin")
+    )
+    assert f'maxlength="{ADDRESS_MAX}"' in page.text
+    before = await footprint(session)
+    refused = await client.post(
+        f"/manage/facilities/{facility_id}/estimates",
+        data={
+            "target": "facility",
+            "field": "address",
+            "value": "あ" * (ADDRESS_MAX + 1),
+            CSRF_FORM_FIELD: token(world, "admin"),
+        },
+        headers=cookies(world, "admin"),
+    )
+    assert refused.status_code == 422
+    assert field_error(refused.text, "value") == f"{ADDRESS_MAX}文字以内で入力してください。"
+    assert changes(before, await footprint(session)) == {}
