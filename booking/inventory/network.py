@@ -179,6 +179,7 @@ class RoomInfo:
     fee_is_estimate: bool = False  # the data marks the fees as estimates: shown with ≈
     timeline: PolicyTimeline | None = None  # None: no revision (tests build infos by hand)
     fee_schedules: tuple[FeeTable, ...] = ()  # from their dates on, earliest first
+    own_fees: FeeTable | None = None  # the room's own, made once (None: made on each call)
 
     def policy_on(self, day: date, made_at: datetime | None = None) -> ReservationPolicy:
         """The room's policy for use date `day`, for a booking made at `made_at` (None: now);
@@ -191,7 +192,7 @@ class RoomInfo:
         for table in reversed(self.fee_schedules):
             if table.effective_from is not None and table.effective_from <= day:
                 return table
-        return FeeTable(None, self.fees, self.all_day_fee, self.fee_is_estimate)
+        return self.own_fees or FeeTable(None, self.fees, self.all_day_fee, self.fee_is_estimate)
 
 
 @dataclass
@@ -303,6 +304,9 @@ async def build_snapshot(session: AsyncSession, revision: int) -> NetworkSnapsho
                     all_day_fee=room.all_day_fee,
                     purposes=frozenset(room.purposes) if room.purposes is not None else None,
                     fee_is_estimate=estimate,
+                    own_fees=FeeTable(
+                        None, dict(room.fees) if room.fees else None, room.all_day_fee, estimate
+                    ),
                     timeline=policy_of.timeline(layers),
                     fee_schedules=tuple(
                         FeeTable(

@@ -159,7 +159,7 @@ async def search_availability(
     for room in rooms:
         days, slots = grid.room_days(room)
         if days:
-            result.append(_room_header(snapshot, room, days, fees_within(room, query)))
+            result.append(_room_header(snapshot, room, days, grid.fees(room)))
             count += slots
     return result, count
 
@@ -233,6 +233,7 @@ class _Memo:
         self.phases: dict[tuple[int, date, date], list[SlotState]] = {}
         self.closed: dict[tuple[int, date, date], list[bool]] = {}
         self.slots: dict[tuple[str, SlotState], SlotRead] = {}
+        self.fees: dict[tuple[int, date, date], list[FeesRead]] = {}
 
     @classmethod
     def of(cls, snapshot: NetworkSnapshot, today: date) -> _Memo:
@@ -242,6 +243,7 @@ class _Memo:
             or memo.today != today
             or len(memo.days) > cls.DAY_LIMIT
             or len(memo.rows) > cls.ROW_LIMIT
+            or len(memo.fees) > cls.DAY_LIMIT
         ):
             memo = cls(today)
             snapshot.derived[_Memo] = memo
@@ -301,6 +303,14 @@ class _SlotGrid:
             slot_count += (len(found.slots) if found else 0) - (len(before.slots) if before else 0)
             days[index] = found
         return [day for day in days if day is not None], slot_count
+
+    def fees(self, room: RoomInfo) -> list[FeesRead]:
+        """The room's fee tables within the range (memoised: they depend on the network only)."""
+        key = (room.id, self.query.start, self.query.end)
+        found = self.memo.fees.get(key)
+        if found is None:
+            found = self.memo.fees[key] = fees_within(room, self.query)
+        return found
 
     def _row(self, room: RoomInfo) -> _Row:
         key = (
