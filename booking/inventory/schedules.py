@@ -79,6 +79,12 @@ async def set_fee_schedule(  # noqa: PLR0913 - the schedule's fields
     checked = await _checked_fees(session, room, effective_from, fees, all_day_fee)
     _not_in_effect(effective_from, local_today(clock, tz))
     found = await _schedule(session, room_id, effective_from)
+    if found is not None and (found.fees, found.all_day_fee, found.origin) == (
+        checked.fees,
+        checked.all_day_fee,
+        STAFF,
+    ):
+        return found  # the same again: no change, no event
     before = _fee_audit(found) if found else None
     if found is None:
         found = RoomFeeSchedule(room_id=room_id, effective_from=effective_from)

@@ -116,6 +116,17 @@ async def test_a_schedule_not_yet_in_effect_is_replaced_with_before_and_after_or
         all_day_fee=None,
     )
     assert again.id == first.id
+    same = await schedules.set_fee_schedule(
+        session,
+        clock,
+        tz,
+        admin,
+        hall.room_id,
+        effective_from=APRIL,
+        fees={"10": 1},
+        all_day_fee=None,
+    )
+    assert same.id == first.id  # the same again changes nothing: no second event
     [event] = await _events(session, "room.fee_schedule_replaced")
     assert event.before is not None
     assert event.after is not None
