@@ -389,3 +389,35 @@ async def test_a_fee_schedule_s_date_in_the_path_is_a_date_or_a_400_naming_it(
         },
         "2027-04-01": (404, ["effective_from"]),  # a date, with no schedule from it
     }
+
+
+async def test_an_approval_revision_holds_bookings_from_its_date_for_the_facility(
+    session: AsyncSession, clock: FrozenClock, world: World, hall: Hall
+) -> None:
+    day = revision_day(hall)
+    policy_id = await _own_policy(session, hall.room_id)
+    await schedules.add_policy_revision(
+        session,
+        clock,
+        world.settings.tz,
+        await _admin(session, world),
+        policy_id,
+        effective_from=day,
+        settings={"requires_approval": True},
+    )
+    snapshot = await _fresh(session)
+    member = await principal_as(session, world, "member")
+    statuses = [
+        (
+            await book(
+                session,
+                clock,
+                world.settings,
+                snapshot,
+                member,
+                request(world, hall.room_id, use_date, ["10"]),
+            )
+        ).status
+        for use_date in (day - timedelta(days=1), day)
+    ]
+    assert statuses == [BookingStatus.CONFIRMED, BookingStatus.PENDING_APPROVAL]
