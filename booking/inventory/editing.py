@@ -81,8 +81,10 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def staff_source(principal: Principal, today: date) -> str:
-    """The source of a value staff entered: the city itself, by whom and when."""
-    return f"entered in booking by staff user {principal.user_id} on {today.isoformat()}"
+    """The source of a value staff entered: the city itself, and when. Sources are public (the
+    API and the facility page show them), so by role: the audit event keeps the person."""
+    who = "the city's administrator" if principal.is_admin else "the facility's staff"
+    return f"entered in booking by {who} on {today.isoformat()}"
 
 
 # --- facilities ---------------------------------------------------------------------------

@@ -73,7 +73,8 @@ async def test_an_administrator_creates_a_facility_and_a_room(
     assert facility.staff_edits["active"] == mark
     assert room.staff_edits["capacity"] == mark
     assert room.staff_edits["units"] == mark
-    assert facility.sources == [f"entered in booking by staff user {admin.user_id} on 2026-11-25"]
+    # Sources are public: the role, never the person (the audit event keeps who).
+    assert facility.sources == ["entered in booking by the city's administrator on 2026-11-25"]
     (created,) = await _events(session, ("facility", facility.id))
     assert created.action == "facility.create"
     assert created.after is not None
