@@ -28,7 +28,7 @@ from tests.lottery.test_boundaries import Applicant, applicant, open_weekdays
 from tests.pages.browsing import cookies
 from tests.people import World, principal_as
 from tests.places import Hall, open_weekday
-from tests.reservations.test_service_boundaries import refused, request
+from tests.reservations.test_service_boundaries import principal, refused, request
 
 __all__ = ["applicant"]  # the lottery's fixture, used here
 
@@ -421,3 +421,38 @@ async def test_an_approval_revision_holds_bookings_from_its_date_for_the_facilit
         for use_date in (day - timedelta(days=1), day)
     ]
     assert statuses == [BookingStatus.CONFIRMED, BookingStatus.PENDING_APPROVAL]
+
+
+async def test_holds_are_taken_from_the_date_a_revision_allows_them(
+    session: AsyncSession, clock: FrozenClock, world: World, hall: Hall
+) -> None:
+    day = revision_day(hall)
+    policy_id = await _own_policy(session, hall.room_id)
+    await schedules.add_policy_revision(
+        session,
+        clock,
+        world.settings.tz,
+        await _admin(session, world),
+        policy_id,
+        effective_from=day,
+        settings={"holds": {"allowed": True, "days": 2}},
+    )
+    snapshot = await _fresh(session)
+    staff = await principal(session, hall.manager_id)
+    before = request(world, hall.room_id, day - timedelta(days=1), ["10"])
+    await refused(
+        book(session, clock, world.settings, snapshot, staff, before, hold=True),
+        RuleViolation,
+        "holds_not_allowed",
+    )
+    held = await book(
+        session,
+        clock,
+        world.settings,
+        snapshot,
+        staff,
+        request(world, hall.room_id, day, ["10"]),
+        hold=True,
+    )
+    assert held.status is BookingStatus.HELD
+    assert held.hold_expires_at == jst(date(2026, 11, 27), 17)  # the revision's two days
