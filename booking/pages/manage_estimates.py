@@ -36,6 +36,7 @@ FIELD_NAMES = {
     "address": N_("Address"),
     "opens_on": N_("First day of service"),
     "closes_on": N_("Last day of service"),
+    estimates.WHOLE_ROOM: N_("The room and its fees"),  # a room from a kind's template
 }
 CONFIRMED_BY = {"admin": N_("the city's administrator"), "manager": N_("the facility's staff")}
 # How a correction is typed on the page, by field; the others are confirmed as they are.

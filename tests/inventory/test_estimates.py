@@ -262,3 +262,109 @@ async def test_the_api_confirms_and_says_who_by_role(client, world, session) -> 
     assert corrected.json()["errors"][0]["field"] == "value"
 
     assert "by" not in body["confirmations"]["fees"]  # a role and a time, never the person
+
+
+async def _template_room(session: AsyncSession) -> Room:
+    """A room made from its kind's room template, with fees: an estimate as a whole."""
+    rooms = (await session.scalars(select(Room).where(Room.active).order_by(Room.id))).all()
+    return next(r for r in rooms if r.is_estimated and not r.sources and r.fees)
+
+
+async def test_an_administrator_confirms_a_template_room_as_a_whole(
+    session: AsyncSession, clock: FrozenClock, world: World
+) -> None:
+    """Its fees lose the ≈, it gets the city's entry as its source (a room that is not an
+    estimate has one), and both are staff's; a manager cannot (its fees are the city's)."""
+    room = await _template_room(session)
+    assert estimates.estimated(room) == ["estimated"]
+    before = (await SnapshotCache().get(session)).room(room.id)
+    assert before is not None
+    assert before.fee_is_estimate
+    manager = await _manager_of(session, clock, world, room.facility_id)
+    assert not estimates.may_confirm(manager, "room", room, "estimated")
+    events = await _events(session)
+    with pytest.raises(PermissionDenied):
+        await estimates.confirm_estimate(
+            session, clock, world.settings, manager, ("room", room.id), "estimated"
+        )
+    assert await _events(session) == events
+    assert room.is_estimated
+    admin = await principal_as(session, world, "admin")
+    assert estimates.may_confirm(admin, "room", room, "estimated")
+    with pytest.raises(InvalidInput) as corrected:  # nothing to type: the room as it is
+        async with session.begin_nested():
+            await estimates.confirm_estimate(
+                session, clock, world.settings, admin, ("room", room.id), "estimated", value=False
+            )
+    assert corrected.value.field == "value"
+    await session.refresh(room)
+    assert room.is_estimated
+    await estimates.confirm_estimate(
+        session, clock, world.settings, admin, ("room", room.id), "estimated"
+    )
+    mark = {"by": admin.user_id, "at": DEFAULT_NOW.isoformat()}
+    source = "entered in booking by the city's administrator on 2026-11-25"
+    assert not room.is_estimated
+    assert room.sources == [source]
+    assert room.confirmations["estimated"] == {**mark, "role": "admin"}
+    assert room.staff_edits == {"estimated": mark, "sources": mark}
+    assert estimates.estimated(room) == []
+    event = await session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "room.estimate_confirmed")
+    )
+    assert event is not None
+    assert event.target_id == str(room.id)
+    assert event.before == {"estimated_fields": [], "estimated": True, "sources": []}
+    assert event.after == {
+        "estimated_fields": [],
+        "estimated": False,
+        "sources": [source],
+        "confirmed": {**mark, "role": "admin"},
+    }
+    after = (await SnapshotCache().get(session)).room(room.id)  # every process: no ≈
+    assert after is not None
+    assert not after.fee_is_estimate
+    with pytest.raises(RuleViolation) as again:
+        await estimates.confirm_estimate(
+            session, clock, world.settings, admin, ("room", room.id), "estimated"
+        )
+    assert again.value.code == "not_estimated"
+
+
+async def test_a_room_that_is_not_an_estimate_cannot_be_confirmed_as_a_whole(
+    session: AsyncSession, clock: FrozenClock, world: World
+) -> None:
+    room = await _room_estimating(session, "capacity")
+    assert not room.is_estimated
+    assert "estimated" not in estimates.estimated(room)
+    admin = await principal_as(session, world, "admin")
+    with pytest.raises(RuleViolation) as refused:
+        await estimates.confirm_estimate(
+            session, clock, world.settings, admin, ("room", room.id), "estimated"
+        )
+    assert refused.value.code == "not_estimated"
+    assert room.confirmations == {}
+
+
+async def test_the_api_confirms_a_template_room(client, world, session) -> None:
+    room = await _template_room(session)
+    refused = await client.post(
+        f"/api/v1/rooms/{room.id}/confirmations",
+        json={"field": "estimated"},
+        headers=world.headers("manager_here"),
+    )
+    assert refused.status_code == 403, refused.text
+    listed = await client.get(f"/api/v1/rooms/{room.id}")
+    assert listed.json()["is_estimated"] is True
+    answer = await client.post(
+        f"/api/v1/rooms/{room.id}/confirmations",
+        json={"field": "estimated"},
+        headers=world.headers("admin"),
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["estimated_fields"] == []
+    assert body["confirmations"] == {"estimated": {"role": "admin", "at": DEFAULT_NOW.isoformat()}}
+    shown = (await client.get(f"/api/v1/rooms/{room.id}")).json()
+    assert shown["is_estimated"] is False
+    assert shown["fee_is_estimate"] is False

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.clock import FrozenClock
-from booking.inventory import editing
+from booking.inventory import editing, estimates
 from booking.inventory.datafiles import read_network
 from booking.inventory.export import export_network, write_export
 from booking.inventory.load import LoadReport, TakeFile, load_network
@@ -22,6 +22,11 @@ from tests.places import Hall
 LATER = datetime(2026, 12, 1, tzinfo=UTC)
 
 
+async def _template_room(session: AsyncSession) -> Room:
+    rooms = (await session.scalars(select(Room).where(Room.active).order_by(Room.id))).all()
+    return next(r for r in rooms if r.is_estimated and not r.sources)
+
+
 async def _export_and_load(session: AsyncSession, directory: Path) -> LoadReport:
     write_export(await export_network(session), directory)
     return await load_network(session, read_network(directory), LATER)
@@ -30,7 +35,8 @@ async def _export_and_load(session: AsyncSession, directory: Path) -> LoadReport
 async def test_a_load_of_the_export_changes_nothing(
     world: World, hall: Hall, session: AsyncSession, clock: FrozenClock, tmp_path: Path
 ) -> None:
-    """The bundled network, with a facility, a combined room and an edit made by staff."""
+    """The bundled network, with a facility, a combined room, an edit made by staff and a
+    template room staff confirmed (no longer an estimate: written with its source)."""
     admin = await principal_as(session, world, "admin")
     new = await editing.create_facility(
         session,
@@ -56,6 +62,10 @@ async def test_a_load_of_the_export_changes_nothing(
         {"name_ja": "全", "name_en": "Both", "parts": [one.id, two.id], "sort_order": 50},
     )
     await editing.update_room(session, clock, world.settings, admin, hall.room_id, {"capacity": 99})
+    template = await _template_room(session)
+    await estimates.confirm_estimate(
+        session, clock, world.settings, admin, ("room", template.id), "estimated"
+    )
     await session.commit()
     report = await _export_and_load(session, tmp_path)
     assert not report.changed, report.summary()
@@ -165,3 +175,26 @@ async def test_a_load_keeps_the_parts_staff_gave_a_combined_room(
     after = (await SnapshotCache().get(session)).room(hall.combined_room_id)
     assert after is not None
     assert after.unit_ids == units_before.unit_ids
+
+
+async def test_a_load_keeps_a_template_room_staff_confirmed(
+    world: World, session: AsyncSession, clock: FrozenClock
+) -> None:
+    """The file still makes it an estimate without a source: both are reported and kept."""
+    room = await _template_room(session)
+    facility = await session.get_one(Facility, room.facility_id)
+    admin = await principal_as(session, world, "admin")
+    await estimates.confirm_estimate(
+        session, clock, world.settings, admin, ("room", room.id), "estimated"
+    )
+    source = list(room.sources)
+    await session.commit()
+    report = await load_network(session, read_network(facilities_data_dir()), LATER)
+    assert sorted((c.target, c.field, c.live, c.file, c.taken) for c in report.conflicts) == [
+        (f"{facility.key}/{room.key}", "estimated", False, True, False),
+        (f"{facility.key}/{room.key}", "sources", source, [], False),
+    ]
+    await session.refresh(room)
+    assert (room.is_estimated, room.sources) == (False, source)
+    assert "estimated" in room.confirmations
+    assert estimates.estimated(room) == []

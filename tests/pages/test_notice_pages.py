@@ -202,3 +202,58 @@ async def test_an_estimated_address_is_corrected_within_the_column_s_length(
     assert refused.status_code == 422
     assert field_error(refused.text, "value") == f"{ADDRESS_MAX}文字以内で入力してください。"
     assert changes(before, await footprint(session)) == {}
+
+
+async def test_an_administrator_confirms_a_template_room_at_the_desk(
+    client: httpx.AsyncClient, world: World, session: AsyncSession
+) -> None:
+    """A room from its kind's template is confirmed as a whole, in words: its fees lose the ≈
+    and the facility page says the city's administrator confirmed the room and its fees."""
+    rooms = (await session.scalars(select(Room).where(Room.active).order_by(Room.id))).all()
+    room = next(r for r in rooms if r.is_estimated and r.fees and any(r.fees.values()))
+    facility_id, room_id = room.facility_id, room.id
+
+    def section(page: str) -> str:
+        found = page[page.index(f'id="room-{room_id}"') :]
+        return found[: found.index("</section>")]
+
+    fee_estimate = re.compile(r"￥[\d,]+ <abbr")  # a fee with ≈ (a period's times have theirs)
+    client.cookies.clear()
+    assert fee_estimate.search(section((await client.get(f"/facilities/{facility_id}")).text))
+    desk = await client.get(
+        f"/manage/facilities/{facility_id}/estimates", headers=cookies(world, "admin")
+    )
+    assert desk.status_code == 200
+    card = desk.text.split(f'value="room:{room_id}"')[0].rsplit("<li>", 1)[1]
+    assert "部屋と利用料金</h2>" in card
+    assert "部屋全体が推定です。" in card
+    english = await client.get(
+        f"/manage/facilities/{facility_id}/estimates", headers=cookies(world, "admin", lang="en")
+    )
+    assert "The room and its fees</h2>" in english.text
+    confirmed = await client.post(
+        f"/manage/facilities/{facility_id}/estimates",
+        data={
+            "target": f"room:{room_id}",
+            "field": "estimated",
+            CSRF_FORM_FIELD: token(world, "admin"),
+        },
+        headers=cookies(world, "admin"),
+    )
+    assert confirmed.status_code == 303, confirmed.text
+    desk = await client.get(
+        f"/manage/facilities/{facility_id}/estimates", headers=cookies(world, "admin")
+    )
+    assert f'value="room:{room_id}"' not in desk.text
+    assert "部屋と利用料金：2026年11月25日(水)に市の管理者が確認" in desk.text
+    client.cookies.clear()
+    after = section((await client.get(f"/facilities/{facility_id}")).text)
+    assert fee_estimate.search(after) is None
+    assert "￥" in after
+    assert "部屋と利用料金：2026年11月25日(水)に市の管理者が確認" in after
+    client.cookies.clear()
+    english = await client.get(f"/facilities/{facility_id}", headers={"Cookie": "lang=en"})
+    assert (
+        "The room and its fees, confirmed by the city&#39;s administrator on Wed, Nov 25, 2026"
+        in section(english.text)
+    )
