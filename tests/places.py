@@ -103,3 +103,12 @@ async def hall(world: World, session: AsyncSession, clock: FrozenClock) -> Hall:
         },
         manager_id=manager.id,
     )
+
+
+async def template_room(session: AsyncSession) -> Room:
+    """A room made from its kind's room template (an estimate as a whole, no source) whose fees
+    are not all free, so their ≈ shows."""
+    rooms = (await session.scalars(select(Room).where(Room.active).order_by(Room.id))).all()
+    return next(
+        r for r in rooms if r.is_estimated and not r.sources and r.fees and any(r.fees.values())
+    )

@@ -52,6 +52,11 @@ _DESCRIPTION = (
     "The field leaves estimated_fields and is marked confirmed (by whom and when) and as "
     "staff's, so a later data load reports a differing file value instead of taking it."
 )
+_WHOLE_ROOM = (
+    " A room made from its kind's room template is confirmed as a whole with the field "
+    "`estimated`: it is then no longer an estimate, and one without a source gets the city's "
+    "entry as its source."
+)
 
 
 class EstimateController(Controller):
@@ -86,8 +91,8 @@ class EstimateController(Controller):
 
     @post(
         "/api/v1/rooms/{room_id:int}/confirmations",
-        summary=_SUMMARY % "the facility's managers; fees: administrators",
-        description=_DESCRIPTION,
+        summary=_SUMMARY % "the facility's managers; fees, a whole template room: administrators",
+        description=_DESCRIPTION + _WHOLE_ROOM,
         status_code=HTTP_200_OK,
         responses=error_responses(400, 401, 403, 404, 415, 422),
     )

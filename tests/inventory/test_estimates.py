@@ -20,6 +20,7 @@ from booking.inventory.models import Facility, Room
 from booking.inventory.network import SnapshotCache
 from tests.conftest import DEFAULT_NOW
 from tests.people import PASSWORD, World, principal, principal_as
+from tests.places import template_room
 
 
 async def _room_estimating(session: AsyncSession, *fields: str) -> Room:
@@ -264,18 +265,12 @@ async def test_the_api_confirms_and_says_who_by_role(client, world, session) -> 
     assert "by" not in body["confirmations"]["fees"]  # a role and a time, never the person
 
 
-async def _template_room(session: AsyncSession) -> Room:
-    """A room made from its kind's room template, with fees: an estimate as a whole."""
-    rooms = (await session.scalars(select(Room).where(Room.active).order_by(Room.id))).all()
-    return next(r for r in rooms if r.is_estimated and not r.sources and r.fees)
-
-
 async def test_an_administrator_confirms_a_template_room_as_a_whole(
     session: AsyncSession, clock: FrozenClock, world: World
 ) -> None:
     """Its fees lose the ≈, it gets the city's entry as its source (a room that is not an
     estimate has one), and both are staff's; a manager cannot (its fees are the city's)."""
-    room = await _template_room(session)
+    room = await template_room(session)
     assert estimates.estimated(room) == ["estimated"]
     before = (await SnapshotCache().get(session)).room(room.id)
     assert before is not None
@@ -347,7 +342,7 @@ async def test_a_room_that_is_not_an_estimate_cannot_be_confirmed_as_a_whole(
 
 
 async def test_the_api_confirms_a_template_room(client, world, session) -> None:
-    room = await _template_room(session)
+    room = await template_room(session)
     refused = await client.post(
         f"/api/v1/rooms/{room.id}/confirmations",
         json={"field": "estimated"},

@@ -17,14 +17,9 @@ from booking.inventory.models import Facility, Room
 from booking.inventory.network import SnapshotCache
 from booking.paths import facilities_data_dir
 from tests.people import World, principal_as
-from tests.places import Hall
+from tests.places import Hall, template_room
 
 LATER = datetime(2026, 12, 1, tzinfo=UTC)
-
-
-async def _template_room(session: AsyncSession) -> Room:
-    rooms = (await session.scalars(select(Room).where(Room.active).order_by(Room.id))).all()
-    return next(r for r in rooms if r.is_estimated and not r.sources)
 
 
 async def _export_and_load(session: AsyncSession, directory: Path) -> LoadReport:
@@ -62,7 +57,7 @@ async def test_a_load_of_the_export_changes_nothing(
         {"name_ja": "全", "name_en": "Both", "parts": [one.id, two.id], "sort_order": 50},
     )
     await editing.update_room(session, clock, world.settings, admin, hall.room_id, {"capacity": 99})
-    template = await _template_room(session)
+    template = await template_room(session)
     await estimates.confirm_estimate(
         session, clock, world.settings, admin, ("room", template.id), "estimated"
     )
@@ -181,7 +176,7 @@ async def test_a_load_keeps_a_template_room_staff_confirmed(
     world: World, session: AsyncSession, clock: FrozenClock
 ) -> None:
     """The file still makes it an estimate without a source: both are reported and kept."""
-    room = await _template_room(session)
+    room = await template_room(session)
     facility = await session.get_one(Facility, room.facility_id)
     admin = await principal_as(session, world, "admin")
     await estimates.confirm_estimate(

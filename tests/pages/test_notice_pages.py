@@ -15,7 +15,7 @@ from booking.inventory.models import Facility, Room
 from booking.pages.manage_estimates import ADDRESS_MAX
 from tests.pages.browsing import changes, cookies, field_error, footprint, token
 from tests.people import World
-from tests.places import Hall
+from tests.places import Hall, template_room
 
 
 def _hall_cookies(hall: Hall) -> dict[str, str]:
@@ -209,8 +209,7 @@ async def test_an_administrator_confirms_a_template_room_at_the_desk(
 ) -> None:
     """A room from its kind's template is confirmed as a whole, in words: its fees lose the ≈
     and the facility page says the city's administrator confirmed the room and its fees."""
-    rooms = (await session.scalars(select(Room).where(Room.active).order_by(Room.id))).all()
-    room = next(r for r in rooms if r.is_estimated and r.fees and any(r.fees.values()))
+    room = await template_room(session)
     facility_id, room_id = room.facility_id, room.id
 
     def section(page: str) -> str:
