@@ -49,7 +49,8 @@ Address = Annotated[str, StringConstraints(max_length=300), AfterValidator(_one_
 Phone = Annotated[str, StringConstraints(pattern=r"^[0-9+()\- ]{6,40}$")]
 ExternalId = Annotated[str, StringConstraints(max_length=40), AfterValidator(_one_line)]
 Remark = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_multi_line)]
-Capacity = Annotated[int, Field(gt=0, le=100_000)]
+CAPACITY_MAX = 100_000
+Capacity = Annotated[int, Field(gt=0, le=CAPACITY_MAX)]
 Area = Annotated[float, Field(gt=0, le=100_000)]
 # Kana, kanji and full-width forms (full-width brackets included).
 _JAPANESE = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")

@@ -13,15 +13,18 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.inventory import editing
+from booking.inventory.data_format import CAPACITY_MAX
 from booking.inventory.models import Facility, Room
 from booking.inventory.records import facility_record, live_keys, room_record, unit_keys
-from booking.web.fields import Id
+from booking.web.fields import Id, MultiLine, OneLine
 
 Unset = msgspec.UnsetType
 UNSET = msgspec.UNSET
-# Lengths, patterns and bounds are the data files' (editing.py checks them); the edge bounds
-# only what reaches SQL before that check: ids, and how many of them.
+# Lengths, patterns and bounds are the data files' (editing.py checks them); the edge refuses
+# only what no field takes (control characters, a number past its column) and bounds the ids.
 Parts = Annotated[list[Id], msgspec.Meta(max_length=editing.MAX_PARTS)]
+Capacity = Annotated[int, msgspec.Meta(ge=1, le=CAPACITY_MAX)]
+SortOrder = Annotated[int, msgspec.Meta(ge=0, le=editing.SORT_ORDER_MAX)]
 
 
 class StaffMark(msgspec.Struct):
@@ -32,42 +35,42 @@ class StaffMark(msgspec.Struct):
 class FacilityFields(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A change: the fields given are set; null clears an optional one."""
 
-    kind: str | Unset = UNSET
-    ward: str | Unset | None = UNSET
-    name_ja: str | Unset = UNSET
-    name_en: str | Unset = UNSET
-    address: str | Unset | None = UNSET
-    phone: str | Unset | None = UNSET
-    external_id: str | Unset | None = UNSET  # the Fureai Net building code
+    kind: OneLine | Unset = UNSET
+    ward: OneLine | Unset | None = UNSET
+    name_ja: OneLine | Unset = UNSET
+    name_en: OneLine | Unset = UNSET
+    address: OneLine | Unset | None = UNSET
+    phone: OneLine | Unset | None = UNSET
+    external_id: OneLine | Unset | None = UNSET  # the Fureai Net building code
     opens_on: date | Unset | None = UNSET
     closes_on: date | Unset | None = UNSET
-    notes: str | Unset | None = UNSET
-    sources: list[str] | Unset = UNSET
+    notes: MultiLine | Unset | None = UNSET
+    sources: list[OneLine] | Unset = UNSET
     active: bool | Unset = UNSET  # false retires the facility, true reinstates it
 
 
 class FacilityIn(FacilityFields, kw_only=True):
-    key: str  # a slug, never changed afterwards: how a load of the data files finds the row
+    key: OneLine  # a slug, never changed afterwards: how a load of the data files finds the row
 
 
 class RoomFields(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    name_ja: str | Unset = UNSET
-    name_en: str | Unset = UNSET
-    capacity: int | Unset | None = UNSET
+    name_ja: OneLine | Unset = UNSET
+    name_en: OneLine | Unset = UNSET
+    capacity: Capacity | Unset | None = UNSET
     area_m2: float | Unset | None = UNSET
-    equipment: list[str] | Unset = UNSET
-    purposes: list[str] | Unset | None = UNSET  # purpose keys; null: any purpose
+    equipment: list[OneLine] | Unset = UNSET
+    purposes: list[OneLine] | Unset | None = UNSET  # purpose keys; null: any purpose
     online_bookable: bool | Unset = UNSET  # false: at the counter only
     parts: Parts | Unset | None = UNSET  # a combined room: the rooms it is made of
-    external_id: str | Unset | None = UNSET
-    notes: str | Unset | None = UNSET
-    sources: list[str] | Unset = UNSET
-    sort_order: int | Unset = UNSET
+    external_id: OneLine | Unset | None = UNSET
+    notes: MultiLine | Unset | None = UNSET
+    sources: list[OneLine] | Unset = UNSET
+    sort_order: SortOrder | Unset = UNSET
     active: bool | Unset = UNSET  # false retires the room (administrators)
 
 
 class RoomIn(RoomFields, kw_only=True):
-    key: str
+    key: OneLine
 
 
 class FacilityStaffRead(msgspec.Struct):

@@ -19,7 +19,7 @@ from tests.pages.browsing import changes, footprint
 
 TOO_LARGE = ("99999999999999999999", str(MAX_ID + 1), "0")
 # The other path parameters of those routes, filled with what their handlers take.
-STRINGS = {"month": "2027-03", "action": "cancel"}
+STRINGS = {"month": "2027-03", "action": "cancel", "effective_from": "2027-04-01"}
 
 
 def _int_routes() -> list[tuple[str, str]]:
