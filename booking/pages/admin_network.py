@@ -19,6 +19,7 @@ from booking.accounts.auth import Auth
 from booking.deps import AppSettings, CurrentClock, DbSession, Network
 from booking.inventory import editing, services
 from booking.inventory.data_format import Address, ExternalId, Name, Phone, Remark
+from booking.inventory.estimates import estimated as still_estimated
 from booking.inventory.network import NetworkSnapshot
 from booking.pages import manage_estimates as estimates
 from booking.pages.admin import admin_of
@@ -319,7 +320,7 @@ async def _facility_page(
         form=form,
         limits_here=LIMITS,
         confirmed=estimates.confirmed(found.facility, page.texts) if found else [],
-        estimated=[estimates.field_name(page.texts, f) for f in found.facility.estimated_fields]
+        estimated=[estimates.field_name(page.texts, f) for f in still_estimated(found.facility)]
         if found
         else [],
         done=done,

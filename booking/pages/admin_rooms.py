@@ -20,6 +20,7 @@ from booking.accounts.auth import Auth
 from booking.deps import AppSettings, CurrentClock, DbSession, Network
 from booking.inventory import editing, services
 from booking.inventory.data_format import Area, Capacity
+from booking.inventory.estimates import estimated as still_estimated
 from booking.inventory.models import Facility, Room
 from booking.inventory.network import NetworkSnapshot, RoomInfo
 from booking.pages import manage_estimates as estimates
@@ -391,7 +392,7 @@ async def _room_page(
         form=form,
         limits_here=LIMITS,
         confirmed=estimates.confirmed(room, page.texts) if room else [],
-        estimated=[estimates.field_name(page.texts, f) for f in room.estimated_fields]
+        estimated=[estimates.field_name(page.texts, f) for f in still_estimated(room)]
         if room
         else [],
         done=DONE.get(page.request.query_params.get("done", "")),

@@ -33,6 +33,7 @@ from tests.pages.browsing import (
     token,
 )
 from tests.people import World
+from tests.places import template_room
 
 FACILITY = {
     "key": "test-new-hall",
@@ -451,3 +452,14 @@ async def test_an_edit_saves_what_changed_and_an_unchanged_form_changes_nothing(
     again = await post(client, world, "admin", path, {**edited, "phone": "044-123-9999"})
     assert again.status_code == 303
     assert not changes(before, await footprint(session))  # the same values: no audit event
+
+
+async def test_a_template_room_page_lists_the_room_itself_as_unconfirmed(
+    world: World, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """A room from its kind's template is an estimate as a whole (no listed fields): its page
+    says so until an administrator confirms it, as the estimates desk does."""
+    room = await template_room(session)
+    page = await get(client, world, "admin", f"/admin/rooms/{room.id}")
+    assert page.status_code == 200
+    assert "推定値（未確認）：部屋と利用料金" in page.text
