@@ -6,13 +6,16 @@ in all four combinations); every page reached is checked by axe-core (conftest.V
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
+from pypdf import PdfReader
 
+from booking.notifications.booking_mail import date_en, date_ja
 from tests.browser.conftest import ALL_COMBINATIONS, COMBINATIONS, Visit, another_visit
 from tests.browser.site import Site, use_month_window
 from tests.browser.steps import book_from_search, nth, room_name, search_one_day, slot_item, tokyo
@@ -105,6 +108,22 @@ def test_book_first_come_see_download_and_cancel(visit: Visit) -> None:
     ics = Path(ics_download.value.path()).read_text(encoding="utf-8")
     assert "BEGIN:VEVENT" in ics
     assert f"DTSTART;TZID=Asia/Tokyo:{day.strftime('%Y%m%d')}T09" in ics
+
+    # The usage permit, as the group prints it from its booking's page.
+    permit = page.get_by_role("link", name=visit._("Usage permit (PDF)"))
+    answer = page.request.get(site.url + (permit.get_attribute("href") or ""))
+    assert answer.ok
+    assert answer.headers["content-type"] == "application/pdf"
+    pages = PdfReader(io.BytesIO(answer.body())).pages
+    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in pages))
+    ja = visit.lang == "ja"
+    for words in (
+        "利用許可書" if ja else "Facility Use Permit",
+        room_name(visit, site.room_id),
+        date_ja(day) if ja else date_en(day),
+    ):
+        assert re.sub(r"\s+", "", words) in text, (words, text)
+    assert re.search(r"\d{4}-\d{4}-\d{6}", text), text  # its permit number
 
     # Cancelling shows the charge first; early enough, it is free.
     visit.submit(visit.link("Cancel this booking"), f"**/my/bookings/{booking_id}/cancel")
