@@ -22,6 +22,7 @@ from booking.pages.admin import AdminPages
 from booking.pages.admin_fees import FeePages
 from booking.pages.admin_network import NetworkPages
 from booking.pages.admin_people import AdminPeoplePages
+from booking.pages.admin_policies import PolicyPages
 from booking.pages.admin_rooms import DeskRoomPages, RoomPages
 from booking.pages.bookings import BookingPages
 from booking.pages.calendar import CalendarPages
@@ -122,6 +123,7 @@ def pages_router() -> Router:
             RoomPages,
             DeskRoomPages,
             FeePages,
+            PolicyPages,
         ],
         # The app's handlers (JSON problems) are found by the exception's class before an
         # `Exception` here: every class they name is answered as a page too.

@@ -29,11 +29,13 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from booking.accounts.auth import CSRF_FORM_FIELD, SESSION_COOKIE
 from booking.clock import FrozenClock
 from booking.documents.models import Receipt
+from booking.inventory.models import Policy
 from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.pages.routes import pages_router
 from booking.pages.web import ANON_CSRF_COOKIE
@@ -343,6 +345,10 @@ PAGES = [
         "/admin/rooms/999999/fees",
         "login 403 403 403 403 403 403 404",
     ),
+    # The reservation policies from a date: an administrator's pages.
+    Row("the policies", "GET", "/admin/policies", "login 403 403 403 403 403 403 200"),
+    Row("a policy", "GET", "/admin/policies/{policy}", "login 403 403 403 403 403 403 200"),
+    Row("no such policy", "GET", "/admin/policies/999999", "login 403 403 403 403 403 403 404"),
     Row(
         "the rooms at the desk",
         "GET",
@@ -766,6 +772,13 @@ FORMS = [
         "login 403 403 403 403 403 403 303",
         lambda _ids, _r: {"effective_from": "2027-04-01", "fee_10": "1500"},
     ),
+    Row(
+        "a policy from a date",
+        "POST",
+        "/admin/policies/{policy}",
+        "login 403 403 403 403 403 403 303",
+        lambda _ids, _r: {"effective_from": "2027-04-01", "holds_allowed": "yes"},
+    ),
     # None from that date: the refusal is said on the page.
     Row(
         "withdraw fees from a date",
@@ -878,6 +891,7 @@ async def _setting(
         "admin_user": world.user_ids["admin"],
         "centre": world.here,
         "notice": notice.json()["id"],
+        "policy": await session.scalar(select(Policy.id).order_by(Policy.key).limit(1)) or 0,
         **applications,
     }
     visitors = {
