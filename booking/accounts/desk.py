@@ -26,8 +26,8 @@ from booking.accounts.models import (
     Member,
     MemberRole,
     Residency,
-    User,
 )
+from booking.accounts.people import names_of
 from booking.accounts.rules import ADULT_AGE, age_on
 from booking.audit.models import AuditEvent
 from booking.audit.service import AuditQuery, list_events
@@ -229,11 +229,7 @@ async def registration_history(
             action="group.", target_type="group", target_id=str(group_id), limit=HISTORY_MAX
         ),
     )
-    actor_ids = {e.actor_user_id for e in events if e.actor_user_id is not None}
-    names: dict[int, str] = {}
-    if actor_ids:
-        rows = await session.execute(select(User.id, User.name).where(User.id.in_(actor_ids)))
-        names = {int(row.id): str(row.name) for row in rows}
+    names = await names_of(session, (e.actor_user_id for e in events))
     return [
         HistoryEntry(
             at=event.at,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,3 +39,12 @@ async def find_or_invite(
     session.add(user)
     await session.flush()
     return user, True
+
+
+async def names_of(session: AsyncSession, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """Who acted, by name, for a list of audit events (the desk's history, the audit trail)."""
+    wanted = {user_id for user_id in user_ids if user_id is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(select(User.id, User.name).where(User.id.in_(wanted)))
+    return {int(row.id): str(row.name) for row in rows}

@@ -234,16 +234,6 @@ async def view_user(session: AsyncSession, principal: Principal, user_id: int) -
     return user
 
 
-async def users_by_id(
-    session: AsyncSession, principal: Principal, user_ids: Sequence[int]
-) -> dict[int, User]:
-    require_admin(principal)
-    if not user_ids:
-        return {}
-    found = await session.scalars(select(User).where(User.id.in_(set(user_ids))))
-    return {user.id: user for user in found}
-
-
 async def get_user(session: AsyncSession, user_id: int) -> User:
     user = await session.get(User, user_id, with_for_update=True)
     if user is None:

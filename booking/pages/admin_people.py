@@ -18,7 +18,7 @@ from booking.accounts import staff
 from booking.accounts.access import Principal
 from booking.accounts.auth import Auth
 from booking.accounts.models import User, UserStatus
-from booking.accounts.people import clean_email, user_by_email
+from booking.accounts.people import clean_email, names_of, user_by_email
 from booking.audit.models import AuditEvent
 from booking.audit.service import AuditQuery, list_events
 from booking.deps import AppSettings, CurrentClock, DbSession, Network
@@ -176,7 +176,7 @@ class AdminPeoplePages(Controller):
         settings: AppSettings,
     ) -> Template | Redirect:
         page = Page.logged_in(request, auth)
-        principal = admin_of(page)
+        admin_of(page)
         form = Form(request.query_params, page.texts)
         query = await _audit_query(form, db_session, settings)
         events: list[AuditEvent] = []
@@ -190,9 +190,7 @@ class AdminPeoplePages(Controller):
 
         events = events[:AUDIT_PAGE]
         filters = [(k, v) for k, v in request.query_params.items() if k != "before" and v]
-        actors = await staff.users_by_id(
-            db_session, principal, [e.actor_user_id for e in events if e.actor_user_id]
-        )
+        actors = await names_of(db_session, (e.actor_user_id for e in events))
         return page.render(
             "admin/audit.html",
             status_code=200 if form.ok else 400,
