@@ -310,7 +310,9 @@ async def add_policy_revision(
     revisions = await _revisions_of(session, policy_id)
     if any(revision.effective_from == effective_from for revision in revisions):
         raise Conflict(
-            f"the policy already has a revision from {effective_from}", field="effective_from"
+            f"the policy already has a revision from {effective_from}",
+            field="effective_from",
+            code="revision_exists",
         )
     problems = _revision_problems(policy, revisions, checked)
     if problems:

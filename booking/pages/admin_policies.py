@@ -66,7 +66,6 @@ SETTINGS = (
 )
 LABELS = {s.key: s.label for s in SETTINGS}
 YES_NO = {"yes": True, "no": False}
-SAME_DAY = N_("The policy already changes on that date: enter a correction from a later date.")
 NOTHING = N_("Fill in at least one setting.")
 DONE = {"added": N_("The policy from that date is saved.")}
 
@@ -194,14 +193,12 @@ class PolicyPages(Controller):
     ) -> Template | Redirect:
         page = Page.of(request, auth)
         principal = admin_of(page)
-        revisions = await schedules.policy_revisions(db_session, policy_id)
+        await schedules.policy_revisions(db_session, policy_id)  # an unknown policy: 404
         form = Form(await request.form(), page.texts)
         effective_from = form.day("effective_from")
         values = read_settings(form)
         if form.ok and not values:
             form.error("settings", NOTHING)
-        if effective_from in {r.effective_from for r in revisions}:
-            form.error("effective_from", SAME_DAY)
         if form.ok and effective_from is not None:
             fields = {
                 "effective_from": "effective_from",

@@ -44,6 +44,9 @@ ERROR_MESSAGES: dict[str, str] = {
     "facility_not_assigned": N_("That facility is not assigned to you."),
     "facility_retired": N_("That facility is retired: put it back in service first."),
     "duplicate_key": N_("This key is already in use (retired ones keep theirs): choose another."),
+    "revision_exists": N_(
+        "The policy already changes on that date: enter a correction from a later date."
+    ),
     "effective_date_past": N_(
         "Choose today or a later date: what was booked before keeps what it was booked under."
     ),
