@@ -39,7 +39,9 @@ from booking.reservations.models import (
     ClaimKind,
     ClaimMonth,
     IdempotentRequest,
+    Series,
 )
+from booking.waitlist.models import WaitlistEntry, WaitlistOffer
 
 __all__ = [
     "ApiToken",
@@ -76,8 +78,11 @@ __all__ = [
     "Room",
     "RoomFeeSchedule",
     "RoomUnit",
+    "Series",
     "Unit",
     "User",
+    "WaitlistEntry",
+    "WaitlistOffer",
     "Ward",
     "WebSession",
 ]

@@ -103,6 +103,27 @@ class HoldRules(_Part):
     expires_at: time = time(17, 0)
 
 
+class SeriesRules(_Part):
+    """Recurring bookings (定期利用). No rule is published; the defaults are ours: a group
+    books a series online with every occurrence in the first-come window, staff at the counter
+    up to the end of the fiscal year (March), and a group holds at most 8 series occurrences per
+    facility and use month (RULES.md's lottery quota), so a series cannot hoard a room."""
+
+    online: bool = True
+    counter_to_fiscal_year_end: bool = True
+    cap_per_facility_month: int | None = Field(default=8, ge=1, le=MAX_COUNT)
+
+
+class WaitlistRules(_Part):
+    """The wait list (キャンセル待ち). No rule is published; the defaults are ours: an offer
+    stands 24 hours (never past the online booking deadline), a group waits in at most 10
+    lines at once."""
+
+    enabled: bool = True
+    offer_hours: int = Field(default=24, ge=1, le=24 * 14)
+    cap_per_group: int = Field(default=10, ge=1, le=MAX_COUNT)
+
+
 class ReservationPolicy(_Part):
     online: bool = True
     out_of_city_may_book: bool = Field(
@@ -118,6 +139,8 @@ class ReservationPolicy(_Part):
     fees: FeeRules = FeeRules()
     cancellation: CancellationRules = CancellationRules()
     holds: HoldRules = HoldRules()
+    series: SeriesRules = SeriesRules()
+    waitlist: WaitlistRules = WaitlistRules()
 
 
 DEFAULT_POLICY = ReservationPolicy()

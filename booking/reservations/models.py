@@ -27,6 +27,7 @@ class ClaimKind(enum.StrEnum):
     HOLD = "hold"  # 仮予約 taken by phone
     LOTTERY_WIN = "lottery_win"  # won, awaiting confirmation
     BLOCK = "block"  # maintenance or the facility's own event
+    OFFER = "offer"  # a freed slot offered to the first in its wait list (booking/waitlist/)
 
 
 class Claim(Base):
@@ -139,12 +140,47 @@ class Booking(Base):
     cancel_cause: Mapped[str | None] = mapped_column(String(10))
     cancellation_charge: Mapped[int | None] = mapped_column(Integer)
     moved_to_booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    # One occurrence of a recurring booking (reservations/series.py); otherwise a single one.
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"), index=True)
     # iCalendar SEQUENCE: raised by SQLAlchemy on every UPDATE of the row (version counter,
     # which also refuses a write based on a stale read); updated_at: LAST-MODIFIED.
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __mapper_args__ = {"version_id_col": sequence}  # noqa: RUF012 - SQLAlchemy's own
+
+
+class SeriesPattern(enum.StrEnum):
+    WEEK = "week"
+    TWO_WEEKS = "two_weeks"
+    MONTH_WEEKDAY = "month_weekday"  # the nth weekday of each month, as on first_date
+
+
+class Series(Base):
+    """定期利用: one room, the same consecutive periods, on the dates of a pattern.
+
+    The series is what the group asked for; each occurrence is an ordinary booking (claims,
+    fee, audit event, permit) carrying `series_id`, cancelled one by one or from a date on.
+    """
+
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"), index=True)
+    period_codes: Mapped[list[str]] = mapped_column(JSON)
+    every: Mapped[SeriesPattern] = mapped_column(enum_column(SeriesPattern, "series_pattern"))
+    first_date: Mapped[date] = mapped_column(Date)
+    last_date: Mapped[date] = mapped_column(Date)
+    skip_dates: Mapped[list[str]] = mapped_column(JSON)  # ISO dates the group left out
+    purpose: Mapped[str] = mapped_column(String(60))
+    headcount: Mapped[int] = mapped_column(Integer)
+    event_name: Mapped[str | None] = mapped_column(String(200))
+    charges_admission: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel: Mapped[str] = mapped_column(String(10))  # online | counter, as its bookings
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class IdempotentRequest(Base):
