@@ -2,8 +2,10 @@
 
 States, first match wins: `closed` (a closure rule, or outside the facility's service dates),
 `blocked` (a manager's block claims a unit of the room), `booked` (any other live claim on a
-unit of the room: booking, hold, unconfirmed lottery win), then the phase of the room's policy
-at the clock's today: `lottery` (with its applicants), `open`, `not_yet_open` or `past`.
+unit of the room: booking, hold, unconfirmed lottery win, wait-list offer), then the phase of
+the room's policy at the clock's today: `lottery` (with its applicants), `open`,
+`not_yet_open` or `past`. A `booked` slot says how many groups wait for it (`waiting`, the
+wait list's live entries of that room, date and period), when any do.
 """
 
 from __future__ import annotations
@@ -132,18 +134,22 @@ def select_rooms(snapshot: NetworkSnapshot, query: AvailabilityQuery) -> list[Ro
     return kept
 
 
-async def search_availability(
+async def search_availability(  # noqa: PLR0913 - the counts the lottery and the wait list add
     session: AsyncSession,
     snapshot: NetworkSnapshot,
     claims_cache: ClaimsCache,
     query: AvailabilityQuery,
     today: date,
     applicants: Mapping[tuple[int, date, str], int] | None = None,
+    *,
     max_room_days: int | None = None,
+    waiting: Mapping[tuple[int, date, str], int] | None = None,
 ) -> tuple[list[RoomAvailabilityRead], int]:
     """The rooms with their days and slots, and the number of slots returned.
 
     `applicants` counts lottery applications per (room, date, period); the lottery adds it.
+    `waiting` counts the wait list's live entries per (room, date, period); a `booked` slot
+    carries its count (the wait list adds it).
     More than `max_room_days` (default SLOTS_ROOM_DAYS) rooms × days is refused before any
     work (SearchTooLarge).
     """
@@ -153,7 +159,7 @@ async def search_availability(
     if len(rooms) * span > limit:
         raise SearchTooLarge(len(rooms), span, limit)
     claims = await claims_cache.months(session, query.start, query.end)
-    grid = _SlotGrid(snapshot, query, today, claims, applicants or {})
+    grid = _SlotGrid(snapshot, query, today, claims, applicants or {}, waiting or {})
     result = []
     count = 0
     for room in rooms:
@@ -265,14 +271,14 @@ class _SlotGrid:
         today: date,
         claims: list[MonthClaims],
         applicants: Mapping[tuple[int, date, str], int],
+        waiting: Mapping[tuple[int, date, str], int],
     ) -> None:
         self.snapshot = snapshot
         self.query = query
         self.claims = claims
         self.memo = _Memo.of(snapshot, today)
-        self.applicants: dict[int, dict[date, dict[str, int]]] = {}
-        for (room, day, code), count in applicants.items():
-            self.applicants.setdefault(room, {}).setdefault(day, {})[code] = count
+        self.applicants = _by_room_and_day(applicants)
+        self.waiting = _by_room_and_day(waiting)
         self.days = query.days
         self.index = {day: i for i, day in enumerate(self.days)}
         self.isos = [day.isoformat() for day in self.days]
@@ -285,6 +291,7 @@ class _SlotGrid:
         counts = self.applicants.get(room.id)
         if not taken and not counts:
             return row.present, row.slot_count
+        waits = self.waiting.get(room.id) if taken else None
         days = list(row.days)
         slot_count = row.slot_count
         for day in {*(taken or ()), *(counts or ())}:
@@ -299,6 +306,8 @@ class _SlotGrid:
                 found = self._day(index, row.codes[index], row.phases[index], signature)
             else:
                 continue
+            if found is not None and waits and (day_waits := waits.get(day)):
+                found = _with_waiting(found, day_waits)
             before = days[index]
             slot_count += (len(found.slots) if found else 0) - (len(before.slots) if before else 0)
             days[index] = found
@@ -415,6 +424,30 @@ class _SlotGrid:
             )
             self.memo.slots[(code, state)] = slot
         return slot
+
+
+def _by_room_and_day(
+    counts: Mapping[tuple[int, date, str], int],
+) -> dict[int, dict[date, dict[str, int]]]:
+    nested: dict[int, dict[date, dict[str, int]]] = {}
+    for (room, day, code), count in counts.items():
+        nested.setdefault(room, {}).setdefault(day, {})[code] = count
+    return nested
+
+
+def _with_waiting(day: DayRead, waits: dict[str, int]) -> DayRead:
+    """The day with each taken slot's wait-list length (a new day: memoised ones are shared)."""
+    if not any(slot.state == SlotState.BOOKED and waits.get(slot.period) for slot in day.slots):
+        return day
+    return DayRead(
+        date=day.date,
+        slots=[
+            SlotRead(period=slot.period, state=slot.state, waiting=waits[slot.period])
+            if slot.state == SlotState.BOOKED and waits.get(slot.period)
+            else slot
+            for slot in day.slots
+        ],
+    )
 
 
 def _policies(room: RoomInfo) -> object:

@@ -20,6 +20,7 @@ class SlotRead(msgspec.Struct, frozen=True, omit_defaults=True):
     period: str
     state: str  # open, booked, closed, blocked, lottery, not_yet_open, past
     applicants: int | None = None  # lottery applications so far, on `lottery` slots
+    waiting: int | None = None  # groups on the wait list, on `booked` slots that have any
 
 
 class DayRead(msgspec.Struct, frozen=True):

@@ -3,8 +3,9 @@
 - Availability against a naive oracle: random claims (bookings, holds, blocks, lottery wins) on
   the units of a partitioned room, random closures and service dates, random policies, filters
   and clocks; each slot's state, worked out one slot at a time from the rules in the module's
-  docstring, must be what `search_availability` answers. Two requests per example share the
-  snapshot (and so the memo of rows and days across requests) with different claims.
+  docstring, must be what `search_availability` answers, with lottery applicants and wait-list
+  lengths (on taken slots only). Two requests per example share the snapshot (and so the memo
+  of rows and days across requests) with different claims.
 - Fees never go down with more periods or with a larger coefficient, out-of-city coefficient or
   uplift, and are always a multiple of the rounding step within one step below the exact price.
 
@@ -159,14 +160,16 @@ class FixedClaims(ClaimsCache):
         return result
 
 
-Slot = tuple[str, SlotState, int | None]
+Slot = tuple[str, SlotState, int | None, int | None]  # period, state, applicants, waiting
+Counts = Mapping[tuple[int, date, str], int]
 Answer = list[tuple[int, list[tuple[str, list[Slot]]]]]
 
 
 def oracle(
     world: World,
     claims: Claims,
-    applicants: Mapping[tuple[int, date, str], int],
+    applicants: Counts,
+    waiting: Counts,
     periods: frozenset[str],
     states: frozenset[SlotState],
     room_ids: frozenset[int],
@@ -190,12 +193,14 @@ def oracle(
                 if periods and code not in periods:
                     continue
                 kinds = {claims.get((unit, day, code)) for unit in units} - {None}
+                waits = None
                 if closed:
                     state, count = SlotState.CLOSED, None
                 elif ClaimKind.BLOCK.value in kinds:
                     state, count = SlotState.BLOCKED, None
                 elif kinds:
                     state, count = SlotState.BOOKED, None
+                    waits = waiting.get((room_id, day, code)) or None
                 else:
                     state = PHASE_STATE[booking_phase(world.policy, day, world.today)]
                     count = (
@@ -204,7 +209,7 @@ def oracle(
                         else None
                     )
                 if not states or state in states:
-                    slots.append((code, state, count))
+                    slots.append((code, state, count, waits))
             if slots:
                 days.append((day.isoformat(), slots))
             day += timedelta(days=1)
@@ -217,7 +222,8 @@ def answered(
     world: World,
     snap: NetworkSnapshot,
     claims: Claims,
-    applicants: Mapping[tuple[int, date, str], int],
+    applicants: Counts,
+    waiting: Counts,
     query: AvailabilityQuery,
 ) -> Answer:
     rooms, count = asyncio.run(
@@ -228,6 +234,7 @@ def answered(
             query,
             world.today,
             applicants,
+            waiting=waiting,
         )
     )
     for room in rooms:  # each room's header is the snapshot's
@@ -242,7 +249,10 @@ def answered(
     answer = [
         (
             room.room_id,
-            [(d.date, [(s.period, s.state, s.applicants) for s in d.slots]) for d in room.days],
+            [
+                (d.date, [(s.period, s.state, s.applicants, s.waiting) for s in d.slots])
+                for d in room.days
+            ],
         )
         for room in rooms
     ]
@@ -271,11 +281,16 @@ def test_availability_is_the_naive_oracle_on_random_claims_blocks_and_closures(
         st.lists(st.integers(0, 3), min_size=len(slots), max_size=len(slots)), label="applicants"
     )
     applicants = {slot: count for slot, count in zip(slots, counts, strict=True) if count}
+    # And groups in line on most of them, shown where the slot is taken (and nowhere else).
+    lines = data.draw(
+        st.lists(st.integers(0, 3), min_size=len(slots), max_size=len(slots)), label="waiting"
+    )
+    waiting = {slot: count for slot, count in zip(slots, lines, strict=True) if count}
     # Two requests on one snapshot: the second must not see the first one's claims.
     for label in ("first", "second"):
         claims = data.draw(claims_in(world, hot), label=f"{label} claims")
-        expected = oracle(world, claims, applicants, periods, states, room_ids)
-        assert answered(world, snap, claims, applicants, query) == expected
+        expected = oracle(world, claims, applicants, waiting, periods, states, room_ids)
+        assert answered(world, snap, claims, applicants, waiting, query) == expected
 
 
 # --- fees ------------------------------------------------------------------------------------
