@@ -38,6 +38,7 @@ from booking.notifications.outbox import enqueue
 from booking.reservations.claims import release_claims
 from booking.reservations.models import Claim, ClaimKind
 from booking.settings import Settings
+from booking.waitlist.offers import hand_on
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +310,7 @@ async def lapse_unconfirmed(
     before first-come opens. Locked rows, changed only while still won: safe to run twice."""
     today = local_today(clock, settings.tz)
     lapsed = 0
+    freed = []
     async with sessionmaker.begin() as session:
         won = (
             await session.scalars(
@@ -328,7 +330,7 @@ async def lapse_unconfirmed(
             )
             if cycle is None or today <= cycle.confirm_to:
                 continue
-            await release_claims(session, [ClaimKind.LOTTERY_WIN], application.id)
+            freed += await release_claims(session, [ClaimKind.LOTTERY_WIN], application.id)
             application.status = ApplicationStatus.LAPSED
             application.settled_at = clock.now()
             lapsed += 1
@@ -349,6 +351,7 @@ async def lapse_unconfirmed(
                         **application_slot(snapshot, application),
                     },
                 )
+        await hand_on(session, clock, settings, snapshot, freed)  # their wait lists first
     return lapsed
 
 

@@ -35,6 +35,7 @@ from booking.lottery.drawing import lottery_pass
 from booking.notifications.models import OutboxMessage, OutboxStatus
 from booking.reservations.holds import expire_holds, remind_holds
 from booking.settings import Settings
+from booking.waitlist.offers import waitlist_pass
 
 log = logging.getLogger("booking.worker")
 LEASE = timedelta(minutes=5)
@@ -246,7 +247,9 @@ async def run_worker(
         while not stop.is_set():
             # Holds lapse on the minute: release them (and remind the day before) every pass;
             # the lottery draws when its time comes, then reminds and lapses unconfirmed wins.
-            await expire_holds(sessionmaker, clock)
+            await expire_holds(sessionmaker, clock, settings, snapshots)
+            # Wait-list offers lapse on the minute too: the slot goes to the next in line.
+            await waitlist_pass(sessionmaker, clock, settings, snapshots)
             await remind_holds(sessionmaker, clock, settings)
             await lottery_pass(sessionmaker, clock, settings, snapshots)
             if purged_at is None or clock.now() - purged_at >= PURGE_EVERY:

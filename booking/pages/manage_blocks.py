@@ -106,9 +106,13 @@ class BlockPages(Controller):
         auth: Auth,
         db_session: DbSession,
         clock: CurrentClock,
+        settings: AppSettings,
+        network: Network,
     ) -> Redirect:
         principal = auth.required()
-        block = await blocks.release_block(db_session, clock, principal, block_id)
+        block = await blocks.release_block(
+            db_session, clock, principal, block_id, settings, network
+        )
         return Redirect(f"/manage/facilities/{block.facility_id}/blocks", status_code=303)
 
     @post("/facilities/{facility_id:int}/closures")

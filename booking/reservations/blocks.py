@@ -25,6 +25,7 @@ from booking.reservations.bookings import is_closed, room_of
 from booking.reservations.claims import insert_claims, release_claims, slot_label
 from booking.reservations.models import Block, Booking, BookingStatus, Claim, ClaimKind
 from booking.settings import Settings
+from booking.waitlist.offers import hand_on
 
 MAX_BLOCK_DAYS = 366
 REASONS = ("maintenance", "event")
@@ -170,8 +171,14 @@ async def create_block(
 
 
 async def release_block(
-    session: AsyncSession, clock: Clock, principal: Principal, block_id: int
+    session: AsyncSession,
+    clock: Clock,
+    principal: Principal,
+    block_id: int,
+    settings: Settings | None = None,
+    snapshot: NetworkSnapshot | None = None,
 ) -> Block:
+    """Release a block; its slots go to their wait lists first (waitlist/offers.py)."""
     block = await session.get(Block, block_id, with_for_update=True)
     if block is None or not principal.manages(block.facility_id):
         raise NotFound(f"no block {block_id}", code="block_not_found")
@@ -184,8 +191,11 @@ async def release_block(
             principal.actor,
             "block.released",
             ("block", block.id),
-            after={"claims_released": released},
+            after={"claims_released": len(released)},
         )
+        if released:
+            snapshot = snapshot or await SnapshotCache().get(session)
+            await hand_on(session, clock, settings or Settings(), snapshot, released)
     return block
 
 

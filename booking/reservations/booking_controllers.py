@@ -430,6 +430,12 @@ class BlockController(Controller):
         responses=error_responses(400, 401, 404),
     )
     async def release(
-        self, block_id: FromPath[int], auth: Auth, db_session: DbSession, clock: CurrentClock
+        self,
+        block_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+        network: Network,
     ) -> None:
-        await blocks.release_block(db_session, clock, auth.required(), block_id)
+        await blocks.release_block(db_session, clock, auth.required(), block_id, settings, network)

@@ -28,6 +28,7 @@ from booking.reservations.claims import release_claims
 from booking.reservations.models import Booking, BookingStatus, ClaimKind, PaymentStatus
 from booking.reservations.rules import cancellation_charge, may_cancel_online
 from booking.settings import Settings
+from booking.waitlist.offers import hand_on
 
 LIVE = (BookingStatus.CONFIRMED, BookingStatus.PENDING_APPROVAL, BookingStatus.HELD)
 LIVE_CLAIMS = (ClaimKind.BOOKING, ClaimKind.HOLD)
@@ -109,7 +110,7 @@ async def cancel(  # noqa: PLR0913
     if dry_run:
         return CancelOutcome(booking, charge, cause, applied=False)
     before = audited(booking)
-    await release_claims(session, LIVE_CLAIMS, booking.id)
+    freed = await release_claims(session, LIVE_CLAIMS, booking.id)
     booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = booking.updated_at = clock.now()
     booking.cancelled_by_user_id = principal.user_id
@@ -131,6 +132,8 @@ async def cancel(  # noqa: PLR0913
         after={**audited(booking), "cause": cause, "moved_to": moved.id if moved else None},
     )
     await notify(session, clock, settings, snapshot, group, booking, "booking_cancelled")
+    # The freed slots go to their wait lists before anyone else (after a move took its own).
+    await hand_on(session, clock, settings, snapshot, freed)
     return CancelOutcome(booking, charge, cause, applied=True, moved_to=moved)
 
 
@@ -151,10 +154,11 @@ async def decide(
         raise Conflict(f"the booking is {booking.status.value}, not pending", code="not_pending")
     before = audited(booking)
     booking.decided_at = booking.updated_at = clock.now()
+    freed = []
     if approve:
         booking.status = BookingStatus.CONFIRMED
     else:
-        await release_claims(session, LIVE_CLAIMS, booking.id)
+        freed = await release_claims(session, LIVE_CLAIMS, booking.id)
         booking.status = BookingStatus.CANCELLED
         booking.cancel_cause = "rejected"
         booking.cancelled_at = clock.now()
@@ -173,6 +177,7 @@ async def decide(
     )
     template = "booking_confirmed" if approve else "booking_cancelled"
     await notify(session, clock, settings, snapshot, group, booking, template)
+    await hand_on(session, clock, settings, snapshot, freed)  # a rejection frees its slots
     return booking
 
 

@@ -111,8 +111,17 @@ async def insert_claims(
         raise conflict from exc
 
 
-async def release_claims(session: AsyncSession, kinds: Sequence[ClaimKind], owner_id: int) -> int:
+# A freed (unit, use date, period): what a release hands to the wait list (waitlist/offers.py).
+Freed = tuple[int, date, str]
+
+
+async def release_claims(
+    session: AsyncSession, kinds: Sequence[ClaimKind], owner_id: int
+) -> list[Freed]:
+    """Delete the owner's claims of these kinds; the slots they held, for the wait list."""
     result = await session.execute(
-        delete(Claim).where(Claim.kind.in_(kinds), Claim.owner_id == owner_id)
+        delete(Claim)
+        .where(Claim.kind.in_(kinds), Claim.owner_id == owner_id)
+        .returning(Claim.unit_id, Claim.use_date, Claim.period_code)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return [(unit, day, code) for unit, day, code in result.all()]

@@ -25,6 +25,7 @@ from booking.reservations.changes import get_booking, require_facility_staff
 from booking.reservations.claims import release_claims
 from booking.reservations.models import Booking, BookingStatus, Claim, ClaimKind, PaymentStatus
 from booking.settings import Settings
+from booking.waitlist.offers import hand_on
 
 REMIND_BEFORE = timedelta(hours=24)
 
@@ -67,9 +68,16 @@ async def complete_hold(
     return booking
 
 
-async def expire_holds(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> int:
-    """Release every lapsed hold once; returns how many this run released."""
+async def expire_holds(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings | None = None,
+    snapshots: SnapshotCache | None = None,
+) -> int:
+    """Release every lapsed hold once, its slots offered to their wait lists first; returns
+    how many this run released."""
     now = clock.now()
+    freed = []
     async with sessionmaker.begin() as session:
         lapsed = (
             await session.scalars(
@@ -81,7 +89,7 @@ async def expire_holds(sessionmaker: async_sessionmaker[AsyncSession], clock: Cl
         ).all()
         for booking in lapsed:
             before = audited(booking)
-            await release_claims(session, [ClaimKind.HOLD], booking.id)
+            freed += await release_claims(session, [ClaimKind.HOLD], booking.id)
             booking.status = BookingStatus.CANCELLED
             booking.cancel_cause = "expired"
             booking.cancelled_at = booking.updated_at = now
@@ -98,6 +106,9 @@ async def expire_holds(sessionmaker: async_sessionmaker[AsyncSession], clock: Cl
                 before=before,
                 after=audited(booking),
             )
+        if freed:
+            snapshot = await (snapshots or SnapshotCache()).get(session)
+            await hand_on(session, clock, settings or Settings(), snapshot, freed)
         return len(lapsed)
 
 
