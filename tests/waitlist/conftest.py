@@ -94,7 +94,8 @@ async def waiting_group(
 async def queue(world: World, hall: Hall, session: AsyncSession, clock: FrozenClock) -> Queue:
     ids, reps = [], []
     for i in range(4):
-        group_id, rep = await waiting_group(session, clock, world, f"待つ会{i}", f"wait{i}@example.jp")
+        name, email = f"待つ会{i}", f"wait{i}@example.jp"
+        group_id, rep = await waiting_group(session, clock, world, name, email)
         ids.append(group_id)
         reps.append(rep)
     await session.commit()

@@ -14,9 +14,9 @@ from booking.audit.models import AuditEvent
 from booking.errors import Conflict
 from booking.notifications.models import OutboxMessage
 from booking.reservations import changes
-from booking.reservations.models import Booking, BookingStatus, Claim, ClaimKind
 from booking.reservations.consistency import check
-from booking.waitlist import offers
+from booking.reservations.models import Booking, BookingStatus, Claim, ClaimKind
+from booking.waitlist import lines, offers
 from booking.waitlist.models import EntryStatus, OfferStatus, WaitlistEntry, WaitlistOffer
 from tests.reservations.test_service_boundaries import refused
 from tests.waitlist.conftest import Queue
@@ -161,8 +161,6 @@ async def test_decline_and_expiry_hand_on_and_an_empty_line_opens_the_slot(
 
 
 async def lines_leave(queue: Queue, i: int, entry_id: int) -> None:
-    from booking.waitlist import lines
-
     await lines.leave(
         queue.session, queue.clock, queue.world.settings, queue.snapshot, queue.reps[i], entry_id
     )
