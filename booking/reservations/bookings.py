@@ -32,6 +32,7 @@ from booking.notifications.outbox import enqueue
 from booking.reservations.claims import claim_slots
 from booking.reservations.models import Booking, BookingStatus, ClaimKind, PaymentStatus
 from booking.reservations.rules import (
+    Fee,
     coefficient_key,
     compute_fee,
     consecutive_problem,
@@ -127,29 +128,45 @@ def check_purpose(snapshot: NetworkSnapshot, room: RoomInfo, purpose: str) -> No
         )
 
 
-async def book(  # noqa: C901, PLR0912 - one check after another, each with its own error
-    session: AsyncSession,
-    clock: Clock,
-    settings: Settings,
+@dataclass(frozen=True, slots=True)
+class BookingPlan:
+    """What `book` will write once every check has passed: no row exists yet."""
+
+    request: BookingRequest
+    room: RoomInfo
+    facility: FacilityInfo
+    group: Group
+    policy: ReservationPolicy
+    channel: str
+    periods: list[str]
+    fee: Fee
+    status: BookingStatus
+    hold_expires_at: datetime | None
+
+
+def plan_booking(  # noqa: C901, PLR0912, PLR0913 - one check after another, each with its own error
     snapshot: NetworkSnapshot,
-    principal: Principal,
+    settings: Settings,
+    today: date,
+    room: RoomInfo,
+    group: Group,
+    channel: str,
     request: BookingRequest,
     *,
     hold: bool = False,
-) -> Booking:
-    """Book, or with `hold` take a 仮予約 by phone (staff, where the policy allows holds)."""
-    room = room_of(snapshot, request.room_id)
+) -> BookingPlan:
+    """Every check of a booking and its fee, without the database (the claims decide later).
+
+    `book` runs it for one date; a series (reservations/series.py) for each of its dates
+    with the group and channel it loaded once."""
     # What applies to the use date, for a booking made now (a revision from a later date, or
     # one entered after a booking was made, leaves that booking alone: inventory/schedules.py).
     policy = room.policy_on(request.use_date)
-    group = await get_group(session, request.group_id)
-    channel = channel_for(principal, group, room)
     if hold and channel != COUNTER:
         raise PermissionDenied("holds are taken by the facility's staff", code="staff_only")
     if hold and not policy.holds.allowed:
         raise RuleViolation("this room takes no holds", field="room_id", code="holds_not_allowed")
     facility = snapshot.facilities[room.facility_id]
-    today = local_today(clock, settings.tz)
     if not may_book(group, today):
         raise RuleViolation(
             "this registration cannot book: it is not active (pending, suspended or expired)",
@@ -204,26 +221,77 @@ async def book(  # noqa: C901, PLR0912 - one check after another, each with its 
         status = BookingStatus.HELD
     elif needs_approval:
         status = BookingStatus.PENDING_APPROVAL
-    booking = Booking(
-        group_id=group.id,
-        room_id=room.id,
-        facility_id=facility.id,
-        use_date=request.use_date,
-        period_codes=periods,
+    return BookingPlan(
+        request=request,
+        room=room,
+        facility=facility,
+        group=group,
+        policy=policy,
+        channel=channel,
+        periods=periods,
+        fee=fee,
         status=status,
         hold_expires_at=hold_deadline(policy, today, settings) if hold else None,
+    )
+
+
+def booking_row(
+    plan: BookingPlan, clock: Clock, principal: Principal, series_id: int | None = None
+) -> Booking:
+    """The booking a plan makes (not yet added to a session)."""
+    request = plan.request
+    return Booking(
+        group_id=plan.group.id,
+        room_id=plan.room.id,
+        facility_id=plan.facility.id,
+        use_date=request.use_date,
+        period_codes=plan.periods,
+        status=plan.status,
+        hold_expires_at=plan.hold_expires_at,
         purpose=request.purpose,
         headcount=request.headcount,
         event_name=request.event_name,
         charges_admission=request.charges_admission,
-        fee_total=fee.total,
-        fee_breakdown=fee.breakdown,
-        payment_status=PaymentStatus.WAIVED if fee.total == 0 else PaymentStatus.UNPAID,
-        channel=channel,
+        fee_total=plan.fee.total,
+        fee_breakdown=plan.fee.breakdown,
+        payment_status=PaymentStatus.WAIVED if plan.fee.total == 0 else PaymentStatus.UNPAID,
+        channel=plan.channel,
         created_at=clock.now(),
         updated_at=clock.now(),
         created_by_user_id=principal.user_id,
+        series_id=series_id,
     )
+
+
+async def plan(
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    snapshot: NetworkSnapshot,
+    principal: Principal,
+    request: BookingRequest,
+    *,
+    hold: bool = False,
+) -> BookingPlan:
+    """The checks and the fee of a booking (one query: the group), nothing written."""
+    room = room_of(snapshot, request.room_id)
+    group = await get_group(session, request.group_id)
+    channel = channel_for(principal, group, room)
+    today = local_today(clock, settings.tz)
+    return plan_booking(snapshot, settings, today, room, group, channel, request, hold=hold)
+
+
+async def write(
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    snapshot: NetworkSnapshot,
+    principal: Principal,
+    planned: BookingPlan,
+) -> Booking:
+    """The booking, its audit event, its mail, then its claims (the last word on the slot)."""
+    hold = planned.status is BookingStatus.HELD
+    booking = booking_row(planned, clock, principal)
     session.add(booking)
     await session.flush()
     await record(
@@ -234,13 +302,30 @@ async def book(  # noqa: C901, PLR0912 - one check after another, each with its 
         ("booking", booking.id),
         after=audited(booking),
     )
-    await notify(session, clock, settings, snapshot, group, booking, "booking_confirmed")
+    await notify(session, clock, settings, snapshot, planned.group, booking, "booking_confirmed")
     # Claims last: their insert locks the use month's version row (trigger) until commit, so
     # everything else is written first and concurrent bookings of a month wait least.
     await session.flush()
     kind = ClaimKind.HOLD if hold else ClaimKind.BOOKING
-    await claim_slots(session, clock, room, request.use_date, periods, kind, booking.id)
+    await claim_slots(
+        session, clock, planned.room, booking.use_date, planned.periods, kind, booking.id
+    )
     return booking
+
+
+async def book(
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    snapshot: NetworkSnapshot,
+    principal: Principal,
+    request: BookingRequest,
+    *,
+    hold: bool = False,
+) -> Booking:
+    """Book, or with `hold` take a 仮予約 by phone (staff, where the policy allows holds)."""
+    planned = await plan(session, clock, settings, snapshot, principal, request, hold=hold)
+    return await write(session, clock, settings, snapshot, principal, planned)
 
 
 def hold_deadline(policy: ReservationPolicy, today: date, settings: Settings) -> datetime:

@@ -71,13 +71,14 @@ async def cancel(  # noqa: PLR0913
     facility_cause: bool = False,
     move_to: BookingRequest | None = None,
     dry_run: bool = False,
+    mail: bool = True,
 ) -> CancelOutcome:
     """Cancel a live booking, or say what it would cost (`dry_run`).
 
     A group cancels online, free, until the policy's deadline (default 3 days before); later
     only the facility's staff can, and the schedule's charge applies (default the full fee).
     A facility-caused cancellation is free and may move the booking to another free slot in
-    the same transaction.
+    the same transaction. Without `mail` the caller tells the group (a series: one mail).
     """
     booking, group = await get_booking(session, principal, booking_id, for_update=not dry_run)
     if booking.status not in LIVE:
@@ -131,7 +132,8 @@ async def cancel(  # noqa: PLR0913
         before=before,
         after={**audited(booking), "cause": cause, "moved_to": moved.id if moved else None},
     )
-    await notify(session, clock, settings, snapshot, group, booking, "booking_cancelled")
+    if mail:
+        await notify(session, clock, settings, snapshot, group, booking, "booking_cancelled")
     # The freed slots go to their wait lists before anyone else (after a move took its own).
     await hand_on(session, clock, settings, snapshot, freed)
     return CancelOutcome(booking, charge, cause, applied=True, moved_to=moved)
