@@ -58,6 +58,8 @@ from booking.clock import FrozenClock
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.inventory.calendar import day_type
 from booking.inventory.network import NetworkSnapshot, RoomInfo, SnapshotCache, build_snapshot
+from booking.reservations.bookings import is_closed
+from booking.reservations.models import SeriesPattern
 from booking.settings import Settings
 
 TARGET_P95_MS = 150.0
@@ -92,10 +94,7 @@ def closed_count(snapshot: NetworkSnapshot, room: RoomInfo, period: str, dates: 
     for day in dates:
         if period not in room.grid.codes_by_day_type.get(day_type(day), ()):
             return -1
-        shut = day in snapshot.closed_dates(facility.id, day.year)
-        shut |= bool(facility.opens_on and day < facility.opens_on)
-        shut |= bool(facility.closes_on and day > facility.closes_on)
-        closed += shut
+        closed += is_closed(snapshot, facility, day)
     return closed
 
 
@@ -202,7 +201,8 @@ async def http_series(
             b,
             201,
         )
-        seen.update(states(answer))
+        if i >= WARM_UP:
+            seen[f"{len(answer.json()['bookings'])} bookings"] += 1
     return preview, booking, seen
 
 
@@ -236,9 +236,7 @@ async def in_process(
             headcount=int(str(payload["headcount"])),
             first_date=first,
             last_date=first + timedelta(weeks=51),
-            every="week",
-            skip_dates=[],
-            mode="all",
+            every=SeriesPattern.WEEK,
         )
         for what in ("preview", "book"):
             async with maker() as session:
@@ -250,7 +248,9 @@ async def in_process(
                 if what == "preview":
                     await preview_series(session, clock, settings, snapshot, principal, request)
                 else:
-                    await book_series(session, clock, settings, snapshot, principal, request)
+                    await book_series(
+                        session, clock, settings, snapshot, principal, request, mode="all"
+                    )
                     await session.commit()
                 elapsed = (time.perf_counter() - began) * 1000
                 statements = counter.take()
@@ -318,7 +318,9 @@ async def bench(args: argparse.Namespace) -> None:
             p13, b13, seen13 = await http_series(client, online_plans, today, 13, headers_of)
             print(p13.row("13 weekly, online (a group): preview (dry_run)"))
             print(b13.row("13 weekly, online (a group): book, mode=all"))
-            print(f"occurrences booked: 52-week {dict(seen)}; 13-week {dict(seen13)}")
+            print(
+                f"series booked (after the warm-ups): 52-week {dict(seen)}; 13-week {dict(seen13)}"
+            )
             verdict = "within" if worst <= TARGET_P95_MS else "OVER"
             print(
                 f"target: preview and booking of a 52-occurrence series p95 <= "
