@@ -55,6 +55,7 @@ from booking.reservations.booking_controllers import (
 from booking.reservations.claims_cache import ClaimsCache
 from booking.reservations.controllers import AvailabilityController
 from booking.settings import Settings, load_settings
+from booking.waitlist.controllers import WaitlistController
 from booking.web.content_type import require_json_body
 from booking.web.errors import EXCEPTION_HANDLERS
 from booking.web.headers import response_headers
@@ -145,6 +146,7 @@ def create_app(
             FacilityBookingsController,
             HoldController,
             BlockController,
+            WaitlistController,
             LotteryController,
             FeedController,
             ICalController,

@@ -100,6 +100,8 @@ class World:
     feed_id: int = 0
     feed_file: str = ""
     notice_id: int = 0  # a notice of the facility "here"
+    entry_id: int = 0  # group A waiting in a line at the hall
+    offer_id: int = 0  # group A's open offer at the hall
 
     def headers(self, role: str) -> dict[str, str]:
         if role == "anonymous":

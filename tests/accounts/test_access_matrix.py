@@ -29,6 +29,7 @@ from booking.settings import Settings
 from tests.conftest import DEFAULT_NOW
 from tests.people import PASSWORD, ROLES, World
 from tests.places import Hall
+from tests.waitlist.conftest import waiting_and_offered
 
 Body = Callable[[World, str], Any] | None
 
@@ -301,6 +302,40 @@ OPERATIONS = [
         },
     ),
     Operation("release a block", "DELETE", "/api/v1/blocks/{block}", "401 404 404 404 404 404 204"),
+    # The wait list: as bookings (group A's members online, admin at the counter); the entry
+    # and the offer are group A's at the hall, which the children's-centre managers never see.
+    Operation(
+        "join the wait list",
+        "POST",
+        "/api/v1/waitlist",
+        "401 201 201 404 403 403 201",
+        lambda w, _r: (
+            {k: w.booking_body[k] for k in ("group_id", "room_id", "use_date")}
+            | {"period_codes": ["10"]}
+        ),
+    ),
+    Operation(
+        "wait-list lines",
+        "GET",
+        "/api/v1/waitlist?group_id={group_a}",
+        "401 200 200 404 200 200 200",
+    ),
+    Operation(
+        "leave the wait list", "DELETE", "/api/v1/waitlist/{entry}", "401 204 204 404 404 404 204"
+    ),
+    Operation(
+        "accept an offer",
+        "POST",
+        "/api/v1/waitlist/offers/{offer}/accept",
+        "401 201 201 404 404 404 201",
+        lambda _w, _r: {"purpose": "meeting", "headcount": 10},
+    ),
+    Operation(
+        "decline an offer",
+        "POST",
+        "/api/v1/waitlist/offers/{offer}/decline",
+        "401 200 200 404 404 404 200",
+    ),
     Operation(
         "close the facility",
         "POST",
@@ -541,6 +576,8 @@ def _path(op: Operation, world: World) -> str:
         hall=world.hall_id,
         notice=world.notice_id,
         policy=world.policy_id,
+        entry=world.entry_id,
+        offer=world.offer_id,
     )
 
 
@@ -636,6 +673,7 @@ async def test_access(
     )
     assert notice.status_code == 201, notice.text
     world.notice_id = notice.json()["id"]
+    world.entry_id, world.offer_id = await waiting_and_offered(session, hall, world.group_a)
     got = []
     for role in ROLES:
         # A savepoint of our own, unknown to SQLAlchemy: the app's sessions make and release
@@ -720,6 +758,8 @@ def _template(path: str) -> str:
         "{hall}": "{facility_id:int}",
         "{notice}": "{notice_id:int}",
         "{policy}": "{policy_id:int}",
+        "{entry}": "{entry_id:int}",
+        "{offer}": "{offer_id:int}",
         "2027-04-01": "{effective_from:str}",
     }
     path = path.split("?", maxsplit=1)[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -16,11 +16,12 @@ from booking.accounts.models import User
 from booking.clock import FrozenClock
 from booking.inventory.network import NetworkSnapshot
 from booking.reservations.bookings import BookingRequest, book
-from booking.reservations.models import Booking
+from booking.reservations.models import Booking, Claim, ClaimKind
 from booking.waitlist import lines
-from booking.waitlist.models import WaitlistEntry
+from booking.waitlist.models import EntryStatus, OfferStatus, WaitlistEntry, WaitlistOffer
+from tests.conftest import DEFAULT_NOW
 from tests.people import PASSWORD, World, principal, registration
-from tests.places import Hall
+from tests.places import Hall, open_weekday
 
 
 @dataclass
@@ -88,6 +89,54 @@ async def waiting_group(
     user = await session.scalar(select(User).where(User.email == email))
     assert user is not None
     return group.id, await principal(session, user.id)
+
+
+async def waiting_and_offered(session: AsyncSession, hall: Hall, group_id: int) -> tuple[int, int]:
+    """The group waiting for 午前 and offered 午後 a week after the hall's day, written as rows
+    (committed): (the waiting entry's id, the open offer's id)."""
+    day = open_weekday(hall.snapshot, hall.facility_id, hall.day + timedelta(days=7))
+    room = next(r for r in hall.snapshot.rooms if r.id == hall.room_id)
+    entries = [
+        WaitlistEntry(
+            group_id=group_id,
+            room_id=hall.room_id,
+            facility_id=hall.facility_id,
+            use_date=day,
+            period_codes=[code],
+            periods_key=code,
+            status=status,
+            joined_at=DEFAULT_NOW,
+        )
+        for code, status in (("10", EntryStatus.WAITING), ("20", EntryStatus.OFFERED))
+    ]
+    session.add_all(entries)
+    await session.flush()
+    offer = WaitlistOffer(
+        entry_id=entries[1].id,
+        group_id=group_id,
+        room_id=hall.room_id,
+        facility_id=hall.facility_id,
+        use_date=day,
+        period_codes=["20"],
+        status=OfferStatus.OPEN,
+        made_at=DEFAULT_NOW,
+        expires_at=DEFAULT_NOW + timedelta(hours=24),
+    )
+    session.add(offer)
+    await session.flush()
+    session.add_all(
+        Claim(
+            unit_id=unit,
+            use_date=day,
+            period_code="20",
+            kind=ClaimKind.OFFER,
+            owner_id=offer.id,
+            created_at=DEFAULT_NOW,
+        )
+        for unit in room.unit_ids
+    )
+    await session.commit()
+    return entries[0].id, offer.id
 
 
 @pytest.fixture
