@@ -54,6 +54,7 @@ from booking.reservations.booking_controllers import (
 )
 from booking.reservations.claims_cache import ClaimsCache
 from booking.reservations.controllers import AvailabilityController
+from booking.reservations.series_controllers import SeriesController
 from booking.settings import Settings, load_settings
 from booking.waitlist.controllers import WaitlistController
 from booking.web.content_type import require_json_body
@@ -147,6 +148,7 @@ def create_app(
             HoldController,
             BlockController,
             WaitlistController,
+            SeriesController,
             LotteryController,
             FeedController,
             ICalController,

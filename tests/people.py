@@ -102,6 +102,7 @@ class World:
     notice_id: int = 0  # a notice of the facility "here"
     entry_id: int = 0  # group A waiting in a line at the hall
     offer_id: int = 0  # group A's open offer at the hall
+    series_id: int = 0  # a series of group A at the hall (one date)
 
     def headers(self, role: str) -> dict[str, str]:
         if role == "anonymous":

@@ -55,6 +55,7 @@ def booking_read(booking: Booking) -> BookingRead:
         cancel_cause=booking.cancel_cause,
         cancellation_charge=booking.cancellation_charge,
         moved_to_booking_id=booking.moved_to_booking_id,
+        series_id=booking.series_id,
     )
 
 

@@ -99,6 +99,7 @@ class BookingRead(msgspec.Struct):
     cancel_cause: str | None
     cancellation_charge: int | None
     moved_to_booking_id: int | None
+    series_id: int | None = None  # one occurrence of a series (GET /api/v1/series/{id})
 
 
 class CancelIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -336,6 +336,29 @@ OPERATIONS = [
         "/api/v1/waitlist/offers/{offer}/decline",
         "401 200 200 404 404 404 200",
     ),
+    # Series: as bookings (online by group A's members, admin at the counter).
+    Operation(
+        "preview a series",
+        "POST",
+        "/api/v1/series?dry_run=true",
+        "401 200 200 404 403 403 200",
+        lambda w, _r: _series_body(w, "20"),
+    ),
+    Operation(
+        "book a series",
+        "POST",
+        "/api/v1/series",
+        "401 201 201 404 403 403 201",
+        lambda w, _r: _series_body(w, "20"),
+    ),
+    Operation("read series", "GET", "/api/v1/series/{series}", "401 200 200 404 404 404 200"),
+    Operation(
+        "cancel series",
+        "POST",
+        "/api/v1/series/{series}/cancel",
+        "401 200 200 404 404 404 200",
+        lambda w, _r: {"from_date": w.booking_body["use_date"]},
+    ),
     Operation(
         "close the facility",
         "POST",
@@ -557,6 +580,18 @@ OPERATIONS = [
 ]
 
 
+def _series_body(world: World, period: str) -> dict[str, Any]:
+    """A series of one date: the booking's day, another period."""
+    day = world.booking_body["use_date"]
+    return {
+        **{k: v for k, v in world.booking_body.items() if k != "use_date"},
+        "period_codes": [period],
+        "first_date": day,
+        "last_date": day,
+        "every": "week",
+    }
+
+
 def _path(op: Operation, world: World) -> str:
     return op.path.format(
         here=world.here,
@@ -578,6 +613,7 @@ def _path(op: Operation, world: World) -> str:
         policy=world.policy_id,
         entry=world.entry_id,
         offer=world.offer_id,
+        series=world.series_id,
     )
 
 
@@ -673,6 +709,11 @@ async def test_access(
     )
     assert notice.status_code == 201, notice.text
     world.notice_id = notice.json()["id"]
+    series = await client.post(
+        "/api/v1/series", json=_series_body(world, "30"), headers=world.headers("member")
+    )
+    assert series.status_code == 201, series.text
+    world.series_id = series.json()["id"]
     world.entry_id, world.offer_id = await waiting_and_offered(session, hall, world.group_a)
     got = []
     for role in ROLES:
@@ -760,6 +801,7 @@ def _template(path: str) -> str:
         "{policy}": "{policy_id:int}",
         "{entry}": "{entry_id:int}",
         "{offer}": "{offer_id:int}",
+        "{series}": "{series_id:int}",
         "2027-04-01": "{effective_from:str}",
     }
     path = path.split("?", maxsplit=1)[0]
