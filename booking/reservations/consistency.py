@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.inventory.models import RoomUnit
 from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.reservations.models import Block, Booking, BookingStatus, Claim, ClaimKind
+from booking.waitlist.models import OfferStatus, WaitlistOffer
 
 # Which bookings own claims, and of which kind. A hold owns `hold` claims. A booking that is
 # confirmed or waiting for approval owns `booking` claims, and keeps them once its date has
@@ -85,12 +86,22 @@ async def check(session: AsyncSession) -> CheckReport:
         )
         .where(Claim.kind == ClaimKind.LOTTERY_WIN, LotteryApplication.id.is_(None))
     )
+    # An offer claims the slot it offers while it is open (waitlist/offers.py).
+    offer_orphans = await session.execute(
+        select(Claim.id, Claim.kind, Claim.owner_id)
+        .outerjoin(
+            WaitlistOffer,
+            and_(WaitlistOffer.id == Claim.owner_id, WaitlistOffer.status == OfferStatus.OPEN),
+        )
+        .where(Claim.kind == ClaimKind.OFFER, WaitlistOffer.id.is_(None))
+    )
     report.orphan_claims = [
         f"claim {cid} ({kind.value}) of {owner}"
         for cid, kind, owner in [
             *booking_orphans,
             *block_orphans.all(),
             *win_orphans.all(),
+            *offer_orphans.all(),
         ]
     ]
 
@@ -131,6 +142,23 @@ async def check(session: AsyncSession) -> CheckReport:
     report.incomplete += [
         f"lottery application {aid}: {claims or 0} of {len(periods) * n_units}"
         for aid, periods, n_units, claims in wins.all()
+        if (claims or 0) != len(periods) * n_units
+    ]
+    offered = (
+        select(Claim.owner_id, func.count().label("claims"))
+        .where(Claim.kind == ClaimKind.OFFER)
+        .group_by(Claim.owner_id)
+        .subquery()
+    )
+    open_offers = await session.execute(
+        select(WaitlistOffer.id, WaitlistOffer.period_codes, units.c.units, offered.c.claims)
+        .join(units, units.c.room_id == WaitlistOffer.room_id)
+        .outerjoin(offered, offered.c.owner_id == WaitlistOffer.id)
+        .where(WaitlistOffer.status == OfferStatus.OPEN)
+    )
+    report.incomplete += [
+        f"wait-list offer {oid}: {claims or 0} of {len(periods) * n_units}"
+        for oid, periods, n_units, claims in open_offers.all()
         if (claims or 0) != len(periods) * n_units
     ]
     return report
