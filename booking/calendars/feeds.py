@@ -367,6 +367,7 @@ EVENT_COLUMNS = (
     Booking.purpose,
     Booking.headcount,
     Booking.fee_total,
+    Booking.series_id,
     Group.name.label("group_name"),
     Group.email.label("group_email"),
     Group.phone.label("group_phone"),

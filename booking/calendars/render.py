@@ -10,6 +10,11 @@ Three levels of detail, three sets of UIDs: a group's feed uses `booking-<id>@ho
 feed `booking-<id>.staff@host` (it shows the contact too), and a public feed an opaque UID
 (an HMAC under the feed's own key of the booking and its slot) whose SEQUENCE and
 LAST-MODIFIED move only with what the public sees: the slot and whether it is tentative.
+
+An occurrence of a series (a recurring booking) stays an event of its own (clients handle
+single events best, and each is cancelled or moved on its own) with RELATED-TO naming its
+series by a UID of the same scheme: `series-<id>@host`, `series-<id>.staff@host`, or opaque
+under a public feed's key.
 """
 
 from __future__ import annotations
@@ -128,6 +133,7 @@ def _event(  # noqa: PLR0913
     description: str,
     stamp: datetime,
     url: str,
+    related: str | None = None,
 ) -> bytes:
     event = Event()
     event.add("uid", uid)
@@ -141,6 +147,8 @@ def _event(  # noqa: PLR0913
     event.add("sequence", sequence)
     event.add("last-modified", stamp)
     event.add("url", url)
+    if related is not None:  # RELTYPE defaults to PARENT: the series this occurrence is of
+        event.add("related-to", related)
     event.add("transp", "OPAQUE")
     return bytes(event.to_ical())
 
@@ -204,6 +212,7 @@ class EventRow(Protocol):
     purpose: str
     headcount: int
     fee_total: int
+    series_id: int | None
     group_name: str
     group_email: str | None
     group_phone: str | None
@@ -220,6 +229,20 @@ def public_uid(uid_key: bytes, booking: EventRow) -> str:
     another event (the old one leaves the feed), and nothing counts bookings."""
     slot = f"{booking.id}|{booking.room_id}|{booking.use_date}|{','.join(booking.period_codes)}"
     return hmac.new(uid_key, slot.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def public_series_uid(uid_key: bytes, series_id: int) -> str:
+    """A series' UID in a public feed: opaque under the feed's key, as its events' are."""
+    return hmac.new(uid_key, f"series|{series_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def series_uid(
+    series_id: int, host: str, detail: Literal["group", "staff", "public"], uid_key: bytes = b""
+) -> str:
+    """The UID an occurrence's RELATED-TO names: of the same scheme as the feed's events."""
+    if detail == "public":
+        return f"{public_series_uid(uid_key, series_id)}@{host}"
+    return f"series-{series_id}{'.staff' if detail == 'staff' else ''}@{host}"
 
 
 def public_event(ctx: Context, booking: EventRow, uid_key: bytes) -> bytes:
@@ -249,6 +272,11 @@ def public_event(ctx: Context, booking: EventRow, uid_key: bytes) -> bytes:
             description=_text(lang, "この時間は予約されています。", "This time is booked."),
             stamp=stamp,
             url=f"{ctx.base_url}/facilities/{room.facility_id}",
+            related=(
+                series_uid(booking.series_id, ctx.host, "public", uid_key)
+                if booking.series_id is not None
+                else None
+            ),
         )
 
     return ctx.cache.get(key, make)
@@ -304,6 +332,11 @@ def booking_event(ctx: Context, booking: EventRow, detail: Literal["group", "sta
             description="\n".join(lines),
             stamp=stamp,
             url=ctx.base_url + page,
+            related=(
+                series_uid(booking.series_id, ctx.host, detail)
+                if booking.series_id is not None
+                else None
+            ),
         )
 
     return ctx.cache.get(key, make)

@@ -142,6 +142,7 @@ class Row:
     purpose: str = "singing"
     headcount: int = 12
     fee_total: int = 12340
+    series_id: int | None = None
     group_name: str = "川崎合唱団"
     group_email: str | None = "rep-a@example.jp"
     group_phone: str | None = "044-200-0000"
