@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.inventory.models import RoomUnit
 from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.reservations.models import Block, Booking, BookingStatus, Claim, ClaimKind
+from booking.reservations.series_check import series_problems
 from booking.waitlist.models import OfferStatus, WaitlistOffer
 
 # Which bookings own claims, and of which kind. A hold owns `hold` claims. A booking that is
@@ -37,16 +38,18 @@ class CheckReport:
     double_claims: list[str] = field(default_factory=list)
     orphan_claims: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
+    series: list[str] = field(default_factory=list)  # occurrences unlike their series
 
     @property
     def ok(self) -> bool:
-        return not (self.double_claims or self.orphan_claims or self.incomplete)
+        return not (self.double_claims or self.orphan_claims or self.incomplete or self.series)
 
     def lines(self) -> list[str]:
         return (
             [f"double claim: {x}" for x in self.double_claims]
             + [f"orphan claim: {x}" for x in self.orphan_claims]
             + [f"missing claims: {x}" for x in self.incomplete]
+            + [f"series: {x}" for x in self.series]
         )
 
 
@@ -161,4 +164,5 @@ async def check(session: AsyncSession) -> CheckReport:
         for oid, periods, n_units, claims in open_offers.all()
         if (claims or 0) != len(periods) * n_units
     ]
+    report.series = await series_problems(session)
     return report
