@@ -30,6 +30,7 @@ from booking.lottery.models import LotteryApplication
 from booking.pages.catalogue import Catalogue, catalogue
 from booking.pages.forms import Form, attempt, iso_day, whole_id
 from booking.pages.i18n import N_, Texts
+from booking.pages.repeat import PATTERNS, REPEATED_FIELDS, read_repeat, series_preview_url
 from booking.pages.web import Page
 from booking.reservations import changes, idempotency, listing
 from booking.reservations.availability import AvailabilityQuery, search_availability
@@ -117,14 +118,16 @@ class BookingPages(Controller):
         query = request.query_params
         form = Form(
             {
+                # Back from a series' dates ("change"), the rest of what was typed too.
+                **{name: query.get(name, "") for name in REPEATED_FIELDS},
                 "room": query.get("room", ""),
                 "date": query.get("date", ""),
-                "periods": query.getall("period", []),
+                "periods": query.getall("period", []) or query.getall("periods", []),
                 "request_key": secrets.token_urlsafe(16),
             },
             page.texts,
         )
-        return await _book_page(
+        return await book_page(
             page, form, db_session, network, claims_cache, clock, settings, status_code=200
         )
 
@@ -142,45 +145,32 @@ class BookingPages(Controller):
         page = Page.of(request, auth)
         principal = auth.required()
         form = Form(await request.form(), page.texts)
-        room_id = form.integer("room", minimum=1)
-        use_date = form.day("date")
-        group_id = form.integer("group_id", minimum=1)
-        headcount = form.integer("headcount", minimum=1, maximum=10000)
-        purpose = form.text("purpose", max_length=PURPOSE_MAX)
-        event_name = form.text("event_name", required=False, max_length=EVENT_NAME_MAX)
-        periods = form.all("periods")
-        if not periods:
-            form.error("periods", "Choose one or more periods.")
+        wanted = read_booking(form)
         key = form.text(
             "request_key", max_length=idempotency.MAX_KEY_LENGTH
         ) or secrets.token_urlsafe(16)
-        if form.ok and room_id and use_date and group_id and headcount and purpose:
-            room = network.room(room_id)
+        if wanted is not None and form["repeat"]:  # a series: its dates are shown first
+            if read_repeat(form, wanted.use_date) is not None:
+                return Redirect(series_preview_url("/book/series", form), status_code=303)
+        elif wanted is not None:
+            single = wanted
+            room = network.room(single.room_id)
+            use_date = single.use_date
             today = local_today(clock, settings.tz)
             lottery = room is not None and (
                 booking_phase(room.policy_on(use_date), use_date, today) is Phase.LOTTERY
-            )
-            wanted = BookingRequest(
-                group_id=group_id,
-                room_id=room_id,
-                use_date=use_date,
-                period_codes=periods,
-                purpose=purpose,
-                headcount=headcount,
-                event_name=event_name,
-                charges_admission=form["charges_admission"] == "yes",
             )
 
             async def create() -> dict[str, Any]:
                 if lottery:
                     made = await applications.apply(
-                        db_session, clock, settings, network, principal, wanted
+                        db_session, clock, settings, network, principal, single
                     )
                     return {"application_id": made.id}
-                booking = await book(db_session, clock, settings, network, principal, wanted)
+                booking = await book(db_session, clock, settings, network, principal, single)
                 return {"id": booking.id}
 
-            body = (b"lottery:" if lottery else b"") + msgspec.json.encode(wanted)
+            body = (b"lottery:" if lottery else b"") + msgspec.json.encode(single)
             answer = await attempt(
                 db_session,
                 form,
@@ -192,7 +182,7 @@ class BookingPages(Controller):
                 if "application_id" in result:
                     return Redirect("/my/lottery?applied=1", status_code=303)
                 return Redirect(f"/my/bookings/{result['id']}?done=1", status_code=303)
-        return await _book_page(
+        return await book_page(
             page, form, db_session, network, claims_cache, clock, settings, status_code=422
         )
 
@@ -342,6 +332,34 @@ class BookingPages(Controller):
         return await _cancel_page(page, form, db_session, network, clock, settings, booking_id)
 
 
+def read_booking(form: Form, group_field: str = "group_id") -> BookingRequest | None:
+    """The booking form's fields (the counter's too, its group found by card number), each
+    refusal beside its field; None when one is missing or refused."""
+    room_id = form.integer("room", minimum=1)
+    use_date = form.day("date")
+    group_id = form.integer(group_field, minimum=1) if group_field else None
+    headcount = form.integer("headcount", minimum=1, maximum=10000)
+    purpose = form.text("purpose", max_length=PURPOSE_MAX)
+    event_name = form.text("event_name", required=False, max_length=EVENT_NAME_MAX)
+    periods = form.all("periods")
+    if not periods:
+        form.error("periods", "Choose one or more periods.")
+    if not (form.ok and room_id and use_date and headcount and purpose):
+        return None
+    if group_field and not group_id:
+        return None
+    return BookingRequest(
+        group_id=group_id or 0,
+        room_id=room_id,
+        use_date=use_date,
+        period_codes=periods,
+        purpose=purpose,
+        headcount=headcount,
+        event_name=event_name,
+        charges_admission=form["charges_admission"] == "yes",
+    )
+
+
 def _chosen(
     request: Request[Any, Any, Any], mine: list[Group]
 ) -> tuple[Group | None, Literal["upcoming", "past", "cancelled"]]:
@@ -353,7 +371,7 @@ def _chosen(
     return group, when  # type: ignore[return-value]
 
 
-async def _book_page(  # noqa: PLR0913
+async def book_page(  # noqa: PLR0913
     page: Page,
     form: Form,
     db_session: DbSession,
@@ -388,9 +406,11 @@ async def _book_page(  # noqa: PLR0913
         periods=names.periods_on(room, use_date),
         states=states,
         lottery=booking_phase(room.policy_on(use_date), use_date, today) is Phase.LOTTERY,
+        first_come=booking_phase(room.policy_on(use_date), use_date, today) is Phase.OPEN,
         fees=room.fees_on(use_date),  # the fees of the date, a revision's from its day on
         groups=[(str(g.id), g.name) for g in mine],
         purposes=_purposes(names, room, page.texts),
+        patterns=PATTERNS,
     )
 
 

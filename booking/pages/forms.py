@@ -135,6 +135,18 @@ ERROR_MESSAGES: dict[str, str] = {
     "user_not_found": N_("That person was not found."),
     "self_suspension": N_("You cannot suspend yourself."),
     "self_revocation": N_("You cannot take your own administrator role away."),
+    # series: recurring bookings (定期利用), reservations/series.py
+    "series_not_found": N_("That series was not found."),
+    "series_not_free": N_(
+        "Not every date of the series can be booked: book only the free ones, or change the dates."
+    ),
+    "series_none_free": N_("No date of the series can be booked."),
+    "series_dates_reversed": N_("The last date is before the first."),
+    "series_too_long": N_("A series spans a year at most."),
+    "series_empty": N_("No date is left in the series."),
+    "skip_date_outside": N_("A date to leave out is outside the series."),
+    "skip_date_not_in_series": N_("A date to leave out is not one of the series' dates."),
+    "series_nothing_to_cancel": N_("Nothing of the series is left to cancel from that date."),
 }
 # Reasons the registration rules give (accounts/rules.py), word for word, so that the
 # catalog translates them where they appear beside a field.

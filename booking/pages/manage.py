@@ -29,6 +29,7 @@ from booking.lottery.applications import applicant_counts, next_use_month, parse
 from booking.pages.bookings import BOOKING_STATUSES, shown
 from booking.pages.catalogue import catalogue
 from booking.pages.forms import Form, attempt, half_width, iso_day, whole_id
+from booking.pages.repeat import PATTERNS, REPEATED_FIELDS, read_repeat, series_preview_url
 from booking.pages.web import Page
 from booking.reservations import idempotency, listing
 from booking.reservations.availability import AvailabilityQuery, search_availability
@@ -200,15 +201,17 @@ class ManagePages(Controller):
         query = request.query_params
         form = Form(
             {
+                # Back from a series' dates ("change"), the rest of what was typed too.
+                **{name: query.get(name, "") for name in (*REPEATED_FIELDS, "card_number")},
                 "room": query.get("room", ""),
                 "date": query.get("date", ""),
-                "periods": query.getall("period", []),
+                "periods": query.getall("period", []) or query.getall("periods", []),
                 "mode": "book",
                 "request_key": secrets.token_urlsafe(16),
             },
             page.texts,
         )
-        return await _counter_page(page, form, db_session, network, facility_id, 200)
+        return await counter_page(page, form, db_session, network, facility_id, 200)
 
     @post("/facilities/{facility_id:int}/book")
     async def counter_submit(
@@ -246,6 +249,13 @@ class ManagePages(Controller):
             if group is None:
                 form.error("card_number", "No registration has this card number.")
         if form.ok and group and room_id and use_date and headcount and purpose:
+            if form["repeat"]:  # a series: its dates are shown first
+                if read_repeat(form, use_date) is None:
+                    return await counter_page(page, form, db_session, network, facility_id, 422)
+                path = f"/manage/facilities/{facility_id}/series"
+                return Redirect(
+                    series_preview_url(path, form, group_id=str(group.id)), status_code=303
+                )
             wanted = BookingRequest(
                 group_id=group.id,
                 room_id=room_id,
@@ -279,7 +289,7 @@ class ManagePages(Controller):
             )
             if answer is not None:
                 return Redirect(f"/manage/bookings/{answer[1]['id']}?done=1", status_code=303)
-        return await _counter_page(page, form, db_session, network, facility_id, 422)
+        return await counter_page(page, form, db_session, network, facility_id, 422)
 
     @get("/facilities/{facility_id:int}/lottery", name="lottery_stats")
     async def lottery_stats(
@@ -315,7 +325,7 @@ class ManagePages(Controller):
         )
 
 
-async def _counter_page(
+async def counter_page(
     page: Page,
     form: Form,
     db_session: DbSession,
@@ -340,6 +350,7 @@ async def _counter_page(
         periods=periods,
         form=form,
         purposes=[(k, page.texts.named(names.purposes, k)) for k in names.purposes],
+        patterns=PATTERNS,
         # Offered by the policy of the date being booked (before a date is chosen: the rooms'
         # standing policy); the service checks the date's own.
         holds_allowed=any(

@@ -35,8 +35,11 @@ from booking.pages.manage_bookings import DeskBookingPages
 from booking.pages.manage_estimates import EstimatePages
 from booking.pages.manage_notices import NoticePages
 from booking.pages.manage_registrations import RegistrationDeskPages
+from booking.pages.manage_series import DeskSeriesPages
 from booking.pages.passwords import PasswordPages
 from booking.pages.search import SearchPages
+from booking.pages.series import SeriesPages
+from booking.pages.series_cancel import SeriesCancelPages
 from booking.pages.web import STATIC, add_security_headers, login_redirect, request_lang
 from booking.web.errors import EXCEPTION_HANDLERS, http_error, status_of
 from booking.web.path_ids import plain_file_path
@@ -124,6 +127,9 @@ def pages_router() -> Router:
             DeskRoomPages,
             FeePages,
             PolicyPages,
+            SeriesPages,
+            SeriesCancelPages,
+            DeskSeriesPages,
         ],
         # The app's handlers (JSON problems) are found by the exception's class before an
         # `Exception` here: every class they name is answered as a page too.

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -112,6 +112,26 @@ def _counter_form(ids: Ids, _role: str) -> dict[str, Any]:
     }
 
 
+def _series_form(ids: Ids, _role: str) -> dict[str, Any]:
+    """A weekly series of two dates (pages/series.py), booked as far as free."""
+    return {
+        "room": ids["room"],
+        "date": ids["day"],
+        "group_id": ids["group_a"],
+        "periods": ["20"],
+        "purpose": "meeting",
+        "headcount": "10",
+        "repeat": "week",
+        "until": ids["week_later"],
+        "mode": "free",
+        "request_key": "series-access-table",
+    }
+
+
+SERIES_QUERY = (
+    "room={room}&date={day}&periods=20&purpose=meeting&headcount=10&repeat=week&until={week_later}"
+)
+
 # PAGE_ROLES: anonymous member representative other_representative manager_hall
 #             manager_here manager_elsewhere admin
 PAGES = [
@@ -181,6 +201,32 @@ PAGES = [
         "GET",
         "/my/bookings/{booking}/cancel",
         "login 200 200 404 200 404 404 200",
+    ),
+    # A series (定期利用): its dates shown first, as the booking form's group may book them.
+    Row(
+        "a series' dates",
+        "GET",
+        "/book/series?group_id={group_a}&" + SERIES_QUERY,
+        "login 200 200 422 200 422 422 200",
+    ),
+    Row("a series", "GET", "/my/series/{series}", "login 200 200 404 200 404 404 200"),
+    Row(
+        "cancel the rest of a series: the charges",
+        "GET",
+        "/my/series/{series}/cancel",
+        "login 200 200 404 200 404 404 200",
+    ),
+    Row(
+        "a series at the desk",
+        "GET",
+        "/manage/series/{series}",
+        "login 403 403 403 200 404 404 200",
+    ),
+    Row(
+        "a series' dates at the counter",
+        "GET",
+        "/manage/facilities/{hall}/series?group_id={group_a}&" + SERIES_QUERY,
+        "login 403 403 403 200 403 403 200",
     ),
     Row("my lottery", "GET", "/my/lottery", "login 200 200 200 200 200 200 200"),
     Row("my calendar", "GET", "/my/calendar", "login 200 200 200 200 200 200 200"),
@@ -416,6 +462,20 @@ FORMS = [
         "POST",
         "/my/bookings/{booking}/cancel",
         "login 303 303 404 303 404 404 303",
+    ),
+    Row("book a series", "POST", "/book/series", "login 303 303 422 303 422 422 303", _series_form),
+    Row(
+        "cancel the rest of a series",
+        "POST",
+        "/my/series/{series}/cancel",
+        "login 303 303 404 303 404 404 303",
+    ),
+    Row(
+        "book a series at the counter",
+        "POST",
+        "/manage/facilities/{hall}/series",
+        "login 403 403 403 303 403 403 303",
+        _series_form,
     ),
     Row(
         "withdraw an application",
@@ -851,6 +911,7 @@ async def _setting(
         session.add(application)
         await session.flush()
         applications[name] = application.id
+    series = await _series(world, hall, client)
     notice = await client.post(
         f"/api/v1/facilities/{hall.facility_id}/notices",
         json={"title_ja": "休館のお知らせ", "body_ja": "本文", "starts_on": "2026-11-25"},
@@ -881,6 +942,8 @@ async def _setting(
         "card_a": world.card_a,
         "password": PASSWORD,
         "booking": made.json()["id"],
+        "series": series,
+        "week_later": (hall.day + timedelta(days=7)).isoformat(),
         "receipt": receipt.id,
         "block": block.json()["id"],
         "sixth_member": sixth.json()["id"],
@@ -902,6 +965,31 @@ async def _setting(
         hall.manager["X-CSRF-Token"],
     )
     return ids, visitors
+
+
+async def _series(world: World, hall: Hall, client: httpx.AsyncClient) -> int:
+    """Group A's series of two Tuesdays' evenings, booked on the booking form's pages."""
+    first = hall.day + timedelta(days=7)
+    made = await client.post(
+        "/book/series",
+        data={
+            "room": str(hall.room_id),
+            "date": first.isoformat(),
+            "group_id": str(world.group_a),
+            "periods": ["30"],
+            "purpose": "meeting",
+            "headcount": "10",
+            "repeat": "week",
+            "until": (first + timedelta(days=7)).isoformat(),
+            "mode": "all",
+            "request_key": "access-table-series",
+            CSRF_FORM_FIELD: world.sessions["member"].csrf_token,
+        },
+        headers={"Cookie": f"{SESSION_COOKIE}={world.sessions['member'].cookie_value}"},
+    )
+    assert made.status_code == 303, made.text
+    client.cookies.clear()
+    return int(made.headers["location"].split("/")[3].split("?")[0])
 
 
 def _path(row: Row, ids: Ids) -> str:
