@@ -440,49 +440,56 @@ async def expire_offers(
 ) -> int:
     """The worker's pass: lapsed open offers end (locked, SKIP LOCKED: safe to run twice at
     once) and their slots go to the next in line, all in one transaction."""
-    now = clock.now()
     async with sessionmaker.begin() as session:
-        lapsed = (
-            await session.scalars(
-                select(WaitlistOffer)
-                .where(WaitlistOffer.status == OfferStatus.OPEN, WaitlistOffer.expires_at <= now)
-                .order_by(WaitlistOffer.id)
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
-        if not lapsed:
-            return 0
-        snapshot = await (snapshots or SnapshotCache()).get(session)
-        entries = {
-            e.id: e
-            for e in await session.scalars(
-                select(WaitlistEntry)
-                .where(WaitlistEntry.id.in_([o.entry_id for o in lapsed]))
-                .with_for_update()
-            )
-        }
-        groups = {
-            g.id: g
-            for g in await session.scalars(
-                select(Group).where(Group.id.in_({o.group_id for o in lapsed}))
-            )
-        }
-        freed: list[Freed] = []
-        for offer in lapsed:
-            entry = entries[offer.entry_id]
-            freed += await _end(session, clock, SYSTEM, offer, entry, OfferStatus.EXPIRED)
-            await mail_group(
-                session,
-                clock,
-                settings,
-                snapshot,
-                groups.get(offer.group_id),
-                "waitlist_expired",
-                entry,
-                offer=offer,
-            )
-        await hand_on(session, clock, settings, snapshot, freed)
-        return len(lapsed)
+        return await expire_lapsed(session, clock, settings, snapshots or SnapshotCache())
+
+
+async def expire_lapsed(
+    session: AsyncSession, clock: Clock, settings: Settings, snapshots: SnapshotCache
+) -> int:
+    """`expire_offers` in the caller's transaction."""
+    now = clock.now()
+    lapsed = (
+        await session.scalars(
+            select(WaitlistOffer)
+            .where(WaitlistOffer.status == OfferStatus.OPEN, WaitlistOffer.expires_at <= now)
+            .order_by(WaitlistOffer.id)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    if not lapsed:
+        return 0
+    snapshot = await snapshots.get(session)
+    entries = {
+        e.id: e
+        for e in await session.scalars(
+            select(WaitlistEntry)
+            .where(WaitlistEntry.id.in_([o.entry_id for o in lapsed]))
+            .with_for_update()
+        )
+    }
+    groups = {
+        g.id: g
+        for g in await session.scalars(
+            select(Group).where(Group.id.in_({o.group_id for o in lapsed}))
+        )
+    }
+    freed: list[Freed] = []
+    for offer in lapsed:
+        entry = entries[offer.entry_id]
+        freed += await _end(session, clock, SYSTEM, offer, entry, OfferStatus.EXPIRED)
+        await mail_group(
+            session,
+            clock,
+            settings,
+            snapshot,
+            groups.get(offer.group_id),
+            "waitlist_expired",
+            entry,
+            offer=offer,
+        )
+    await hand_on(session, clock, settings, snapshot, freed)
+    return len(lapsed)
 
 
 async def close_passed(
