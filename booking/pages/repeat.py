@@ -54,14 +54,14 @@ class Repeat:
     skip_dates: tuple[date, ...]
 
 
-def read_repeat(form: Form, first_date: date) -> Repeat | None:
-    """The repeat fields, each refusal beside its own; None when none is chosen or one is
-    refused."""
+def read_repeat(form: Form, first_date: date | None) -> Repeat | None:
+    """The repeat fields, each refusal beside its own (the first date is the form's own,
+    if usable); None when none is chosen or one is refused."""
     if not form["repeat"]:
         return None
     every = form.choice("repeat", PATTERNS)
     last_date = form.day("until")
-    if last_date is not None and last_date < first_date:
+    if last_date is not None and first_date is not None and last_date < first_date:
         form.error("until", "The last date is before the first.")
         last_date = None
     skipped = _skip_dates(form)

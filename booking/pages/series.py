@@ -23,7 +23,7 @@ from booking.deps import AppSettings, Claims, CurrentClock, DbSession, Network
 from booking.errors import BookingError
 from booking.inventory.network import NetworkSnapshot, PeriodInfo
 from booking.pages.bookings import BOOKING_STATUSES, PAYMENT_STATUSES, book_page, read_booking
-from booking.pages.forms import Form, error_text
+from booking.pages.forms import Form, error_text, iso_day
 from booking.pages.i18n import Texts
 from booking.pages.repeat import (
     OCCURRENCE_STATES,
@@ -76,7 +76,7 @@ def read_series(form: Form, group_field: str = "group_id") -> SeriesRequest | No
     wanted = read_booking(form, group_field)
     if not form["repeat"]:
         form.error("repeat", "Choose how the booking repeats.")
-    repeat = read_repeat(form, wanted.use_date) if wanted else None
+    repeat = read_repeat(form, iso_day(form["date"]))
     if wanted is None or repeat is None:
         return None
     return SeriesRequest(

@@ -186,6 +186,10 @@ async def test_the_repeat_fields_refused_beside_them_with_what_was_typed(
         assert shown.status_code == 422, (changed, shown.text)
         assert field_error(shown.text, name) == message, changed
         assert 'value="12"' in shown.text  # the headcount typed stays
+    # Every field at once: the repeat's refusals beside another field's.
+    both = await _post(client, world, "member", "/book", _form(world, hall, purpose="", until=""))
+    assert field_error(both.text, "purpose") == "入力してください。"
+    assert field_error(both.text, "until") == "入力してください。"
     # The service's refusal of a date to leave out, beside its field too.
     wrong = _form(world, hall, skip="2026-12-02")
     sent = await _post(client, world, "member", "/book", wrong)
