@@ -31,6 +31,7 @@ from booking.pages.catalogue import Catalogue, catalogue
 from booking.pages.forms import Form, attempt, iso_day, whole_id
 from booking.pages.i18n import N_, Texts
 from booking.pages.repeat import PATTERNS, REPEATED_FIELDS, read_repeat, series_preview_url
+from booking.pages.waitlist import offer_notices
 from booking.pages.web import Page
 from booking.reservations import changes, idempotency, listing
 from booking.reservations.availability import AvailabilityQuery, search_availability
@@ -146,12 +147,11 @@ class BookingPages(Controller):
         principal = auth.required()
         form = Form(await request.form(), page.texts)
         wanted = read_booking(form)
-        repeat = read_repeat(form, iso_day(form["date"]))
         key = form.text(
             "request_key", max_length=idempotency.MAX_KEY_LENGTH
         ) or secrets.token_urlsafe(16)
-        if form["repeat"]:  # a series: its dates are shown first
-            if wanted is not None and repeat is not None:
+        if wanted is not None and form["repeat"]:  # a series: its dates are shown first
+            if read_repeat(form, wanted.use_date) is not None:
                 return Redirect(series_preview_url("/book/series", form), status_code=303)
         elif wanted is not None:
             single = wanted
@@ -214,6 +214,7 @@ class BookingPages(Controller):
             when=when,
             whens=WHEN,
             bookings=[shown(network, page.texts, b) for b in found],
+            offer_notices=await offer_notices(db_session, network, page),
             statuses=BOOKING_STATUSES,
             payments=PAYMENT_STATUSES,
         )

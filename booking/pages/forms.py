@@ -135,6 +135,18 @@ ERROR_MESSAGES: dict[str, str] = {
     "user_not_found": N_("That person was not found."),
     "self_suspension": N_("You cannot suspend yourself."),
     "self_revocation": N_("You cannot take your own administrator role away."),
+    # the wait list (キャンセル待ち), waitlist/lines.py and offers.py
+    "already_waiting": N_("Your group is already on the wait list for this slot."),
+    "entry_not_found": N_("That wait-list entry was not found."),
+    "entry_not_live": N_("This wait-list entry has ended already."),
+    "offer_expired": N_("The deadline of this offer has passed."),
+    "offer_not_found": N_("That offer was not found."),
+    "offer_not_open": N_("This offer has ended already (accepted, declined or expired)."),
+    "slot_free": N_("This slot is free: book it instead of waiting."),
+    "waitlist_cap": N_(
+        "Your group is on as many wait lists as it may be: leave one before joining another."
+    ),
+    "waitlist_disabled": N_("This room keeps no wait list."),
     # series: recurring bookings (定期利用), reservations/series.py
     "series_not_found": N_("That series was not found."),
     "series_not_free": N_(

@@ -35,6 +35,7 @@ from booking.reservations import idempotency, listing
 from booking.reservations.availability import AvailabilityQuery, search_availability
 from booking.reservations.bookings import BookingRequest, book
 from booking.reservations.models import Booking, BookingStatus
+from booking.waitlist.lines import waiting_counts
 from booking.web.fields import CARD_NUMBER_MAX, EVENT_NAME_MAX, PURPOSE_MAX
 
 LIVE = {BookingStatus.CONFIRMED, BookingStatus.HELD, BookingStatus.PENDING_APPROVAL}
@@ -46,6 +47,7 @@ class BoardCell:
     state: str
     booking: Booking | None = None
     group: Group | None = None
+    waiting: int | None = None  # groups on the wait list of a taken slot
 
 
 @dataclass
@@ -83,7 +85,11 @@ async def _board(  # noqa: PLR0913
     end = start + timedelta(days=days - 1)
     query = AvailabilityQuery(start=start, end=end, facility_ids=frozenset({facility_id}))
     counts = await applicant_counts(db_session, start, end)
-    rooms, _ = await search_availability(db_session, network, claims_cache, query, today, counts)
+    room_ids = {room.id for room in network.rooms if room.facility_id == facility_id}
+    waiting = await waiting_counts(db_session, room_ids, start, end)
+    rooms, _ = await search_availability(
+        db_session, network, claims_cache, query, today, counts, waiting=waiting
+    )
     found = await listing.facility_bookings(db_session, principal, facility_id, start, end)
     on: dict[tuple[int, date, str], tuple[Booking, Group]] = {}
     for booking, group in found:
@@ -101,16 +107,16 @@ async def _board(  # noqa: PLR0913
             periods = names.periods_on(room, day)
             for p in periods:
                 seen.setdefault(p.code, p)
-            states = {
-                s.period: s.state for d in result.days if d.date == day.isoformat() for s in d.slots
-            }
+            slots = {s.period: s for d in result.days if d.date == day.isoformat() for s in d.slots}
             cells = {}
             for p in periods:
                 taken = on.get((room.id, day, p.code))
+                slot = slots.get(p.code)
                 cells[p.code] = BoardCell(
-                    states.get(p.code, "closed"),
+                    slot.state if slot else "closed",
                     taken[0] if taken else None,
                     taken[1] if taken else None,
+                    slot.waiting if slot else None,
                 )
             board_day.rooms.append((room, cells))
         board_day.periods = sorted(seen.values(), key=lambda p: p.start)

@@ -40,6 +40,7 @@ from booking.pages.passwords import PasswordPages
 from booking.pages.search import SearchPages
 from booking.pages.series import SeriesPages
 from booking.pages.series_cancel import SeriesCancelPages
+from booking.pages.waitlist import WaitlistPages
 from booking.pages.web import STATIC, add_security_headers, login_redirect, request_lang
 from booking.web.errors import EXCEPTION_HANDLERS, http_error, status_of
 from booking.web.path_ids import plain_file_path
@@ -127,6 +128,7 @@ def pages_router() -> Router:
             DeskRoomPages,
             FeePages,
             PolicyPages,
+            WaitlistPages,
             SeriesPages,
             SeriesCancelPages,
             DeskSeriesPages,

@@ -18,6 +18,7 @@ from booking.errors import BookingError, NotFound
 from booking.inventory import estimates, notices, services
 from booking.inventory.closures import closed_dates
 from booking.inventory.network import NetworkSnapshot, PeriodInfo, RoomInfo
+from booking.inventory.policy import Phase, booking_phase
 from booking.lottery.applications import applicant_counts
 from booking.pages.catalogue import DAY_TYPES, Catalogue, catalogue
 from booking.pages.forms import Form
@@ -33,6 +34,7 @@ from booking.reservations.availability import (
     SlotState,
     search_availability,
 )
+from booking.waitlist.lines import waiting_counts
 
 PAGE_SIZE = 50
 FREE = frozenset({SlotState.OPEN, SlotState.LOTTERY})
@@ -58,7 +60,9 @@ class FreeSlot:
 @dataclass(frozen=True, slots=True)
 class GridCell:
     day: date
-    marks: list[tuple[PeriodInfo, str, int | None]]
+    # period, state, applicants (lottery) or groups waiting (taken), whether the wait list
+    # takes it (a taken slot of an online room in the first-come window)
+    marks: list[tuple[PeriodInfo, str, int | None, bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +170,19 @@ async def run_search(
     if criteria.view == "grid":
         limit = STAFF_GRID_ROOM_DAYS if staff else GRID_ROOM_DAYS
     applicants = await applicant_counts(db_session, query.start, query.end)
+    # The list shows free slots only: a wait list's length is for the grid's taken ones.
+    waiting = None
+    if criteria.view == "grid":
+        waiting = await waiting_counts(db_session, room_ids or None, query.start, query.end)
     return await search_availability(
-        db_session, snapshot, claims, query, today, applicants, max_room_days=limit
+        db_session,
+        snapshot,
+        claims,
+        query,
+        today,
+        applicants,
+        max_room_days=limit,
+        waiting=waiting,
     )
 
 
@@ -196,18 +211,25 @@ def free_slots(rooms: list[Any], names: Catalogue, lang: str) -> list[FreeSlot]:
     return slots
 
 
-def grid_rows(rooms: list[Any], names: Catalogue, lang: str) -> list[GridRow]:
+def grid_rows(rooms: list[Any], names: Catalogue, lang: str, today: date) -> list[GridRow]:
     rows = []
     for found in rooms:
         room = names.rooms[found.room_id]
         periods = {p.code: p for p in room.grid.periods}
-        cells = [
-            GridCell(
-                date.fromisoformat(day.date),
-                [(periods[s.period], s.state, s.applicants) for s in day.slots],
-            )
-            for day in found.days
-        ]
+        cells = []
+        for day in found.days:
+            use_date = date.fromisoformat(day.date)
+            marks = []
+            for s in day.slots:
+                taken = s.state == SlotState.BOOKED
+                joinable = (
+                    taken
+                    and room.online_bookable
+                    and booking_phase(room.policy_on(use_date), use_date, today) is Phase.OPEN
+                )
+                count = s.waiting if taken else s.applicants
+                marks.append((periods[s.period], s.state, count, joinable))
+            cells.append(GridCell(use_date, marks))
         rows.append(
             GridRow(
                 room,
@@ -253,7 +275,7 @@ class SearchPages(Controller):
                 form.fail(exc, {"from": "from", "to": "to", "ward": "ward", "kind": "kind"})
             else:
                 if criteria.view == "grid":
-                    results = grid_rows(rooms, names, page.texts.lang)
+                    results = grid_rows(rooms, names, page.texts.lang, today)
                 else:
                     results = free_slots(rooms, names, page.texts.lang)
         total = len(results)

@@ -14,6 +14,7 @@ from booking.errors import InvalidInput
 from booking.lottery.applications import applicant_counts
 from booking.reservations.availability import AvailabilityQuery, SlotState, search_availability
 from booking.reservations.schemas import MAX_HEADCOUNT, AvailabilityRead
+from booking.waitlist.lines import waiting_counts
 from booking.web.errors import error_responses
 from booking.web.path_ids import MAX_ID
 
@@ -29,7 +30,8 @@ class AvailabilityController(Controller):
         summary="The state of every room, date and period in a range (at most 93 days)",
         description=(
             "States: open, booked, closed, blocked, lottery (in the lottery application window, "
-            "with its applicant count), not_yet_open, past (the online window has ended)."
+            "with its applicant count), not_yet_open, past (the online window has ended). A "
+            "booked slot that groups wait for carries `waiting`, the length of its wait list."
         ),
         responses=error_responses(400),
     )
@@ -65,8 +67,9 @@ class AvailabilityController(Controller):
         )
         today = local_today(clock, settings.tz)
         applicants = await applicant_counts(db_session, query.start, query.end)
+        waiting = await waiting_counts(db_session, query.room_ids or None, query.start, query.end)
         rooms, slots = await search_availability(
-            db_session, network, claims_cache, query, today, applicants
+            db_session, network, claims_cache, query, today, applicants, waiting=waiting
         )
         return AvailabilityRead(
             from_=from_, to=to, today=today, room_count=len(rooms), slot_count=slots, rooms=rooms

@@ -39,10 +39,12 @@ from booking.inventory.models import Policy
 from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.pages.routes import pages_router
 from booking.pages.web import ANON_CSRF_COOKIE
+from booking.waitlist import lines
+from booking.waitlist.models import WaitlistOffer
 from tests.conftest import DEFAULT_NOW
 from tests.pages.browsing import ANONYMOUS_FORM_TOKEN, alerts, changes, footprint
-from tests.people import PASSWORD, ROLES, World
-from tests.places import Hall
+from tests.people import PASSWORD, ROLES, World, principal_as
+from tests.places import Hall, open_weekday
 
 # The world's roles, with the manager of the civic hall (tests/places.py) beside the two
 # children's-centre managers: for the hall's bookings "manager_here" is another facility's.
@@ -228,6 +230,15 @@ PAGES = [
         "/manage/facilities/{hall}/series?group_id={group_a}&" + SERIES_QUERY,
         "login 403 403 403 200 403 403 200",
     ),
+    # The wait list (キャンセル待ち): a group's lines, the join form, an offer to group A.
+    Row("my wait list", "GET", "/my/waitlist", "login 200 200 200 200 200 200 200"),
+    Row(
+        "join the wait list: the form",
+        "GET",
+        "/my/waitlist/join?room={room}&date={day2}&period=30",
+        "login 200 200 200 200 200 200 200",
+    ),
+    Row("an offer", "GET", "/my/waitlist/offers/{offer}", "login 200 200 404 200 404 404 200"),
     Row("my lottery", "GET", "/my/lottery", "login 200 200 200 200 200 200 200"),
     Row("my calendar", "GET", "/my/calendar", "login 200 200 200 200 200 200 200"),
     Row("facility desk", "GET", "/manage", "login 403 403 403 200 200 200 200"),
@@ -476,6 +487,38 @@ FORMS = [
         "/manage/facilities/{hall}/series",
         "login 403 403 403 303 403 403 303",
         _series_form,
+    ),
+    Row(
+        "join the wait list",
+        "POST",
+        "/my/waitlist",
+        "login 303 303 422 303 422 422 303",
+        lambda ids, _r: {
+            "room": ids["room"],
+            "date": ids["day2"],
+            "group_id": ids["group_a"],
+            "periods": ["30"],
+            "request_key": "waitlist-access-table",
+        },
+    ),
+    Row(
+        "leave the wait list",
+        "POST",
+        "/my/waitlist/{waiting_entry}/leave",
+        "login 303 303 422 303 422 422 303",
+    ),
+    Row(
+        "accept an offer",
+        "POST",
+        "/my/waitlist/offers/{offer}/accept",
+        "login 303 303 404 303 404 404 303",
+        lambda _ids, _r: {"purpose": "meeting", "headcount": "10"},
+    ),
+    Row(
+        "decline an offer",
+        "POST",
+        "/my/waitlist/offers/{offer}/decline",
+        "login 303 303 404 303 404 404 303",
     ),
     Row(
         "withdraw an application",
@@ -918,6 +961,49 @@ async def _setting(
         headers=hall.manager,
     )
     assert notice.status_code == 201, notice.text
+    # The wait list: group B books the morning and the afternoon and evening of another day,
+    # group A waits for the morning and the afternoon, B cancels the morning: A's offer.
+    day2 = open_weekday(hall.snapshot, hall.facility_id, hall.day + timedelta(days=1))
+    b_bookings = []
+    for periods in (["10"], ["20", "30"]):
+        taken = await client.post(
+            "/api/v1/bookings",
+            json={
+                "group_id": world.group_b,
+                "room_id": hall.room_id,
+                "use_date": day2.isoformat(),
+                "period_codes": periods,
+                "purpose": "meeting",
+                "headcount": 10,
+            },
+            headers=api("other_representative"),
+        )
+        assert taken.status_code == 201, taken.text
+        b_bookings.append(taken.json()["id"])
+    member = await principal_as(session, world, "member")
+    entries = [
+        await lines.join(
+            session,
+            FrozenClock(DEFAULT_NOW),
+            world.settings,
+            hall.snapshot,
+            member,
+            group_id=world.group_a,
+            room_id=hall.room_id,
+            use_date=day2,
+            period_codes=[code],
+        )
+        for code in ("10", "20")
+    ]
+    await session.commit()
+    freed = await client.post(
+        f"/api/v1/bookings/{b_bookings[0]}/cancel", headers=api("other_representative")
+    )
+    assert freed.status_code == 200, freed.text
+    offer_id = await session.scalar(
+        select(WaitlistOffer.id).where(WaitlistOffer.entry_id == entries[0].id)
+    )
+    assert offer_id is not None
     # A receipt of the booking (a row beside the world: the booking itself stays unpaid).
     receipt = Receipt(
         booking_id=made.json()["id"],
@@ -955,6 +1041,9 @@ async def _setting(
         "centre": world.here,
         "notice": notice.json()["id"],
         "policy": await session.scalar(select(Policy.id).order_by(Policy.key).limit(1)) or 0,
+        "day2": day2.isoformat(),
+        "waiting_entry": entries[1].id,
+        "offer": offer_id,
         **applications,
     }
     visitors = {
