@@ -1,0 +1,125 @@
+"""A series (mode all) racing single bookings on the same slots, through the HTTP app on
+committed data, both engines: never a double claim, and the whole series or none of it.
+
+Each round fires the series and two single bookings per date of it at once. A loser of a
+claim is refused (409 naming the slot) or, on PostgreSQL, may be the victim of a deadlock
+between the series' claims and a single booking's (503 database_busy, nothing written).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from booking.db.engine import create_engine, create_sessionmaker
+from booking.inventory.calendar import DayType, day_type
+from booking.inventory.network import SnapshotCache
+from booking.reservations.bookings import is_closed
+from booking.reservations.consistency import check
+from booking.reservations.models import Booking, BookingStatus, Claim, Series
+from tests.reservations import test_concurrency
+from tests.reservations.test_concurrency import Race
+
+# The committed database and the app of tests/reservations/test_concurrency.py.
+committed = test_concurrency.committed
+race = test_concurrency.race
+
+LOSING = {409, 503}
+
+
+async def _weeks(race: Race, count: int) -> list[date]:
+    """`count` weeks running of one weekday on which the room's facility is open, in the
+    first-come window of DEFAULT_NOW (January-February 2027)."""
+    engine = create_engine(race.settings)
+    async with create_sessionmaker(engine)() as session:
+        snapshot = await SnapshotCache().get(session)
+    await engine.dispose()
+    facility = snapshot.facilities[race.facility_id]
+    for offset in range(21):
+        first = date(2027, 1, 5) + timedelta(days=offset)
+        dates = [first + timedelta(weeks=n) for n in range(count)]
+        if all(
+            day_type(d) is DayType.WEEKDAY and not is_closed(snapshot, facility, d) for d in dates
+        ):
+            return dates
+    raise AssertionError("no weekday open for that many weeks")
+
+
+async def test_a_series_racing_single_bookings_is_whole_or_absent(race: Race) -> None:
+    dates = await _weeks(race, 5)
+    engine = create_engine(race.settings)
+    sessionmaker = create_sessionmaker(engine)
+    outcomes = []
+    # The series before the singles, among them, after them: each side first in one round.
+    for period, position in (("10", 0.0), ("20", 0.5), ("30", 1.0)):
+        series_body = {
+            "group_id": race.group_ids[0],
+            "room_id": race.room_id,
+            "period_codes": [period],
+            "purpose": "meeting",
+            "headcount": 5,
+            "first_date": dates[0].isoformat(),
+            "last_date": dates[-1].isoformat(),
+            "every": "week",
+            "mode": "all",
+        }
+
+        async def the_series(body: dict[str, object] = series_body) -> tuple[str, int]:
+            response = await race.client.post("/api/v1/series", json=body, headers=race.headers[0])
+            return "series", response.status_code
+
+        async def single(i: int, day: date, period: str = period) -> tuple[str, int]:
+            response = await race.client.post(
+                "/api/v1/bookings",
+                json={
+                    "group_id": race.group_ids[i],
+                    "room_id": race.room_id,
+                    "use_date": day.isoformat(),
+                    "period_codes": [period],
+                    "purpose": "meeting",
+                    "headcount": 5,
+                },
+                headers=race.headers[i],
+            )
+            return "single", response.status_code
+
+        singles = [single(1 + i, day) for i, day in enumerate(dates + dates)]
+        middle = int(len(singles) * position)
+        results = await asyncio.gather(*singles[:middle], the_series(), *singles[middle:])
+        statuses = Counter(results)
+        series_status = next(status for kind, status in results if kind == "series")
+        assert series_status in {201} | LOSING, results
+        assert set(statuses) <= {("series", s) for s in {201} | LOSING} | {
+            ("single", s) for s in {201} | LOSING
+        }, results
+        async with sessionmaker() as session:
+            live = (
+                await session.execute(
+                    select(Booking.use_date, Booking.series_id).where(
+                        Booking.room_id == race.room_id,
+                        Booking.use_date.in_(dates),
+                        Booking.status == BookingStatus.CONFIRMED,
+                        Booking.id.in_(select(Claim.owner_id).where(Claim.period_code == period)),
+                    )
+                )
+            ).all()
+            in_series = sum(1 for _, series_id in live if series_id is not None)
+            made = await session.scalar(select(func.count()).select_from(Series))
+            # All of the series or none of it, never part.
+            assert in_series in (0, len(dates)), (period, in_series, results)
+            assert (in_series == len(dates)) is (series_status == 201), (period, results)
+            # Never two bookings on one slot.
+            per_date = Counter(day for day, _ in live)
+            assert all(n == 1 for n in per_date.values()), (period, live)
+            if series_status == 201:
+                assert statuses[("single", 201)] == 0, results
+        outcomes.append(series_status)
+        # A refused series leaves no row of its own either.
+        assert made == outcomes.count(201), (outcomes, made)
+    async with sessionmaker() as session:
+        report = await check(session)
+        assert report.ok, report.lines()
+    await engine.dispose()
