@@ -33,7 +33,7 @@ from booking.pages.repeat import (
 )
 from booking.pages.web import Page
 from booking.reservations import idempotency
-from booking.reservations.models import Booking, Series
+from booking.reservations.models import Booking, Series, SeriesPattern
 from booking.reservations.series import (
     Mode,
     SeriesPreview,
@@ -43,6 +43,7 @@ from booking.reservations.series import (
     preview_series,
 )
 from booking.reservations.series_dates import series_dates
+from booking.reservations.series_mail import pattern_words
 
 # The service's fields, as the booking form names them.
 SERIES_FIELDS = {
@@ -94,6 +95,15 @@ def read_series(form: Form, group_field: str = "group_id") -> SeriesRequest | No
     )
 
 
+def pattern_text(texts: Texts, every: SeriesPattern, first_date: date) -> str:
+    """How a series repeats, in words; the same weekday of each month says which (毎月 第2火曜日,
+    as the series' mail does)."""
+    if every is SeriesPattern.MONTH_WEEKDAY:
+        ja, en = pattern_words(every, first_date)
+        return ja if texts.lang == "ja" else en
+    return texts.gettext(PATTERNS[every.value])
+
+
 def occurrence_state(texts: Texts, state: str, reason: str | None) -> str:
     """A date's state in words: the series' own states, else the rule that refused it."""
     if (words := OCCURRENCE_STATES.get(state)) is not None:
@@ -127,7 +137,7 @@ def preview_page(
         states={
             o.use_date: occurrence_state(page.texts, o.state, o.reason) for o in preview.occurrences
         },
-        pattern=PATTERNS[preview.request.every.value],
+        pattern=pattern_text(page.texts, preview.request.every, preview.request.first_date),
         action=action,
         change=change,
     )
@@ -219,7 +229,7 @@ def series_page(page: Page, item: SeriesShown, *, staff_view: bool, done: str = 
         "my/series.html",
         nav="manage" if staff_view else "bookings",
         item=item,
-        pattern=PATTERNS[item.series.every.value],
+        pattern=pattern_text(page.texts, item.series.every, item.series.first_date),
         statuses=BOOKING_STATUSES,
         payments=PAYMENT_STATUSES,
         staff_view=staff_view,

@@ -40,6 +40,23 @@ def close_the_hall(visit: Visit, browser: Browser, day: date) -> None:
         desk.page.context.close()
 
 
+def desk_sees_the_series(visit: Visit, browser: Browser, day: date, series_id: int) -> None:
+    """The hall's desk sees the day's occurrence on its board marked as a series, and opens
+    the series: 12 bookings."""
+    desk = another_visit(browser, visit.site, visit.lang, visit.viewport)
+    try:
+        desk.log_in("manager")
+        desk.go(f"/manage/facilities/{visit.site.hall_id}?date={day.isoformat()}")
+        mark = desk.page.locator(f'table.board a[href="/manage/series/{series_id}"]')
+        expect(mark).to_have_accessible_name(
+            re.compile(re.escape(desk._("Series %(id)s", id=series_id)))
+        )
+        desk.submit(mark, f"**/manage/series/{series_id}")
+        expect(desk.page.locator("table tbody tr.occurrence")).to_have_count(12)
+    finally:
+        desk.page.context.close()
+
+
 @BOTH
 def test_a_secretary_books_thirteen_weeks_and_gets_the_free_twelve(
     visit: Visit, browser: Browser
@@ -100,6 +117,8 @@ def test_a_secretary_books_thirteen_weeks_and_gets_the_free_twelve(
     expect(page.locator(f'ul.dates time[datetime="{closed.isoformat()}"]')).to_have_count(1)
     series_id = int(re.findall(r"/my/series/(\d+)", page.url)[0])
     visit.shot("series")
+
+    desk_sees_the_series(visit, browser, first, series_id)
 
     # My bookings mark each date as part of the series and lead back to it.
     visit.submit(visit.link("My bookings"), "**/my/bookings")

@@ -305,3 +305,19 @@ async def test_the_counter_books_a_series_for_a_group_by_its_card_number(
     desk = await client.get(booked.headers["location"], headers={"Cookie": hall.manager["Cookie"]})
     assert len(_rows(desk.text)) == 3
     assert f'href="/my/series/{series_id}/cancel?next=/manage/series/{series_id}"' in desk.text
+
+
+async def test_the_same_weekday_of_each_month_says_which_and_lists_its_dates(
+    world: World, hall: Hall, client: httpx.AsyncClient
+) -> None:
+    fields = _form(world, hall, repeat="month_weekday", until="2027-02-28")
+    sent = await _post(client, world, "member", "/book", fields)
+    shown = await _get(client, world, "member", sent.headers["location"])
+    assert shown.status_code == 200, shown.text
+    assert list(_rows(shown.text)) == ["2026-12-01", "2027-01-05", "2027-02-02"]
+    assert "<dt>繰り返し</dt><dd>毎月 第1火曜日</dd>" in shown.text
+    client.cookies.clear()
+    english = await client.get(
+        sent.headers["location"], headers=cookies(world, "member", lang="en")
+    )
+    assert "<dt>Repeat</dt><dd>the first Tuesday of each month</dd>" in english.text
