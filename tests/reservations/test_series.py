@@ -5,11 +5,12 @@ occurrences listed to staff like single bookings."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from booking.accounts.access import Principal
 from booking.audit.models import AuditEvent
@@ -366,3 +367,40 @@ async def test_a_first_date_in_the_past_and_periods_no_date_has_are_refused(
         with pytest.raises(InvalidInput) as raised:
             await preview_series(session, clock, world.settings, hall.snapshot, member, wanted)
         assert raised.value.code == code
+
+
+async def test_a_long_series_takes_no_more_statements_than_a_short_one(
+    world: World,
+    hall: Hall,
+    session: AsyncSession,
+    clock: FrozenClock,
+    connection: AsyncConnection,
+) -> None:
+    """Preview and booking cost a fixed number of statements whatever the series' length
+    (no query per date): 4 weeks and a year of weeks at the counter (to 31 March, the rest
+    outside the window) read with the same statements, and on PostgreSQL write with the same
+    too (its driver sends a batch of rows as one statement; SQLite's one per row)."""
+    staff = await principal(session, hall.manager_id)
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statements.append(str(args[2]).split()[0])
+
+    costs = []
+    for first, weeks in ((hall.day - timedelta(days=28), 3), (date(2026, 12, 1), 52)):
+        last = first + timedelta(weeks=weeks)
+        wanted = weekly(world, hall, first, last, group_id=world.group_b, period_codes=["30"])
+        event.listen(connection.sync_connection, "before_cursor_execute", seen)
+        try:
+            statements.clear()
+            outcome = await book_series(
+                session, clock, world.settings, hall.snapshot, staff, wanted, mode="free"
+            )
+            costs.append(Counter(statements))
+        finally:
+            event.remove(connection.sync_connection, "before_cursor_execute", seen)
+        assert len(outcome.bookings) >= 3
+    assert len(outcome.occurrences) == 53
+    assert costs[0]["SELECT"] == costs[1]["SELECT"], costs
+    if connection.dialect.name == "postgresql":
+        assert costs[0] == costs[1], costs
