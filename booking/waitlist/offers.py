@@ -1,294 +1,32 @@
-"""Offers: a freed slot goes to the first in its line, never to first-come in between.
-
-`hand_on` runs in the transaction that frees claims (a cancellation, a rejection, a hold's
-expiry, a lapsed lottery win, a released block, an offer declined or expired). It reads the
-waiting entries of the freed dates in one query, in join order, and gives the first entry whose
-whole slot (every unit of its room x its periods) is free an offer with claims of kind `offer`,
-inserted in a savepoint: a unique violation means the slot is not free after all, and the next
-entry is tried. The freed slot is thus claimed before the transaction that freed it commits.
-
-An offer stands `waitlist.offer_hours` (default 24), never past the end of the date's last
-online booking day (Asia/Tokyo); when no time is left, the entry is closed and the slot opens.
-Accepting books the slot as an ordinary booking in one transaction; declining or letting it
-expire hands the slot on to the next in line.
+"""Offers made to the wait list (booking/waitlist/handon.py makes them): accepted, an
+offer is an ordinary booking made in one transaction; declined or let expire, its slot goes to
+the next in line. The worker expires lapsed offers and closes lines whose date's online
+booking has ended; both passes are safe to run twice at once (SKIP LOCKED).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from collections.abc import Sequence
+from datetime import date, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
 
 from booking.accounts.access import Principal
 from booking.accounts.models import Group
 from booking.audit.service import SYSTEM, Actor, record
 from booking.clock import Clock, local_today
-from booking.db.errors import constraint_of
 from booking.errors import Conflict, NotFound
-from booking.inventory.network import NetworkSnapshot, RoomInfo, SnapshotCache
-from booking.inventory.policy import ReservationPolicy, last_booking_day
-from booking.notifications.booking_mail import moment_en, moment_ja, slot, slot_context
-from booking.notifications.outbox import enqueue
+from booking.inventory.network import NetworkSnapshot, SnapshotCache
+from booking.inventory.policy import last_booking_day
 from booking.reservations.bookings import BookingRequest, book
-from booking.reservations.claims import CLAIM_CONSTRAINTS, Freed, release_claims
+from booking.reservations.claims import Freed, release_claims
 from booking.reservations.models import Booking, Claim, ClaimKind
 from booking.settings import Settings
-from booking.waitlist.lines import entry_audit, waitlist_url
-from booking.waitlist.models import (
-    EntryStatus,
-    OfferStatus,
-    WaitlistEntry,
-    WaitlistOffer,
-)
+from booking.waitlist.handon import close_entry, hand_on, mail_group, offer_audit
+from booking.waitlist.models import EntryStatus, OfferStatus, WaitlistEntry, WaitlistOffer
 
-
-def online_deadline(policy: ReservationPolicy, use_date: date, tz: ZoneInfo) -> datetime:
-    """The end of the last online booking day of the date (00:00 local the day after), UTC."""
-    day_after = last_booking_day(policy, use_date) + timedelta(days=1)
-    return datetime.combine(day_after, time(0), tz).astimezone(UTC)
-
-
-def offer_expiry(
-    policy: ReservationPolicy, use_date: date, now: datetime, tz: ZoneInfo
-) -> datetime:
-    """now + offer_hours, but never past the online booking deadline of the date."""
-    return min(
-        now + timedelta(hours=policy.waitlist.offer_hours), online_deadline(policy, use_date, tz)
-    )
-
-
-def offer_audit(offer: WaitlistOffer) -> dict[str, object]:
-    return {
-        "status": offer.status.value,
-        "entry_id": offer.entry_id,
-        "group_id": offer.group_id,
-        "room_id": offer.room_id,
-        "use_date": offer.use_date.isoformat(),
-        "period_codes": list(offer.period_codes),
-        "expires_at": offer.expires_at.isoformat(),
-        "booking_id": offer.booking_id,
-    }
-
-
-class _Pass:
-    """One hand-on: the rooms by id, the groups to mail, and what is taken now."""
-
-    def __init__(
-        self,
-        session: AsyncSession,
-        clock: Clock,
-        settings: Settings,
-        snapshot: NetworkSnapshot,
-        groups: dict[int, Group],
-        taken: set[Freed],
-    ) -> None:
-        self.session = session
-        self.clock = clock
-        self.settings = settings
-        self.snapshot = snapshot
-        self.groups = groups
-        self.taken = taken
-
-    async def close(self, entry: WaitlistEntry) -> None:
-        """No time left to offer the slot before the online deadline: the entry ends."""
-        before = entry_audit(entry)
-        entry.status = EntryStatus.CLOSED
-        entry.ended_at = self.clock.now()
-        await record(
-            self.session,
-            self.clock,
-            SYSTEM,
-            "waitlist.closed",
-            ("waitlist_entry", entry.id),
-            before=before,
-            after=entry_audit(entry),
-        )
-        await mail_group(
-            self.session,
-            self.clock,
-            self.settings,
-            self.snapshot,
-            self.groups.get(entry.group_id),
-            "waitlist_closed",
-            entry,
-        )
-
-    async def offer(
-        self, entry: WaitlistEntry, room: RoomInfo, expires_at: datetime
-    ) -> WaitlistOffer | None:
-        """The offer and its claims in a savepoint; None when the entry is no longer waiting or
-        a claim on its slot won (the constraint decides, as for a booking)."""
-        now = self.clock.now()
-        wanted = [(u, entry.use_date, p) for u in room.unit_ids for p in entry.period_codes]
-        try:
-            async with self.session.begin_nested():
-                moved = await self.session.execute(
-                    update(WaitlistEntry)
-                    .where(
-                        WaitlistEntry.id == entry.id,
-                        WaitlistEntry.status == EntryStatus.WAITING,
-                    )
-                    .values(status=EntryStatus.OFFERED)
-                    .execution_options(synchronize_session=False)
-                )
-                if not getattr(moved, "rowcount", 0):  # left the line meanwhile
-                    return None
-                offer = WaitlistOffer(
-                    entry_id=entry.id,
-                    group_id=entry.group_id,
-                    room_id=entry.room_id,
-                    facility_id=entry.facility_id,
-                    use_date=entry.use_date,
-                    period_codes=list(entry.period_codes),
-                    status=OfferStatus.OPEN,
-                    made_at=now,
-                    expires_at=expires_at,
-                )
-                self.session.add(offer)
-                await self.session.flush()
-                self.session.add_all(
-                    Claim(
-                        unit_id=unit,
-                        use_date=day,
-                        period_code=code,
-                        kind=ClaimKind.OFFER,
-                        owner_id=offer.id,
-                        created_at=now,
-                    )
-                    for unit, day, code in wanted
-                )
-                await self.session.flush()
-        except IntegrityError as exc:
-            if constraint_of(exc) not in CLAIM_CONSTRAINTS:
-                raise
-            return None
-        set_committed_value(entry, "status", EntryStatus.OFFERED)
-        self.taken.update(wanted)
-        await record(
-            self.session,
-            self.clock,
-            SYSTEM,
-            "waitlist.offered",
-            ("waitlist_offer", offer.id),
-            after=offer_audit(offer),
-        )
-        await mail_group(
-            self.session,
-            self.clock,
-            self.settings,
-            self.snapshot,
-            self.groups.get(entry.group_id),
-            "waitlist_offer",
-            entry,
-            offer=offer,
-        )
-        return offer
-
-
-async def mail_group(  # noqa: PLR0913
-    session: AsyncSession,
-    clock: Clock,
-    settings: Settings,
-    snapshot: NetworkSnapshot,
-    group: Group | None,
-    template: str,
-    entry: WaitlistEntry,
-    *,
-    offer: WaitlistOffer | None = None,
-) -> None:
-    """A wait-list mail to the group's contact address, linking /my/waitlist."""
-    if group is None or not group.email:
-        return
-    context: dict[str, object] = {
-        "name": group.name,
-        "entry_id": entry.id,
-        "url": waitlist_url(settings),
-        **slot_context(slot(snapshot, entry.room_id, entry.use_date, entry.period_codes)),
-    }
-    if offer is not None:
-        expires = offer.expires_at.astimezone(settings.tz)
-        context |= {
-            "offer_id": offer.id,
-            "expires_ja": moment_ja(expires),
-            "expires_en": moment_en(expires),
-        }
-    await enqueue(session, clock, to=group.email, template=template, context=context)
-
-
-async def hand_on(
-    session: AsyncSession,
-    clock: Clock,
-    settings: Settings,
-    snapshot: NetworkSnapshot,
-    freed: Collection[Freed],
-) -> list[WaitlistOffer]:
-    """Offer freed slots to their lines, in join order, in the caller's transaction."""
-    if not freed:
-        return []
-    freed_cells = set(freed)
-    dates = sorted({day for _, day, _ in freed_cells})
-    waiting = (
-        await session.scalars(
-            select(WaitlistEntry)
-            .where(WaitlistEntry.use_date.in_(dates), WaitlistEntry.status == EntryStatus.WAITING)
-            .order_by(WaitlistEntry.joined_at, WaitlistEntry.id)
-        )
-    ).all()
-    if not waiting:
-        return []
-    rooms = {room.id: room for room in snapshot.rooms}
-    candidates = [
-        entry
-        for entry in waiting
-        if (room := rooms.get(entry.room_id)) is not None
-        and any(
-            (unit, entry.use_date, code) in freed_cells
-            for unit in room.unit_ids
-            for code in entry.period_codes
-        )
-    ]
-    if not candidates:
-        return []
-    units = {unit for entry in candidates for unit in rooms[entry.room_id].unit_ids}
-    taken_rows = await session.execute(
-        select(Claim.unit_id, Claim.use_date, Claim.period_code).where(
-            Claim.use_date.in_(sorted({e.use_date for e in candidates})),
-            Claim.unit_id.in_(sorted(units)),
-        )
-    )
-    groups = {
-        group.id: group
-        for group in await session.scalars(
-            select(Group).where(Group.id.in_(sorted({e.group_id for e in candidates})))
-        )
-    }
-    taken = {(unit, day, code) for unit, day, code in taken_rows.all()}
-    work = _Pass(session, clock, settings, snapshot, groups, taken)
-    now = clock.now()
-    made = []
-    for entry in candidates:
-        room = rooms[entry.room_id]
-        if any(
-            (unit, entry.use_date, code) in work.taken
-            for unit in room.unit_ids
-            for code in entry.period_codes
-        ):
-            continue  # part of its slot is still taken (or was just offered to another)
-        policy = room.policy_on(entry.use_date)
-        if not policy.waitlist.enabled:
-            continue
-        expires_at = offer_expiry(policy, entry.use_date, now, settings.tz)
-        if expires_at <= now:
-            await work.close(entry)
-            continue
-        if (offer := await work.offer(entry, room, expires_at)) is not None:
-            made.append(offer)
-    return made
+__all__ = ["accept", "close_passed", "decline", "expire_offers", "hand_on", "waitlist_pass"]
 
 
 async def get_offer(
@@ -374,33 +112,36 @@ async def accept(  # noqa: PLR0913
     return booking
 
 
-async def _end(
-    session: AsyncSession,
-    clock: Clock,
-    actor: Actor,
-    offer: WaitlistOffer,
-    entry: WaitlistEntry,
-    status: OfferStatus,
-) -> list[Freed]:
-    """The offer declined or expired: its claims released, the entry ended likewise."""
+def _end(
+    clock: Clock, offer: WaitlistOffer, entry: WaitlistEntry, status: OfferStatus, actor: Actor
+) -> dict[str, object]:
+    """The offer declined or expired, its entry ended likewise; the audit's before."""
     before = offer_audit(offer)
-    freed = await release_claims(session, [ClaimKind.OFFER], offer.id)
     now = clock.now()
     offer.status = status
     offer.decided_at = now
     offer.decided_by_user_id = actor.user_id
     entry.status = EntryStatus.DECLINED if status is OfferStatus.DECLINED else EntryStatus.EXPIRED
     entry.ended_at = now
+    return before
+
+
+async def _record_end(
+    session: AsyncSession,
+    clock: Clock,
+    actor: Actor,
+    offer: WaitlistOffer,
+    before: dict[str, object],
+) -> None:
     await record(
         session,
         clock,
         actor,
-        f"waitlist.{status.value}",
+        f"waitlist.{offer.status.value}",
         ("waitlist_offer", offer.id),
         before=before,
         after=offer_audit(offer),
     )
-    return freed
 
 
 async def decline(
@@ -413,7 +154,9 @@ async def decline(
 ) -> WaitlistOffer:
     """Say no to an offer: the slot goes to the next in line (or opens)."""
     offer, entry = await _open_offer(session, principal, offer_id)
-    freed = await _end(session, clock, principal.actor, offer, entry, OfferStatus.DECLINED)
+    freed = await release_claims(session, [ClaimKind.OFFER], offer.id)
+    before = _end(clock, offer, entry, OfferStatus.DECLINED, principal.actor)
+    await _record_end(session, clock, principal.actor, offer, before)
     await hand_on(session, clock, settings, snapshot, freed)
     return offer
 
@@ -474,11 +217,18 @@ async def expire_lapsed(
             select(Group).where(Group.id.in_({o.group_id for o in lapsed}))
         )
     }
-    freed: list[Freed] = []
+    # Their claims in one statement, whatever their number.
+    released = await session.execute(
+        delete(Claim)
+        .where(Claim.kind == ClaimKind.OFFER, Claim.owner_id.in_([o.id for o in lapsed]))
+        .returning(Claim.unit_id, Claim.use_date, Claim.period_code)
+    )
+    freed: list[Freed] = [(unit, day, code) for unit, day, code in released.all()]
     for offer in lapsed:
         entry = entries[offer.entry_id]
-        freed += await _end(session, clock, SYSTEM, offer, entry, OfferStatus.EXPIRED)
-        await mail_group(
+        before = _end(clock, offer, entry, OfferStatus.EXPIRED, SYSTEM)
+        await _record_end(session, clock, SYSTEM, offer, before)
+        mail_group(
             session,
             clock,
             settings,
@@ -540,9 +290,9 @@ async def close_passed(
                 select(Group).where(Group.id.in_({e.group_id for e in ended}))
             )
         }
-        work = _Pass(session, clock, settings, snapshot, groups, set())
         for entry in ended:
-            await work.close(entry)
+            group = groups.get(entry.group_id)
+            await close_entry(session, clock, settings, snapshot, group, entry)
         return len(ended)
 
 

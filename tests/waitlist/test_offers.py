@@ -5,6 +5,7 @@ it goes to the next; with nobody left the slot opens."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -14,9 +15,10 @@ from booking.audit.models import AuditEvent
 from booking.errors import Conflict
 from booking.notifications.models import OutboxMessage
 from booking.reservations import changes
+from booking.reservations.claims import Freed, release_claims
 from booking.reservations.consistency import check
 from booking.reservations.models import Booking, BookingStatus, Claim, ClaimKind
-from booking.waitlist import lines, offers
+from booking.waitlist import handon, lines, offers
 from booking.waitlist.models import EntryStatus, OfferStatus, WaitlistEntry, WaitlistOffer
 from tests.reservations.test_service_boundaries import refused
 from tests.waitlist.conftest import Queue
@@ -197,3 +199,41 @@ async def test_with_no_time_left_the_entries_close_and_the_slot_opens(queue: Que
         select(OutboxMessage).where(OutboxMessage.template == "waitlist_closed")
     )
     assert closed is not None
+
+
+async def test_a_batch_that_loses_a_slot_is_retried_one_by_one(
+    queue: Queue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The offers of a pass are written in one savepoint; when a claim wins one of the slots
+    (a writer the pass did not see), the batch is undone and the entries are tried one by
+    one: the loser's line moves on, the others keep their offers."""
+    morning = await queue.book(["10"])
+    await queue.book(["20"], group=3)
+    evening = await queue.book(["30"])
+    both = await queue.join(0, ["10", "20"])  # 午後 is taken: its insert will fail
+    one = await queue.join(1, ["10"])
+    other = await queue.join(2, ["30"])
+    real = handon._taken
+    calls = []
+
+    async def unseen_first(*args: Any) -> set[Freed]:
+        calls.append(1)
+        return set() if len(calls) == 1 else await real(*args)
+
+    monkeypatch.setattr(handon, "_taken", unseen_first)
+    freed = [
+        *await release_claims(queue.session, [ClaimKind.BOOKING], morning.id),
+        *await release_claims(queue.session, [ClaimKind.BOOKING], evening.id),
+    ]
+    made = await handon.hand_on(
+        queue.session, queue.clock, queue.world.settings, queue.snapshot, freed
+    )
+    assert len(calls) == 2  # the batch failed and was redone
+    assert sorted(o.entry_id for o in made) == sorted([one.id, other.id])
+    assert both.status is EntryStatus.WAITING
+    assert await offer_of(queue.session, both) is None
+    assert await claim_kinds(queue) == {
+        "10": ClaimKind.OFFER,
+        "20": ClaimKind.BOOKING,
+        "30": ClaimKind.OFFER,
+    }
