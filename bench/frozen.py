@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 from availability import recreate, run
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -229,15 +231,21 @@ def server_ms(response: httpx.Response) -> float:
 class Timings:
     client: list[float]
     server: list[float]
+    statements: list[int] = field(default_factory=list)
 
-    def row(self, label: str, extra: str = "") -> str:
+    HEADER = (
+        "| n | client p50 ms | client p95 ms | server p50 ms | server p95 ms "
+        "| SQL statements (median) |\n|---:|---:|---:|---:|---:|---:|"
+    )
+
+    def row(self, label: str) -> str:
         cells = [percentile(self.client, 0.5), percentile(self.client, 0.95)]
         cells += [percentile(self.server, 0.5), percentile(self.server, 0.95)]
-        tail = f" {extra} |" if extra else ""
+        counted = f"{statistics.median(self.statements):.0f}" if self.statements else "-"
         return (
             f"| {label} | {len(self.client)} | "
             + " | ".join(f"{c:.1f}" for c in cells)
-            + f" |{tail}"
+            + f" | {counted} |"
         )
 
 
@@ -252,6 +260,8 @@ async def timed(
     if response.status_code != expect:
         raise RuntimeError(f"{response.status_code} (expected {expect}): {response.text[:800]}")
     timings.server.append(server_ms(response))
+    if (counted := response.headers.get(STATEMENTS_HEADER)) is not None:
+        timings.statements.append(int(counted))
     return response
 
 
@@ -277,15 +287,55 @@ def load_line() -> str:
     return f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
 
 
+STATEMENTS_HEADER = "x-bench-sql-statements"
+_STATEMENTS: ContextVar[list[int] | None] = ContextVar("bench_statements", default=None)
+
+
+def _count_statement(*_: Any) -> None:
+    counter = _STATEMENTS.get()
+    if counter is not None:
+        counter[0] += 1
+
+
+def counting(app: Any) -> Any:
+    """The bench server's own wrapper: each response says how many SQL statements its request
+    sent through SQLAlchemy before the answer (savepoints included; not the claims cache's
+    direct asyncpg reads, nor what runs after the answer, e.g. a token's last use)."""
+    event.listen(Engine, "before_cursor_execute", _count_statement)
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        counter = [0]
+        token = _STATEMENTS.set(counter)
+
+        async def counted_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    *message.get("headers", []),
+                    (STATEMENTS_HEADER.encode(), b"%d" % counter[0]),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await app(scope, receive, counted_send)
+        finally:
+            _STATEMENTS.reset(token)
+
+    return wrapped
+
+
 def serve(port: int, at: datetime) -> None:
     """The server process: the app as `booking serve` builds it, its clock frozen at `at`, the
-    heap settled as `booking serve` settles it."""
+    heap settled as `booking serve` settles it; a header counts each request's statements."""
     import uvicorn  # noqa: PLC0415 - only the server process needs it
 
     from booking.app import create_app, settle_heap  # noqa: PLC0415
     from booking.settings import load_settings  # noqa: PLC0415
 
-    app = create_app(load_settings(), clock=FrozenClock(at))
+    app = counting(create_app(load_settings(), clock=FrozenClock(at)))
     settle_heap()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 

@@ -313,8 +313,7 @@ async def bench(args: argparse.Namespace) -> None:  # noqa: PLR0915 - one straig
         headers_of |= {g.id: {"Authorization": f"Bearer {g.token}"} for g in online_groups}
         async with httpx.AsyncClient(base_url=server.base, timeout=60) as client:
             print(f"\nover HTTP, one request at a time; {load_line()}")
-            print("| request | n | client p50 ms | client p95 ms | server p50 ms | server p95 ms |")
-            print("|---|---:|---:|---:|---:|---:|")
+            print(f"| request {Timings.HEADER.replace('|---:', '|---|---:', 1)}")
             preview, booking, seen = await http_series(client, counter_plans, today, 52, headers_of)
             print(preview.row("52 weekly, counter (staff): preview (dry_run)"))
             print(booking.row("52 weekly, counter (staff): book, mode=all"))

@@ -319,11 +319,7 @@ async def bench(args: argparse.Namespace) -> None:
                 f"bookings nobody waits for; {load_line()}"
             )
             hands_on, nobody = await cancellations(client, lined, plain, args.seed)
-        print(
-            "| cancellation over HTTP | n | client p50 ms | client p95 ms | server p50 ms"
-            " | server p95 ms |"
-        )
-        print("|---|---:|---:|---:|---:|---:|")
+        print(f"| cancellation over HTTP {Timings.HEADER.replace('|---:', '|---|---:', 1)}")
         print(nobody.row("nobody waiting (claims released)"))
         print(hands_on.row("10 waiting: hands on (offer, its claims, its mail)"))
     finally:
