@@ -13,6 +13,8 @@ from booking.inventory.calendar import EARLIEST_DAY, LATEST_DAY
 from booking.pages.forms import Form, half_width
 from booking.pages.i18n import N_
 from booking.reservations.models import SeriesPattern
+from booking.reservations.series_dates import MAX_OCCURRENCES
+from booking.web.fields import SKIP_DATES_TEXT_MAX
 
 # The values of the "repeat" radio buttons: "" is one date only.
 PATTERNS = {
@@ -30,9 +32,8 @@ OCCURRENCE_STATES = {
     "over_cap": N_("Over the limit for the month"),
     "not_online": N_("At the counter only"),
 }
-# A year of weekly dates at most: the field's own bound, before the service's.
-MAX_SKIP_DATES = 60
-SKIP_MAX_LENGTH = MAX_SKIP_DATES * 11
+# As many as a series may have dates: the field's own bound, before the service's.
+MAX_SKIP_DATES = MAX_OCCURRENCES
 # The booking form's fields carried to the series' dates and back ("change").
 REPEATED_FIELDS = (
     "group_id",
@@ -71,7 +72,7 @@ def read_repeat(form: Form, first_date: date | None) -> Repeat | None:
 
 
 def _skip_dates(form: Form) -> tuple[date, ...] | None:
-    raw = form.text("skip", required=False, max_length=SKIP_MAX_LENGTH)
+    raw = form.text("skip", required=False, max_length=SKIP_DATES_TEXT_MAX)
     if "skip" in form.errors:
         return None
     found: set[date] = set()

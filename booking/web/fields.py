@@ -47,6 +47,9 @@ DOCUMENT_CODE_MAX = 20  # its verification code as typed: ABCD-EFGH-JKLM
 LIST_MAX = 500  # the most rows a page of a list may ask for
 NOTICE_TITLE_MAX = 100  # a facility's notice (お知らせ): its title, one line
 NOTICE_BODY_MAX = 2000  # and its text, line breaks allowed
+# A series' dates to leave out as the booking form takes them (YYYY-MM-DD and a space each): as
+# many as a series may have dates (reservations/series_dates.py MAX_OCCURRENCES, a year of weeks).
+SKIP_DATES_TEXT_MAX = 53 * len("YYYY-MM-DD ")
 
 # The same, by the name the web forms' templates use for `maxlength` (`limits.purpose`).
 LIMITS = {
@@ -65,6 +68,7 @@ LIMITS = {
     "document_code": DOCUMENT_CODE_MAX,
     "notice_title": NOTICE_TITLE_MAX,
     "notice_body": NOTICE_BODY_MAX,
+    "skip_dates": SKIP_DATES_TEXT_MAX,
 }
 
 Id = Annotated[
