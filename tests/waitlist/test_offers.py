@@ -237,3 +237,25 @@ async def test_a_batch_that_loses_a_slot_is_retried_one_by_one(
         "20": ClaimKind.BOOKING,
         "30": ClaimKind.OFFER,
     }
+
+
+async def test_the_worker_closes_lines_whose_online_booking_has_ended(
+    queue: Queue, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await queue.book(["10"])
+    entry = await queue.join(0, ["10"])
+    await queue.session.commit()
+    last = queue.hall.day - timedelta(days=3)
+    settings = queue.world.settings
+    queue.clock.set(datetime(last.year, last.month, last.day, 14, 59, tzinfo=UTC))  # 23:59 JST
+    assert await offers.waitlist_pass(sessionmaker, queue.clock, settings) == (0, 0)
+    queue.clock.set(datetime(last.year, last.month, last.day, 15, 0, tzinfo=UTC))  # 00:00 JST
+    assert await offers.waitlist_pass(sessionmaker, queue.clock, settings) == (0, 1)
+    assert await offers.waitlist_pass(sessionmaker, queue.clock, settings) == (0, 0)  # once
+    await queue.session.refresh(entry)
+    assert entry.status is EntryStatus.CLOSED
+    closed = await queue.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.template == "waitlist_closed")
+    )
+    assert closed is not None
+    assert closed.to_address == "wait0@example.jp"
