@@ -224,12 +224,19 @@ async def preview_series(
     snapshot: NetworkSnapshot,
     principal: Principal,
     request: SeriesRequest,
+    *,
+    lock_group: bool = False,
 ) -> SeriesPreview:
-    """Each occurrence's state and fee, nothing written (three queries whatever the length)."""
+    """Each occurrence's state and fee, nothing written (three queries whatever the length).
+
+    `lock_group` (booking): the group's row FOR UPDATE once the person may act for it, so two
+    series of one group at once are counted against the cap one after the other."""
     dates = series_dates(request.every, request.first_date, request.last_date, request.skip_dates)
     room = room_of(snapshot, request.room_id)
     group = await get_group(session, request.group_id)
     channel = channel_for(principal, group, room)
+    if lock_group:
+        group = await get_group(session, request.group_id, for_update=True)
     today = local_today(clock, settings.tz)
     if request.first_date < today:
         raise InvalidInput("the first date is in the past", field="first_date", code="past_date")
@@ -304,7 +311,9 @@ async def book_series(
     transaction: the series, a booking per occurrence, their audit events and claims, one
     mail. A slot taken meanwhile by a concurrent writer fails the whole series (409 naming
     the slot)."""
-    preview = await preview_series(session, clock, settings, snapshot, principal, request)
+    preview = await preview_series(
+        session, clock, settings, snapshot, principal, request, lock_group=True
+    )
     if (refusal := _refused(preview, mode)) is not None:
         raise refusal
     room, group = preview.room, preview.group

@@ -12,20 +12,29 @@ import asyncio
 from collections import Counter
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, update
 
 from booking.db.engine import create_engine, create_sessionmaker
+from booking.errors import Conflict
 from booking.inventory.calendar import DayType, day_type
+from booking.inventory.models import Policy, Room
 from booking.inventory.network import SnapshotCache
+from booking.inventory.services import bump_revision
 from booking.reservations.bookings import is_closed
 from booking.reservations.consistency import check
-from booking.reservations.models import Booking, BookingStatus, Claim, Series
-from tests.reservations import test_concurrency
+from booking.reservations.models import Booking, BookingStatus, Claim, Series, SeriesPattern
+from booking.reservations.series import SeriesRequest, book_series
+from tests.conftest import DEFAULT_NOW
+from tests.races import Step
+from tests.reservations import test_change_locks, test_concurrency
+from tests.reservations.test_change_locks import Desk
 from tests.reservations.test_concurrency import Race
 
 # The committed database and the app of tests/reservations/test_concurrency.py.
 committed = test_concurrency.committed
 race = test_concurrency.race
+desk = test_change_locks.desk
 
 LOSING = {409, 503}
 
@@ -123,3 +132,56 @@ async def test_a_series_racing_single_bookings_is_whole_or_absent(race: Race) ->
         report = await check(session)
         assert report.ok, report.lines()
     await engine.dispose()
+
+
+@pytest.mark.engines("postgresql")
+async def test_two_series_of_one_group_at_once_keep_to_the_cap(desk: Desk) -> None:
+    """Each series alone is within the cap (4 a month), both together are not: the group's
+    row is locked while a series is booked, so the second waits, counts the first's dates and
+    is refused (without the lock it read the count before the first wrote: 6 in a month)."""
+    async with desk.sessionmaker.begin() as session:
+        policy = Policy(key="series-cap-race", settings={"series": {"cap_per_facility_month": 4}})
+        session.add(policy)
+        await session.flush()
+        await session.execute(
+            update(Room).where(Room.id == desk.room_id).values(policy_id=policy.id)
+        )
+        await bump_revision(session, DEFAULT_NOW)
+    async with desk.sessionmaker() as session:
+        snapshot = await SnapshotCache().get(session)
+    facility = snapshot.facilities[desk.facility_id]
+    first = next(
+        d
+        for d in (date(2027, 1, 5) + timedelta(days=n) for n in range(7))
+        if all(
+            day_type(d + timedelta(weeks=w)) is DayType.WEEKDAY
+            and not is_closed(snapshot, facility, d + timedelta(weeks=w))
+            for w in range(3)
+        )
+    )
+
+    def series(period: str) -> Step:
+        wanted = SeriesRequest(
+            group_id=desk.group_id,
+            room_id=desk.room_id,
+            period_codes=[period],
+            purpose="meeting",
+            headcount=5,
+            first_date=first,
+            last_date=first + timedelta(weeks=2),
+            every=SeriesPattern.WEEK,
+        )
+        return lambda session: book_series(
+            session, desk.clock, desk.settings, snapshot, desk.staff, wanted
+        )
+
+    second = await desk.at_once(series("10"), series("20"))
+    assert isinstance(second, Conflict), second
+    assert second.code == "series_not_free"
+    async with desk.sessionmaker() as session:
+        booked = await session.scalar(
+            select(func.count())
+            .select_from(Booking)
+            .where(Booking.group_id == desk.group_id, Booking.series_id.is_not(None))
+        )
+    assert booked == 3
