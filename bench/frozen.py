@@ -191,12 +191,13 @@ class Server:
 
     def __init__(self, env: dict[str, str], port: int, at: datetime) -> None:
         self.base = f"http://127.0.0.1:{port}"
+        self.log = Path(f"/tmp/bench-server-{port}.log")  # noqa: S108 - a bench's scratch
         self.process = subprocess.Popen(
             [sys.executable, str(SELF), "--serve", "--port", str(port), "--at", at.isoformat()],
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=self.log.open("w"),  # warnings and tracebacks, to look at after a failure
         )
 
     async def ready(self) -> None:
