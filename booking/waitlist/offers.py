@@ -26,7 +26,17 @@ from booking.settings import Settings
 from booking.waitlist.handon import close_entry, hand_on, mail_group, offer_audit
 from booking.waitlist.models import EntryStatus, OfferStatus, WaitlistEntry, WaitlistOffer
 
-__all__ = ["accept", "close_passed", "decline", "expire_offers", "hand_on", "waitlist_pass"]
+__all__ = [  # hand_on is made in handon.py; the release sites import it from here
+    "accept",
+    "close_passed",
+    "decline",
+    "expire_lapsed",
+    "expire_offers",
+    "get_offer",
+    "hand_on",
+    "open_offers",
+    "waitlist_pass",
+]
 
 
 async def get_offer(
@@ -164,15 +174,15 @@ async def decline(
 async def open_offers(
     session: AsyncSession, principal: Principal, group_id: int
 ) -> Sequence[WaitlistOffer]:
-    """The group's open offers, soonest deadline first (for a notice on its pages)."""
-    if principal.role_in(group_id) is None and not principal.is_staff:
-        return []
+    """The group's open offers, soonest deadline first (for a notice on its pages): its
+    members see them all, staff those of the facilities they manage, anyone else none."""
     found = await session.scalars(
         select(WaitlistOffer)
         .where(WaitlistOffer.group_id == group_id, WaitlistOffer.status == OfferStatus.OPEN)
         .order_by(WaitlistOffer.expires_at, WaitlistOffer.id)
     )
-    return found.all()
+    member = principal.role_in(group_id) is not None
+    return [o for o in found.all() if member or principal.manages(o.facility_id)]
 
 
 async def expire_offers(

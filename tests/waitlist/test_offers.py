@@ -20,6 +20,7 @@ from booking.reservations.consistency import check
 from booking.reservations.models import Booking, BookingStatus, Claim, ClaimKind
 from booking.waitlist import handon, lines, offers
 from booking.waitlist.models import EntryStatus, OfferStatus, WaitlistEntry, WaitlistOffer
+from tests.people import principal
 from tests.reservations.test_service_boundaries import refused
 from tests.waitlist.conftest import Queue
 
@@ -259,3 +260,27 @@ async def test_the_worker_closes_lines_whose_online_booking_has_ended(
     )
     assert closed is not None
     assert closed.to_address == "wait0@example.jp"
+
+
+async def test_open_offers_are_seen_by_the_group_and_the_facility_only(queue: Queue) -> None:
+    booking = await queue.book(["10"])
+    entry = await queue.join(0, ["10"])
+    await cancel(queue, booking)
+    offer = await offer_of(queue.session, entry)
+    assert offer is not None
+    elsewhere = await principal(queue.session, queue.world.user_ids["manager_elsewhere"])
+    seen = {
+        who: [o.id for o in await offers.open_offers(queue.session, p, queue.group_ids[0])]
+        for who, p in (
+            ("member", queue.reps[0]),
+            ("another group", queue.reps[1]),
+            ("the hall", queue.staff),
+            ("elsewhere", elsewhere),
+        )
+    }
+    assert seen == {
+        "member": [offer.id],
+        "another group": [],
+        "the hall": [offer.id],
+        "elsewhere": [],
+    }
