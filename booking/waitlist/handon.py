@@ -38,6 +38,7 @@ from booking.inventory.policy import ReservationPolicy, last_booking_day
 from booking.notifications.booking_mail import moment_en, moment_ja, slot, slot_context
 from booking.notifications.models import OutboxMessage, OutboxStatus
 from booking.notifications.outbox import render
+from booking.reservations.bookings import is_closed
 from booking.reservations.claims import CLAIM_CONSTRAINTS, Freed
 from booking.reservations.models import Claim, ClaimKind
 from booking.settings import Settings
@@ -181,8 +182,11 @@ class _Pass:
         if any(cell in self.taken for cell in cells_of(entry, room)):
             return None  # part of its slot is still taken (or offered to one before it)
         policy = room.policy_on(entry.use_date)
-        if not policy.waitlist.enabled:
+        facility = self.snapshot.facilities.get(room.facility_id)
+        if not policy.waitlist.enabled or facility is None:
             return None
+        if is_closed(self.snapshot, facility, entry.use_date):
+            return None  # closed since it joined: nothing to book (its line ends at the deadline)
         now = self.clock.now()
         expires_at = offer_expiry(policy, entry.use_date, now, self.settings.tz)
         return entry if expires_at <= now else (entry, room, expires_at)

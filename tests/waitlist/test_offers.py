@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.audit.models import AuditEvent
 from booking.errors import Conflict
+from booking.inventory.network import SnapshotCache
 from booking.notifications.models import OutboxMessage
 from booking.reservations import changes
+from booking.reservations.blocks import close_dates
 from booking.reservations.claims import Freed, release_claims
 from booking.reservations.consistency import check
 from booking.reservations.models import Booking, BookingStatus, Claim, ClaimKind
@@ -284,3 +286,21 @@ async def test_open_offers_are_seen_by_the_group_and_the_facility_only(queue: Qu
         "the hall": [offer.id],
         "elsewhere": [],
     }
+
+
+async def test_a_date_closed_since_the_line_formed_offers_nothing(queue: Queue) -> None:
+    booking = await queue.book(["10"])
+    entry = await queue.join(0, ["10"])
+    day = queue.hall.day
+    await close_dates(
+        queue.session, queue.clock, queue.world.settings, queue.staff, queue.hall.facility_id,
+        start=day, end=day, note="臨時休館",
+    )  # fmt: skip
+    queue.hall.snapshot = await SnapshotCache().get(queue.session)
+    await changes.cancel(
+        queue.session, queue.clock, queue.world.settings, queue.snapshot, queue.staff,
+        booking.id, facility_cause=True,
+    )  # fmt: skip
+    assert await offer_of(queue.session, entry) is None
+    assert entry.status is EntryStatus.WAITING
+    assert await claim_kinds(queue) == {}
