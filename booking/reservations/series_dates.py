@@ -71,7 +71,8 @@ def series_dates(
             code="series_too_long",
         )
     dates = pattern_dates(every, first, last)
-    for day in sorted(set(skip)):
+    skipped = set(skip)
+    for day in sorted(skipped):
         if not first <= day <= last:
             raise InvalidInput(
                 f"{day.isoformat()} is outside the series ({first.isoformat()} to "
@@ -85,7 +86,7 @@ def series_dates(
                 field="skip_dates",
                 code="skip_date_not_in_series",
             )
-    left = [day for day in dates if day not in set(skip)]
+    left = [day for day in dates if day not in skipped]
     if not left:
         raise InvalidInput(
             "the series has no date left to book", field="skip_dates", code="series_empty"
