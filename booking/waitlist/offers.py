@@ -35,6 +35,7 @@ __all__ = [  # hand_on is made in handon.py; the release sites import it from he
     "get_offer",
     "hand_on",
     "open_offers",
+    "remind_offers",
     "waitlist_pass",
 ]
 
@@ -306,13 +307,66 @@ async def close_passed(
         return len(ended)
 
 
+REMIND_BEFORE = timedelta(hours=6)
+
+
+async def remind_offers(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings,
+    snapshots: SnapshotCache | None = None,
+) -> int:
+    """The worker's pass: an open offer is recalled to its group once, 6 hours before it
+    lapses (an offer made with less time than that left said its deadline already)."""
+    now = clock.now()
+    async with sessionmaker.begin() as session:
+        due = [
+            offer
+            for offer in await session.scalars(
+                select(WaitlistOffer)
+                .where(
+                    WaitlistOffer.status == OfferStatus.OPEN,
+                    WaitlistOffer.reminded_at.is_(None),
+                    WaitlistOffer.expires_at > now,
+                    WaitlistOffer.expires_at <= now + REMIND_BEFORE,
+                )
+                .order_by(WaitlistOffer.id)
+                .with_for_update(skip_locked=True)
+            )
+            if offer.expires_at - offer.made_at > REMIND_BEFORE
+        ]
+        if not due:
+            return 0
+        snapshot = await (snapshots or SnapshotCache()).get(session)
+        groups = {
+            g.id: g
+            for g in await session.scalars(
+                select(Group).where(Group.id.in_({o.group_id for o in due}))
+            )
+        }
+        entries = {
+            e.id: e
+            for e in await session.scalars(
+                select(WaitlistEntry).where(WaitlistEntry.id.in_([o.entry_id for o in due]))
+            )
+        }
+        for offer in due:
+            offer.reminded_at = now
+            group, entry = groups.get(offer.group_id), entries[offer.entry_id]
+            mail_group(
+                session, clock, settings, snapshot, group, "waitlist_reminder", entry, offer=offer
+            )
+        return len(due)
+
+
 async def waitlist_pass(
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: Clock,
     settings: Settings,
     snapshots: SnapshotCache | None = None,
 ) -> tuple[int, int]:
-    """What the worker runs every pass: (offers expired, entries closed)."""
+    """What the worker runs every pass: (offers expired, entries closed); and reminders."""
     expired = await expire_offers(sessionmaker, clock, settings, snapshots)
+    await remind_offers(sessionmaker, clock, settings, snapshots)
     closed = await close_passed(sessionmaker, clock, settings, snapshots)
     return expired, closed

@@ -304,3 +304,31 @@ async def test_a_date_closed_since_the_line_formed_offers_nothing(queue: Queue) 
     assert await offer_of(queue.session, entry) is None
     assert entry.status is EntryStatus.WAITING
     assert await claim_kinds(queue) == {}
+
+
+async def test_an_offer_is_recalled_once_six_hours_before_it_lapses(
+    queue: Queue, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    booking = await queue.book(["10"])
+    entry = await queue.join(0, ["10"])
+    await cancel(queue, booking)
+    offer = await offer_of(queue.session, entry)
+    assert offer is not None
+    await queue.session.commit()
+    settings = queue.world.settings
+
+    async def reminders() -> list[OutboxMessage]:
+        found = await queue.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.template == "waitlist_reminder")
+        )
+        return list(found.all())
+
+    queue.clock.set(offer.expires_at - timedelta(hours=6, seconds=1))
+    assert await offers.remind_offers(sessionmaker, queue.clock, settings) == 0
+    queue.clock.set(offer.expires_at - timedelta(hours=6))
+    assert await offers.remind_offers(sessionmaker, queue.clock, settings) == 1
+    assert await offers.remind_offers(sessionmaker, queue.clock, settings) == 0  # once
+    [mail] = await reminders()
+    assert mail.to_address == "wait0@example.jp"
+    assert "/my/waitlist" in mail.body_text
+    assert "2026年11月26日（木） 10:00 に期限" in mail.body_text
