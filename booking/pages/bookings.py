@@ -147,11 +147,12 @@ class BookingPages(Controller):
         principal = auth.required()
         form = Form(await request.form(), page.texts)
         wanted = read_booking(form)
+        repeat = read_repeat(form, iso_day(form["date"]))
         key = form.text(
             "request_key", max_length=idempotency.MAX_KEY_LENGTH
         ) or secrets.token_urlsafe(16)
-        if wanted is not None and form["repeat"]:  # a series: its dates are shown first
-            if read_repeat(form, wanted.use_date) is not None:
+        if form["repeat"]:  # a series: its dates are shown first
+            if wanted is not None and repeat is not None:
                 return Redirect(series_preview_url("/book/series", form), status_code=303)
         elif wanted is not None:
             single = wanted

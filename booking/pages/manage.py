@@ -256,7 +256,9 @@ class ManagePages(Controller):
                 form.error("card_number", "No registration has this card number.")
         if form.ok and group and room_id and use_date and headcount and purpose:
             if form["repeat"]:  # a series: its dates are shown first
-                if read_repeat(form, use_date) is None:
+                if hold:
+                    form.error("repeat", "A series is booked, not held: choose a booking.")
+                if read_repeat(form, use_date) is None or not form.ok:
                     return await counter_page(page, form, db_session, network, facility_id, 422)
                 path = f"/manage/facilities/{facility_id}/series"
                 return Redirect(

@@ -274,6 +274,15 @@ async def test_the_counter_books_a_series_for_a_group_by_its_card_number(
         "request_key": "counter-series",
     }
     client.cookies.clear()
+    held = await client.post(
+        f"/manage/facilities/{hall.facility_id}/book",
+        data={**form, "mode": "hold", CSRF_FORM_FIELD: hall.manager["X-CSRF-Token"]},
+        headers={"Cookie": hall.manager["Cookie"]},
+    )
+    assert held.status_code == 422, held.text
+    assert field_error(held.text, "repeat") == (
+        "繰り返しの予約は仮予約にできません。「予約」を選んでください。"
+    )
     sent = await client.post(
         f"/manage/facilities/{hall.facility_id}/book",
         data={**form, CSRF_FORM_FIELD: hall.manager["X-CSRF-Token"]},
