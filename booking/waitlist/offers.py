@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.accounts.access import Principal
@@ -19,7 +19,13 @@ from booking.clock import Clock, local_today
 from booking.errors import Conflict, NotFound
 from booking.inventory.network import NetworkSnapshot, SnapshotCache
 from booking.inventory.policy import last_booking_day
-from booking.reservations.bookings import BookingRequest, book
+from booking.reservations.bookings import (
+    BookingRequest,
+    audited,
+    booking_row,
+    notify,
+    plan,
+)
 from booking.reservations.claims import Freed, release_claims
 from booking.reservations.models import Booking, Claim, ClaimKind
 from booking.settings import Settings
@@ -80,29 +86,40 @@ async def accept(  # noqa: PLR0913
     event_name: str | None = None,
     charges_admission: bool = False,
 ) -> Booking:
-    """Take the offered slot: an ordinary booking (checks, fee, audit, mail), in this
-    transaction; the offer's claims give way to the booking's."""
+    """Take the offered slot: an ordinary booking (a booking's checks, fee, audit event and
+    mail) in this transaction. The offer's claims become the booking's where they are, so the
+    slot is never free in between, not even inside the transaction."""
     offer, entry = await _open_offer(session, principal, offer_id)
     if offer.expires_at <= clock.now():
         raise Conflict("the offer has expired", code="offer_expired")
     before = offer_audit(offer)
-    await release_claims(session, [ClaimKind.OFFER], offer.id)
-    booking = await book(
+    request = BookingRequest(
+        group_id=offer.group_id,
+        room_id=offer.room_id,
+        use_date=offer.use_date,
+        period_codes=list(offer.period_codes),
+        purpose=purpose,
+        headcount=headcount,
+        event_name=event_name,
+        charges_admission=charges_admission,
+    )
+    planned = await plan(session, clock, settings, snapshot, principal, request)
+    booking = booking_row(planned, clock, principal)
+    session.add(booking)
+    await session.flush()
+    await record(
         session,
         clock,
-        settings,
-        snapshot,
-        principal,
-        BookingRequest(
-            group_id=offer.group_id,
-            room_id=offer.room_id,
-            use_date=offer.use_date,
-            period_codes=list(offer.period_codes),
-            purpose=purpose,
-            headcount=headcount,
-            event_name=event_name,
-            charges_admission=charges_admission,
-        ),
+        principal.actor,
+        "booking.created",
+        ("booking", booking.id),
+        after={**audited(booking), "waitlist_offer": offer.id},
+    )
+    await notify(session, clock, settings, snapshot, planned.group, booking, "booking_confirmed")
+    await session.execute(
+        update(Claim)
+        .where(Claim.kind == ClaimKind.OFFER, Claim.owner_id == offer.id)
+        .values(kind=ClaimKind.BOOKING, owner_id=booking.id)
     )
     now = clock.now()
     offer.status = OfferStatus.ACCEPTED
