@@ -30,7 +30,12 @@ from booking.lottery.models import LotteryApplication
 from booking.pages.catalogue import Catalogue, catalogue
 from booking.pages.forms import Form, attempt, iso_day, whole_id
 from booking.pages.i18n import N_, Texts
-from booking.pages.repeat import PATTERNS, REPEATED_FIELDS, read_repeat, series_preview_url
+from booking.pages.repeat import (
+    REPEATED_FIELDS,
+    pattern_choices,
+    read_repeat,
+    series_preview_url,
+)
 from booking.pages.waitlist import offer_notices
 from booking.pages.web import Page
 from booking.reservations import changes, idempotency, listing
@@ -413,7 +418,7 @@ async def book_page(  # noqa: PLR0913
         fees=room.fees_on(use_date),  # the fees of the date, a revision's from its day on
         groups=[(str(g.id), g.name) for g in mine],
         purposes=_purposes(names, room, page.texts),
-        patterns=PATTERNS,
+        patterns=pattern_choices(page.texts, use_date),
     )
 
 

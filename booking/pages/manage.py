@@ -29,7 +29,12 @@ from booking.lottery.applications import applicant_counts, next_use_month, parse
 from booking.pages.bookings import BOOKING_STATUSES, shown
 from booking.pages.catalogue import catalogue
 from booking.pages.forms import Form, attempt, half_width, iso_day, whole_id
-from booking.pages.repeat import PATTERNS, REPEATED_FIELDS, read_repeat, series_preview_url
+from booking.pages.repeat import (
+    REPEATED_FIELDS,
+    pattern_choices,
+    read_repeat,
+    series_preview_url,
+)
 from booking.pages.web import Page
 from booking.reservations import idempotency, listing
 from booking.reservations.availability import AvailabilityQuery, search_availability
@@ -358,7 +363,7 @@ async def counter_page(
         periods=periods,
         form=form,
         purposes=[(k, page.texts.named(names.purposes, k)) for k in names.purposes],
-        patterns=PATTERNS,
+        patterns=pattern_choices(page.texts, use_date),
         # Offered by the policy of the date being booked (before a date is chosen: the rooms'
         # standing policy); the service checks the date's own.
         holds_allowed=any(

@@ -11,9 +11,10 @@ from urllib.parse import urlencode
 
 from booking.inventory.calendar import EARLIEST_DAY, LATEST_DAY
 from booking.pages.forms import Form, half_width
-from booking.pages.i18n import N_
+from booking.pages.i18n import N_, Texts
 from booking.reservations.models import SeriesPattern
 from booking.reservations.series_dates import MAX_OCCURRENCES
+from booking.reservations.series_mail import pattern_words
 from booking.web.fields import SKIP_DATES_TEXT_MAX
 
 # The values of the "repeat" radio buttons: "" is one date only.
@@ -53,6 +54,21 @@ class Repeat:
     every: SeriesPattern
     last_date: date
     skip_dates: tuple[date, ...]
+
+
+def pattern_choices(texts: Texts, first_date: date | None) -> list[tuple[str, str]]:
+    """The repeat choices in words; the same weekday of each month says which, once the first
+    date is known (毎月の同じ週・曜日（毎月 第2火曜日）)."""
+    choices = []
+    for value, label in PATTERNS.items():
+        words = texts.gettext(label)
+        if value == SeriesPattern.MONTH_WEEKDAY.value and first_date is not None:
+            ja, en = pattern_words(SeriesPattern.MONTH_WEEKDAY, first_date)
+            words = texts.gettext(
+                "%(pattern)s (%(which)s)", pattern=words, which=ja if texts.lang == "ja" else en
+            )
+        choices.append((value, words))
+    return choices
 
 
 def read_repeat(form: Form, first_date: date | None) -> Repeat | None:

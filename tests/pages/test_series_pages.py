@@ -319,6 +319,13 @@ async def test_the_counter_books_a_series_for_a_group_by_its_card_number(
 async def test_the_same_weekday_of_each_month_says_which_and_lists_its_dates(
     world: World, hall: Hall, client: httpx.AsyncClient
 ) -> None:
+    form = await _get(
+        client, world, "member", f"/book?room={hall.room_id}&date={FIRST.isoformat()}&period=30"
+    )
+    assert (
+        '<label for="repeat-month_weekday">毎月の同じ週・曜日（毎月 第1火曜日）</label>'
+        in form.text
+    )
     fields = _form(world, hall, repeat="month_weekday", until="2027-02-28")
     sent = await _post(client, world, "member", "/book", fields)
     shown = await _get(client, world, "member", sent.headers["location"])
