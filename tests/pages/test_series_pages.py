@@ -337,3 +337,69 @@ async def test_the_same_weekday_of_each_month_says_which_and_lists_its_dates(
         sent.headers["location"], headers=cookies(world, "member", lang="en")
     )
     assert "<dt>Repeat</dt><dd>the first Tuesday of each month</dd>" in english.text
+
+
+async def test_the_desk_cancels_the_rest_with_a_late_dates_charge_the_group_cannot(
+    world: World, hall: Hall, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Two days ahead is past the online deadline (3 days) and charged in full: the group's
+    page says it is the counter's, the desk's page charges it, shown before."""
+    late = date(2026, 11, 27)  # the clock's 25 November + 2
+    fields = {
+        "room": str(hall.room_id),
+        "date": late.isoformat(),
+        "group_id": str(world.group_a),
+        "periods": ["30"],
+        "purpose": "meeting",
+        "headcount": "12",
+        "repeat": "week",
+        "until": (late + timedelta(weeks=2)).isoformat(),
+        "mode": "all",
+        "request_key": "desk-series",
+        CSRF_FORM_FIELD: hall.manager["X-CSRF-Token"],
+    }
+    client.cookies.clear()
+    desk = {"Cookie": hall.manager["Cookie"]}
+    booked = await client.post(
+        f"/manage/facilities/{hall.facility_id}/series", data=fields, headers=desk
+    )
+    assert booked.status_code == 303, booked.text
+    series_id = int(re.findall(r"/manage/series/(\d+)", booked.headers["location"])[0])
+    fee = hall.fees["30"]
+
+    group_view = await _get(client, world, "member", f"/my/series/{series_id}/cancel")
+    assert _rows(group_view.text)[late.isoformat()] == (
+        f"￥{fee:,}",
+        f"施設の窓口でのみ（￥{fee:,}）",
+    )
+    assert "2日の取り消しは無料です。" in group_view.text
+
+    client.cookies.clear()
+    path = f"/my/series/{series_id}/cancel?next=/manage/series/{series_id}"
+    desk_view = await client.get(path, headers=desk)
+    assert desk_view.status_code == 200, desk_view.text
+    assert set(_rows(desk_view.text).values()) == {
+        (f"￥{fee:,}", f"￥{fee:,}"),
+        (f"￥{fee:,}", "￥0"),
+    }
+    assert f"今3日を取り消すと、合計￥{fee:,}かかります。" in desk_view.text
+    done = await client.post(
+        f"/my/series/{series_id}/cancel",
+        data={
+            "from": "2026-11-25",
+            "next": f"/manage/series/{series_id}",
+            CSRF_FORM_FIELD: hall.manager["X-CSRF-Token"],
+        },
+        headers=desk,
+    )
+    assert done.status_code == 303, done.text
+    assert done.headers["location"] == f"/manage/series/{series_id}?done=cancelled"
+    charges = {
+        b.use_date: (b.status, b.cancellation_charge)
+        for b in await session.scalars(select(Booking).where(Booking.series_id == series_id))
+    }
+    assert charges == {
+        late: (BookingStatus.CANCELLED, fee),
+        late + timedelta(weeks=1): (BookingStatus.CANCELLED, 0),
+        late + timedelta(weeks=2): (BookingStatus.CANCELLED, 0),
+    }
