@@ -10,6 +10,7 @@
 
 SQLite has one writer: the racers take turns, and the outcome must be the same. On PostgreSQL
 they run at once; `Race.at_once` (tests/races.py) also forces each order of the last race.
+The worker's own loop runs its pass on the same committed data (last test).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from booking.clock import FrozenClock
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.errors import BookingError, Conflict
 from booking.inventory.network import NetworkSnapshot, SnapshotCache
+from booking.notifications.worker import run_worker
 from booking.reservations import changes
 from booking.reservations.bookings import BookingRequest, book
 from booking.reservations.consistency import check
@@ -352,3 +354,16 @@ async def test_an_acceptance_waits_for_the_worker_and_finds_the_offer_expired(li
     assert isinstance(refusal, Conflict)
     assert refusal.code == "offer_not_open"
     assert await one_way_only(line, offer, next_in_line) == "expired"
+
+
+async def test_the_worker_loop_expires_offers_and_hands_them_on(line: Line, tmp_path: Path) -> None:
+    """`booking worker` runs the wait list's pass beside the holds' (notifications/worker.py):
+    one pass at the deadline expires the offer and offers the slot to the next in line."""
+    offer, next_in_line = await offered(line, ["30"])
+    settings = line.settings.model_copy(
+        update={"mail_backend": "files", "mail_dir": tmp_path / "mail"}
+    )
+    await run_worker(settings, FrozenClock(offer.expires_at), once=True)
+    assert await one_way_only(line, offer, next_in_line) == "expired"
+    mails = [p.read_text() for p in (tmp_path / "mail").iterdir()]
+    assert sum("/my/waitlist" in m for m in mails) >= 2  # the expiry and the next offer
