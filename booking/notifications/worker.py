@@ -1,5 +1,6 @@
 """`booking worker`: deliver the outbox over SMTP, with retries and a dead-letter state; release
-lapsed holds and remind of expiring ones; purge expired sessions.
+lapsed holds and remind of expiring ones; expire wait-list offers (handing their slots on),
+remind of them and close lines past their date's online deadline; purge expired sessions.
 
 Each pass leases due messages in one short transaction (FOR UPDATE SKIP LOCKED on
 PostgreSQL, so several workers share the work; SQLite has one writer anyway), sends them with
