@@ -63,14 +63,19 @@ async def test_a_refused_claim_names_the_first_taken_period_and_why(
     assert said.startswith(f"{combined.name_ja} {third.isoformat()} 午後 is already taken")
 
 
-async def test_a_release_frees_the_owners_claims_of_the_kinds_named_and_counts_them(
+async def test_a_release_frees_the_owners_claims_of_the_kinds_named_and_names_them(
     world: World, hall: Hall, session: AsyncSession, clock: FrozenClock
 ) -> None:
     combined = room(hall, hall.combined_room_id)
     day = open_weekday(hall.snapshot, combined.facility_id, hall.day)
     await claim_slots(session, clock, combined, day, ["10", "20"], ClaimKind.HOLD, 9001)
     units = len(combined.unit_ids)
-    assert await release_claims(session, [ClaimKind.BOOKING], 9001) == 0  # not of that kind
-    assert await release_claims(session, [ClaimKind.HOLD], 9002) == 0  # not that owner
-    assert await release_claims(session, [ClaimKind.BOOKING, ClaimKind.HOLD], 9001) == 2 * units
-    assert await release_claims(session, [ClaimKind.HOLD], 9001) == 0  # once
+    assert await release_claims(session, [ClaimKind.BOOKING], 9001) == []  # not of that kind
+    assert await release_claims(session, [ClaimKind.HOLD], 9002) == []  # not that owner
+    freed = await release_claims(session, [ClaimKind.BOOKING, ClaimKind.HOLD], 9001)
+    # the slots it held, each once, for the wait list's hand-on
+    assert sorted(freed) == sorted(
+        (unit, day, code) for unit in combined.unit_ids for code in ("10", "20")
+    )
+    assert len(freed) == 2 * units
+    assert await release_claims(session, [ClaimKind.HOLD], 9001) == []  # once
