@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -190,6 +191,9 @@ class Server:
     """One server process (this file with --serve) on loopback, its clock frozen at `at`."""
 
     def __init__(self, env: dict[str, str], port: int, at: datetime) -> None:
+        with socket.socket() as probe:  # another bench's server there would answer for ours
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                raise SystemExit(f"port {port} is in use (another bench?): pass --port and --url")
         self.base = f"http://127.0.0.1:{port}"
         self.log = Path(f"/tmp/bench-server-{port}.log")  # noqa: S108 - a bench's scratch
         self.process = subprocess.Popen(
@@ -203,6 +207,8 @@ class Server:
     async def ready(self) -> None:
         async with httpx.AsyncClient(base_url=self.base, timeout=10) as client:
             for _ in range(300):
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"the server exited; see {self.log}")
                 try:
                     if (await client.get("/ready")).status_code == 200:
                         return
