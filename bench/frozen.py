@@ -187,13 +187,19 @@ async def analyze(url: str) -> None:
     await conn.close()
 
 
+def port_free(port: int) -> None:
+    """Stop if something answers on the port: another run of the same bench, whose database
+    this run would drop and whose server would answer this run's requests."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(f"port {port} is in use (another bench?): pass --port and --url")
+
+
 class Server:
     """One server process (this file with --serve) on loopback, its clock frozen at `at`."""
 
     def __init__(self, env: dict[str, str], port: int, at: datetime) -> None:
-        with socket.socket() as probe:  # another bench's server there would answer for ours
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                raise SystemExit(f"port {port} is in use (another bench?): pass --port and --url")
+        port_free(port)
         self.base = f"http://127.0.0.1:{port}"
         self.log = Path(f"/tmp/bench-server-{port}.log")  # noqa: S108 - a bench's scratch
         self.process = subprocess.Popen(

@@ -50,6 +50,7 @@ from frozen import (
     load_line,
     make_groups,
     percentile,
+    port_free,
     timed,
 )
 from sqlalchemy import select
@@ -272,6 +273,7 @@ async def in_process(
 async def bench(args: argparse.Namespace) -> None:  # noqa: PLR0915 - one straight script
     at = frozen_at(args.at)
     today = at.astimezone(TZ).date()
+    port_free(args.port)
     env = await fresh_database(args.url)
     engine = create_engine(Settings(database_url=args.url))
     async with create_sessionmaker(engine)() as session:

@@ -46,6 +46,7 @@ from frozen import (
     frozen_at,
     load_line,
     make_groups,
+    port_free,
     timed,
 )
 
@@ -292,6 +293,7 @@ async def worker_pass(url: str, at: datetime) -> None:
 async def bench(args: argparse.Namespace) -> None:
     at = frozen_at(args.at)
     today = at.astimezone(TZ).date()
+    port_free(args.port)
     env = await fresh_database(args.url)
     engine = create_engine(Settings(database_url=args.url))
     async with create_sessionmaker(engine)() as session:
