@@ -17,6 +17,7 @@ from booking.inventory.network import SnapshotCache
 from booking.notifications.models import OutboxMessage
 from booking.reservations import changes
 from booking.reservations.blocks import close_dates
+from booking.reservations.bookings import BookingRequest, book
 from booking.reservations.claims import Freed, release_claims
 from booking.reservations.consistency import check
 from booking.reservations.models import Booking, BookingStatus, Claim, ClaimKind
@@ -332,3 +333,41 @@ async def test_an_offer_is_recalled_once_six_hours_before_it_lapses(
     assert mail.to_address == "wait0@example.jp"
     assert "/my/waitlist" in mail.body_text
     assert "2026年11月26日（木） 10:00 に期限" in mail.body_text
+
+
+async def test_a_combined_room_and_its_part_share_one_line(queue: Queue) -> None:
+    """Lines are by unit: a part of a combined room and the whole wait in one order, and a
+    freed whole goes to whichever of them joined first and whose slot is free."""
+    whole, part = queue.hall.combined_room_id, queue.hall.part_room_id
+    assert whole is not None
+    assert part is not None
+    booked = await book(
+        queue.session,
+        queue.clock,
+        queue.world.settings,
+        queue.snapshot,
+        queue.booker,
+        BookingRequest(
+            group_id=queue.world.group_a,
+            room_id=whole,
+            use_date=queue.hall.day,
+            period_codes=["10"],
+            purpose="meeting",
+            headcount=5,
+        ),
+    )
+    first = await queue.join(0, ["10"], room=part)
+    second = await queue.join(1, ["10"], room=whole)
+    [line] = await lines.group_lines(
+        queue.session, queue.reps[1], queue.snapshot, queue.group_ids[1]
+    )
+    assert line.position == 2  # behind the part's group: they share a unit
+    await cancel(queue, booked)
+    assert first.status is EntryStatus.OFFERED
+    assert second.status is EntryStatus.WAITING  # its slot holds the part, offered first
+    offer = await offer_of(queue.session, first)
+    assert offer is not None
+    settings, snapshot = queue.world.settings, queue.snapshot
+    await offers.decline(queue.session, queue.clock, settings, snapshot, queue.reps[0], offer.id)
+    assert second.status is EntryStatus.OFFERED
+    assert (await check(queue.session)).ok
