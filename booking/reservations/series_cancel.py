@@ -4,7 +4,8 @@ Each occurrence is cancelled by `changes.cancel`, as a single booking is (its ch
 cancellation schedule it was booked under, its claims released, its audit event); the group
 gets one mail for all of them. A group cancels online those still before the online deadline;
 the others are listed as needing the facility's counter. The facility's staff cancel all of
-them, each with its charge.
+them, each with its charge, or free of charge for the facility's own reasons (`facility_cause`:
+a renovation, the hall needed for an election), as a single booking's facility cancellation.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.accounts.access import Principal
 from booking.audit.service import record
 from booking.clock import Clock, local_today
-from booking.errors import Conflict, RuleViolation
+from booking.errors import Conflict, PermissionDenied, RuleViolation
 from booking.inventory.network import NetworkSnapshot
 from booking.notifications.booking_mail import date_en, date_ja
 from booking.reservations import changes
@@ -33,7 +34,7 @@ from booking.settings import Settings
 class OccurrenceCancel:
     booking: Booking
     charge: int  # by the schedule the booking was made under
-    cause: str | None  # group | late; None where it needs the counter
+    cause: str | None  # group | late | facility; None where it needs the counter
     applied: bool
     needs_counter: bool = False  # past the online deadline: only the facility's staff
 
@@ -67,13 +68,22 @@ async def cancel_series(  # noqa: PLR0913
     series_id: int,
     from_date: date,
     *,
+    facility_cause: bool = False,
     dry_run: bool = False,
 ) -> SeriesCancelOutcome:
     """Cancel every live occurrence on or after `from_date` (and today) that this person may
-    cancel, or with `dry_run` say what each would cost; one mail for the series."""
+    cancel, or with `dry_run` say what each would cost; one mail for the series.
+
+    `facility_cause` (the facility's staff only, as for a single booking): each is cancelled
+    free for the facility's reasons."""
     series, group, bookings = await get_series(
         session, principal, series_id, for_update=not dry_run
     )
+    if facility_cause and not principal.manages(series.facility_id):
+        raise PermissionDenied(
+            "only the facility's staff cancel for the facility's reasons",
+            code="facility_staff_only",
+        )
     today = local_today(clock, settings.tz)
     start = max(from_date, today)
     rest = [b for b in bookings if b.status in LIVE and b.use_date >= start]
@@ -93,6 +103,7 @@ async def cancel_series(  # noqa: PLR0913
                 snapshot,
                 principal,
                 booking.id,
+                facility_cause=facility_cause,
                 dry_run=dry_run,
                 mail=False,
             )
@@ -116,6 +127,7 @@ async def cancel_series(  # noqa: PLR0913
         ("series", series.id),
         after={
             "from_date": start.isoformat(),
+            "cause": "facility" if facility_cause else None,
             "cancelled": [o.booking.id for o in cancelled],
             "charges": [o.charge for o in cancelled],
             "needs_counter": [o.booking.id for o in outcomes if o.needs_counter],

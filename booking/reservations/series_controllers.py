@@ -168,7 +168,9 @@ class SeriesController(Controller):
         description="A group cancels online the dates still before the online deadline "
         "(default 3 days before), free; the later ones come back with needs_counter and the "
         "charge the facility's counter takes. The facility's staff cancel every date, each "
-        "with its charge by the schedule it was booked under. One mail for the series.",
+        "with its charge by the schedule it was booked under, or with facility_cause (the "
+        "facility's own reasons: a renovation, the hall needed for an election) each free of "
+        "charge; a group asking that gets 403 facility_staff_only. One mail for the series.",
         responses=error_responses(400, 401, 403, 404, 409, 415, 422),
     )
     async def cancel(  # noqa: PLR0913, PLR0917
@@ -190,6 +192,7 @@ class SeriesController(Controller):
             auth.required(),
             series_id,
             data.from_date,
+            facility_cause=data.facility_cause,
             dry_run=dry_run,
         )
         return SeriesCancelRead(

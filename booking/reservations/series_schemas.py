@@ -76,6 +76,7 @@ class SeriesRead(msgspec.Struct):
 
 class SeriesCancelIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     from_date: date
+    facility_cause: bool = False  # the facility's staff only: each date free of charge
 
 
 class OccurrenceCancelRead(msgspec.Struct):

@@ -15,13 +15,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from booking.accounts.access import Principal
 from booking.audit.models import AuditEvent
 from booking.clock import FrozenClock
-from booking.errors import Conflict, InvalidInput, NotFound
+from booking.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from booking.inventory.calendar import DayType, day_type
 from booking.inventory.network import NetworkSnapshot, SnapshotCache
 from booking.notifications.models import OutboxMessage
 from booking.reservations import blocks
 from booking.reservations.bookings import BookingRequest, book, is_closed
-from booking.reservations.models import Booking, BookingStatus, Claim, Series, SeriesPattern
+from booking.reservations.models import (
+    Booking,
+    BookingStatus,
+    Claim,
+    PaymentStatus,
+    Series,
+    SeriesPattern,
+)
 from booking.reservations.series import (
     SeriesRequest,
     book_series,
@@ -325,6 +332,57 @@ async def test_cancel_the_rest_online_to_the_deadline_the_counter_with_charges(
             session, clock, world.settings, hall.snapshot, staff, outcome.series.id, dates[0]
         )
     assert raised.value.code == "series_nothing_to_cancel"
+
+
+async def test_staff_cancel_the_rest_for_the_facilitys_reasons_free_a_group_may_not(
+    world: World, hall: Hall, session: AsyncSession, clock: FrozenClock
+) -> None:
+    member = await as_role(session, world, "member")
+    staff = await principal(session, hall.manager_id)
+    first, last, dates = in_window(hall.snapshot, hall)
+    outcome = await book_series(
+        session, clock, world.settings, hall.snapshot, member, weekly(world, hall, first, last)
+    )
+    await session.commit()
+    series_id = outcome.series.id
+    # Two days before the second date: past the online deadline, the schedule's full fee.
+    clock.advance(dates[1] - date(2026, 11, 25) - timedelta(days=2))
+    with pytest.raises(PermissionDenied) as raised:
+        await cancel_series(
+            session, clock, world.settings, hall.snapshot, member, series_id, dates[1],
+            facility_cause=True, dry_run=True,
+        )  # fmt: skip
+    assert raised.value.code == "facility_staff_only"  # as a single booking's facility cancel
+    charged = await cancel_series(
+        session, clock, world.settings, hall.snapshot, staff, series_id, dates[1], dry_run=True
+    )
+    assert charged.occurrences[0].charge == hall.fees["20"]
+    before = await counts(session)
+    preview = await cancel_series(
+        session, clock, world.settings, hall.snapshot, staff, series_id, dates[1],
+        facility_cause=True, dry_run=True,
+    )  # fmt: skip
+    assert await counts(session) == before
+    assert [(o.charge, o.cause) for o in preview.occurrences] == [(0, "facility")] * 5
+    assert preview.charge_total == 0
+
+    done = await cancel_series(
+        session, clock, world.settings, hall.snapshot, staff, series_id, dates[1],
+        facility_cause=True,
+    )  # fmt: skip
+    await session.commit()
+    assert [(o.charge, o.cause, o.applied) for o in done.occurrences] == [(0, "facility", True)] * 5
+    rows = (await get_series(session, staff, series_id))[2]
+    for booking in rows[1:]:
+        assert booking.status is BookingStatus.CANCELLED
+        assert (booking.cancel_cause, booking.cancellation_charge) == ("facility", 0)
+        assert booking.payment_status is PaymentStatus.WAIVED
+    assert rows[0].status is BookingStatus.CONFIRMED  # before the date asked
+    event_after = await session.scalar(
+        select(AuditEvent.after).where(AuditEvent.action == "series.cancelled")
+    )
+    assert event_after is not None
+    assert event_after["cause"] == "facility"
 
 
 async def test_closures_and_blocks_hitting_occurrences_are_listed_to_staff(

@@ -105,6 +105,37 @@ async def test_preview_then_book_then_read_then_cancel_the_rest(
     assert shown[dates[0].isoformat()] == "confirmed"
 
 
+async def test_the_facility_cancels_the_rest_for_its_own_reasons_free_a_group_may_not(
+    world: World, hall: Hall, client: httpx.AsyncClient
+) -> None:
+    first, last, dates = in_window(hall.snapshot, hall)
+    member = world.headers("member")
+    made = await client.post(S, json=body(world, hall, first, last), headers=member)
+    assert made.status_code == 201, made.text
+    cancel = f"{S}/{made.json()['id']}/cancel"
+    wanted = {"from_date": dates[2].isoformat(), "facility_cause": True}
+    refused = await client.post(cancel, json=wanted, headers=member)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "facility_staff_only"
+    for odd in ("yes", None, [True]):
+        bad = await client.post(cancel, json={**wanted, "facility_cause": odd}, headers=member)
+        assert bad.status_code == 400, (odd, bad.text)
+        assert "facility_cause" in bad.text
+    dry = await client.post(cancel, params={"dry_run": "true"}, json=wanted, headers=hall.manager)
+    assert dry.status_code == 200, dry.text
+    assert [(o["charge"], o["cause"]) for o in dry.json()["occurrences"]] == [(0, "facility")] * (
+        len(dates) - 2
+    )
+    done = await client.post(cancel, json=wanted, headers=hall.manager)
+    assert done.status_code == 200, done.text
+    assert done.json()["charge_total"] == 0
+    assert all(o["applied"] and o["cause"] == "facility" for o in done.json()["occurrences"])
+    one = await client.get(
+        f"/api/v1/bookings/{done.json()['occurrences'][0]['booking_id']}", headers=member
+    )
+    assert one.json()["status"] == "cancelled"
+
+
 async def test_the_body_is_checked_at_the_edge(
     world: World, hall: Hall, client: httpx.AsyncClient
 ) -> None:
