@@ -1,8 +1,10 @@
 """Cancelling the rest of a series: each date's charge shown first (a dry run), then done.
 
 The group's members cancel online what is still before the online deadline; the facility's
-staff reach the same page from the desk (`next`), and cancel the later dates too. One date
-alone is cancelled as any booking is (its own cancel page)."""
+staff reach the same page from the desk (`next`), and cancel the later dates too, with the
+group's charges or for the facility's own reasons free of charge (`cause=facility`, chosen
+before the dates are shown). One date alone is cancelled as any booking is (its own cancel
+page)."""
 
 from __future__ import annotations
 
@@ -63,13 +65,21 @@ class SeriesCancelPages(Controller):
         principal = auth.required()
         form = Form(await request.form(), page.texts)
         start = form.day("from", required=False) or local_today(clock, settings.tz)
+        facility_cause = form["cause"] == "facility"
         if form.ok:
             done = await attempt(
                 db_session,
                 form,
                 {"from_date": "from"},
                 lambda: cancel_series(
-                    db_session, clock, settings, network, principal, series_id, start
+                    db_session,
+                    clock,
+                    settings,
+                    network,
+                    principal,
+                    series_id,
+                    start,
+                    facility_cause=facility_cause,
                 ),
             )
             if done is not None:
@@ -91,12 +101,15 @@ async def _cancel_page(
     today = local_today(clock, settings.tz)
     start = form.day("from", required=False) or today
     start = max(start, today)
+    staff = page.user.manages(series.facility_id)
+    facility_cause = form["cause"] == "facility"
     preview = None
     if form.ok:
         try:
             preview = await cancel_series(
-                db_session, clock, settings, network, page.user, series_id, start, dry_run=True
-            )
+                db_session, clock, settings, network, page.user, series_id, start,
+                facility_cause=facility_cause, dry_run=True,
+            )  # fmt: skip
         except BookingError as exc:
             form.fail(exc, {"from_date": "from"})
     staff_view = form["next"] == f"/manage/series/{series_id}"
@@ -111,4 +124,6 @@ async def _cancel_page(
         form=form,
         back=_back(form["next"], series_id),
         next=form["next"] if staff_view else "",
+        staff=staff,
+        facility_cause=facility_cause,
     )

@@ -403,3 +403,69 @@ async def test_the_desk_cancels_the_rest_with_a_late_dates_charge_the_group_cann
         late + timedelta(weeks=1): (BookingStatus.CANCELLED, 0),
         late + timedelta(weeks=2): (BookingStatus.CANCELLED, 0),
     }
+
+
+async def test_the_desk_cancels_the_rest_for_the_facilitys_reason_free_shown_first(
+    world: World, hall: Hall, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """The hall needed for an election: the desk chooses the facility's reason, each date's
+    charge shows ￥0 before, and all are cancelled free; the group has no such choice and
+    asking for it is refused with a single booking's words, nothing cancelled."""
+    late = date(2026, 11, 27)  # past the online deadline: in full for the group's reasons
+    fields = {
+        "room": str(hall.room_id),
+        "date": late.isoformat(),
+        "group_id": str(world.group_a),
+        "periods": ["30"],
+        "purpose": "meeting",
+        "headcount": "12",
+        "repeat": "week",
+        "until": (late + timedelta(weeks=2)).isoformat(),
+        "mode": "all",
+        "request_key": "desk-series-facility",
+        CSRF_FORM_FIELD: hall.manager["X-CSRF-Token"],
+    }
+    client.cookies.clear()
+    desk = {"Cookie": hall.manager["Cookie"]}
+    booked = await client.post(
+        f"/manage/facilities/{hall.facility_id}/series", data=fields, headers=desk
+    )
+    assert booked.status_code == 303, booked.text
+    series_id = int(re.findall(r"/manage/series/(\d+)", booked.headers["location"])[0])
+    fee = hall.fees["30"]
+
+    group_view = await _get(client, world, "member", f"/my/series/{series_id}/cancel")
+    assert "施設の都合（無料）" not in group_view.text
+    asked = await _post(
+        client, world, "member", f"/my/series/{series_id}/cancel",
+        {"from": "2026-11-25", "cause": "facility"},
+    )  # fmt: skip
+    assert asked.status_code == 422, asked.text
+    assert "施設の職員のみが行えます。" in alerts(asked.text)
+
+    client.cookies.clear()
+    back = f"next=/manage/series/{series_id}"
+    plain = await client.get(f"/my/series/{series_id}/cancel?{back}", headers=desk)
+    assert "施設の都合（無料）" in plain.text
+    assert f"合計￥{fee:,}かかります" in plain.text  # the group's reasons: the late date in full
+    chosen = await client.get(f"/my/series/{series_id}/cancel?{back}&cause=facility", headers=desk)
+    assert chosen.status_code == 200, chosen.text
+    assert set(_rows(chosen.text).values()) == {(f"￥{fee:,}", "￥0")}
+    assert "3日の取り消しは無料です。" in chosen.text
+    assert re.search(r'id="cause-facility" name="cause" value="facility" checked', chosen.text)
+    assert '<input type="hidden" name="cause" value="facility">' in chosen.text
+    done = await client.post(
+        f"/my/series/{series_id}/cancel",
+        data={
+            "from": "2026-11-25",
+            "cause": "facility",
+            "next": f"/manage/series/{series_id}",
+            CSRF_FORM_FIELD: hall.manager["X-CSRF-Token"],
+        },
+        headers=desk,
+    )
+    assert done.status_code == 303, done.text
+    rows = await session.scalars(select(Booking).where(Booking.series_id == series_id))
+    assert {(b.status, b.cancel_cause, b.cancellation_charge) for b in rows} == {
+        (BookingStatus.CANCELLED, "facility", 0)
+    }
