@@ -208,6 +208,16 @@ async def test_the_lines_show_each_groups_place_and_a_group_may_leave(
     assert "Your group is next in line." in page.text
     second = await _get(client, world, "third", "/my/waitlist")
     assert "順番: 2番目" in second.text
+    client.cookies.clear()
+    day = hall.day.isoformat()
+    answer = await client.get(
+        "/api/v1/availability", params={"room": str(hall.room_id), "from": day, "to": day}
+    )
+    assert answer.json()["rooms"][0]["days"][0]["slots"][0] == {
+        "period": "10",
+        "state": "booked",
+        "waiting": 2,
+    }
     entry = await session.scalar(
         select(WaitlistEntry).where(WaitlistEntry.group_id == world.group_a)
     )
