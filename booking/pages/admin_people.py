@@ -40,6 +40,10 @@ TARGET_PAGES = {
     "room": "/admin/rooms/{}",
     "notice": "/manage/notices/{}",
     "user": "/admin/people/{}",
+    "series": "/manage/series/{}",  # the desk's view of a series (issue 17)
+    # An offer's page is its group's and the facility's staff's; a wait-list entry has no
+    # page of its own (a group's lines are on its /my/waitlist), so it is named, not linked.
+    "waitlist_offer": "/my/waitlist/offers/{}",
 }
 FACILITY_KEYS = frozenset({"facility_ids", "facility_id"})
 # Free text of the audit filters: as long as the API's query parameters.

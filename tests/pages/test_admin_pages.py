@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -21,11 +21,13 @@ from booking.audit.models import AuditEvent
 from booking.audit.service import Actor, record
 from booking.clock import FrozenClock
 from booking.inventory.models import Facility
+from booking.waitlist.models import WaitlistOffer
 from tests.conftest import DEFAULT_NOW
 from tests.helpers import jst
 from tests.pages.browsing import alerts, changes, cookies, field_error, footprint, token
 from tests.people import World
 from tests.places import Hall
+from tests.reservations.test_series import in_window
 
 
 async def _get(client: httpx.AsyncClient, world: World, path: str, role: str = "admin") -> Any:
@@ -524,6 +526,41 @@ async def test_the_audit_trails_links_lead_to_pages_that_exist(
         headers=world.headers("admin"),
     )
     assert notice.status_code == 201, notice.text
+    first = in_window(hall.snapshot, hall)[0]
+    series = await client.post(
+        "/api/v1/series",
+        json={
+            "group_id": world.group_a,
+            "room_id": hall.room_id,
+            "period_codes": ["20"],
+            "purpose": "singing",
+            "headcount": 12,
+            "first_date": first.isoformat(),
+            "last_date": (first + timedelta(weeks=1)).isoformat(),
+            "every": "week",
+        },
+        headers=world.headers("member"),
+    )
+    assert series.status_code == 201, series.text
+    # A line on group A's booked slot; group A cancels and the slot is offered to group B.
+    line = await client.post(
+        "/api/v1/waitlist",
+        json={
+            "group_id": world.group_b,
+            "room_id": hall.room_id,
+            "use_date": first.isoformat(),
+            "period_codes": ["20"],
+        },
+        headers=world.headers("other_representative"),
+    )
+    assert line.status_code == 201, line.text
+    first_booking = series.json()["bookings"][0]["id"]
+    freed = await client.post(
+        f"/api/v1/bookings/{first_booking}/cancel", json={}, headers=world.headers("member")
+    )
+    assert freed.status_code == 200, freed.text
+    offer = await session.scalar(select(WaitlistOffer.id))
+    assert offer is not None
     admin = Actor(world.user_ids["admin"])
     await record(session, clock, admin, "facility.test", ("facility", hall.facility_id))
     await record(session, clock, admin, "room.test", ("room", hall.room_id))
@@ -539,6 +576,8 @@ async def test_the_audit_trails_links_lead_to_pages_that_exist(
         f"/admin/rooms/{hall.room_id}",
         f"/manage/notices/{notice.json()['id']}",
         f"/admin/people/{world.user_ids['manager_here']}",
+        f"/manage/series/{series.json()['id']}",
+        f"/my/waitlist/offers/{offer}",
     }
     assert expected <= links, links
     actors = set(re.findall(r'<p>[^<]+ · <a href="(/admin/people/\d+)">', events))
@@ -546,5 +585,6 @@ async def test_the_audit_trails_links_lead_to_pages_that_exist(
     for link in sorted(links | actors):
         opened = await _get(client, world, link)
         assert opened.status_code == 200, link
-    # A target with no page of its own (an API token) is named, not linked.
+    # A target with no page of its own (an API token, a wait-list entry) is named, not linked.
     assert re.search(r"<h2><code>token\.[a-z_]+</code> · api_token \d+</h2>", events)
+    assert re.search(r"<h2><code>waitlist\.[a-z_]+</code> · waitlist_entry \d+</h2>", events)
