@@ -7,12 +7,16 @@ slot over the next 93 days, starts `booking serve` (one process), then measures:
 - server-side latency (the Server-Timing header: routing, queries, states, JSON) for the whole
   network over 7, 31 and 93 days: p50, p95, p99, with the rows (slots) returned;
 - throughput for 31 days with several requests in flight from a second process.
+
+With `--waiting SHARE`, that share of the booked slots (of one-unit rooms) has a wait list of
+one to three groups (issue 17): each answer then carries their lengths (`waiting`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import statistics
@@ -87,6 +91,50 @@ async def fill_claims(url: str, start: date, seed: int) -> tuple[int, int]:
     return len(records), slots
 
 
+async def fill_waiting(url: str, share: float, seed: int) -> int:
+    """Waiting entries of three groups on `share` of the booked slots of one-unit rooms."""
+    from frozen import connect, make_groups  # noqa: PLC0415 - frozen imports this module
+
+    now = datetime.now(UTC)
+    groups = await make_groups(url, 3, now)
+    engine = create_engine(Settings(database_url=url))
+    async with create_sessionmaker(engine)() as session:
+        snapshot = await build_snapshot(session, 0)
+    await engine.dispose()
+    rooms = {room.unit_ids[0]: room for room in snapshot.rooms if len(room.unit_ids) == 1}
+    conn = await connect(url)
+    taken = await conn.fetch(
+        "SELECT unit_id, use_date, period_code FROM claims WHERE kind = 'booking' ORDER BY id"
+    )
+    rng = random.Random(seed)
+    records = []
+    for unit, day, code in taken:
+        room = rooms.get(unit)
+        if room is None or rng.random() >= share:
+            continue
+        records.extend(
+            (group.id, room.id, room.facility_id, day, json.dumps([code]), code, "waiting", now)
+            for group in groups[: rng.randint(1, len(groups))]
+        )
+    await conn.copy_records_to_table(
+        "waitlist_entries",
+        records=records,
+        columns=[
+            "group_id",
+            "room_id",
+            "facility_id",
+            "use_date",
+            "period_codes",
+            "periods_key",
+            "status",
+            "joined_at",
+        ],
+    )
+    await conn.execute("ANALYZE")
+    await conn.close()
+    return len(records)
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -155,6 +203,9 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--seed", type=int, default=2)
+    parser.add_argument(
+        "--waiting", type=float, default=0.0, help="share of booked slots with a wait list"
+    )
     args = parser.parse_args()
 
     env = {**os.environ, "BOOKING_DATABASE_URL": args.url}
@@ -164,6 +215,9 @@ async def main() -> None:
     start = datetime.now(ZoneInfo("Asia/Tokyo")).date() + timedelta(days=1)
     taken, slots = await fill_claims(args.url, start, args.seed)
     print(f"claims: {taken} of {slots} unit-slots ({taken / slots:.0%}) over {WINDOW_DAYS} days")
+    if args.waiting:
+        entries = await fill_waiting(args.url, args.waiting, args.seed)
+        print(f"wait list: {entries} waiting entries on {args.waiting:.0%} of the booked slots")
 
     server = subprocess.Popen(
         [sys.executable, "-m", "booking", "serve", "--port", str(args.port)],

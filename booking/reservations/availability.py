@@ -278,7 +278,10 @@ class _SlotGrid:
         self.claims = claims
         self.memo = _Memo.of(snapshot, today)
         self.applicants = _by_room_and_day(applicants)
-        self.waiting = _by_room_and_day(waiting)
+        # Looked up only where a room's day is claimed: the flat counts, and which room-days
+        # have any (cheaper to make than a nested copy, which cost more than the lookups).
+        self.waiting = waiting
+        self.waited = {(room, day) for room, day, _ in waiting}
         self.days = query.days
         self.index = {day: i for i, day in enumerate(self.days)}
         self.isos = [day.isoformat() for day in self.days]
@@ -291,7 +294,6 @@ class _SlotGrid:
         counts = self.applicants.get(room.id)
         if not taken and not counts:
             return row.present, row.slot_count
-        waits = self.waiting.get(room.id) if taken else None
         days = list(row.days)
         slot_count = row.slot_count
         for day in {*(taken or ()), *(counts or ())}:
@@ -306,8 +308,8 @@ class _SlotGrid:
                 found = self._day(index, row.codes[index], row.phases[index], signature)
             else:
                 continue
-            if found is not None and waits and (day_waits := waits.get(day)):
-                found = _with_waiting(found, day_waits)
+            if found is not None and (room.id, day) in self.waited:
+                found = _with_waiting(found, self.waiting, room.id, day)
             before = days[index]
             slot_count += (len(found.slots) if found else 0) - (len(before.slots) if before else 0)
             days[index] = found
@@ -435,19 +437,20 @@ def _by_room_and_day(
     return nested
 
 
-def _with_waiting(day: DayRead, waits: dict[str, int]) -> DayRead:
+def _with_waiting(
+    day: DayRead, waiting: Mapping[tuple[int, date, str], int], room_id: int, use_date: date
+) -> DayRead:
     """The day with each taken slot's wait-list length (a new day: memoised ones are shared)."""
-    if not any(slot.state == SlotState.BOOKED and waits.get(slot.period) for slot in day.slots):
+    slots = [
+        SlotRead(period=slot.period, state=slot.state, waiting=count)
+        if slot.state == SlotState.BOOKED
+        and (count := waiting.get((room_id, use_date, slot.period)))
+        else slot
+        for slot in day.slots
+    ]
+    if all(new is old for new, old in zip(slots, day.slots, strict=True)):
         return day
-    return DayRead(
-        date=day.date,
-        slots=[
-            SlotRead(period=slot.period, state=slot.state, waiting=waits[slot.period])
-            if slot.state == SlotState.BOOKED and waits.get(slot.period)
-            else slot
-            for slot in day.slots
-        ],
-    )
+    return DayRead(date=day.date, slots=slots)
 
 
 def _policies(room: RoomInfo) -> object:
