@@ -143,6 +143,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "offer_not_found": N_("That offer was not found."),
     "offer_not_open": N_("This offer has ended already (accepted, declined or expired)."),
     "slot_free": N_("This slot is free: book it instead of waiting."),
+    "own_slot": N_("Your group holds this slot (or part of it) already."),
     "waitlist_cap": N_(
         "Your group is on as many wait lists as it may be: leave one before joining another."
     ),

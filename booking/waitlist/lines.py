@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,7 @@ from booking.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from booking.inventory.calendar import day_type, usable_day
 from booking.inventory.network import NetworkSnapshot, RoomInfo
 from booking.inventory.policy import Phase, booking_phase, first_come_opens, last_booking_day
+from booking.lottery.models import LotteryApplication
 from booking.notifications.booking_mail import slot, slot_context
 from booking.notifications.outbox import enqueue
 from booking.reservations.bookings import (
@@ -37,7 +38,7 @@ from booking.reservations.bookings import (
     is_closed,
     room_of,
 )
-from booking.reservations.models import Claim
+from booking.reservations.models import Booking, Claim, ClaimKind
 from booking.reservations.rules import (
     consecutive_problem,
     in_day_order,
@@ -136,19 +137,34 @@ async def _check_group(  # noqa: PLR0913, PLR0917 - a booking's inputs
     return group
 
 
-async def _is_taken(
+async def _holders(
     session: AsyncSession, room: RoomInfo, use_date: date, periods: Sequence[str]
-) -> bool:
-    found = await session.scalar(
-        select(Claim.id)
-        .where(
-            Claim.unit_id.in_(room.unit_ids),
-            Claim.use_date == use_date,
-            Claim.period_code.in_(periods),
-        )
-        .limit(1)
+) -> set[int]:
+    """The groups whose live claims (a booking, a hold, an offer, a lottery win) hold part of
+    the slot; a block belongs to no group. Empty: the slot is free."""
+    cells = (
+        Claim.unit_id.in_(room.unit_ids),
+        Claim.use_date == use_date,
+        Claim.period_code.in_(periods),
     )
-    return found is not None
+    owners = [
+        (ClaimKind.BOOKING, Booking.id, Booking.group_id),
+        (ClaimKind.HOLD, Booking.id, Booking.group_id),
+        (ClaimKind.OFFER, WaitlistOffer.id, WaitlistOffer.group_id),
+        (ClaimKind.LOTTERY_WIN, LotteryApplication.id, LotteryApplication.group_id),
+    ]
+    found = await session.execute(
+        union_all(
+            *(
+                select(group_of)
+                .join(Claim, owner == Claim.owner_id)
+                .where(Claim.kind == kind, *cells)
+                for kind, owner, group_of in owners
+            ),
+            select(literal(0)).where(Claim.kind == ClaimKind.BLOCK, *cells),
+        )
+    )
+    return {group_id for (group_id,) in found.all()}
 
 
 async def join(  # noqa: PLR0913 - the slot's four parts, as a booking's
@@ -173,11 +189,18 @@ async def join(  # noqa: PLR0913 - the slot's four parts, as a booking's
     if problem := consecutive_problem(list(period_codes), day_codes):
         raise InvalidInput(problem, field="period_codes", code="bad_periods")
     periods = in_day_order(list(period_codes), day_codes)
-    if not await _is_taken(session, room, use_date, periods):
+    holders = await _holders(session, room, use_date, periods)
+    if not holders:
         raise RuleViolation(
             "the slot is free: book it instead of waiting",
             field="period_codes",
             code="slot_free",
+        )
+    if group.id in holders:  # its line could never be served: its own claim is in the way
+        raise RuleViolation(
+            "your group holds (part of) this slot already",
+            field="period_codes",
+            code="own_slot",
         )
     live = await session.scalar(
         select(func.count())

@@ -165,3 +165,15 @@ async def test_the_line_is_in_join_order(queue: Queue) -> None:
         queue.session, queue.reps[0], queue.snapshot, queue.group_ids[0]
     )
     assert found[0].position == 1
+
+
+async def test_a_group_cannot_wait_for_a_slot_it_holds_part_of(queue: Queue) -> None:
+    """Its line could never be served: its own booking is in the way of the whole slot."""
+    await queue.book(["10"])  # group A's 午前
+    await queue.book(["20"], group=0)  # the first waiting group's own 午後
+    error = await refused(queue.join(0, ["10", "20"]), RuleViolation, "own_slot")
+    assert error.field == "period_codes"
+    await refused(queue.join(0, ["20"]), RuleViolation, "own_slot")
+    # Another's claim alone, it waits; and a group with no claim there waits for both.
+    assert (await queue.join(0, ["10"])).status is EntryStatus.WAITING
+    assert (await queue.join(1, ["10", "20"])).status is EntryStatus.WAITING
