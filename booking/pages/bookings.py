@@ -42,6 +42,7 @@ from booking.reservations import changes, idempotency, listing
 from booking.reservations.availability import AvailabilityQuery, search_availability
 from booking.reservations.bookings import BookingRequest, book
 from booking.reservations.models import Booking
+from booking.waitlist.lines import waiting_counts
 from booking.web.fields import EVENT_NAME_MAX, PURPOSE_MAX
 from booking.web.spreadsheet import csv_response
 
@@ -432,9 +433,13 @@ async def _day_states(
 ) -> dict[str, tuple[str, int | None]]:
     query = AvailabilityQuery(start=use_date, end=use_date, room_ids=frozenset({room.id}))
     counts = await applications.applicant_counts(db_session, use_date, use_date)
-    rooms, _ = await search_availability(db_session, network, claims_cache, query, today, counts)
+    waiting = await waiting_counts(db_session, {room.id}, use_date, use_date)
+    rooms, _ = await search_availability(
+        db_session, network, claims_cache, query, today, counts, waiting=waiting
+    )
+    # a lottery slot's applicants, or a taken one's groups waiting
     return {
-        slot.period: (slot.state, slot.applicants)
+        slot.period: (slot.state, slot.applicants if slot.waiting is None else slot.waiting)
         for found in rooms
         for day in found.days
         for slot in day.slots

@@ -184,6 +184,9 @@ async def test_a_taken_slot_shows_its_line_in_the_api_the_grid_the_form_and_the_
     assert "<small>1</small>" in cell
     assert "1 group waiting" in cell
 
+    form = await _get(client, world, "member", f"/book?room={hall.room_id}&date={day}", lang="en")
+    assert "Morning 09:00–12:00 · Taken (1 group waiting)" in form.text
+
     board = await client.get(
         f"/manage/facilities/{hall.facility_id}?date={day}", headers=_hall_cookies(hall, "en")
     )
