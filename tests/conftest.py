@@ -41,8 +41,9 @@ from booking.inventory.load import load_network
 from booking.paths import facilities_data_dir
 from booking.settings import Settings
 
-# Fixtures of people (tests/people.py) and bookable places (tests/places.py), for every test.
-pytest_plugins = ["tests.people", "tests.places"]
+# Fixtures of people (tests/people.py) and bookable places (tests/places.py), for every test;
+# which tests share a worker when run in parallel (tests/parallel.py).
+pytest_plugins = ["tests.people", "tests.places", "tests.parallel"]
 
 T = TypeVar("T")
 TEST_DATA = Path(__file__).parent / "data"
