@@ -98,10 +98,22 @@ async def insert_claims(
 ) -> None:
     """Write claims; when a concurrent writer got one of the slots first, answer what `taken`
     finds now (the winner has committed by the time the constraint fails), naming the slot."""
+    await insert_claim_batches(session, [claims], taken)
+
+
+async def insert_claim_batches(
+    session: AsyncSession,
+    batches: Iterable[Iterable[Claim]],
+    taken: Callable[[], Awaitable[Conflict | None]],
+) -> None:
+    """`insert_claims` with each batch flushed on its own (its own INSERT statements), all in
+    one savepoint: a writer of many months keeps each month within one statement, since the
+    month's version row is locked at the end of the statement (series.py says why)."""
     try:
         async with session.begin_nested():
-            session.add_all(claims)
-            await session.flush()
+            for batch in batches:
+                session.add_all(batch)
+                await session.flush()
     except IntegrityError as exc:
         if constraint_of(exc) not in CLAIM_CONSTRAINTS:
             raise

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import groupby
 from typing import Literal
 
 from sqlalchemy import select
@@ -41,7 +42,7 @@ from booking.reservations.bookings import (
     plan_booking,
     room_of,
 )
-from booking.reservations.claims import insert_claims, slot_label
+from booking.reservations.claims import insert_claim_batches, slot_label
 from booking.reservations.models import (
     Booking,
     BookingStatus,
@@ -415,23 +416,43 @@ async def _claim_all(
             code="slot_taken",
         )
 
-    await insert_claims(
-        session,
-        (
-            Claim(
-                unit_id=unit_id,
-                use_date=booking.use_date,
-                period_code=code,
-                kind=ClaimKind.BOOKING,
-                owner_id=booking.id,
-                created_at=now,
-            )
-            for booking in bookings
-            for unit_id in room.unit_ids
-            for code in booking.period_codes
-        ),
-        taken,
-    )
+    claims = [
+        Claim(
+            unit_id=unit_id,
+            use_date=booking.use_date,
+            period_code=code,
+            kind=ClaimKind.BOOKING,
+            owner_id=booking.id,
+            created_at=now,
+        )
+        for booking in sorted(bookings, key=lambda b: b.use_date)
+        for unit_id in room.unit_ids
+        for code in booking.period_codes
+    ]
+    page = session.get_bind().dialect.insertmanyvalues_page_size
+    await insert_claim_batches(session, month_batches(claims, page), taken)
+
+
+def month_batches(claims: Sequence[Claim], page: int) -> list[list[Claim]]:
+    """The claims (in date order) in batches of whole use months, each at most `page` rows
+    where a month fits one: a batch is one INSERT statement (SQLAlchemy pages an insert of
+    more rows than `insertmanyvalues_page_size`).
+
+    Each INSERT locks the version rows (claim_months) of its months at its end, until commit.
+    A month split between two statements would deadlock a single booking of that month: the
+    first statement holds the month, the single booking takes its slot and waits for the
+    month, the second statement waits for the single booking's slot. With whole months per
+    statement, the months this series holds are ones it writes no more slots in, and a
+    single booking (one date, its slots and then its month, as every writer of one
+    statement) never holds what the series waits for while waiting for the series."""
+    batches: list[list[Claim]] = []
+    for _, rows in groupby(claims, key=lambda c: (c.use_date.year, c.use_date.month)):
+        month = list(rows)
+        if batches and len(batches[-1]) + len(month) <= page:
+            batches[-1].extend(month)
+        else:
+            batches.append(month)
+    return batches
 
 
 async def get_series(
