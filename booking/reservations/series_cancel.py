@@ -20,7 +20,7 @@ from booking.audit.service import record
 from booking.clock import Clock, local_today
 from booking.errors import Conflict, PermissionDenied, RuleViolation
 from booking.inventory.network import NetworkSnapshot
-from booking.notifications.booking_mail import date_en, date_ja
+from booking.notifications.booking_mail import CANCEL_CAUSE, date_en, date_ja
 from booking.reservations import changes
 from booking.reservations.bookings import room_of
 from booking.reservations.models import Booking, Series
@@ -146,6 +146,9 @@ async def cancel_series(  # noqa: PLR0913
             cancelled=[_line(o) for o in cancelled],
             at_counter=[_line(o) for o in outcomes if o.needs_counter],
             charge_total=sum(o.charge for o in cancelled),
+            # the facility's reasons said as a single booking's mail says them
+            cause_ja=CANCEL_CAUSE["facility"][0] if facility_cause else "",
+            cause_en=CANCEL_CAUSE["facility"][1] if facility_cause else "",
         )
     return SeriesCancelOutcome(series, outcomes, applied=True)
 

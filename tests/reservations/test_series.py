@@ -383,6 +383,12 @@ async def test_staff_cancel_the_rest_for_the_facilitys_reasons_free_a_group_may_
     )
     assert event_after is not None
     assert event_after["cause"] == "facility"
+    mail = (
+        await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1))
+    ).one()
+    assert mail.template == "series_cancelled"
+    assert "施設の都合により取り消しました。使用料はかかりません。" in mail.body_text
+    assert "Cancelled by the facility, free of charge." in mail.body_text
 
 
 async def test_closures_and_blocks_hitting_occurrences_are_listed_to_staff(
