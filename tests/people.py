@@ -103,6 +103,7 @@ class World:
     entry_id: int = 0  # group A waiting in a line at the hall
     offer_id: int = 0  # group A's open offer at the hall
     series_id: int = 0  # a series of group A at the hall (one date)
+    b_slot: dict[str, Any] = field(default_factory=dict)  # group B's booked slot at the hall
 
     def headers(self, role: str) -> dict[str, str]:
         if role == "anonymous":

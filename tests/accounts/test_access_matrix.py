@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -28,7 +28,7 @@ from booking.pages.routes import pages_router, static_router
 from booking.settings import Settings
 from tests.conftest import DEFAULT_NOW
 from tests.people import PASSWORD, ROLES, World
-from tests.places import Hall
+from tests.places import Hall, open_weekday
 from tests.waitlist.conftest import waiting_and_offered
 
 Body = Callable[[World, str], Any] | None
@@ -309,10 +309,8 @@ OPERATIONS = [
         "POST",
         "/api/v1/waitlist",
         "401 201 201 404 403 403 201",
-        lambda w, _r: (
-            {k: w.booking_body[k] for k in ("group_id", "room_id", "use_date")}
-            | {"period_codes": ["10"]}
-        ),
+        # group A waits for a slot group B holds (never for its own: own_slot)
+        lambda w, _r: {**w.b_slot, "group_id": w.group_a},
     ),
     Operation(
         "wait-list lines",
@@ -715,6 +713,19 @@ async def test_access(
     assert series.status_code == 201, series.text
     world.series_id = series.json()["id"]
     world.entry_id, world.offer_id = await waiting_and_offered(session, hall, world.group_a)
+    b_day = open_weekday(hall.snapshot, hall.facility_id, hall.day + timedelta(days=14))
+    world.b_slot = {
+        "group_id": world.group_b,
+        "room_id": hall.room_id,
+        "use_date": b_day.isoformat(),
+        "period_codes": ["10"],
+    }
+    taken = await client.post(
+        "/api/v1/bookings",
+        json={**world.b_slot, "purpose": "meeting", "headcount": 10},
+        headers=world.headers("admin"),
+    )
+    assert taken.status_code == 201, taken.text
     got = []
     for role in ROLES:
         # A savepoint of our own, unknown to SQLAlchemy: the app's sessions make and release
