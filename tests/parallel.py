@@ -10,20 +10,35 @@ to one worker whole, in the order written, as a serial run has them. xdist's own
 the scheduler (pytest-xdist issue 1386: it rode on the test's id, which pytest 9.2 no longer
 lets a plugin rewrite) and the group's tests are spread silently. The marks of
 `--dist loadgroup` still count where they do reach it.
+
+Tests that measure how long something takes against a fixed budget (SQLite's busy timeout
+under 200 requests at once, a login flood) run alone: while one runs, no other worker runs a
+test, so a parallel run starves them no more than a serial one does. They are one group too,
+so the others wait for them once rather than once each.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from xdist.scheduler import LoadGroupScheduling
 
-# path prefix (as in a test's id) -> group
+# Tests that run alone (path prefixes, as in a test's id).
+ALONE = (
+    "tests/reservations/test_concurrency.py",  # 200 bookings at once within SQLite's timeout
+    "tests/accounts/test_login_races.py",  # a login flood, answers within 4 s
+)
+# path prefix -> group
 TOGETHER = {
     # One site (its database, its clock, its login counts) and one Chromium for all the
     # journeys, which run one after the other on it.
     "tests/browser/": "browser",
+    **dict.fromkeys(ALONE, "alone"),
 }
 
 
@@ -43,3 +58,66 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Together | N
     if config.getoption("dist") not in {"load", "loadgroup"}:
         return None  # another --dist asked for: xdist's own
     return Together(config, log)
+
+
+def _alone(item: pytest.Item | None) -> bool:
+    return item is not None and item.nodeid.startswith(ALONE)
+
+
+class Turns:
+    """A lock between the workers of one run (flock on files they share): every test holds it
+    shared; a test that runs alone holds it exclusively, and holds the turnstile meanwhile so
+    that no other test starts while it waits for those running to end."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(exist_ok=True)
+        self._turnstile = os.open(directory / "turnstile", os.O_RDWR | os.O_CREAT)
+        self._tests = os.open(directory / "tests", os.O_RDWR | os.O_CREAT)
+        self.alone = False
+
+    def shared(self) -> None:
+        fcntl.flock(self._turnstile, fcntl.LOCK_EX)  # waits while a test runs alone
+        fcntl.flock(self._turnstile, fcntl.LOCK_UN)
+        fcntl.flock(self._tests, fcntl.LOCK_SH)
+
+    def exclusive(self) -> None:
+        if not self.alone:
+            fcntl.flock(self._turnstile, fcntl.LOCK_EX)
+            fcntl.flock(self._tests, fcntl.LOCK_EX)  # once the running tests have ended
+            self.alone = True
+
+    def release(self, *, keep_alone: bool = False) -> None:
+        if self.alone and keep_alone:
+            return
+        fcntl.flock(self._tests, fcntl.LOCK_UN)
+        fcntl.flock(self._turnstile, fcntl.LOCK_UN)
+        self.alone = False
+
+
+_turns: list[Turns] = []
+
+
+def _turns_of(config: pytest.Config) -> Turns | None:
+    """The run's lock, in an xdist worker: in the directory the run's workers share (pytest's
+    temporary directory of the run, each worker's own inside it)."""
+    if not hasattr(config, "workerinput"):
+        return None
+    if not _turns:
+        _turns.append(Turns(Path(config.option.basetemp).parent / "turns"))
+    return _turns[0]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[Any]:
+    turns = _turns_of(item.config)
+    if turns is None:
+        return (yield)
+    if _alone(item):
+        turns.exclusive()
+    else:
+        turns.shared()
+    try:
+        return (yield)
+    finally:
+        # The group's next test keeps the lock: the others wait once for the whole group.
+        turns.release(keep_alone=_alone(item) and _alone(nextitem))

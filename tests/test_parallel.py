@@ -1,11 +1,15 @@
-"""The parallel run's scheduler (tests/parallel.py): the browser tests are one unit of work,
-sent to one worker whole; every other test is a unit of its own."""
+"""The parallel run (tests/parallel.py): the browser tests are one unit of work, sent to one
+worker whole, every other test a unit of its own; a test that runs alone runs alone."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import pytest
 
-from tests.parallel import Together, pytest_xdist_make_scheduler
+from tests.parallel import Together, Turns, pytest_xdist_make_scheduler
 
 
 @pytest.fixture
@@ -43,3 +47,34 @@ def test_the_scheduler_is_ours_unless_another_distribution_is_asked_for(
 ) -> None:
     monkeypatch.setattr(two_workers.option, "dist", dist)
     assert isinstance(pytest_xdist_make_scheduler(two_workers, None), Together) is ours
+
+
+def test_a_test_that_runs_alone_waits_for_the_running_ones_and_holds_back_new_ones(
+    tmp_path: Path,
+) -> None:
+    """Three workers' locks on one directory: a test runs (shared); another asks to run alone
+    and waits for it; a third worker's next test waits until the lone test is done."""
+    running, lone, later = (Turns(tmp_path) for _ in range(3))
+    pool = ThreadPoolExecutor(max_workers=2)
+    try:
+        running.shared()
+        alone = pool.submit(lone.exclusive)
+        time.sleep(0.3)
+        assert not alone.done()  # waits for the running test
+        starting = pool.submit(later.shared)
+        time.sleep(0.3)
+        assert not starting.done()  # does not overtake the lone test
+        running.release()
+        alone.result(timeout=5)
+        time.sleep(0.3)
+        assert not starting.done()  # held back while the lone test runs
+        lone.release(keep_alone=True)  # the group's next test is alone too: kept
+        time.sleep(0.3)
+        assert not starting.done()
+        lone.release()
+        starting.result(timeout=5)
+    finally:
+        for turns in (running, lone, later):
+            turns.alone = False
+            turns.release()
+        pool.shutdown(wait=True)
