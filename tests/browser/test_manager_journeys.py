@@ -34,7 +34,10 @@ GROUP_A = "川崎合唱団"
 def open_desk(visit: Visit) -> None:
     visit.log_in("manager")
     visit.submit(visit.link("Facility desk"), "**/manage")
-    visit.submit(visit.page.locator(f'a[href="/manage/facilities/{visit.site.hall_id}"]').first)
+    hall = f"/manage/facilities/{visit.site.hall_id}"
+    # Waited for: the next step's click on the desk's home page raced this navigation (both
+    # swapped in, the lottery page shown at this page's address) under a loaded machine.
+    visit.submit(visit.page.locator(f'a[href="{hall}"]').first, f"**{hall}")
 
 
 def counter_booking(
