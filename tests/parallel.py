@@ -54,6 +54,7 @@ class Together(LoadGroupScheduling):
         return group_of(nodeid) or super()._split_scope(nodeid)
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: `-p no:xdist` leaves it unknown
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Together | None:
     if config.getoption("dist") not in {"load", "loadgroup"}:
         return None  # another --dist asked for: xdist's own

@@ -15,7 +15,8 @@ from tests.parallel import Together, Turns, pytest_xdist_make_scheduler
 @pytest.fixture
 def two_workers(pytestconfig: pytest.Config, monkeypatch: pytest.MonkeyPatch) -> pytest.Config:
     """The configuration as `-n 2` makes it (a scheduler needs its workers' addresses)."""
-    monkeypatch.setattr(pytestconfig.option, "tx", ["popen", "popen"])
+    monkeypatch.setattr(pytestconfig.option, "tx", ["popen", "popen"], raising=False)
+    monkeypatch.setattr(pytestconfig.option, "dist", "load", raising=False)  # `-p no:xdist`
     return pytestconfig
 
 
