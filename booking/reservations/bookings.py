@@ -144,7 +144,49 @@ class BookingPlan:
     hold_expires_at: datetime | None
 
 
-def plan_booking(  # noqa: C901, PLR0912, PLR0913 - one check after another, each with its own error
+def check_booker(
+    today: date,
+    room: RoomInfo,
+    facility: FacilityInfo,
+    policy: ReservationPolicy,
+    group: Group,
+    channel: str,
+    use_date: date,
+) -> None:
+    """May this group book this room on this date by this channel? The checks a booking and a
+    wait-list line (booking/waitlist/lines.py) share, in the order their errors are said."""
+    if not may_book(group, today):
+        raise RuleViolation(
+            "this registration cannot book: it is not active (pending, suspended or expired)",
+            field="group_id",
+            code="registration_inactive",
+        )
+    if problem := eligibility_problem(group, facility):
+        raise RuleViolation(problem, field="group_id", code="not_eligible")
+    if problem := residency_problem(policy, in_city=group.in_city, lottery=False):
+        raise RuleViolation(problem, field="group_id", code="out_of_city")
+    if channel == ONLINE and not room.online_bookable:
+        raise RuleViolation(
+            "this room is booked at the facility's counter only",
+            field="room_id",
+            code="counter_only",
+        )
+    if use_date < today:
+        raise InvalidInput("the date is in the past", field="use_date", code="past_date")
+
+
+def check_day(
+    snapshot: NetworkSnapshot, facility: FacilityInfo, group: Group, use_date: date
+) -> None:
+    """The date itself: the card covers it (every channel: a counter booking, a hold or a move
+    too) and the facility is open."""
+    if problem := registration_problem(group.valid_until, use_date):
+        raise RuleViolation(problem, field="use_date", code="registration_expires")
+    if is_closed(snapshot, facility, use_date):
+        raise RuleViolation("the facility is closed on this date", field="use_date", code="closed")
+
+
+def plan_booking(  # noqa: PLR0913 - one check after another, each with its own error
     snapshot: NetworkSnapshot,
     settings: Settings,
     today: date,
@@ -167,35 +209,14 @@ def plan_booking(  # noqa: C901, PLR0912, PLR0913 - one check after another, eac
     if hold and not policy.holds.allowed:
         raise RuleViolation("this room takes no holds", field="room_id", code="holds_not_allowed")
     facility = snapshot.facilities[room.facility_id]
-    if not may_book(group, today):
-        raise RuleViolation(
-            "this registration cannot book: it is not active (pending, suspended or expired)",
-            field="group_id",
-            code="registration_inactive",
-        )
-    if problem := eligibility_problem(group, facility):
-        raise RuleViolation(problem, field="group_id", code="not_eligible")
-    if problem := residency_problem(policy, in_city=group.in_city, lottery=False):
-        raise RuleViolation(problem, field="group_id", code="out_of_city")
-    if channel == ONLINE and not room.online_bookable:
-        raise RuleViolation(
-            "this room is booked at the facility's counter only",
-            field="room_id",
-            code="counter_only",
-        )
-    if request.use_date < today:
-        raise InvalidInput("the date is in the past", field="use_date", code="past_date")
+    check_booker(today, room, facility, policy, group, channel, request.use_date)
     day_codes = room.grid.codes_by_day_type.get(day_type(request.use_date), ())
     if problem := consecutive_problem(request.period_codes, day_codes):
         raise InvalidInput(problem, field="period_codes", code="bad_periods")
     periods = in_day_order(request.period_codes, day_codes)
     if channel == ONLINE and (problem := _window_problem(policy, request.use_date, today)):
         raise RuleViolation(problem, field="use_date", code="outside_window")
-    # Every channel: a counter booking, a hold or a move is for a date the card covers too.
-    if problem := registration_problem(group.valid_until, request.use_date):
-        raise RuleViolation(problem, field="use_date", code="registration_expires")
-    if is_closed(snapshot, facility, request.use_date):
-        raise RuleViolation("the facility is closed on this date", field="use_date", code="closed")
+    check_day(snapshot, facility, group, request.use_date)
     if room.capacity is not None and request.headcount > room.capacity:
         raise RuleViolation(
             f"the room holds at most {room.capacity} people",

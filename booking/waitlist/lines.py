@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.access import Principal
-from booking.accounts.groups import get_group, may_book
+from booking.accounts.groups import get_group
 from booking.accounts.models import Group
 from booking.audit.service import record
 from booking.clock import Clock, local_today
@@ -32,18 +32,15 @@ from booking.lottery.models import LotteryApplication
 from booking.notifications.booking_mail import slot, slot_context
 from booking.notifications.outbox import enqueue
 from booking.reservations.bookings import (
-    ONLINE,
     channel_for,
-    eligibility_problem,
-    is_closed,
+    check_booker,
+    check_day,
     room_of,
 )
 from booking.reservations.models import Booking, Claim, ClaimKind
 from booking.reservations.rules import (
     consecutive_problem,
     in_day_order,
-    registration_problem,
-    residency_problem,
 )
 from booking.settings import Settings
 from booking.waitlist.models import LIVE_ENTRY, EntryStatus, WaitlistEntry, WaitlistOffer
@@ -110,30 +107,10 @@ async def _check_group(  # noqa: PLR0913, PLR0917 - a booking's inputs
         )
     facility = snapshot.facilities[room.facility_id]
     today = local_today(clock, settings.tz)
-    if not may_book(group, today):
-        raise RuleViolation(
-            "this registration cannot book: it is not active (pending, suspended or expired)",
-            field="group_id",
-            code="registration_inactive",
-        )
-    if problem := eligibility_problem(group, facility):
-        raise RuleViolation(problem, field="group_id", code="not_eligible")
-    if problem := residency_problem(policy, in_city=group.in_city, lottery=False):
-        raise RuleViolation(problem, field="group_id", code="out_of_city")
-    if channel == ONLINE and not room.online_bookable:
-        raise RuleViolation(
-            "this room is booked at the facility's counter only",
-            field="room_id",
-            code="counter_only",
-        )
-    if use_date < today:
-        raise InvalidInput("the date is in the past", field="use_date", code="past_date")
-    if problem := _window_problem(room, use_date, today):
+    check_booker(today, room, facility, policy, group, channel, use_date)
+    if problem := _window_problem(room, use_date, today):  # every channel: a line is online's
         raise RuleViolation(problem, field="use_date", code="outside_window")
-    if problem := registration_problem(group.valid_until, use_date):
-        raise RuleViolation(problem, field="use_date", code="registration_expires")
-    if is_closed(snapshot, facility, use_date):
-        raise RuleViolation("the facility is closed on this date", field="use_date", code="closed")
+    check_day(snapshot, facility, group, use_date)
     return group
 
 
