@@ -67,6 +67,16 @@ GROUPS: dict[str, list[str]] = {
         "booking/calendars/render.py",
         "booking/calendars/feeds.py",
     ],
+    "series": [
+        "booking/reservations/series_dates.py",
+        "booking/reservations/series.py",
+        "booking/reservations/series_cancel.py",
+    ],
+    "waitlist": [
+        "booking/waitlist/lines.py",
+        "booking/waitlist/handon.py",
+        "booking/waitlist/offers.py",
+    ],
 }
 
 # The tests a group's mutants are tried against: its own domain's (mutmut picks, per mutated
@@ -86,6 +96,13 @@ TESTS: dict[str, list[str]] = {
         "--ignore=tests/accounts/test_unavailable.py",
     ],
     "calendars": ["tests/calendars"],
+    "series": [
+        "tests/reservations/test_series_dates.py",
+        "tests/reservations/test_series.py",
+        "tests/reservations/test_series_api.py",
+        "tests/reservations/test_series_check.py",
+    ],
+    "waitlist": ["tests/waitlist", "--ignore=tests/waitlist/test_races.py"],
 }
 
 # What a copy needs besides the package and the tests.
