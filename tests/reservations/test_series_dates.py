@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from booking.errors import InvalidInput
+from booking.inventory.calendar import LATEST_DAY
 from booking.reservations.models import SeriesPattern
 from booking.reservations.series_dates import (
     MAX_OCCURRENCES,
@@ -87,9 +88,42 @@ def test_a_reversed_range_and_a_series_with_nothing_left_are_refused() -> None:
     with pytest.raises(InvalidInput) as raised:
         series_dates(WEEK, date(2027, 1, 5), date(2027, 1, 11), [date(2027, 1, 5)])
     assert (raised.value.field, raised.value.code) == ("skip_dates", "series_empty")
+    assert str(raised.value) == "the series has no date left to book"
     with pytest.raises(InvalidInput) as raised:
         series_dates(WEEK, date(1899, 12, 26), date(1900, 1, 2))
     assert raised.value.field == "first_date"
+    with pytest.raises(InvalidInput) as raised:
+        series_dates(WEEK, LATEST_DAY - timedelta(days=7), LATEST_DAY + timedelta(days=1))
+    assert raised.value.field == "last_date"
+
+
+def test_a_reversed_range_says_so_in_words() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        series_dates(WEEK, date(2027, 2, 2), date(2027, 1, 5))
+    assert str(raised.value) == "the last date is before the first"
+
+
+def test_the_nth_weekday_is_counted_from_the_first_date_on_the_6th_and_7th() -> None:
+    """The 6th and 7th of a month are still its first such weekday; the 8th its second."""
+    # the first Saturday of each month
+    assert series_dates(MONTHLY, date(2027, 3, 6), date(2027, 5, 31)) == [
+        date(2027, 3, 6), date(2027, 4, 3), date(2027, 5, 1)
+    ]  # fmt: skip
+    assert series_dates(MONTHLY, date(2027, 1, 7), date(2027, 2, 28))[-1] == date(2027, 2, 4)
+    assert series_dates(MONTHLY, date(2027, 1, 8), date(2027, 2, 28))[-1] == date(2027, 2, 12)
+
+
+def test_a_monthly_series_includes_its_last_date_even_on_the_1st_of_a_month() -> None:
+    # The first Saturday: 1 May 2027 is one, and the last date.
+    assert series_dates(MONTHLY, date(2027, 3, 6), date(2027, 5, 1))[-1] == date(2027, 5, 1)
+    # The second Tuesday, ending on one.
+    assert series_dates(MONTHLY, date(2027, 1, 12), date(2027, 3, 9))[-1] == date(2027, 3, 9)
+
+
+def test_the_last_date_itself_may_be_skipped() -> None:
+    assert series_dates(WEEK, date(2027, 1, 5), date(2027, 1, 19), [date(2027, 1, 19)]) == [
+        date(2027, 1, 5), date(2027, 1, 12)
+    ]  # fmt: skip
 
 
 def test_the_fiscal_year_ends_on_31_march() -> None:
