@@ -129,40 +129,38 @@ async def check(session: AsyncSession) -> CheckReport:
             for bid, periods, n_units, claims in owners.all()
             if (claims or 0) != len(periods) * n_units
         ]
-    # A win waiting for confirmation holds its slots until it is confirmed or lapses.
-    won = (
-        select(Claim.owner_id, func.count().label("claims"))
-        .where(Claim.kind == ClaimKind.LOTTERY_WIN)
-        .group_by(Claim.owner_id)
-        .subquery()
-    )
-    wins = await session.execute(
-        select(LotteryApplication.id, LotteryApplication.period_codes, units.c.units, won.c.claims)
-        .join(units, units.c.room_id == LotteryApplication.room_id)
-        .outerjoin(won, won.c.owner_id == LotteryApplication.id)
-        .where(LotteryApplication.status == ApplicationStatus.WON)
-    )
-    report.incomplete += [
-        f"lottery application {aid}: {claims or 0} of {len(periods) * n_units}"
-        for aid, periods, n_units, claims in wins.all()
-        if (claims or 0) != len(periods) * n_units
-    ]
-    offered = (
-        select(Claim.owner_id, func.count().label("claims"))
-        .where(Claim.kind == ClaimKind.OFFER)
-        .group_by(Claim.owner_id)
-        .subquery()
-    )
-    open_offers = await session.execute(
-        select(WaitlistOffer.id, WaitlistOffer.period_codes, units.c.units, offered.c.claims)
-        .join(units, units.c.room_id == WaitlistOffer.room_id)
-        .outerjoin(offered, offered.c.owner_id == WaitlistOffer.id)
-        .where(WaitlistOffer.status == OfferStatus.OPEN)
-    )
-    report.incomplete += [
-        f"wait-list offer {oid}: {claims or 0} of {len(periods) * n_units}"
-        for oid, periods, n_units, claims in open_offers.all()
-        if (claims or 0) != len(periods) * n_units
-    ]
+    # A win waiting for confirmation holds its slots until it is confirmed or lapses; an open
+    # wait-list offer until it is accepted, declined or expires.
+    for kind, owner, live, label in (
+        (
+            ClaimKind.LOTTERY_WIN,
+            LotteryApplication,
+            LotteryApplication.status == ApplicationStatus.WON,
+            "lottery application",
+        ),
+        (
+            ClaimKind.OFFER,
+            WaitlistOffer,
+            WaitlistOffer.status == OfferStatus.OPEN,
+            "wait-list offer",
+        ),
+    ):
+        held = (
+            select(Claim.owner_id, func.count().label("claims"))
+            .where(Claim.kind == kind)
+            .group_by(Claim.owner_id)
+            .subquery()
+        )
+        owners = await session.execute(
+            select(owner.id, owner.period_codes, units.c.units, held.c.claims)
+            .join(units, units.c.room_id == owner.room_id)
+            .outerjoin(held, held.c.owner_id == owner.id)
+            .where(live)
+        )
+        report.incomplete += [
+            f"{label} {oid}: {claims or 0} of {len(periods) * n_units}"
+            for oid, periods, n_units, claims in owners.all()
+            if (claims or 0) != len(periods) * n_units
+        ]
     report.series = await series_problems(session)
     return report
