@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     literal_column,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -154,6 +155,10 @@ class Group(Base):
     suspended_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A mail two days before each use date, unless the group turns it off (issue 18).
+    use_reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The `valid_until` whose renewal reminder went out: one per validity period.
+    renewal_reminded_for: Mapped[date | None] = mapped_column(Date)
     # Raised by every UPDATE SQLAlchemy issues for the row (ORM or Core; `onupdate`, so not
     # by hand-written SQL: a manual repair raises it itself): calendar feeds show the name and
     # contact, and their version sums the revisions of the groups shown.

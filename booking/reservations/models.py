@@ -133,6 +133,8 @@ class Booking(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hold_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The use-date reminder (two days before) went out: a second pass sends none.
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # group (online, in time) | late (a cancellation notice at the counter) | facility |
