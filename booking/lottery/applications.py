@@ -437,8 +437,18 @@ async def confirm(
         ("lottery_application", application.id),
         after={"booking_id": booking.id},
     )
-    # The win is final now: the group hears so, with its permit (booking_mail.permit_url).
-    await notify(session, clock, settings, snapshot, group, booking, "booking_confirmed")
+    # The win is final now: the group hears so in a mail of its own (the win it came from,
+    # the fee and how to pay it, the permit: booking_mail.permit_url).
+    await notify(
+        session,
+        clock,
+        settings,
+        snapshot,
+        group,
+        booking,
+        "lottery_confirmed",
+        application_id=application.id,
+    )
     return booking
 
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from booking.inventory.network import NetworkSnapshot, PeriodInfo
-from booking.reservations.models import Booking
+from booking.reservations.models import Booking, PaymentStatus
 from booking.settings import Settings
 
 WEEKDAYS_JA = "月火水木金土日"
@@ -134,6 +134,32 @@ def permit_url(settings: Settings, booking_id: int) -> str:
     return f"{settings.public_url.rstrip('/')}/my/bookings/{booking_id}/permit.pdf"
 
 
+def group_url(settings: Settings, group_id: int) -> str:
+    """The group's page (booking/pages/account.py, `my_group`): its validity and where its
+    representative turns the use-date reminders off (the `#reminders` section)."""
+    return f"{settings.public_url.rstrip('/')}/my/groups/{group_id}"
+
+
+def facility_url(settings: Settings, facility_id: int) -> str:
+    """A facility's public page (booking/pages/search.py, `facility`): its rooms, each with a
+    link to search its free slots."""
+    return f"{settings.public_url.rstrip('/')}/facilities/{facility_id}"
+
+
+# How a fee is paid (RULES.md "Fees"): at the facility's counter or by a bank debit that is
+# arranged at a counter. This system records payments (staff, booking/reservations/changes.py
+# set_payment) but takes none itself, so the mail says so rather than promise online payment.
+HOW_TO_PAY_JA = (
+    "お支払い方法: 使用料は利用日に施設の窓口でお支払いください。"
+    "口座振替をお申し込みの団体は、利用月の翌月27日に引き落とされます。"
+    "このシステムではお支払いはできません。"
+)
+HOW_TO_PAY_EN = (
+    "How to pay: at the facility's counter on the day of use; a group that has arranged a "
+    "bank debit pays on the 27th of the month after use. Fees cannot be paid on this site."
+)
+
+
 def lottery_url(settings: Settings) -> str:
     """The group's applications and wins (booking/pages/lottery.py, `my_lottery`)."""
     return f"{settings.public_url.rstrip('/')}/my/lottery"
@@ -153,6 +179,12 @@ def booking_context(
     """A booking mail's values: who, what, where, when, its status and its page."""
     status = booking.status.value
     status_ja, status_en = BOOKING_STATUS.get(status, (status, status))
+    # How to pay, where a final booking still owes its fee (not a hold, not waived or paid).
+    owes = (
+        status == "confirmed"
+        and booking.fee_total > 0
+        and booking.payment_status is PaymentStatus.UNPAID
+    )
     return {
         "name": group_name,
         "booking_id": booking.id,
@@ -161,6 +193,8 @@ def booking_context(
         "url": booking_url(settings, booking.id),
         # Only a confirmed booking has a permit (booking/documents/permits.py).
         "permit_url": permit_url(settings, booking.id) if status == "confirmed" else None,
+        "pay_ja": HOW_TO_PAY_JA if owes else None,
+        "pay_en": HOW_TO_PAY_EN if owes else None,
         **slot_context(slot(snapshot, booking.room_id, booking.use_date, booking.period_codes)),
         **extra,
     }

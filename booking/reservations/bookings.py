@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -377,6 +378,7 @@ async def notify(
     group: Group,
     booking: Booking,
     template: str,
+    **extra: Any,
 ) -> None:
     """A mail to the group's contact address about this booking, in this transaction."""
     if group.email is None:
@@ -396,5 +398,6 @@ async def notify(
             charge=booking.cancellation_charge or 0,
             cause_ja=cause_ja,
             cause_en=cause_en,
+            **extra,
         ),
     )
