@@ -23,6 +23,7 @@ from booking.accounts.models import Group
 from booking.clock import local_today
 from booking.deps import AppSettings, Claims, CurrentClock, DbSession, Network
 from booking.errors import NotFound
+from booking.inventory.calendar import is_holiday
 from booking.inventory.network import NetworkSnapshot, PeriodInfo, RoomInfo
 from booking.lottery import reports
 from booking.lottery.applications import applicant_counts, next_use_month, parse_month
@@ -45,6 +46,8 @@ from booking.web.fields import CARD_NUMBER_MAX, EVENT_NAME_MAX, PURPOSE_MAX
 
 LIVE = {BookingStatus.CONFIRMED, BookingStatus.HELD, BookingStatus.PENDING_APPROVAL}
 WEEK = 7
+SATURDAY, SUNDAY = 5, 6  # date.weekday()
+BOARD_VIEWS = {"day": 1, "week": WEEK}  # a board's name in the address: its number of days
 
 
 @dataclass
@@ -60,6 +63,13 @@ class BoardDay:
     day: date
     periods: list[PeriodInfo]
     rooms: list[tuple[RoomInfo, dict[str, BoardCell]]] = field(default_factory=list)
+
+    @property
+    def day_class(self) -> str:
+        """Sundays and holidays red, Saturdays blue, as on the search's month grid."""
+        if self.day.weekday() == SUNDAY or is_holiday(self.day):
+            return "sun"
+        return "sat" if self.day.weekday() == SATURDAY else ""
 
 
 def staff_of(page: Page) -> Principal:
@@ -163,9 +173,13 @@ class ManagePages(Controller):
         facility = managed_facility(network, principal, facility_id)
         today = local_today(clock, settings.tz)
         form = Form(request.query_params, page.texts)
+        # A date or a view that cannot be read shows today's day board, and the form says why.
         start = form.day("date", required=False) or today
-        view = "week" if form["view"] == "week" else "day"
-        days = WEEK if view == "week" else 1
+        view = form["view"] or "day"
+        if view not in BOARD_VIEWS:
+            form.error("view", "Choose the day board or the week board.")
+            view = "day"
+        days = BOARD_VIEWS[view]
         board = await _board(
             db_session,
             network,
@@ -189,6 +203,7 @@ class ManagePages(Controller):
             facility=facility,
             board=board,
             start=start,
+            end=start + timedelta(days=days - 1),
             view=view,
             prev_day=start - timedelta(days=days),
             next_day=start + timedelta(days=days),
