@@ -18,7 +18,12 @@ from booking.audit.service import SYSTEM, record
 from booking.clock import Clock
 from booking.errors import Conflict
 from booking.inventory.network import NetworkSnapshot, SnapshotCache
-from booking.notifications.booking_mail import booking_context, moment_en, moment_ja
+from booking.notifications.booking_mail import (
+    booking_context,
+    facility_url,
+    moment_en,
+    moment_ja,
+)
 from booking.notifications.outbox import enqueue
 from booking.reservations.bookings import audited, notify
 from booking.reservations.changes import get_booking, require_facility_staff
@@ -87,6 +92,8 @@ async def expire_holds(
                 .with_for_update(skip_locked=True)
             )
         ).all()
+        # The names of places and periods, read only when a hold lapsed (its mail names them).
+        snapshot = await (snapshots or SnapshotCache()).get(session) if lapsed else None
         for booking in lapsed:
             before = audited(booking)
             freed += await release_claims(session, [ClaimKind.HOLD], booking.id)
@@ -106,10 +113,41 @@ async def expire_holds(
                 before=before,
                 after=audited(booking),
             )
-        if freed:
-            snapshot = await (snapshots or SnapshotCache()).get(session)
+            if snapshot is not None:
+                await tell_lapsed(session, clock, settings or Settings(), snapshot, booking)
+        if freed and snapshot is not None:
             await hand_on(session, clock, settings or Settings(), snapshot, freed)
         return len(lapsed)
+
+
+async def tell_lapsed(
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    snapshot: NetworkSnapshot,
+    booking: Booking,
+) -> None:
+    """The group hears, in the release's transaction, that its hold lapsed, that the slot is
+    free again (to anyone) and where to find it to book again: the facility's page."""
+    group = await get_group(session, booking.group_id)
+    if group.email is None or booking.hold_expires_at is None:
+        return
+    expired = booking.hold_expires_at.astimezone(settings.tz)
+    await enqueue(
+        session,
+        clock,
+        to=group.email,
+        template="hold_lapsed",
+        context=booking_context(
+            snapshot,
+            settings,
+            group.name,
+            booking,
+            expired_ja=moment_ja(expired),
+            expired_en=moment_en(expired),
+            facility_url=facility_url(settings, booking.facility_id),
+        ),
+    )
 
 
 async def remind_holds(
