@@ -16,12 +16,14 @@ from booking.accounts.auth import Auth, cleared_cookie, client_address, session_
 from booking.accounts.models import GroupCategory, GroupKind, Residency
 from booking.accounts.schemas import MemberIn, RegistrationIn
 from booking.accounts.sessions import end_session
+from booking.accounts.standing import standing
 from booking.audit.service import record
 from booking.clock import local_today
 from booking.deps import AppSettings, CurrentClock, DbSession, Network
 from booking.errors import BookingError, TooManyRequests
 from booking.pages.forms import Form, attempt, whole_id
 from booking.pages.i18n import LANG_COOKIE, N_, parse_lang
+from booking.pages.next_steps import for_anyone, for_registration
 from booking.pages.web import Page, check_anonymous_form, safe_next
 from booking.web.errors import status_of
 from booking.web.fields import EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PHONE_MAX
@@ -102,14 +104,26 @@ class AccountPages(Controller):
         return Redirect(target, status_code=303, cookies=[cookie])
 
     @get("/login", name="login")
-    async def login_form(self, request: Request[Any, Any, Any], auth: Auth) -> Template:
+    async def login_form(
+        self,
+        request: Request[Any, Any, Any],
+        auth: Auth,
+        network: Network,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template:
         page = Page.of(request, auth)
         form = Form({"next": safe_next(request.query_params.get("next"), "")}, page.texts)
+        done = request.query_params.get("done", "")
         return page.render(
             "login.html",
             nav="login",
             form=form,
-            notice=LOGIN_NOTICES.get(request.query_params.get("done", "")),
+            notice=LOGIN_NOTICES.get(done),
+            # Just registered: what to bring to which counter, on the page they land on.
+            steps=for_anyone(network, local_today(clock, settings.tz))
+            if done == "registered"
+            else None,
         )
 
     @post("/login")
@@ -336,6 +350,11 @@ async def _group_page(
     group = await groups.view_group(db_session, page.user, group_id)
     members = await groups.roster(db_session, group.id)
     today = local_today(clock, settings.tz)
+    where = standing(group, members, today)
+    steps = None
+    if where.status == "pending":  # what to bring to which counter, until it is checked
+        network = await page.request.app.state.snapshot_cache.get(db_session)
+        steps = for_registration(where, network, today)
     query = page.request.query_params
     return page.render(
         "my/group.html",
@@ -349,6 +368,8 @@ async def _group_page(
         residency=RESIDENCY,
         form=form,
         may_manage=may_manage_roster(page.user, group),
+        steps=steps,
+        suspended_reason=where.reason,
         notice=next((k for k in ("registered", "added", "removed") if k in query), None),
     )
 

@@ -18,6 +18,7 @@ from booking.accounts import groups
 from booking.accounts.access import Principal
 from booking.accounts.auth import Auth
 from booking.accounts.models import Group
+from booking.accounts.standing import member_standings
 from booking.clock import local_today
 from booking.deps import AppSettings, Claims, CurrentClock, DbSession, Network
 from booking.documents.controllers import permit_response
@@ -27,9 +28,12 @@ from booking.inventory.network import NetworkSnapshot, PeriodInfo, RoomInfo
 from booking.inventory.policy import Phase, booking_phase
 from booking.lottery import applications
 from booking.lottery.models import LotteryApplication
+from booking.pages.account import STATUSES
 from booking.pages.catalogue import Catalogue, catalogue
 from booking.pages.forms import Form, attempt, iso_day, whole_id
 from booking.pages.i18n import N_, Texts
+from booking.pages.manage_registrations import DOCUMENTS
+from booking.pages.next_steps import blocked
 from booking.pages.repeat import (
     REPEATED_FIELDS,
     pattern_choices,
@@ -399,11 +403,9 @@ async def book_page(  # noqa: PLR0913
         raise NotFound("choose a free slot from the search first", code="room_not_found")
     today = local_today(clock, settings.tz)
     states = await _day_states(db_session, network, claims_cache, room, use_date, today)
-    mine = [
-        g
-        for g in await member_groups(db_session, page.user)
-        if groups.may_book(g, today) or len(page.user.memberships) == 1
-    ]
+    # A registration that may not book is said so before the form (what to do about it),
+    # not after a refused submit; the form offers only the groups that may book.
+    standings = await member_standings(db_session, clock, settings, page.user)
     return page.render(
         "book.html",
         status_code=status_code,
@@ -417,7 +419,10 @@ async def book_page(  # noqa: PLR0913
         lottery=booking_phase(room.policy_on(use_date), use_date, today) is Phase.LOTTERY,
         first_come=booking_phase(room.policy_on(use_date), use_date, today) is Phase.OPEN,
         fees=room.fees_on(use_date),  # the fees of the date, a revision's from its day on
-        groups=[(str(g.id), g.name) for g in mine],
+        groups=[(str(s.group_id), s.name) for s in standings if s.may_book],
+        blocked=blocked(standings),
+        statuses=STATUSES,
+        documents=DOCUMENTS,
         purposes=_purposes(names, room, page.texts),
         patterns=pattern_choices(page.texts, use_date),
     )

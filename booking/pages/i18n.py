@@ -9,7 +9,7 @@ Dates and yen are formatted by Babel per locale (CLDR).
 from __future__ import annotations
 
 import gettext
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import cache, lru_cache
@@ -22,13 +22,17 @@ from babel.core import negotiate_locale
 from babel.dates import format_skeleton, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 Lang = Literal["ja", "en"]
 LANGS: tuple[Lang, ...] = ("ja", "en")
 DEFAULT_LANG: Lang = "ja"
 LANG_COOKIE = "lang"
 LOCALE_DIR = Path(__file__).parent / "locale"
+# A list's separator: 平日、土曜日 in Japanese, "Weekdays, Saturdays" in English.
+LIST_SEPARATORS: dict[Lang, str] = {"ja": "、", "en": ", "}
+# Values of a message that are names, not quantities: shown as they are (予約 12345, not 12,345).
+NOT_QUANTITIES = frozenset({"id", "number"})
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
@@ -87,6 +91,26 @@ def _preferred(header: str) -> list[str]:
     return [tag for _, _, tag in sorted(ranked)]
 
 
+def join_list(items: Iterable[Any], lang: Lang) -> str:
+    """A list in the language's way: 平日、土曜日、日曜・祝日 / Weekdays, Saturdays."""
+    return LIST_SEPARATORS[lang].join(str(item) for item in items)
+
+
+def number(value: int, lang: Lang) -> str:
+    """A count with the language's separators: 1,227 (both languages use the comma)."""
+    return format_decimal(value, locale=lang)
+
+
+def _shown(values: Mapping[str, Any], lang: Lang) -> dict[str, Any]:
+    """A message's values as shown: quantities with separators (1,227件), ids as they are."""
+    return {
+        key: number(value, lang)
+        if isinstance(value, int) and not isinstance(value, bool) and key not in NOT_QUANTITIES
+        else value
+        for key, value in values.items()
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Texts:
     """The request's language: translate, and format dates, times and money."""
@@ -96,11 +120,22 @@ class Texts:
 
     def gettext(self, message: str, **values: Any) -> str:
         text = translations(self.lang).gettext(message)
-        return text % values if values else text
+        return text % _shown(values, self.lang) if values else text
 
     def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
         text = translations(self.lang).ngettext(singular, plural, n)
-        return text % {"n": n, **values}
+        return text % _shown({"n": n, **values}, self.lang)
+
+    @property
+    def separator(self) -> str:
+        """Between a list's items where a template writes them one by one (links, marks)."""
+        return LIST_SEPARATORS[self.lang]
+
+    def join(self, items: Iterable[Any]) -> str:
+        return join_list(items, self.lang)
+
+    def number(self, value: int) -> str:
+        return number(value, self.lang)
 
     def name(self, record: Any) -> str:
         """A name from the data, which carries both languages (name_ja, name_en)."""

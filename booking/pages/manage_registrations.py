@@ -38,20 +38,12 @@ from booking.pages.forms import Form, attempt
 from booking.pages.i18n import N_
 from booking.pages.lottery import APPLICATION_STATUSES
 from booking.pages.manage import staff_of
+from booking.pages.next_steps import DOCUMENTS  # the desk checks what a group is told to bring
 from booking.pages.web import Page
 from booking.reservations import listing
 from booking.settings import Settings
 from booking.web.fields import EMAIL_MAX, NAME_MAX, NOTE_MAX, PHONE_MAX, SEARCH_MAX
 
-DOCUMENTS = {
-    desk.IDENTITY: N_("The representative's identity document"),
-    desk.ROSTER: N_("The member list"),
-    desk.IN_CITY: N_("Proof of living, working or studying in the city (in-city members)"),
-    desk.GUARDIAN_CONSENT: N_("A guardian's consent (representative under 18)"),
-    desk.EXEMPTION: N_("The ground of the fee exemption"),
-    desk.CIVIC_ACTIVITY: N_("That it is a civic-activity group of 10 or more"),
-    desk.CENTRE_FORM: N_("The children's culture centre's registration form"),
-}
 HISTORY = {
     "registered": N_("Registered"),
     "activated": N_("Activated: card issued"),

@@ -21,6 +21,7 @@ from booking.inventory.network import NetworkSnapshot, PeriodInfo, RoomInfo
 from booking.inventory.policy import Phase, booking_phase
 from booking.lottery.applications import applicant_counts
 from booking.pages.catalogue import DAY_TYPES, Catalogue, catalogue
+from booking.pages.fee_table import days_text, same_every_day, shows_estimates
 from booking.pages.forms import Form
 from booking.pages.i18n import N_
 from booking.pages.manage_estimates import confirmed, field_name
@@ -326,6 +327,8 @@ class SearchPages(Controller):
         today = local_today(clock, settings.tz)
         rooms = [r for r in network.rooms if r.facility_id == facility_id]
         closed = sorted(closed_dates(info.closures, today, today + timedelta(days=59)))
+        room_rows = {row.id: row for row in detail.rooms}
+        guesses = estimates.estimated(detail.facility)
         return page.render(
             "facility.html",
             nav="search",
@@ -342,10 +345,12 @@ class SearchPages(Controller):
             day_types=DAY_TYPES,
             notices=await notices.current_notices(db_session, facility_id, today),
             # Estimates stay marked (≈) until staff confirm them; then who (a role) and when.
-            room_rows={row.id: row for row in detail.rooms},
+            room_rows=room_rows,
             estimated=estimates.estimated,
             confirmed=lambda row: confirmed(row, page.texts),
-            facility_guesses=", ".join(
-                field_name(page.texts, f) for f in estimates.estimated(detail.facility)
-            ),
+            facility_guesses=page.texts.join(field_name(page.texts, f) for f in guesses),
+            # One "every day" line instead of the same three day types on every row.
+            same_every_day=same_every_day,
+            days_text=lambda day_types: days_text(day_types, page.texts),
+            shows_estimates=shows_estimates(guesses, rooms, room_rows, today),
         )

@@ -18,18 +18,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
+from markupsafe import Markup, escape
 
 from booking.accounts.access import Principal
 from booking.accounts.auth import CSRF_FORM_FIELD, Authentication
 from booking.accounts.sessions import csrf_matches
 from booking.errors import PermissionDenied, Unauthenticated
-from booking.pages.i18n import LANG_COOKIE, Texts, choose_lang
+from booking.pages.i18n import LANG_COOKIE, LIST_SEPARATORS, Texts, choose_lang
 from booking.web.fields import LIMITS
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -67,6 +69,10 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     environment.filters["page_url"] = page_url
     environment.filters["translated"] = translated
     environment.filters["fromiso"] = date.fromisoformat
+    environment.filters["join_list"] = join_list_filter
+    environment.filters["number"] = number_filter
+    environment.filters["bracketed"] = bracketed
+    environment.filters["period_label"] = period_label
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
 
@@ -92,6 +98,36 @@ def period_options(periods: Mapping[str, Any], texts: Texts) -> list[tuple[str, 
         (code, f"{texts.name(p)} {texts.time(p.start)}–{texts.time(p.end)}")
         for code, p in periods.items()
     ]
+
+
+@pass_context
+def join_list_filter(context: Context, items: Iterable[Any]) -> Markup:
+    """`names|join_list`: 平日、土曜日 on a Japanese page, "Weekdays, Saturdays" on an English
+    one; each item escaped unless it is markup already (a link)."""
+    texts: Texts = context["t"]
+    return escape(LIST_SEPARATORS[texts.lang]).join(items)
+
+
+@pass_context
+def bracketed(context: Context, text: Any) -> Markup:
+    """`words|bracketed`: （words） on a Japanese page (full-width, no space before), " (words)"
+    on an English one."""
+    texts: Texts = context["t"]
+    if texts.lang == "ja":
+        return escape("（") + escape(text) + escape("）")
+    return escape(" (") + escape(text) + escape(")")
+
+
+@pass_context
+def number_filter(context: Context, value: int) -> str:
+    """`count|number`: 1,227 (a count's thousands separated)."""
+    texts: Texts = context["t"]
+    return texts.number(value)
+
+
+def period_label(period: Any, texts: Texts) -> str:
+    """午前 9:00–12:00, as the `period_text` macro writes it (for lists joined by a filter)."""
+    return f"{texts.name(period)} {texts.time(period.start)}–{texts.time(period.end)}"
 
 
 def page_url(current: str, number: int) -> str:

@@ -184,7 +184,7 @@ async def test_a_facility_key_taken_is_said_beside_the_key(
     ("changed", "field", "reason"),
     [
         ({"capacity": "0"}, "capacity", "1以上"),
-        ({"capacity": "100001"}, "capacity", "100000以下"),
+        ({"capacity": "100001"}, "capacity", "100,000以下"),
         ({"area_m2": "広い"}, "area_m2", "平方メートル"),
         ({"purposes": ["meeting", "karaoke"]}, "purposes", "選択肢"),
         ({"online_bookable": "phone"}, "online_bookable", "選択肢"),
@@ -217,7 +217,7 @@ async def test_a_bad_room_is_said_beside_its_field(
         ({"effective_from": "", "fee_10": "1000"}, "effective_from", "入力してください"),
         ({"effective_from": "2027-04-01", "fee_10": "-5"}, "fee_10", "0以上"),
         ({"effective_from": "2027-04-01", "fee_10": "千円"}, "fee_10", "整数"),
-        ({"effective_from": "2027-04-01", "fee_10": "10000001"}, "fee_10", "10000000以下"),
+        ({"effective_from": "2027-04-01", "fee_10": "10000001"}, "fee_10", "10,000,000以下"),
         ({"effective_from": "2027-04-01", "all_day_fee": "1.5"}, "all_day_fee", "整数"),
     ],
 )
@@ -337,7 +337,7 @@ async def test_a_facility_page_marks_estimates_and_says_who_confirmed_what(
     await session.commit()
     page = await get(client, world, "admin", f"/admin/facilities/{world.here}")
     assert page.status_code == 200
-    assert "推定値（未確認）：phone, 供用開始日" in page.text
+    assert "推定値（未確認）：phone、供用開始日" in page.text
     assert "所在地：2026年11月20日(金)に市の管理者が確認" in page.text  # its words, as in public
     listed = await get(client, world, "admin", "/admin/facilities")
     row = listed.text.split(f'href="/admin/facilities/{world.here}"')[1].split("</tr>")[0]

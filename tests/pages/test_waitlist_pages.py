@@ -158,7 +158,7 @@ async def test_a_taken_slot_shows_its_line_in_the_api_the_grid_the_form_and_the_
     assert re.search(
         r'<input type="checkbox" id="p-10" name="periods" value="10" checked>', join_page.text
     )
-    assert "午前 09:00–12:00 · 予約済み (待ち0組)" in join_page.text
+    assert "午前 09:00–12:00 · 予約済み（待ち0組）" in join_page.text
 
     joined = await _join(client, world, hall)
     assert joined.status_code == 303, field_error(joined.text, "periods") or alerts(joined.text)
@@ -210,7 +210,7 @@ async def test_the_lines_show_each_groups_place_and_a_group_may_leave(
     assert "Your group is on the wait list." in page.text
     assert "Your group is next in line." in page.text
     second = await _get(client, world, "third", "/my/waitlist")
-    assert "順番: 2番目" in second.text
+    assert "順番：2番目" in second.text
     client.cookies.clear()
     day = hall.day.isoformat()
     answer = await client.get(
