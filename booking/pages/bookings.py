@@ -32,8 +32,7 @@ from booking.pages.account import STATUSES
 from booking.pages.catalogue import Catalogue, catalogue
 from booking.pages.forms import Form, attempt, iso_day, whole_id
 from booking.pages.i18n import N_, Texts
-from booking.pages.manage_registrations import DOCUMENTS
-from booking.pages.next_steps import blocked
+from booking.pages.next_steps import DOCUMENTS, blocked
 from booking.pages.repeat import (
     REPEATED_FIELDS,
     pattern_choices,
