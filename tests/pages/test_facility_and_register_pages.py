@@ -276,4 +276,5 @@ async def test_suspended_and_expired_registrations_say_why_and_what_to_do(
     page = response.text
     assert BOOK_FORM in page
     assert page.index("二つ目の会") < page.index(BOOK_FORM)
+    assert "≈ は推定値（市の公表資料で確認できていない値）です。" in page  # its fees are estimates
     assert unseparated_counts(page) == []
