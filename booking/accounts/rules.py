@@ -21,6 +21,10 @@ MAX_PLAUSIBLE_AGE = 120
 # the next fiscal year's first lottery (April's) takes applications from 17 December: a later
 # opening would close the April and May lotteries to every group.
 RENEWAL_OPENS_MONTHS_BEFORE = 4
+# The group is mailed that its registration is due for renewal from the 1st of the second
+# month before it ends: 1 February for one valid to 31 March (issue 18), late enough to be
+# news, early enough for a counter visit before the end.
+RENEWAL_REMINDER_MONTHS_BEFORE = 2
 REPRESENTATIVE_RULE = (
     f"the representative must be {REPRESENTATIVE_MIN_AGE} or over and no longer a junior-high pupil"
 )
@@ -136,6 +140,19 @@ def fiscal_year_end(day: date) -> date:
 def renewal_opens(valid_until: date) -> date:
     """1 December for a registration valid to 31 March (RENEWAL_OPENS_MONTHS_BEFORE)."""
     months = valid_until.year * 12 + valid_until.month - RENEWAL_OPENS_MONTHS_BEFORE
+    return date(months // 12, months % 12 + 1, 1)
+
+
+def renewal_reminder_from(valid_until: date) -> date:
+    """1 February for a registration valid to 31 March (RENEWAL_REMINDER_MONTHS_BEFORE)."""
+    months = valid_until.year * 12 + valid_until.month - RENEWAL_REMINDER_MONTHS_BEFORE
+    return date(months // 12, months % 12 + 1, 1)
+
+
+def renewal_reminder_bound(today: date) -> date:
+    """The first day no registration due for its reminder by `today` is valid until: the 1st
+    of the second month after today's (renewal_reminder_from(v) <= today iff v < this)."""
+    months = today.year * 12 + today.month - 1 + RENEWAL_REMINDER_MONTHS_BEFORE
     return date(months // 12, months % 12 + 1, 1)
 
 

@@ -1,6 +1,8 @@
 """`booking worker`: deliver the outbox over SMTP, with retries and a dead-letter state; release
-lapsed holds and remind of expiring ones; expire wait-list offers (handing their slots on),
-remind of them and close lines past their date's online deadline; purge expired sessions.
+lapsed holds (telling their groups) and remind of expiring ones; remind groups two days before
+each use date and when their registration is due for renewal (notifications/reminders.py);
+expire wait-list offers (handing their slots on), remind of them and close lines past their
+date's online deadline; purge expired sessions.
 
 Each pass leases due messages in one short transaction (FOR UPDATE SKIP LOCKED on
 PostgreSQL, so several workers share the work; SQLite has one writer anyway), sends them with
@@ -34,6 +36,7 @@ from booking.db.engine import create_engine, create_sessionmaker
 from booking.inventory.network import SnapshotCache
 from booking.lottery.drawing import lottery_pass
 from booking.notifications.models import OutboxMessage, OutboxStatus
+from booking.notifications.reminders import remind_renewals, remind_use_dates
 from booking.reservations.holds import expire_holds, remind_holds
 from booking.settings import Settings
 from booking.waitlist.offers import waitlist_pass
@@ -42,6 +45,9 @@ log = logging.getLogger("booking.worker")
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=6)
 PURGE_EVERY = timedelta(hours=1)  # expired sessions and password links
+# Use-date and renewal reminders: due by the day, so a pass every few minutes is on time
+# and spares the database a query of bookings on each poll.
+REMIND_EVERY = timedelta(minutes=5)
 
 
 @dataclass
@@ -244,7 +250,7 @@ async def run_worker(
     try:
         sessionmaker = create_sessionmaker(engine)
         snapshots = SnapshotCache()
-        purged_at = None
+        purged_at = reminded_at = None
         while not stop.is_set():
             # Holds lapse on the minute: release them (and remind the day before) every pass;
             # the lottery draws when its time comes, then reminds and lapses unconfirmed wins.
@@ -253,6 +259,11 @@ async def run_worker(
             await waitlist_pass(sessionmaker, clock, settings, snapshots)
             await remind_holds(sessionmaker, clock, settings)
             await lottery_pass(sessionmaker, clock, settings, snapshots)
+            if reminded_at is None or clock.now() - reminded_at >= REMIND_EVERY:
+                # Two days before each use date, and a registration due for renewal.
+                await remind_use_dates(sessionmaker, clock, settings, snapshots)
+                await remind_renewals(sessionmaker, clock, settings)
+                reminded_at = clock.now()
             if purged_at is None or clock.now() - purged_at >= PURGE_EVERY:
                 async with sessionmaker.begin() as session:
                     await purge_expired(session, clock, settings)

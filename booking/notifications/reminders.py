@@ -1,0 +1,167 @@
+"""The worker's reminders to groups (issue 18): a mail two days before each use date, and one
+when the registration is due for renewal.
+
+Both are safe with two workers at once, as remind_holds is (reservations/holds.py): the rows
+due are locked with FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite has one writer) and marked in
+the mail's transaction (bookings.reminded_at, groups.renewal_reminded_for), so a second pass,
+here or on another machine, finds nothing left to send.
+
+Use dates: a confirmed booking's group hears on the day two days before its use date (in
+Tokyo), from 09:00 (REMIND_FROM, not in the night) — if the worker is down that whole day
+the reminder is skipped, never sent a day late. A booking made after that moment gets none
+(its confirmation is the fresher mail), nor do cancelled ones, holds, pending ones, or a group
+that turned reminders off (groups.use_reminders) or has no address.
+
+Renewal: from rules.renewal_reminder_from (1 February for a card valid to 31 March) until the
+card's last day, once per validity period: renewal_reminded_for holds the valid_until the mail
+was for, so a renewed card (a new valid_until) is reminded again the next year.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from booking.accounts.models import Group, GroupStatus
+from booking.accounts.rules import (
+    renewal_opens,
+    renewal_reminder_bound,
+    renewal_reminder_from,
+    renewed_until,
+)
+from booking.clock import Clock, local_now
+from booking.inventory.models import Facility
+from booking.inventory.network import SnapshotCache
+from booking.notifications.booking_mail import booking_context, date_en, date_ja, group_url
+from booking.notifications.outbox import enqueue
+from booking.reservations.models import Booking, BookingStatus
+from booking.settings import Settings
+
+REMIND_DAYS_BEFORE = 2
+REMIND_FROM = time(9, 0)  # Tokyo time: the reminder is a morning mail, never a 0:00 one
+# Where a city-wide registration is renewed: any facility's counter serves it (a manager of
+# any facility renews it: accounts/access.require_administer_group and groups.in_scope).
+ANY_COUNTER = (
+    "市の施設（市民館など）のいずれか",
+    "any of the city's facilities (a civic hall, for example)",
+)
+
+
+async def remind_use_dates(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings,
+    snapshots: SnapshotCache | None = None,
+) -> int:
+    """Mail each group once about each confirmed booking two days ahead; returns how many
+    this pass reminded."""
+    local = local_now(clock, settings.tz)
+    if local.time() < REMIND_FROM:
+        return 0
+    today = local.date()
+    # Booked after this moment: the group has just had the confirmation, no reminder.
+    moment = datetime.combine(today, REMIND_FROM, tzinfo=settings.tz)
+    async with sessionmaker.begin() as session:
+        due = (
+            await session.scalars(
+                select(Booking)
+                .join(Group, Group.id == Booking.group_id)
+                .where(
+                    Booking.status == BookingStatus.CONFIRMED,
+                    Booking.use_date == today + timedelta(days=REMIND_DAYS_BEFORE),
+                    Booking.reminded_at.is_(None),
+                    Booking.created_at < moment,
+                    Group.use_reminders.is_(True),
+                    Group.email.is_not(None),
+                )
+                .order_by(Booking.id)
+                .with_for_update(skip_locked=True, of=Booking)
+            )
+        ).all()
+        if not due:
+            return 0
+        snapshot = await (snapshots or SnapshotCache()).get(session)
+        for booking in due:
+            booking.reminded_at = clock.now()
+            group = await session.get_one(Group, booking.group_id)
+            if group.email is None:  # checked by the query; for the type
+                continue
+            await enqueue(
+                session,
+                clock,
+                to=group.email,
+                template="use_reminder",
+                context=booking_context(
+                    snapshot,
+                    settings,
+                    group.name,
+                    booking,
+                    fee=booking.fee_total,
+                    group_url=group_url(settings, group.id),
+                ),
+            )
+        return len(due)
+
+
+async def remind_renewals(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
+) -> int:
+    """Mail each active registration once when it is due for renewal (from 1 February for a
+    card valid to 31 March); returns how many this pass reminded."""
+    today = local_now(clock, settings.tz).date()
+    async with sessionmaker.begin() as session:
+        due = (
+            await session.scalars(
+                select(Group)
+                .where(
+                    Group.status == GroupStatus.ACTIVE,
+                    Group.email.is_not(None),
+                    Group.valid_until >= today,
+                    Group.valid_until < renewal_reminder_bound(today),
+                    or_(
+                        Group.renewal_reminded_for.is_(None),
+                        Group.renewal_reminded_for != Group.valid_until,
+                    ),
+                )
+                .order_by(Group.id)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        for group in due:
+            valid_until = group.valid_until
+            # The query's bound is renewal_reminder_from's (rules.py); None: for the type.
+            if (
+                valid_until is None
+                or group.email is None
+                or renewal_reminder_from(valid_until) > today
+            ):
+                continue
+            group.renewal_reminded_for = valid_until
+            counter = ANY_COUNTER
+            if group.facility_id is not None:  # a facility's own registration: its counter
+                facility = await session.get_one(Facility, group.facility_id)
+                counter = (facility.name_ja, facility.name_en)
+            opens = renewal_opens(valid_until)
+            renewed = renewed_until(valid_until, today)
+            await enqueue(
+                session,
+                clock,
+                to=group.email,
+                template="renewal_due",
+                context={
+                    "name": group.name,
+                    "card_number": group.card_number or "",
+                    "valid_until_ja": date_ja(valid_until),
+                    "valid_until_en": date_en(valid_until),
+                    "renewal_opens_ja": date_ja(opens),
+                    "renewal_opens_en": date_en(opens),
+                    "renewed_until_ja": date_ja(renewed),
+                    "renewed_until_en": date_en(renewed),
+                    "counter_ja": counter[0],
+                    "counter_en": counter[1],
+                    "url": group_url(settings, group.id),
+                },
+            )
+        return len(due)
