@@ -153,6 +153,7 @@ class FacilityInfo:
     grid: GridInfo
     address: str | None = None
     timeline: PolicyTimeline | None = None  # None: no revision (tests build infos by hand)
+    phone: str | None = None  # how to book a room that is bookable at the counter only
 
     def policy_on(self, day: date, made_at: datetime | None = None) -> ReservationPolicy:
         """The facility's policy for use date `day`, for a booking made at `made_at` (None:
@@ -269,6 +270,7 @@ async def build_snapshot(session: AsyncSession, revision: int) -> NetworkSnapsho
             grid=grids[row.period_grid_id or kind.period_grid_id],
             address=row.address,
             timeline=policy_of.timeline((kind.policy_id, row.policy_id)),
+            phone=row.phone,
         )
     units: dict[int, list[int]] = {}
     for room_id, unit_id in await session.execute(select(RoomUnit.room_id, RoomUnit.unit_id)):

@@ -18,13 +18,13 @@ from booking.errors import BookingError, NotFound
 from booking.inventory import estimates, notices, services
 from booking.inventory.closures import closed_dates
 from booking.inventory.network import NetworkSnapshot, PeriodInfo, RoomInfo
-from booking.inventory.policy import Phase, booking_phase
 from booking.lottery.applications import applicant_counts
 from booking.pages.catalogue import DAY_TYPES, Catalogue, catalogue
 from booking.pages.fee_table import days_text, same_every_day, shows_estimates
 from booking.pages.forms import Form
 from booking.pages.i18n import N_
 from booking.pages.manage_estimates import confirmed, field_name
+from booking.pages.search_grid import grid_head, grid_rows
 from booking.pages.web import Page
 from booking.reservations.availability import (
     GRID_ROOM_DAYS,
@@ -38,9 +38,11 @@ from booking.reservations.availability import (
 from booking.waitlist.lines import waiting_counts
 
 PAGE_SIZE = 50
-FREE = frozenset({SlotState.OPEN, SlotState.LOTTERY})
+# Free slots; counter-only ones are free too (listed, marked, with how to book them).
+FREE = frozenset({SlotState.OPEN, SlotState.LOTTERY, SlotState.COUNTER_ONLY})
 DEFAULT_SPAN = 13  # days after `from` when no `to` is given: two weeks of free slots,
 MONTH_SPAN = 30  # or a month in the grid
+WEEK_SPAN = 6  # or a week (view=week)
 TOO_LARGE = N_(
     "%(rooms)s rooms for %(days)s days is more than one search can show (at most %(limit)s "
     "rooms × days). Choose a ward or a kind of facility, or fewer days."
@@ -58,22 +60,6 @@ class FreeSlot:
     applicants: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class GridCell:
-    day: date
-    # period, state, applicants (lottery) or groups waiting (taken), whether the wait list
-    # takes it (a taken slot of an online room in the first-come window)
-    marks: list[tuple[PeriodInfo, str, int | None, bool]]
-
-
-@dataclass(frozen=True, slots=True)
-class GridRow:
-    room: RoomInfo
-    facility_name: str
-    room_name: str
-    cells: list[GridCell]
-
-
 @dataclass
 class Criteria:
     """The search form, read and checked."""
@@ -87,13 +73,21 @@ class Criteria:
     purpose: str | None
     view: str
     page: int
+    week: bool = False  # the grid over one week from `from` (view=week: phones)
+
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
 
 
 def read_criteria(form: Form, names: Catalogue, today: date) -> Criteria:
-    view = "grid" if form["view"] == "grid" else "list"
+    view = "grid" if form["view"] in ("grid", "week") else "list"
+    week = form["view"] == "week"
     start = form.day("from", required=False) or today
     span = MONTH_SPAN if view == "grid" else DEFAULT_SPAN
-    end = form.day("to", required=False) or start + timedelta(days=span)
+    if week:  # seven days from `from`, whatever `to` says: the week links move `from` only
+        end = start + timedelta(days=WEEK_SPAN)
+    else:
+        end = form.day("to", required=False) or start + timedelta(days=span)
     if end < start:
         form.error("to", "The last date is before the first.")
     elif (end - start).days + 1 > MAX_DAYS:
@@ -120,6 +114,7 @@ def read_criteria(form: Form, names: Catalogue, today: date) -> Criteria:
         purpose=purpose,
         view=view,
         page=page_number(form["page"]),
+        week=week,
     )
 
 
@@ -212,36 +207,6 @@ def free_slots(rooms: list[Any], names: Catalogue, lang: str) -> list[FreeSlot]:
     return slots
 
 
-def grid_rows(rooms: list[Any], names: Catalogue, lang: str, today: date) -> list[GridRow]:
-    rows = []
-    for found in rooms:
-        room = names.rooms[found.room_id]
-        periods = {p.code: p for p in room.grid.periods}
-        cells = []
-        for day in found.days:
-            use_date = date.fromisoformat(day.date)
-            marks = []
-            for s in day.slots:
-                taken = s.state == SlotState.BOOKED
-                joinable = (
-                    taken
-                    and room.online_bookable
-                    and booking_phase(room.policy_on(use_date), use_date, today) is Phase.OPEN
-                )
-                count = s.waiting if taken else s.applicants
-                marks.append((periods[s.period], s.state, count, joinable))
-            cells.append(GridCell(use_date, marks))
-        rows.append(
-            GridRow(
-                room,
-                found.facility_name_ja if lang == "ja" else found.facility_name_en,
-                found.room_name_ja if lang == "ja" else found.room_name_en,
-                cells,
-            )
-        )
-    return rows
-
-
 class SearchPages(Controller):
     include_in_schema = False
 
@@ -276,7 +241,7 @@ class SearchPages(Controller):
                 form.fail(exc, {"from": "from", "to": "to", "ward": "ward", "kind": "kind"})
             else:
                 if criteria.view == "grid":
-                    results = grid_rows(rooms, names, page.texts.lang, today)
+                    results = grid_rows(rooms, names, page.texts.lang, today, criteria.days())
                 else:
                     results = free_slots(rooms, names, page.texts.lang)
         total = len(results)
@@ -305,6 +270,7 @@ class SearchPages(Controller):
             days=days,
             today=today,
             grid_limit=STAFF_GRID_ROOM_DAYS if staff else GRID_ROOM_DAYS,
+            grid=grid_head(days, request.url.query, today, page.texts),
         )
 
     @get("/facilities/{facility_id:int}", name="facility")

@@ -4,7 +4,9 @@ States, first match wins: `closed` (a closure rule, or outside the facility's se
 `blocked` (a manager's block claims a unit of the room), `booked` (any other live claim on a
 unit of the room: booking, hold, unconfirmed lottery win, wait-list offer), then the phase of
 the room's policy at the clock's today: `lottery` (with its applicants), `open`,
-`not_yet_open` or `past`. A `booked` slot says how many groups wait for it (`waiting`, the
+`not_yet_open` or `past`. A room bookable at the counter only (not `online_bookable`) is
+`counter_only` where it would be `open` or `lottery`: free, but not for booking online.
+A `booked` slot says how many groups wait for it (`waiting`, the
 wait list's live entries of that room, date and period), when any do.
 """
 
@@ -58,6 +60,7 @@ class SlotState(enum.StrEnum):
     LOTTERY = "lottery"
     NOT_YET_OPEN = "not_yet_open"
     PAST = "past"
+    COUNTER_ONLY = "counter_only"  # free, but booked at the counter or by phone only
 
 
 _PHASE_STATE = {
@@ -65,6 +68,12 @@ _PHASE_STATE = {
     Phase.LOTTERY: SlotState.LOTTERY,
     Phase.NOT_YET_OPEN: SlotState.NOT_YET_OPEN,
     Phase.PAST: SlotState.PAST,
+}
+# A counter-only room's phases: free is free, but never open (or a lottery) online.
+_COUNTER_STATE = {
+    **_PHASE_STATE,
+    Phase.OPEN: SlotState.COUNTER_ONLY,
+    Phase.LOTTERY: SlotState.COUNTER_ONLY,
 }
 
 
@@ -202,6 +211,8 @@ def _room_header(
         facility_name_en=facility.name_en,
         capacity=room.capacity,
         online_bookable=room.online_bookable,
+        counter_only=not room.online_bookable,
+        phone=facility.phone,
         period_grid=room.grid.key,
         days=days,
         fees=fees,
@@ -210,7 +221,7 @@ def _room_header(
 
 @dataclass(frozen=True, slots=True)
 class _Row:
-    """One (facility, policy, grid)'s days over a range, before claims."""
+    """One (facility, policy, grid, online or not)'s days over a range, before claims."""
 
     closed: list[bool]
     phases: list[SlotState]
@@ -236,7 +247,7 @@ class _Memo:
         self.today = today
         self.rows: dict[tuple[Any, ...], _Row] = {}
         self.days: dict[tuple[Any, ...], DayRead | None] = {}
-        self.phases: dict[tuple[int, date, date], list[SlotState]] = {}
+        self.phases: dict[tuple[int, bool, date, date], list[SlotState]] = {}
         self.closed: dict[tuple[int, date, date], list[bool]] = {}
         self.slots: dict[tuple[str, SlotState], SlotRead] = {}
         self.fees: dict[tuple[int, date, date], list[FeesRead]] = {}
@@ -328,6 +339,7 @@ class _SlotGrid:
             room.facility_id,
             id(_policies(room)),
             room.grid.id,
+            room.online_bookable,
             self.query.start,
             self.query.end,
             self.filters,
@@ -366,14 +378,16 @@ class _SlotGrid:
         return vector
 
     def _phase_vector(self, room: RoomInfo) -> list[SlotState]:
-        """Each day's phase under the policy that applies to that day (revisions included)."""
+        """Each day's phase under the policy that applies to that day (revisions included), as
+        a state: a counter-only room's free days are `counter_only`."""
         policies = _policies(room)
-        key = (id(policies), self.query.start, self.query.end)
+        key = (id(policies), room.online_bookable, self.query.start, self.query.end)
         vector = self.memo.phases.get(key)
         if vector is None:
             today = self.memo.today
             policy_on = room.policy_on
-            vector = [_PHASE_STATE[booking_phase(policy_on(day), day, today)] for day in self.days]
+            states = _PHASE_STATE if room.online_bookable else _COUNTER_STATE
+            vector = [states[booking_phase(policy_on(day), day, today)] for day in self.days]
             self.memo.phases[key] = vector
         return vector
 

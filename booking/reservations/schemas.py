@@ -47,6 +47,10 @@ class RoomAvailabilityRead(msgspec.Struct, frozen=True):
     facility_name_en: str
     capacity: int | None
     online_bookable: bool
+    # Bookable at the counter or by phone only: its free slots are `counter_only`, and
+    # `phone` (the facility's, when known) is how to book them.
+    counter_only: bool
+    phone: str | None
     period_grid: str
     days: list[DayRead]
     # The fee tables that apply within the range, earliest first: a fee revision (e.g. on

@@ -46,7 +46,7 @@ def test_find_free_rooms_as_a_list_and_a_month_grid(visit: Visit) -> None:
     visit.submit(visit.button("Search"), "**view=grid**")
     grid = visit.page.locator("table.grid")
     expect(grid).to_be_visible()
-    expect(grid.locator("thead th")).to_have_count(1 + 28)  # the room column and 28 days
+    expect(grid.locator("thead th")).to_have_count(2 + 28)  # the room, the period, 28 days
     expect(grid.locator("a.mark.open").first).to_be_visible()
     visit.shot("search-grid")
 

@@ -6,8 +6,11 @@ from datetime import UTC, date, datetime
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from booking.app import create_app
+from booking.inventory.models import Facility
+from booking.inventory.services import bump_revision
 from booking.reservations.availability import SlotState
 from booking.reservations.models import ClaimKind
 from tests.helpers import claim, facility_id
@@ -38,8 +41,9 @@ async def test_whole_network_answers_with_every_state_in_place(client, test_netw
     assert states[("Meeting Room 1", "2026-12-21", "20")] == "closed"  # 3rd Monday
     assert states[("Meeting Room 2", "2026-12-10", "20")] == "blocked"
     assert states[("Meeting Rooms 1+2", "2026-12-10", "20")] == "blocked"
-    # December is open first-come since 29 July; the counter hall since 1 November.
-    assert states[("Main Hall", "2026-12-10", "10")] == "open"
+    # December is open first-come since 29 July; the counter hall since 1 November, but at
+    # the counter only: free, never `open` online.
+    assert states[("Main Hall", "2026-12-10", "10")] == "counter_only"
 
     # On 20 November, over 93 days: the counter hall's first days are past (it closes 14 days
     # before), its January not yet open (from 1 December), and March is in its lottery window
@@ -54,7 +58,7 @@ async def test_whole_network_answers_with_every_state_in_place(client, test_netw
         for slot in day["slots"]
     }
     assert states[("Main Hall", "2026-12-03", "10")] == "past"
-    assert states[("Main Hall", "2026-12-04", "10")] == "open"
+    assert states[("Main Hall", "2026-12-04", "10")] == "counter_only"
     assert states[("Main Hall", "2027-01-05", "10")] == "not_yet_open"
     assert states[("Meeting Room 1", "2027-03-01", "10")] == "lottery"
     assert set(states.values()) == {state.value for state in SlotState}
@@ -72,6 +76,38 @@ async def test_the_clock_decides_lottery_and_past(client, test_network, clock):
     assert slots["Main Hall"] == {"period": "10", "state": "not_yet_open"}
 
 
+async def test_a_counter_only_room_is_free_at_the_counter_never_open(client, test_network):
+    """The counter hall's free slots are `counter_only` (never `open`), its entry says so with
+    the facility's phone, and `state=counter_only` finds them (and `state=open` does not)."""
+    await test_network.execute(
+        update(Facility).where(Facility.key == "test-hall").values(phone="044-200-3939")
+    )
+    await bump_revision(test_network, datetime(2026, 11, 25, tzinfo=UTC))
+    await test_network.commit()
+    hall = await facility_id(test_network, "test-hall")
+    params = {"from": "2026-12-10", "to": "2026-12-10", "facility": hall}
+    response = await client.get(URL, params=params)
+    assert response.status_code == 200, response.text
+    rooms = {r["room_name_en"]: r for r in response.json()["rooms"]}
+    big = rooms["Main Hall"]
+    assert (big["online_bookable"], big["counter_only"], big["phone"]) == (
+        False,
+        True,
+        "044-200-3939",
+    )
+    assert {s["state"] for s in big["days"][0]["slots"]} == {"counter_only"}
+    one = rooms["Meeting Room 1"]
+    assert (one["counter_only"], one["phone"]) == (False, "044-200-3939")
+    assert {s["state"] for s in one["days"][0]["slots"]} == {"open"}
+
+    only = await client.get(URL, params={**params, "state": "counter_only"})
+    assert only.status_code == 200, only.text
+    assert [r["room_name_en"] for r in only.json()["rooms"]] == ["Main Hall"]
+    assert only.json()["slot_count"] == len(big["days"][0]["slots"])
+    online = await client.get(URL, params={**params, "state": "open,lottery"})
+    assert "Main Hall" not in {r["room_name_en"] for r in online.json()["rooms"]}
+
+
 async def test_filters_combine_and_accept_comma_lists(client, test_network):
     response = await client.get(
         URL,
@@ -81,12 +117,12 @@ async def test_filters_combine_and_accept_comma_lists(client, test_network):
             "ward": "kawasaki,nakahara",
             "kind": ["civic_hall"],
             "min_capacity": 100,
-            "state": "open,booked",
+            "state": "open,counter_only,booked",
         },
     )
     assert response.status_code == 200, response.text
     names = {r["room_name_en"] for r in response.json()["rooms"]}
-    assert names == {"Meeting Rooms 1+2", "Main Hall"}
+    assert names == {"Meeting Rooms 1+2", "Main Hall"}  # the counter hall: counter_only
 
 
 async def test_a_filter_that_leaves_nothing_is_an_empty_answer(client, test_network):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -138,6 +139,44 @@ async def test_lottery_slots_carry_applicant_counts(test_network):
     slots = {s.period: s for s in rooms[0].days[0].slots}
     assert (slots["10"].state, slots["10"].applicants) == (SlotState.LOTTERY, 0)
     assert (slots["20"].state, slots["20"].applicants) == (SlotState.LOTTERY, 3)
+
+
+async def test_a_counter_only_room_is_never_open_nor_in_the_lottery(test_network):
+    """Rooms of one facility, policy and grid share their memoised rows: one made counter-only
+    is `counter_only` where its sibling is `open` or `lottery`, in the same request and in the
+    next (the memo is keyed by the room's way of booking), and a claim still takes it."""
+    snapshot = await SnapshotCache().get(test_network)
+    one = await room_id(test_network, "test-hall", "room-1")
+    two = await room_id(test_network, "test-hall", "room-2")
+    counter = replace(
+        snapshot,
+        rooms=tuple(
+            replace(r, online_bookable=False) if r.id == two else r for r in snapshot.rooms
+        ),
+    )
+    assert counter.derived is snapshot.derived  # one memo for both
+    today = date(2026, 4, 20)  # July first-come, August in the lottery (see above)
+    await claim(test_network, "test-hall", "room-2", date(2026, 7, 31), "20")
+
+    async def states(snap, **filters):
+        query = AvailabilityQuery(
+            start=date(2026, 7, 31), end=date(2026, 8, 3), room_ids=frozenset({one, two}), **filters
+        )
+        rooms, _ = await search_availability(test_network, snap, ClaimsCache(), query, today)
+        return {
+            (r.room_id, d.date, s.period): s.state for r in rooms for d in r.days for s in d.slots
+        }
+
+    await states(snapshot)  # the online rows memoised first
+    found = await states(counter)
+    assert found[(one, "2026-07-31", "10")] == SlotState.OPEN
+    assert found[(two, "2026-07-31", "10")] == SlotState.COUNTER_ONLY
+    assert found[(two, "2026-07-31", "20")] == SlotState.BOOKED
+    assert found[(one, "2026-08-03", "10")] == SlotState.LOTTERY
+    assert found[(two, "2026-08-03", "10")] == SlotState.COUNTER_ONLY
+    only = await states(counter, states=frozenset({SlotState.COUNTER_ONLY}))
+    assert {room for room, _, _ in only} == {two}
+    assert set(only.values()) == {SlotState.COUNTER_ONLY}
 
 
 async def test_a_facility_is_closed_before_it_opens(test_network):
