@@ -31,6 +31,7 @@ LANG_COOKIE = "lang"
 LOCALE_DIR = Path(__file__).parent / "locale"
 # A list's separator: 平日、土曜日 in Japanese, "Weekdays, Saturdays" in English.
 LIST_SEPARATORS: dict[Lang, str] = {"ja": "、", "en": ", "}
+LABEL_COLONS: dict[Lang, str] = {"ja": "：", "en": ": "}
 # Values of a message that are names, not quantities: shown as they are (予約 12345, not 12,345).
 NOT_QUANTITIES = frozenset({"id", "number"})
 
@@ -130,6 +131,11 @@ class Texts:
     def separator(self) -> str:
         """Between a list's items where a template writes them one by one (links, marks)."""
         return LIST_SEPARATORS[self.lang]
+
+    @property
+    def colon(self) -> str:
+        """Between a label and its value written by a template: 理由：… / Reason: …"""
+        return LABEL_COLONS[self.lang]
 
     def join(self, items: Iterable[Any]) -> str:
         return join_list(items, self.lang)

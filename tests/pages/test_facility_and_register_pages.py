@@ -252,6 +252,11 @@ async def test_suspended_and_expired_registrations_say_why_and_what_to_do(
     assert "利用停止中" in text
     assert "理由：使用料の未納" in text
     assert "施設の窓口にお問い合わせください。" in text
+    # The desk's history of it writes the reason the Japanese way too: 利用停止（…）：理由
+    admin_cookie = f"booking_session={world.sessions['admin'].cookie_value}"
+    desk = visible((await get(client, f"/manage/registrations/{suspended}", admin_cookie)).text)
+    assert "：使用料の未納" in desk
+    assert ": 使用料の未納" not in desk
 
     response = await get(client, book, cookie_e)
     assert BOOK_FORM not in response.text
