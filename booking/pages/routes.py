@@ -26,6 +26,7 @@ from booking.pages.admin_policies import PolicyPages
 from booking.pages.admin_rooms import DeskRoomPages, RoomPages
 from booking.pages.bookings import BookingPages
 from booking.pages.calendar import CalendarPages
+from booking.pages.display_switch import DisplayPages
 from booking.pages.documents import DocumentPages
 from booking.pages.forms import error_text
 from booking.pages.lottery import LotteryPages
@@ -110,6 +111,7 @@ def pages_router() -> Router:
         route_handlers=[
             SearchPages,
             AccountPages,
+            DisplayPages,
             BookingPages,
             DocumentPages,
             LotteryPages,

@@ -31,6 +31,7 @@ from booking.accounts.access import Principal
 from booking.accounts.auth import CSRF_FORM_FIELD, Authentication
 from booking.accounts.sessions import csrf_matches
 from booking.errors import PermissionDenied, Unauthenticated
+from booking.pages.display import CONTRASTS, TEXT_SIZES, display_of
 from booking.pages.i18n import LANG_COOKIE, LIST_SEPARATORS, Texts, choose_lang
 from booking.web.fields import LIMITS
 
@@ -64,6 +65,8 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     )
     environment.globals["static"] = static_url
     environment.globals["limits"] = LIMITS
+    environment.globals["display_of"] = display_of  # the text size and contrast chosen
+    environment.globals["text_sizes"], environment.globals["contrasts"] = TEXT_SIZES, CONTRASTS
     environment.filters["options"] = name_options
     environment.filters["period_options"] = period_options
     environment.filters["page_url"] = page_url
