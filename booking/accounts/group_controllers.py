@@ -52,6 +52,7 @@ def group_read(group: Group, member_count: int, today: date) -> GroupRead:
         in_city=group.in_city,
         email=group.email,
         phone=group.phone,
+        use_reminders=group.use_reminders,
         member_count=member_count,
         created_at=group.created_at,
         activated_at=group.activated_at,
@@ -179,7 +180,7 @@ class GroupController(Controller):
 
     @patch(
         "/{group_id:int}",
-        summary="Change the name or contact details (representative or staff)",
+        summary="Change the name, contact details or use-date reminders (representative or staff)",
         responses=error_responses(400, 401, 403, 404, 415, 422),
     )
     async def update(

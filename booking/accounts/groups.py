@@ -395,7 +395,7 @@ async def update_group(
 ) -> Group:
     group = await get_group(session, group_id, for_update=True)
     require_manage_roster(principal, group)
-    before = {
+    before: dict[str, object] = {
         "name": group.name,
         "name_kana": group.name_kana,
         "email": group.email,
@@ -407,12 +407,18 @@ async def update_group(
         value = getattr(patch, name)
         if value is not None:
             setattr(group, name, value)
-    after = {
+    after: dict[str, object] = {
         "name": group.name,
         "name_kana": group.name_kana,
         "email": group.email,
         "phone": group.phone,
     }
+    # The use-date reminders (issue 18) join the record only when they change, so a contact
+    # change reads as it always has.
+    if patch.use_reminders is not None and patch.use_reminders != group.use_reminders:
+        before["use_reminders"] = group.use_reminders
+        group.use_reminders = patch.use_reminders
+        after["use_reminders"] = group.use_reminders
     if after != before:
         await record(
             session,

@@ -72,6 +72,8 @@ class GroupPatch(Input):
     name_kana: Name | None = None
     email: Email | None = None
     phone: Phone | None = None
+    # The mail two days before each use date (issue 18); on unless turned off.
+    use_reminders: bool | None = None
 
 
 class ActivateIn(Input):
@@ -121,6 +123,8 @@ class GroupRead(Struct):
     in_city: bool
     email: str | None
     phone: str | None
+    # Whether the group is mailed two days before each use date.
+    use_reminders: bool
     member_count: int
     created_at: datetime
     activated_at: datetime | None

@@ -14,14 +14,14 @@ from booking.accounts import groups, login, registrations, roster
 from booking.accounts.access import may_manage_roster
 from booking.accounts.auth import Auth, cleared_cookie, client_address, session_cookie
 from booking.accounts.models import GroupCategory, GroupKind, Residency
-from booking.accounts.schemas import MemberIn, RegistrationIn
+from booking.accounts.schemas import GroupPatch, MemberIn, RegistrationIn
 from booking.accounts.sessions import end_session
 from booking.accounts.standing import standing
 from booking.audit.service import record
 from booking.clock import local_today
 from booking.deps import AppSettings, CurrentClock, DbSession, Network
 from booking.errors import BookingError, TooManyRequests
-from booking.pages.forms import Form, attempt, whole_id
+from booking.pages.forms import NOT_A_CHOICE, Form, attempt, whole_id
 from booking.pages.i18n import LANG_COOKIE, N_, parse_lang
 from booking.pages.next_steps import for_anyone, for_registration
 from booking.pages.web import Page, check_anonymous_form, safe_next
@@ -330,6 +330,36 @@ class AccountPages(Controller):
             return Redirect(f"/my/groups/{group_id}?removed=1", status_code=303)
         return await _group_page(page, db_session, clock, settings, group_id, form, 422)
 
+    @post("/my/groups/{group_id:int}/reminders")
+    async def set_reminders(
+        self,
+        request: Request[Any, Any, Any],
+        group_id: FromPath[int],
+        auth: Auth,
+        db_session: DbSession,
+        clock: CurrentClock,
+        settings: AppSettings,
+    ) -> Template | Redirect:
+        """The representative (or staff) turns the use-date reminders on or off: a ticked box
+        sends `yes`, an unticked one nothing (so works without JavaScript)."""
+        page = Page.of(request, auth)
+        principal = auth.required()
+        form = Form(await request.form(), page.texts)
+        wanted = form["use_reminders"].strip()
+        if wanted not in ("", "yes"):
+            form.error("use_reminders", NOT_A_CHOICE)
+        else:
+            patch = GroupPatch(use_reminders=wanted == "yes")
+            changed = await attempt(
+                db_session,
+                form,
+                {"use_reminders": "use_reminders"},
+                lambda: groups.update_group(db_session, clock, principal, group_id, patch),
+            )
+            if changed is not None:
+                return Redirect(f"/my/groups/{group_id}?reminders=1#reminders", status_code=303)
+        return await _group_page(page, db_session, clock, settings, group_id, form, 422)
+
 
 async def completed(work: Any) -> bool:
     """True once the work is done: `attempt` tells success by a value, and some services
@@ -370,7 +400,9 @@ async def _group_page(
         may_manage=may_manage_roster(page.user, group),
         steps=steps,
         suspended_reason=where.reason,
-        notice=next((k for k in ("registered", "added", "removed") if k in query), None),
+        notice=next(
+            (k for k in ("registered", "added", "removed", "reminders") if k in query), None
+        ),
     )
 
 

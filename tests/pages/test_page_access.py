@@ -467,6 +467,12 @@ FORMS = [
         "/my/groups/{group_a}/members/{sixth_member}/remove",
         "login 422 303 404 303 303 303 303",
     ),
+    Row(
+        "turn the group's reminders off",
+        "POST",
+        "/my/groups/{group_a}/reminders",
+        "login 422 303 404 303 303 303 303",
+    ),
     Row("book", "POST", "/book", "login 303 303 422 303 422 422 303", _booking_form),
     Row(
         "cancel a booking",
