@@ -82,7 +82,7 @@ def test_a_month_grid_mark_opens_the_booking_form(visit: Visit) -> None:
     start = date(2027, 1, 4)
     visit.go(f"/search?ward={site.hall_ward}&from={start.isoformat()}&view=grid")
     page = visit.page
-    expect(page.locator("table.grid thead th")).to_have_count(1 + 31)  # a month by default
+    expect(page.locator("table.grid thead th")).to_have_count(2 + 31)  # room, period, a month
     day = visit.free_days(site.room_id, start)[0]
     mark = page.locator(
         f'a.mark[href="/book?room={site.room_id}&date={day.isoformat()}&period=10"]'
