@@ -6,9 +6,12 @@ table a day; a date or a view that cannot be read shows today's day board and sa
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import timedelta
 
 import httpx
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from booking.pages.manage import WEEK
 from tests.pages.browsing import field_error
@@ -134,3 +137,37 @@ async def test_a_date_or_view_that_cannot_be_read_shows_today_and_says_why(
             assert '<table class="board day">' in page.text
         else:
             assert 'aria-invalid="true"' in page.text
+
+
+async def test_the_week_board_reads_with_as_many_statements_as_the_day_board(
+    hall: Hall, client: httpx.AsyncClient, connection: AsyncConnection
+) -> None:
+    """Seven days cost no more round trips than one: the board's queries cover a range of
+    dates, never one a day or a room."""
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statements.append(str(args[2]).split()[0])
+
+    async def board(view: str) -> httpx.Response:
+        client.cookies.clear()
+        return await client.get(
+            f"/manage/facilities/{hall.facility_id}",
+            params={"view": view, "date": hall.day.isoformat()},
+            headers=hall.manager,
+        )
+
+    for view in ("day", "week"):  # the session's first use and the caches: not counted
+        await board(view)
+    costs = []
+    for view in ("day", "week"):
+        event.listen(connection.sync_connection, "before_cursor_execute", seen)
+        try:
+            statements.clear()
+            shown = await board(view)
+            costs.append(Counter(statements))
+        finally:
+            event.remove(connection.sync_connection, "before_cursor_execute", seen)
+        assert shown.status_code == 200
+    assert costs[0] == costs[1], costs
+    assert costs[1]["SELECT"] <= 12, costs  # a handful, whatever the week
