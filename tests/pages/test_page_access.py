@@ -148,6 +148,12 @@ PAGES = [
     Row("facility", "GET", "/facilities/{hall}", "200 200 200 200 200 200 200 200"),
     Row("no such facility", "GET", "/facilities/999999", "404 404 404 404 404 404 404 404"),
     Row("language", "GET", "/lang/en?next=/search", "303 303 303 303 303 303 303 303"),
+    Row(
+        "text size and colours",
+        "GET",
+        "/display?text_size=large&contrast=high&next=/search",
+        "303 303 303 303 303 303 303 303",
+    ),
     Row("login form", "GET", "/login", "200 200 200 200 200 200 200 200"),
     Row("registration form", "GET", "/register", "200 200 200 200 200 200 200 200"),
     Row("forgotten password", "GET", "/password/forgot", "200 200 200 200 200 200 200 200"),
