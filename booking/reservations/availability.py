@@ -29,6 +29,8 @@ from booking.reservations.models import ClaimKind
 from booking.reservations.schemas import DayRead, FeesRead, RoomAvailabilityRead, SlotRead
 
 MAX_DAYS = 93
+# The ward filter's value for the facilities whose ward is not set (ward_id NULL).
+UNKNOWN_WARD = "unknown"
 # What one request may cost, in rooms × days: the rooms the filters keep times the days of the
 # range. Measured (in-process, the bundled network with 30% of the slots taken, 2026-12-02):
 # the month grid page costs about 0.12 ms and 350 bytes a room-day (the whole network over 93
@@ -106,8 +108,11 @@ class AvailabilityQuery:
 
 def select_rooms(snapshot: NetworkSnapshot, query: AvailabilityQuery) -> list[RoomInfo]:
     """The rooms the filters keep; an unknown filter value is an error naming its field."""
-    ward_ids = set()
+    ward_ids: set[int | None] = set()
     for ward in query.wards:
+        if ward == UNKNOWN_WARD:  # facilities no source places in a ward, until staff do
+            ward_ids.add(None)
+            continue
         if ward not in snapshot.ward_keys:
             raise InvalidInput(f"unknown ward {ward!r}", field="ward")
         ward_ids.add(snapshot.ward_keys[ward])

@@ -33,15 +33,18 @@ def test_find_free_rooms_as_a_list_and_a_month_grid(visit: Visit) -> None:
     visit.field("To").fill("2027-01-31")
     visit.field("People (at least)").fill("20")
     visit.submit(visit.button("Search"), "**/search?**")
-    slots = visit.page.locator("li.slot")
-    expect(slots.first).to_be_visible()
-    first_day = slots.first.locator("time").get_attribute("datetime")
+    # The free slots a day at a time (the days with free slots as links), by facility and
+    # room (issue 18).
+    shown = visit.page.locator("section.day")
+    expect(shown.locator("li.slot").first).to_be_visible()
+    first_day = shown.locator("h3 time").get_attribute("datetime")
     assert first_day is not None
     assert first_day >= "2027-01-04"
     # Results are per day: nothing closed on the New Year holidays (29 Dec - 3 Jan) shows.
-    assert visit.page.locator('li.slot time[datetime="2027-01-03"]').count() == 0
-    visit.shot("search-list")
+    assert visit.page.locator('nav.days time[datetime="2027-01-03"]').count() == 0
 
+    # After a search the form is folded behind「条件を変える」: opened to change the view.
+    visit.page.locator("details.search-form > summary").click()
     visit.page.get_by_label(visit._("Month grid")).check()
     visit.submit(visit.button("Search"), "**view=grid**")
     grid = visit.page.locator("table.grid")
@@ -51,6 +54,7 @@ def test_find_free_rooms_as_a_list_and_a_month_grid(visit: Visit) -> None:
     visit.shot("search-grid")
 
     # Bad input is shown beside its field, what was typed stays.
+    visit.page.locator("details.search-form > summary").click()
     visit.field("To").fill("2027-01-01")
     visit.submit(visit.button("Search"))
     expect(visit.page.locator("#e-to")).to_have_text(visit._("The last date is before the first."))
@@ -63,7 +67,9 @@ def test_a_facility_page_has_rooms_fees_closures_and_a_map(visit: Visit) -> None
     site = visit.site
     search_one_day(visit, visit.free_days(site.room_id, date(2027, 1, 5))[0])
     item = slot_item(visit, site.room_id, visit.free_days(site.room_id, date(2027, 1, 5))[0])
-    visit.submit(item.locator(".where a"), f"**/facilities/{site.hall_id}")
+    facility = visit.page.locator(f'#results h4.facility a[href="/facilities/{site.hall_id}"]')
+    expect(item).to_be_visible()
+    visit.submit(facility.first, f"**/facilities/{site.hall_id}")
     page = visit.page
     expect(page.get_by_role("heading", name=visit._("Rooms and fees"))).to_be_visible()
     expect(page.locator(f"#room-{site.room_id}")).to_have_text(room_name(visit, site.room_id))

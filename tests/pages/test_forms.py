@@ -642,8 +642,8 @@ async def test_the_search_takes_full_width_dates_and_digits(client: httpx.AsyncC
 
 async def test_odd_search_input_is_never_a_500(client: httpx.AsyncClient) -> None:
     for query in (
-        "page=0",
-        "page=abc",
+        "day=0",
+        "day=abc",
         "ward=kawasaki&ward=saiwai",
         "view=%3Cscript%3E",
         "from=%00",
@@ -657,21 +657,30 @@ async def test_odd_search_input_is_never_a_500(client: httpx.AsyncClient) -> Non
         assert "<script>" not in shown.text.split("</head>", 1)[1], query
 
 
-async def test_a_stale_page_number_shows_a_page_of_results(client: httpx.AsyncClient) -> None:
-    """The pager's `page` is no field of the form: page=0 or page=x (a hand-made or stale
-    link) is the first page, a page past the last the last, never an error."""
+async def test_a_stale_day_of_the_list_shows_a_day_of_results(client: httpx.AsyncClient) -> None:
+    """The list's `day` (issue 18: the list pages by day) is no field of the form: day=x or a
+    day outside the results (a hand-made or stale link) shows the first day with free slots
+    from it, else the first, never an error."""
     search = "/search?from=2026-12-01&to=2026-12-14"
     first = await client.get(search, headers={"Cookie": "lang=en"})
     assert first.status_code == 200
-    pages = int(re.findall(r"Page 1 of (\d+)", first.text)[0])
-    assert pages > 1
-    for page, shown_as in [("0", 1), ("-3", 1), ("abc", 1), ("99999999999", 1), ("9999", pages)]:
+    days = re.findall(r'<a href="[^"]+"[^>]*><time datetime="([0-9-]+)">', first.text)
+    assert len(days) > 1
+    for day, shown_as in [
+        ("0", days[0]),
+        ("-3", days[0]),
+        ("abc", days[0]),
+        ("99999999999", days[0]),
+        ("2026-11-01", days[0]),
+        ("9999-12-31", days[0]),
+        (days[1], days[1]),
+    ]:
         client.cookies.clear()
-        shown = await client.get(f"{search}&page={page}", headers={"Cookie": "lang=en"})
-        assert shown.status_code == 200, (page, shown.status_code)
-        assert alerts(shown.text) == [], page
-        assert 'id="results-heading"' in shown.text, page
-        assert f"Page {shown_as} of {pages}" in shown.text, page
+        shown = await client.get(f"{search}&day={day}", headers={"Cookie": "lang=en"})
+        assert shown.status_code == 200, (day, shown.status_code)
+        assert alerts(shown.text) == [], day
+        assert 'id="results-heading"' in shown.text, day
+        assert f'<h3 id="day-heading"><time datetime="{shown_as}">' in shown.text, day
 
 
 async def test_far_dates_elsewhere_are_refused_not_a_500(

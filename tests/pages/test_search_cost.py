@@ -148,4 +148,5 @@ async def test_the_search_form_says_how_much_the_grid_shows(
     staff = await client.get(
         "/search", headers={"Cookie": cookies(world, "manager_here", lang="en")["Cookie"]}
     )
-    assert f"at most {search.STAFF_GRID_ROOM_DAYS} rooms × days" in staff.text
+    # A count with separators (issue 18): 4,960.
+    assert f"at most {search.STAFF_GRID_ROOM_DAYS:,} rooms × days" in staff.text
