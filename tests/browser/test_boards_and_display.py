@@ -71,9 +71,17 @@ def test_the_week_board_is_one_table_and_the_day_board_fills_its_box(visit: Visi
 
 @pytest.mark.parametrize("visit", [("ja", "phone")], indirect=True)
 def test_on_a_phone_the_week_scrolls_in_its_box_with_its_headers_in_view(visit: Visit) -> None:
+    # A clerk who reads the pages at 特大 in high contrast: axe checks the board so too.
+    visit.page.context.add_cookies(
+        [
+            {"name": "text_size", "value": "larger", "url": visit.site.url},
+            {"name": "contrast", "value": "high", "url": visit.site.url},
+        ]
+    )
     visit.log_in("manager")
     _open_board(visit, "week")
     page = visit.page
+    assert _classes(visit) == "text-larger contrast-high"
     measured = _box_and_table(visit, "table.board.week")
     assert measured["pageWidth"] <= 390, measured  # the page itself never scrolls across
     assert measured["tableWidth"] > measured["boxWidth"], measured
