@@ -106,6 +106,8 @@ class Booking(Base):
     __table_args__ = (
         Index("ix_bookings_facility_id_use_date", "facility_id", "use_date"),
         Index("ix_bookings_group_id_use_date", "group_id", "use_date"),
+        # The worker's use-date reminders read one date across the network (issue 18).
+        Index("ix_bookings_use_date", "use_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
