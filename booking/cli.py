@@ -5,33 +5,28 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError
 
-from booking.accounts.commands import create_staff
-from booking.accounts.models import StaffRole
 from booking.clock import SystemClock
-from booking.db import migrate
-from booking.db.engine import create_engine, create_sessionmaker
-from booking.db.existing import database_problem
 from booking.errors import BookingError
-from booking.inventory.commands import (
-    NotMigratedError,
-    export_facilities,
-    load_facilities,
-    network_is_empty,
-)
-from booking.inventory.datafiles import DataValidationError, read_network
-from booking.inventory.export import ExportError
-from booking.inventory.load import KEEP_STAFF_EDITS, TakeFile
 from booking.paths import facilities_data_dir
-from booking.settings import Settings, load_settings
+
+# The rest is imported by the commands that use it: SQLAlchemy, the models and Litestar
+# take over a second to import, which `booking --help` (and each command's) need not wait.
+if TYPE_CHECKING:
+    from booking.accounts.models import StaffRole
+    from booking.inventory.datafiles import DataValidationError
+    from booking.inventory.load import TakeFile
+    from booking.settings import Settings
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from booking.settings import load_settings  # noqa: PLC0415
+
     try:
         return load_settings()
     except ValidationError as exc:
@@ -44,6 +39,8 @@ def _settings() -> Settings:
 def _existing(*, need_schema: bool = True) -> Settings:
     """The settings of a command that works on the database `serve` made: say where it was
     looked for and stop (exit 1, nothing created) when it is missing or not migrated."""
+    from booking.db.existing import database_problem  # noqa: PLC0415
+
     settings = _settings()
     problem = asyncio.run(database_problem(settings, need_schema=need_schema))
     if problem:
@@ -62,7 +59,14 @@ def _report_invalid(exc: DataValidationError) -> None:
     click.echo(f"{len(exc.errors)} problem(s); nothing was loaded", err=True)
 
 
-def _load_or_exit(settings: Settings, path: Path, take_file: TakeFile = KEEP_STAFF_EDITS) -> None:
+def _load_or_exit(settings: Settings, path: Path, take_file: TakeFile | None = None) -> None:
+    from sqlalchemy.exc import DBAPIError  # noqa: PLC0415
+
+    from booking.inventory.commands import NotMigratedError, load_facilities  # noqa: PLC0415
+    from booking.inventory.datafiles import DataValidationError  # noqa: PLC0415
+    from booking.inventory.load import KEEP_STAFF_EDITS  # noqa: PLC0415
+
+    take_file = KEEP_STAFF_EDITS if take_file is None else take_file
     try:
         report = asyncio.run(load_facilities(settings, path, SystemClock(), take_file))
     except DataValidationError as exc:
@@ -100,6 +104,8 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn  # noqa: PLC0415 - only the server needs it
 
     from booking.app import create_app, settle_heap  # noqa: PLC0415
+    from booking.db import migrate  # noqa: PLC0415
+    from booking.inventory.commands import network_is_empty  # noqa: PLC0415
     from booking.web.redaction import redact_access_log  # noqa: PLC0415
 
     settings = _settings()
@@ -135,6 +141,8 @@ def db() -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: head)."""
+    from booking.db import migrate  # noqa: PLC0415
+
     migrate.upgrade(_settings(), revision)
 
 
@@ -142,12 +150,16 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (e.g. -1, or base)."""
+    from booking.db import migrate  # noqa: PLC0415
+
     migrate.downgrade(_existing(need_schema=False), revision)
 
 
 @db.command("current")
 def db_current() -> None:
     """Show the revision the database is at."""
+    from booking.db import migrate  # noqa: PLC0415
+
     migrate.current(_existing(need_schema=False))
 
 
@@ -174,6 +186,8 @@ def facilities() -> None:
 @click.argument("path", type=click.Path(path_type=Path), required=False)
 def facilities_validate(path: Path | None) -> None:
     """Check the data files under PATH (default: the bundled data) without loading them."""
+    from booking.inventory.datafiles import DataValidationError, read_network  # noqa: PLC0415
+
     path = _data_path(path, _settings())
     try:
         network = read_network(path)
@@ -203,6 +217,9 @@ def facilities_load(path: Path | None, take_file: tuple[str, ...]) -> None:
     the system is kept and reported as a conflict when the file differs, unless --take-file
     selects it.
     """
+    from booking.inventory.datafiles import DataValidationError, read_network  # noqa: PLC0415
+    from booking.inventory.load import TakeFile  # noqa: PLC0415
+
     settings = _settings()
     path = _data_path(path, settings)
     try:
@@ -219,6 +236,10 @@ def facilities_load(path: Path | None, take_file: tuple[str, ...]) -> None:
 def facilities_export(directory: Path) -> None:
     """Write the live network to DIRECTORY (default: ./facilities_export) in the format of
     the data files; `booking facilities load DIRECTORY` then changes nothing."""
+    from booking.inventory.commands import NotMigratedError, export_facilities  # noqa: PLC0415
+    from booking.inventory.datafiles import DataValidationError  # noqa: PLC0415
+    from booking.inventory.export import ExportError  # noqa: PLC0415
+
     settings = _existing()
     try:
         count = asyncio.run(export_facilities(settings, directory))
@@ -261,6 +282,8 @@ def _password(from_stdin: bool) -> str | None:
 def _create_staff(
     email: str, name: str, role: StaffRole, facility: tuple[str, ...], password_stdin: bool
 ) -> None:
+    from booking.accounts.commands import create_staff  # noqa: PLC0415
+
     settings = _existing()  # before asking for a password that could not be stored
     password = _password(password_stdin)
     try:
@@ -286,6 +309,8 @@ def _create_staff(
 @_staff_options
 def users_create_admin(email: str, name: str, password_stdin: bool) -> None:
     """Make someone an administrator (the first one is created this way)."""
+    from booking.accounts.models import StaffRole  # noqa: PLC0415
+
     _create_staff(email, name, StaffRole.ADMIN, (), password_stdin)
 
 
@@ -302,6 +327,8 @@ def users_create_manager(
     email: str, name: str, password_stdin: bool, facility: tuple[str, ...]
 ) -> None:
     """Make someone the manager of one or more facilities."""
+    from booking.accounts.models import StaffRole  # noqa: PLC0415
+
     _create_staff(email, name, StaffRole.MANAGER, facility, password_stdin)
 
 
@@ -321,6 +348,8 @@ def outbox() -> None:
 
 
 async def _in_transaction(settings: Settings, work: Any) -> Any:
+    from booking.db.engine import create_engine, create_sessionmaker  # noqa: PLC0415
+
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine).begin() as session:
