@@ -49,7 +49,9 @@ async def test_a_confirmed_lottery_win_is_mailed_with_its_permit(
     clock.set(jst(date(2027, 4, 24), 9, 30))
     snapshot = await SnapshotCache().get(session)
     assert [r.wins for r in await run_due_draws(sessionmaker, clock, world.settings, snapshot)]
-    assert await mails(session, "booking_confirmed") == []  # a win is not final yet
+    # A win is not final yet.
+    assert await mails(session, "booking_confirmed") == []
+    assert await mails(session, "lottery_confirmed") == []
 
     clock.set(jst(date(2027, 4, 25), 10))
     member = await login(client, "member-a@example.jp")
@@ -58,7 +60,9 @@ async def test_a_confirmed_lottery_win_is_mailed_with_its_permit(
     )
     assert confirmed.status_code == 200, confirmed.text
     booking_id = confirmed.json()["id"]
-    (mail,) = await mails(session, "booking_confirmed")
+    # A confirmed win has its own mail (it names the application), not the first-come one.
+    assert await mails(session, "booking_confirmed") == []
+    (mail,) = await mails(session, "lottery_confirmed")
     assert_names_the_slot(mail, hall, day, ["10", "20"], ("予約確定", "confirmed"))
     permit = f"/my/bookings/{booking_id}/permit.pdf"
     assert permit_links(mail) == [f"{permit}?", f"{permit}?lang=en"]
