@@ -18,9 +18,14 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.clock import FrozenClock
 from booking.inventory.network import NetworkSnapshot, RoomInfo, SnapshotCache
 from booking.pages import search
+from tests.helpers import jst
+from tests.lottery.test_cycle import application, login
 from tests.pages.browsing import field_error
+from tests.people import World
+from tests.places import Hall, open_weekday
 
 START = date(2026, 11, 26)  # the day after the tests' today
 JA = {"Cookie": "lang=ja"}
@@ -472,3 +477,38 @@ async def test_the_api_refuses_a_ward_that_is_not_one(client: httpx.AsyncClient)
     )
     assert refused.status_code == 400
     assert refused.json()["errors"][0]["field"] == "ward"
+
+
+async def test_a_lottery_chip_shows_its_applicants_and_the_key_says_what_they_are(
+    world: World, hall: Hall, client: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    """A sighted secretary sees how many applied beside 抽 and a key saying what 抽 and the
+    number are; a day with no lottery slot has no key."""
+    day = open_weekday(hall.snapshot, hall.facility_id, date(2027, 8, 9))
+    clock.set(jst(date(2027, 4, 17), 10))
+    admin = await login(client, "admin@city.example")
+    for group in (world.group_a, world.group_b):
+        renewed = await client.post(f"/api/v1/groups/{group}/renew", headers=admin)
+        assert renewed.status_code == 200, renewed.text
+    for group, who in ((world.group_a, "member-a@example.jp"), (world.group_b, "rep-b@example.jp")):
+        applied = await client.post(
+            "/api/v1/lottery/applications",
+            json=application(world, hall, day, ["10"], group),
+            headers=await login(client, who),
+        )
+        assert applied.status_code == 201, applied.text
+    params = {"facility": str(hall.facility_id), "room": str(hall.room_id), "period": "10"}
+    page = await client.get("/search", params={**params, **_days(day, 1)}, headers=JA)
+    assert page.status_code == 200
+    lottery = rf'<a class="button chip lottery" href="[^"]*date={day}[^"]*">(.*?)</a>'
+    chip = re.search(lottery, page.text)
+    assert chip is not None
+    assert '<span class="mark lottery" aria-hidden="true">抽<small>2</small></span>' in chip[1]
+    room = snapshot_room(hall.snapshot, hall.room_id).name_ja
+    assert _text(chip[1]).endswith(f"{room} 午前 抽2（抽選、応募2件）")
+    assert "数字はこれまでの申込数です。" in _text(_results(page.text))
+    # The first-come window: free slots, no lottery, no key.
+    later = open_weekday(hall.snapshot, hall.facility_id, date(2027, 5, 10))
+    plain = await client.get("/search", params={**params, **_days(later, 1)}, headers=JA)
+    assert "button chip open" in plain.text
+    assert "数字はこれまでの申込数です。" not in plain.text
