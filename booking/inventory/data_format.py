@@ -19,9 +19,13 @@ from pydantic import (
     model_validator,
 )
 
+from booking.control_characters import (
+    CONTROL_REASON,
+    MULTI_LINE_CONTROL_REASON,
+    control_characters,
+)
 from booking.inventory.calendar import DayType
 from booking.inventory.closures import ClosureSpec
-from booking.web.fields import CONTROL_REASON, MULTI_LINE_CONTROL_REASON, control_characters
 
 
 def _one_line(value: str) -> str:

@@ -14,21 +14,32 @@ class of characters and the same lengths (booking/pages/forms.py, `Form.text`).
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from litestar.params import Parameter
 from msgspec import Meta
 
+# The classes of characters are defined without Litestar (the data files check them too).
+from booking.control_characters import (
+    CONTROL_REASON,
+    MULTI_LINE,
+    MULTI_LINE_CONTROL_REASON,
+    MULTI_LINE_RE,
+    ONE_LINE,
+    ONE_LINE_RE,
+    control_characters,
+)
 from booking.web.path_ids import MAX_ID
 
-# Python's `$` also matches before a final "\n": `(?!\n)` refuses that one too.
-ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$(?!\n)"
-MULTI_LINE = r"^[^\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]*$"
-CONTROL_REASON = "control characters (line breaks, tabs, NUL...) are not allowed"
-MULTI_LINE_CONTROL_REASON = "control characters other than line breaks are not allowed"
-ONE_LINE_RE = re.compile(ONE_LINE)
-MULTI_LINE_RE = re.compile(MULTI_LINE)
+__all__ = [  # re-exported from booking.control_characters (the names defined here are too)
+    "CONTROL_REASON",
+    "MULTI_LINE",
+    "MULTI_LINE_CONTROL_REASON",
+    "MULTI_LINE_RE",
+    "ONE_LINE",
+    "ONE_LINE_RE",
+    "control_characters",
+]
 
 # The longest text each kind of field takes: the API, the column and the web form agree.
 NAME_MAX = 100  # a person's or a group's name, its kana
@@ -93,8 +104,3 @@ SearchText = Annotated[
     Annotated[OneLine, Meta(max_length=SEARCH_MAX)] | None,
     Parameter(max_length=SEARCH_MAX, pattern=ONE_LINE),
 ]
-
-
-def control_characters(value: str, *, multiline: bool = False) -> bool:
-    """Whether the text holds a character its kind of field refuses."""
-    return (MULTI_LINE_RE if multiline else ONE_LINE_RE).search(value) is None
