@@ -6,7 +6,6 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.datastructures import Cookie
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -24,7 +23,7 @@ from booking.errors import BookingError, TooManyRequests
 from booking.pages.forms import NOT_A_CHOICE, Form, attempt, whole_id
 from booking.pages.i18n import LANG_COOKIE, N_, parse_lang
 from booking.pages.next_steps import for_anyone, for_registration
-from booking.pages.web import Page, check_anonymous_form, safe_next
+from booking.pages.web import Page, check_anonymous_form, remembered_cookie, safe_next
 from booking.web.errors import status_of
 from booking.web.fields import EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PHONE_MAX
 
@@ -92,15 +91,8 @@ class AccountPages(Controller):
         self, request: Request[Any, Any, Any], code: FromPath[str]
     ) -> Redirect:
         lang = parse_lang(code) or "ja"
-        cookie = Cookie(
-            key=LANG_COOKIE,
-            value=lang,
-            path="/",
-            max_age=366 * 24 * 3600,
-            secure=request.url.scheme == "https",
-            samesite="lax",
-        )
         target = safe_next(request.query_params.get("next"))
+        cookie = remembered_cookie(request, LANG_COOKIE, lang)
         return Redirect(target, status_code=303, cookies=[cookie])
 
     @get("/login", name="login")

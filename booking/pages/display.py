@@ -18,7 +18,6 @@ CONTRAST_COOKIE = "contrast"
 # value -> its name on the page (標準 / 大 / 特大); the first is the default
 TEXT_SIZES = {"normal": N_("Normal"), "large": N_("Large"), "larger": N_("Larger")}
 CONTRASTS = {"normal": N_("Standard"), "high": N_("High contrast")}
-REMEMBERED = 366 * 24 * 3600  # a year, as the language
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,30 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get
-from litestar.datastructures import Cookie
 from litestar.response import Redirect
 
 from booking.errors import InvalidInput
 from booking.pages.display import (
     CONTRAST_COOKIE,
     CONTRASTS,
-    REMEMBERED,
     TEXT_SIZE_COOKIE,
     TEXT_SIZES,
 )
 from booking.pages.i18n import N_
-from booking.pages.web import safe_next
-
-
-def _cookie(request: Request[Any, Any, Any], key: str, value: str) -> Cookie:
-    return Cookie(
-        key=key,
-        value=value,
-        path="/",
-        max_age=REMEMBERED,
-        secure=request.url.scheme == "https",
-        samesite="lax",
-    )
+from booking.pages.web import remembered_cookie, safe_next
 
 
 class DisplayPages(Controller):
@@ -48,11 +35,11 @@ class DisplayPages(Controller):
                 raise InvalidInput(
                     N_("Choose the text size: normal, large or larger."), field=TEXT_SIZE_COOKIE
                 )
-            cookies.append(_cookie(request, TEXT_SIZE_COOKIE, size))
+            cookies.append(remembered_cookie(request, TEXT_SIZE_COOKIE, size))
         if contrast is not None:
             if contrast not in CONTRASTS:
                 raise InvalidInput(
                     N_("Choose the colours: standard or high contrast."), field=CONTRAST_COOKIE
                 )
-            cookies.append(_cookie(request, CONTRAST_COOKIE, contrast))
+            cookies.append(remembered_cookie(request, CONTRAST_COOKIE, contrast))
         return Redirect(safe_next(query.get("next")), status_code=303, cookies=cookies)

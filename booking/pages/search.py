@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from litestar import Controller, Request, get
-from litestar.datastructures import Cookie
 from litestar.params import FromPath
 from litestar.response import Template
 
@@ -28,7 +27,7 @@ from booking.pages.forms import Form, half_width, iso_day, whole_id
 from booking.pages.i18n import N_, Texts
 from booking.pages.manage_estimates import confirmed, field_name
 from booking.pages.search_grid import grid_head, grid_rows
-from booking.pages.web import Page
+from booking.pages.web import Page, remembered_cookie
 from booking.reservations.availability import (
     GRID_ROOM_DAYS,
     MAX_DAYS,
@@ -43,7 +42,6 @@ from booking.waitlist.lines import waiting_counts
 
 LAST_SEARCH_COOKIE = "last_search"
 LAST_SEARCH_BYTES = 1024
-LAST_SEARCH_SECONDS = 365 * 24 * 3600
 # The query parameters a search is made of (the list's `day` is no part of it).
 SEARCH_FIELDS = (
     *("ward", "kind", "facility", "room", "from", "to"),
@@ -465,18 +463,10 @@ class SearchPages(Controller):
             ],
             unknown_ward=UNKNOWN_WARD,
         )
-        if searched and form.ok and len(quote(query, safe="")) <= LAST_SEARCH_BYTES:
-            rendered.cookies.append(
-                Cookie(
-                    key=LAST_SEARCH_COOKIE,
-                    value=quote(query, safe=""),  # only cookie-safe characters
-                    path="/",
-                    max_age=LAST_SEARCH_SECONDS,
-                    httponly=True,
-                    secure=request.url.scheme == "https",
-                    samesite="lax",
-                )
-            )
+        quoted = quote(query, safe="")  # only cookie-safe characters
+        if searched and form.ok and len(quoted) <= LAST_SEARCH_BYTES:
+            cookie = remembered_cookie(request, LAST_SEARCH_COOKIE, quoted, httponly=True)
+            rendered.cookies.append(cookie)
         return rendered
 
     @get("/facilities/{facility_id:int}", name="facility")

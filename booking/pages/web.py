@@ -234,6 +234,25 @@ class Page:
         )
 
 
+REMEMBERED = 366 * 24 * 3600  # a year
+
+
+def remembered_cookie(
+    request: Request[Any, Any, Any], key: str, value: str, *, httponly: bool = False
+) -> Cookie:
+    """A choice this browser keeps a year: the language, the text size and colours, the last
+    search. Lax, so a link from a mail or another site arrives with it."""
+    return Cookie(
+        key=key,
+        value=value,
+        path="/",
+        max_age=REMEMBERED,
+        httponly=httponly,
+        secure=request.url.scheme == "https",
+        samesite="lax",
+    )
+
+
 def anonymous_form_cookie(request: Request[Any, Any, Any], token: str) -> Cookie:
     return Cookie(
         key=ANON_CSRF_COOKIE,
