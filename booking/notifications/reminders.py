@@ -34,8 +34,9 @@ from booking.accounts.rules import (
 from booking.clock import Clock, local_now
 from booking.inventory.models import Facility
 from booking.inventory.network import SnapshotCache
-from booking.notifications.booking_mail import booking_context, date_en, date_ja, group_url
+from booking.notifications.booking_mail import date_en, date_ja, group_url
 from booking.notifications.outbox import enqueue
+from booking.reservations.bookings import notify
 from booking.reservations.models import Booking, BookingStatus
 from booking.settings import Settings
 
@@ -86,21 +87,9 @@ async def remind_use_dates(
         for booking in due:
             booking.reminded_at = clock.now()
             group = await session.get_one(Group, booking.group_id)
-            if group.email is None:  # checked by the query; for the type
-                continue
-            await enqueue(
-                session,
-                clock,
-                to=group.email,
-                template="use_reminder",
-                context=booking_context(
-                    snapshot,
-                    settings,
-                    group.name,
-                    booking,
-                    fee=booking.fee_total,
-                    group_url=group_url(settings, group.id),
-                ),
+            url = group_url(settings, group.id)  # where the group turns reminders off
+            await notify(
+                session, clock, settings, snapshot, group, booking, "use_reminder", group_url=url
             )
         return len(due)
 
