@@ -38,7 +38,7 @@ COUNT = re.compile(
 )
 # Where an ASCII mark is right in a Japanese text: file names, action names, numbers.
 ASCII_ALLOWED = re.compile(r"\.ics|[a-z]+\.[a-z_]*|\d[.,]\d|%%|https?://\S+")
-ASCII_MARKS = re.compile(r", |,|\.|\(|\)|: ")
+ASCII_MARKS = re.compile(r", |,|\.|\(|\)|:(?: |$)")  # a label ends with ：too
 
 
 def visible(page: str) -> str:
@@ -283,3 +283,27 @@ async def test_suspended_and_expired_registrations_say_why_and_what_to_do(
     assert page.index("二つ目の会") < page.index(BOOK_FORM)
     assert "≈ は推定値（市の公表資料で確認できていない値）です。" in page  # its fees are estimates
     assert unseparated_counts(page) == []
+
+
+# A Japanese word followed by an ASCII ": ", ", " or ". ": a template joined or ended
+# translated words itself.
+ASCII_AFTER_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff）](?:[:,] |\.(?:\s|$))")
+
+
+async def test_japanese_pages_join_words_the_japanese_way(
+    client: httpx.AsyncClient, hall: Hall
+) -> None:
+    """Not only the catalogue: the words a template puts together (a heading's label and its
+    dates, a list of conditions) are joined with ：and 、 on a Japanese page."""
+    day = hall.day.isoformat()
+    for path in (
+        f"/search?from={day}",
+        f"/search?from={day}&view=grid&facility={hall.facility_id}",
+        f"/search?from={day}&view=week&facility={hall.facility_id}",
+        f"/facilities/{hall.facility_id}",
+        "/login",
+        "/register",
+    ):
+        response = await get(client, path)
+        assert response.status_code == 200, path
+        assert ASCII_AFTER_JAPANESE.findall(visible(response.text)) == [], path
