@@ -38,6 +38,7 @@ from booking.reservations.availability import (
     SlotState,
     search_availability,
 )
+from booking.reservations.schemas import RoomAvailabilityRead
 from booking.waitlist.lines import waiting_counts
 
 LAST_SEARCH_COOKIE = "last_search"
@@ -270,7 +271,7 @@ async def run_search(
     )
 
 
-def free_days(rooms: list[Any], names: Catalogue, lang: str) -> list[DayOfSlots]:
+def free_days(rooms: list[RoomAvailabilityRead], names: Catalogue, lang: str) -> list[DayOfSlots]:
     """The free slots by day, then room (in the network's order), then period."""
     by_day: dict[str, list[RoomDay]] = {}
     for found in rooms:
@@ -278,12 +279,11 @@ def free_days(rooms: list[Any], names: Catalogue, lang: str) -> list[DayOfSlots]
         periods = {p.code: p for p in room.grid.periods}
         facility_name = found.facility_name_ja if lang == "ja" else found.facility_name_en
         room_name = found.room_name_ja if lang == "ja" else found.room_name_en
-        phone = getattr(found, "phone", None)
         for day in found.days:
             slots = [FreeSlot(periods[s.period], s.state, s.applicants) for s in day.slots]
             slots.sort(key=lambda s: s.period.start)
             by_day.setdefault(day.date, []).append(
-                RoomDay(room, facility_name, room_name, slots, phone)
+                RoomDay(room, facility_name, room_name, slots, found.phone)
             )
     return [
         DayOfSlots(date.fromisoformat(iso), blocks, sum(len(b.slots) for b in blocks))
