@@ -77,6 +77,10 @@ GROUPS: dict[str, list[str]] = {
         "booking/waitlist/handon.py",
         "booking/waitlist/offers.py",
     ],
+    "reminders": [
+        "booking/notifications/reminders.py",
+        "booking/accounts/standing.py",
+    ],
 }
 
 # The tests a group's mutants are tried against: its own domain's (mutmut picks, per mutated
@@ -103,6 +107,11 @@ TESTS: dict[str, list[str]] = {
         "tests/reservations/test_series_check.py",
     ],
     "waitlist": ["tests/waitlist", "--ignore=tests/waitlist/test_races.py"],
+    # The worker's reminders; where a member's registrations stand (told before /book).
+    "reminders": [
+        "tests/notifications/test_reminders.py",
+        "tests/pages/test_facility_and_register_pages.py",
+    ],
 }
 
 # What a copy needs besides the package and the tests.
