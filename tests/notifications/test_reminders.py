@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from booking.accounts.models import Group
+from booking.accounts.models import Group, GroupStatus
 from booking.audit.models import AuditEvent
 from booking.clock import FrozenClock
 from booking.inventory.network import SnapshotCache
@@ -396,3 +396,30 @@ async def test_the_reminders_reach_a_real_smtp_server(
     text = body_of(mail)
     assert f"/my/bookings/{booked}" in text
     assert f"/my/groups/{world.group_a}#reminders" in text
+
+
+async def test_a_renewal_mail_on_the_cards_last_day_not_when_suspended_and_at_its_own_counter(
+    world: World,
+    hall: Hall,
+    clock: FrozenClock,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Mutation testing's finds: a card's last day is still in time for its one mail; a
+    suspended registration gets none (it renews nothing); a facility's own registration is
+    sent to that facility's counter, named in both languages."""
+    a = await session.get_one(Group, world.group_a)
+    b = await session.get_one(Group, world.group_b)
+    assert a.valid_until == b.valid_until == date(2027, 3, 31)
+    a.status = GroupStatus.SUSPENDED
+    b.facility_id = hall.facility_id
+    await session.commit()
+    clock.set(jst(date(2027, 3, 31), 23, 50))  # the last day, never reminded before
+    assert await remind_renewals(sessionmaker, clock, world.settings) == 1
+    (mail,) = await mails(session, "renewal_due")
+    assert mail.to_address == "rep-b@example.jp"
+    facility = hall.snapshot.facilities[hall.facility_id]
+    japanese, _, english = mail.body_text.partition("\n---\n")
+    assert facility.name_ja in japanese
+    assert facility.name_en in english
+    assert facility.name_en not in japanese
