@@ -401,6 +401,7 @@ class SearchPages(Controller):
         today = local_today(clock, settings.tz)
         form = Form(request.query_params, page.texts)
         criteria = read_criteria(form, names, network, today)
+        days = criteria.days()
         results: list[Any] = []
         listed = ListPage([], None)
         count = 0
@@ -420,13 +421,9 @@ class SearchPages(Controller):
                 )
             else:
                 if criteria.view == "grid":
-                    results = grid_rows(rooms, names, page.texts.lang, today, criteria.days())
+                    results = grid_rows(rooms, names, page.texts.lang, today, days)
                 else:
                     listed = list_page(free_days(rooms, names, page.texts.lang), criteria.day)
-        days = [
-            criteria.start + timedelta(days=i)
-            for i in range((criteria.end - criteria.start).days + 1)
-        ]
         query = search_query(request.query_params.items())
         # Offered, not redirected to: a blank form is what the search link promises.
         last: tuple[str, list[Filter]] | None = None
