@@ -92,8 +92,11 @@ async def expire_holds(
                 .with_for_update(skip_locked=True)
             )
         ).all()
-        # The names of places and periods, read only when a hold lapsed (its mail names them).
-        snapshot = await (snapshots or SnapshotCache()).get(session) if lapsed else None
+        if not lapsed:
+            return 0
+        # The names of places and periods: each lapsed hold's mail names them.
+        snapshot = await (snapshots or SnapshotCache()).get(session)
+        settings = settings or Settings()
         for booking in lapsed:
             before = audited(booking)
             freed += await release_claims(session, [ClaimKind.HOLD], booking.id)
@@ -113,10 +116,9 @@ async def expire_holds(
                 before=before,
                 after=audited(booking),
             )
-            if snapshot is not None:
-                await tell_lapsed(session, clock, settings or Settings(), snapshot, booking)
-        if freed and snapshot is not None:
-            await hand_on(session, clock, settings or Settings(), snapshot, freed)
+            await tell_lapsed(session, clock, settings, snapshot, booking)
+        if freed:
+            await hand_on(session, clock, settings, snapshot, freed)
         return len(lapsed)
 
 
@@ -129,24 +131,21 @@ async def tell_lapsed(
 ) -> None:
     """The group hears, in the release's transaction, that its hold lapsed, that the slot is
     free again (to anyone) and where to find it to book again: the facility's page."""
-    group = await get_group(session, booking.group_id)
-    if group.email is None or booking.hold_expires_at is None:
+    if booking.hold_expires_at is None:
         return
+    group = await get_group(session, booking.group_id)
     expired = booking.hold_expires_at.astimezone(settings.tz)
-    await enqueue(
+    await notify(
         session,
         clock,
-        to=group.email,
-        template="hold_lapsed",
-        context=booking_context(
-            snapshot,
-            settings,
-            group.name,
-            booking,
-            expired_ja=moment_ja(expired),
-            expired_en=moment_en(expired),
-            facility_url=facility_url(settings, booking.facility_id),
-        ),
+        settings,
+        snapshot,
+        group,
+        booking,
+        "hold_lapsed",
+        expired_ja=moment_ja(expired),
+        expired_en=moment_en(expired),
+        facility_url=facility_url(settings, booking.facility_id),
     )
 
 
