@@ -17,6 +17,7 @@ from booking.pages.manage import WEEK
 from tests.pages.browsing import field_error
 from tests.people import World
 from tests.places import Hall
+from tests.reservations.test_bookings import body
 
 
 def _rows(page: str) -> list[str]:
@@ -44,14 +45,7 @@ async def test_the_week_board_is_one_table_of_days_periods_and_rooms(
 ) -> None:
     made = await client.post(
         "/api/v1/bookings",
-        json={
-            "group_id": world.group_a,
-            "room_id": hall.room_id,
-            "use_date": hall.day.isoformat(),
-            "period_codes": ["10"],
-            "purpose": "meeting",
-            "headcount": 10,
-        },
+        json=body(world, hall, purpose="meeting", headcount=10, event_name=None),
         headers=world.headers("member"),
     )
     assert made.status_code == 201, made.text
