@@ -35,6 +35,7 @@ from booking.deps import (
     provide_db_session,
     provide_network,
     provide_settings,
+    provide_statistics_counts,
 )
 from booking.documents.controllers import DocumentCheckController, PermitController
 from booking.health import health, ready
@@ -56,6 +57,7 @@ from booking.reservations.claims_cache import ClaimsCache
 from booking.reservations.controllers import AvailabilityController
 from booking.reservations.series_controllers import SeriesController
 from booking.settings import Settings, load_settings
+from booking.statistics.counts import CountsCache
 from booking.waitlist.controllers import WaitlistController
 from booking.web.content_type import require_json_body
 from booking.web.errors import EXCEPTION_HANDLERS
@@ -85,6 +87,7 @@ def _serving(
         "snapshot_cache": SnapshotCache(),
         "claims_cache": ClaimsCache(),
         "event_cache": EventCache(),
+        "statistics_counts": CountsCache(),
     }
 
 
@@ -164,6 +167,7 @@ def create_app(
             "settings": Provide(provide_settings, sync_to_thread=False),
             "network": Provide(provide_network),
             "claims_cache": Provide(provide_claims_cache, sync_to_thread=False),
+            "statistics_counts": Provide(provide_statistics_counts, sync_to_thread=False),
             "auth": Provide(provide_auth),
         },
         before_request=require_json_body,

@@ -17,6 +17,7 @@ from booking.errors import BookingError
 from booking.inventory.network import NetworkSnapshot, SnapshotCache
 from booking.reservations.claims_cache import ClaimsCache
 from booking.settings import Settings
+from booking.statistics.counts import CountsCache
 
 # What these providers give is ours, not user input: handlers take it as is, unvalidated.
 # Providers never raise: when a dependency raises, Litestar abandons the generator of the
@@ -26,6 +27,7 @@ Network = NamedDependency[SkipValidation[NetworkSnapshot]]
 CurrentClock = NamedDependency[SkipValidation[Clock]]
 AppSettings = NamedDependency[SkipValidation[Settings]]
 Claims = NamedDependency[SkipValidation[ClaimsCache]]
+StatisticsCounts = NamedDependency[SkipValidation[CountsCache]]
 
 
 async def provide_db_session(
@@ -93,4 +95,9 @@ async def provide_network(
 
 def provide_claims_cache(state: State) -> ClaimsCache:
     cache: ClaimsCache = state.claims_cache
+    return cache
+
+
+def provide_statistics_counts(state: State) -> CountsCache:
+    cache: CountsCache = state.statistics_counts
     return cache

@@ -41,6 +41,7 @@ from booking.reservations.models import (
     IdempotentRequest,
     Series,
 )
+from booking.statistics.models import StatisticsChange
 from booking.waitlist.models import WaitlistEntry, WaitlistOffer
 
 __all__ = [
@@ -79,6 +80,7 @@ __all__ = [
     "RoomFeeSchedule",
     "RoomUnit",
     "Series",
+    "StatisticsChange",
     "Unit",
     "User",
     "WaitlistEntry",

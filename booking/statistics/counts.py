@@ -1,0 +1,419 @@
+"""A month's rows read into the counts every figure is made of, cached per month.
+
+The counts are keyed finely enough for every grouping the reports offer: a slot count by
+(room, day, period) where day is the weekday 0-6 or 7 for a public holiday, a booking count by
+(room, day, category, in-city). A year of a city is twelve of these; a month is read again
+only when its version moves (versions.py), so a dashboard reads the one month that changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, String, cast, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.accounts.models import Group
+from booking.inventory.calendar import DayType, is_holiday
+from booking.inventory.network import NetworkSnapshot, RoomInfo
+from booking.inventory.policy import first_come_opens
+from booking.lottery.models import ApplicationStatus, LotteryApplication
+from booking.reservations.models import Block, Booking, BookingStatus, PaymentStatus
+from booking.statistics.versions import MonthVersion, month_versions
+from booking.waitlist.models import WaitlistEntry
+
+HOLIDAY = 7  # the day key of a public holiday; 0-6 are Monday to Sunday
+BOOKED = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)
+APPLIED = (
+    ApplicationStatus.APPLIED,
+    ApplicationStatus.WON,
+    ApplicationStatus.LOST,
+    ApplicationStatus.CONFIRMED,
+    ApplicationStatus.LAPSED,
+)
+WON = (ApplicationStatus.WON, ApplicationStatus.CONFIRMED, ApplicationStatus.LAPSED)
+FIRST_HOUR = timedelta(hours=1)
+
+# Slot counts, in this order (figures.py defines each).
+SLOT_COUNTS = (
+    "bookable_slots",
+    "booked_slots",
+    "lottery_slots",
+    "slot_applications",
+    "contested_slots",
+    "winning",
+    "waitlist_joins",
+    "first_hour_slots",
+)
+BOOKABLE, BOOKED_SLOTS, LOTTERY, APPLICATIONS, CONTESTED, WINNING, WAITING, FIRST = range(8)
+# Booking counts, in this order.
+USE_COUNTS = (
+    "bookings",
+    "headcount",
+    "cancelled_early",
+    "cancelled_late",
+    "cancelled_by_facility",
+    "no_shows",
+    "fees_charged",
+    "fees_paid",
+    "fees_waived",
+    "fees_refunded",
+)
+(
+    BOOKINGS,
+    HEADCOUNT,
+    EARLY,
+    LATE,
+    BY_FACILITY,
+    NO_SHOWS,
+    CHARGED,
+    PAID,
+    WAIVED,
+    REFUNDED,
+) = range(10)
+CANCEL_CAUSES = {"group": EARLY, "late": LATE, "facility": BY_FACILITY}
+
+SlotKey = tuple[int, int, str]  # room, day key, period code
+UseKey = tuple[int, int, str, bool]  # room, day key, group category, in city
+
+
+def day_key(day: date) -> int:
+    return HOLIDAY if is_holiday(day) else day.weekday()
+
+
+def day_type_of_key(key: int) -> DayType:
+    if key in (HOLIDAY, 6):
+        return DayType.SUNDAY_HOLIDAY
+    return DayType.SATURDAY if key == 5 else DayType.WEEKDAY
+
+
+@dataclass
+class MonthCounts:
+    month: date
+    slots: dict[SlotKey, list[int]] = field(default_factory=dict)
+    uses: dict[UseKey, list[int]] = field(default_factory=dict)
+    # Distinct groups behind a room's figures in the month: the open data's anonymity rule.
+    groups_booking: dict[int, int] = field(default_factory=dict)
+    groups_applying: dict[int, int] = field(default_factory=dict)
+
+    def slot(self, key: SlotKey) -> list[int]:
+        found = self.slots.get(key)
+        if found is None:
+            found = self.slots[key] = [0] * len(SLOT_COUNTS)
+        return found
+
+    def use(self, key: UseKey) -> list[int]:
+        found = self.uses.get(key)
+        if found is None:
+            found = self.uses[key] = [0] * len(USE_COUNTS)
+        return found
+
+
+class CountsCache:
+    """A process's counts by month, each with the version it was read at (versions.py).
+
+    A month is read again when its version moved; a write committed between reading the
+    versions and reading the rows only makes the next request read the month once more.
+    """
+
+    def __init__(self, max_months: int = 48) -> None:
+        self._months: OrderedDict[date, tuple[MonthVersion, MonthCounts]] = OrderedDict()
+        self._max = max_months
+
+    async def months(
+        self, session: AsyncSession, network: NetworkSnapshot, months: Sequence[date], tz: ZoneInfo
+    ) -> list[MonthCounts]:
+        versions = await month_versions(session, months, network.revision)
+        result = []
+        for month in months:
+            cached = self._months.get(month)
+            if cached is None or cached[0] != versions[month]:
+                cached = (versions[month], await read_month(session, network, month, tz))
+                self._months[month] = cached
+                while len(self._months) > self._max:
+                    self._months.popitem(last=False)
+            self._months.move_to_end(month)
+            result.append(cached[1])
+        return result
+
+
+async def read_month(
+    session: AsyncSession,
+    network: NetworkSnapshot,
+    first: date,
+    tz: ZoneInfo,
+    *,
+    last: date | None = None,
+) -> MonthCounts:
+    """Every count of one month from its rows (five queries, the rest in Python): the whole
+    month from `first`, its first day, or `first` to `last` within it."""
+    month = first.replace(day=1)
+    if last is None:
+        last = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    counts = MonthCounts(month)
+    rooms = {room.id: room for room in network.rooms}
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    keys = {day: day_key(day) for day in days}
+    open_days = _open_days(network, rooms.values(), days)
+    booked = await _bookings(session, counts, rooms, first, last, keys, tz)
+    taken = await _taken(session, rooms, first, last, booked, open_days)
+    _supply(counts, rooms.values(), open_days, keys, booked, taken)
+    await _lottery(session, counts, rooms, first, last, keys)
+    await _waiting(session, counts, rooms, first, last, keys)
+    return counts
+
+
+def _open_days(
+    network: NetworkSnapshot, rooms: Iterable[RoomInfo], days: Sequence[date]
+) -> dict[int, frozenset[date]]:
+    """Each facility's open days of the month: its closure rules, its opening and closing."""
+    found: dict[int, frozenset[date]] = {}
+    for facility_id in {room.facility_id for room in rooms}:
+        facility = network.facilities[facility_id]
+        closed = network.closed_dates(facility_id, days[0].year)
+        found[facility_id] = frozenset(
+            day
+            for day in days
+            if day not in closed
+            and (facility.opens_on is None or facility.opens_on <= day)
+            and (facility.closes_on is None or day <= facility.closes_on)
+        )
+    return found
+
+
+async def _bookings(
+    session: AsyncSession,
+    counts: MonthCounts,
+    rooms: dict[int, RoomInfo],
+    first: date,
+    last: date,
+    keys: dict[date, int],
+    tz: ZoneInfo,
+) -> dict[int, set[tuple[date, str]]]:
+    """Use counts and booked slots; returns each room's booked slots."""
+    rows = await session.execute(
+        select(
+            Booking.room_id,
+            Booking.group_id,
+            Booking.use_date,
+            Booking.period_codes,
+            Booking.status,
+            Booking.channel,
+            Booking.created_at,
+            Booking.headcount,
+            Booking.fee_total,
+            Booking.cancellation_charge,
+            Booking.cancel_cause,
+            Booking.payment_status,
+            Group.category,
+            Group.in_city,
+        )
+        .join(Group, Group.id == Booking.group_id)
+        .where(Booking.use_date >= first, Booking.use_date <= last)
+    )
+    booked: dict[int, set[tuple[date, str]]] = defaultdict(set)
+    groups: dict[int, set[int]] = defaultdict(set)
+    opening: dict[tuple[int, date], datetime] = {}
+    for (
+        room_id,
+        group_id,
+        use_date,
+        codes,
+        status,
+        channel,
+        created_at,
+        headcount,
+        fee_total,
+        charge,
+        cause,
+        payment,
+        category,
+        in_city,
+    ) in rows.all():
+        room = rooms.get(room_id)
+        if room is None:  # a retired room: its history stays, the figures cover the network
+            continue
+        use = counts.use((room_id, keys[use_date], category, in_city))
+        if status in BOOKED:
+            due = fee_total
+            use[BOOKINGS] += 1
+            use[HEADCOUNT] += headcount
+            use[NO_SHOWS] += status is BookingStatus.NO_SHOW
+        elif status is BookingStatus.CANCELLED and cause in CANCEL_CAUSES:
+            due = charge or 0
+            use[CANCEL_CAUSES[cause]] += 1
+        else:  # held, pending, rejected, an expired hold: not a use
+            continue
+        use[CHARGED] += due
+        use[PAID] += due if payment is PaymentStatus.PAID else 0
+        use[WAIVED] += due if payment is PaymentStatus.WAIVED else 0
+        use[REFUNDED] += fee_total if payment is PaymentStatus.REFUNDED else 0
+        if status not in BOOKED:
+            continue
+        groups[room_id].add(group_id)
+        key = (room_id, use_date)
+        if key not in opening:
+            opens = first_come_opens(room.policy_on(use_date), use_date)
+            opening[key] = datetime.combine(opens, time(), tz)
+        first_hour = channel == "online" and opening[key] <= created_at < opening[key] + FIRST_HOUR
+        for code in codes:
+            booked[room_id].add((use_date, code))
+            slot = counts.slot((room_id, keys[use_date], code))
+            slot[BOOKED_SLOTS] += 1
+            slot[FIRST] += first_hour
+    counts.groups_booking = {room_id: len(ids) for room_id, ids in groups.items()}
+    return booked
+
+
+async def _taken(
+    session: AsyncSession,
+    rooms: dict[int, RoomInfo],
+    first: date,
+    last: date,
+    booked: dict[int, set[tuple[date, str]]],
+    open_days: dict[int, frozenset[date]],
+) -> dict[int, set[tuple[date, str]]]:
+    """Each room's slots out of its supply: a live block on any of its units, or a booking of
+    another room that shares a unit (a combined room and its parts)."""
+    rooms_of_unit: dict[int, set[int]] = defaultdict(set)
+    for room in rooms.values():
+        for unit in room.unit_ids:
+            rooms_of_unit[unit].add(room.id)
+    sharing = {
+        room.id: set().union(*(rooms_of_unit[unit] for unit in room.unit_ids))
+        for room in rooms.values()
+    }
+    taken: dict[int, set[tuple[date, str]]] = defaultdict(set)
+    blocks = await session.execute(
+        select(Block.room_id, Block.start_date, Block.end_date, Block.period_codes).where(
+            Block.released_at.is_(None), Block.start_date <= last, Block.end_date >= first
+        )
+    )
+    for room_id, start, end, codes in blocks.all():
+        if room_id not in rooms:
+            continue
+        opened = open_days[rooms[room_id].facility_id]
+        day = max(start, first)
+        while day <= min(end, last):
+            if day in opened:  # a block claims open days only (reservations/blocks.py)
+                for other in sharing[room_id]:
+                    taken[other].update((day, code) for code in codes)
+            day += timedelta(days=1)
+    for room_id, slots in booked.items():
+        for other in sharing.get(room_id, ()):
+            if other != room_id:
+                taken[other] |= slots
+    return taken
+
+
+def _supply(
+    counts: MonthCounts,
+    rooms: Iterable[RoomInfo],
+    open_days: dict[int, frozenset[date]],
+    keys: dict[date, int],
+    booked: dict[int, set[tuple[date, str]]],
+    taken: dict[int, set[tuple[date, str]]],
+) -> None:
+    """Bookable slots: the room's periods on open days, less those taken from it, plus its own
+    booked slots on days it would not offer (a booking made before a closure was set), so
+    occupancy never exceeds 1."""
+    day_counts: dict[int, dict[int, int]] = {}
+    for facility_id, days in open_days.items():
+        per_key: dict[int, int] = defaultdict(int)
+        for day in days:
+            per_key[keys[day]] += 1
+        day_counts[facility_id] = per_key
+    for room in rooms:
+        codes = {kind: frozenset(found) for kind, found in room.grid.codes_by_day_type.items()}
+        for key, number in day_counts[room.facility_id].items():
+            for code in codes.get(day_type_of_key(key), ()):
+                counts.slot((room.id, key, code))[BOOKABLE] += number
+        opened = open_days[room.facility_id]
+        own = booked.get(room.id, set())
+        for day, code in taken.get(room.id, set()) - own:
+            if day in opened and code in codes.get(day_type_of_key(keys[day]), ()):
+                counts.slot((room.id, keys[day], code))[BOOKABLE] -= 1
+        for day, code in own:
+            if not (day in opened and code in codes.get(day_type_of_key(keys[day]), ())):
+                counts.slot((room.id, keys[day], code))[BOOKABLE] += 1
+
+
+async def _lottery(
+    session: AsyncSession,
+    counts: MonthCounts,
+    rooms: dict[int, RoomInfo],
+    first: date,
+    last: date,
+    keys: dict[date, int],
+) -> None:
+    """Demand from the month's lottery: applicants and winners per slot. The database groups
+    the applications by their list of periods (as text: PostgreSQL's json has no equality to
+    group by); the lists are split into slots here."""
+    codes = cast(LotteryApplication.period_codes, String)
+    rows = await session.execute(
+        select(
+            LotteryApplication.room_id,
+            LotteryApplication.use_date,
+            codes,
+            func.count(),
+            func.count().filter(LotteryApplication.status.in_(WON)),
+        )
+        .where(*_applied(first, last))
+        .group_by(LotteryApplication.room_id, LotteryApplication.use_date, codes)
+    )
+    per_slot: dict[tuple[int, date, str], list[int]] = {}
+    for room_id, use_date, listed, applicants, winners in rows.all():
+        if room_id not in rooms:
+            continue
+        for code in json.loads(listed):
+            found = per_slot.setdefault((room_id, use_date, code), [0, 0])
+            found[0] += applicants
+            found[1] += winners
+    for (room_id, use_date, code), (applicants, winners) in per_slot.items():
+        slot = counts.slot((room_id, keys[use_date], code))
+        slot[LOTTERY] += 1
+        slot[APPLICATIONS] += applicants
+        slot[CONTESTED] += applicants > 1
+        slot[WINNING] += winners
+    groups = await session.execute(
+        select(LotteryApplication.room_id, func.count(LotteryApplication.group_id.distinct()))
+        .where(*_applied(first, last))
+        .group_by(LotteryApplication.room_id)
+    )
+    counts.groups_applying = {room_id: n for room_id, n in groups.all() if room_id in rooms}
+
+
+def _applied(first: date, last: date) -> tuple[ColumnElement[bool], ...]:
+    """The applications counted, of the days from first to last in one month (the use month
+    leads, for the index on it)."""
+    return (
+        LotteryApplication.use_month == first.replace(day=1),
+        LotteryApplication.use_date >= first,
+        LotteryApplication.use_date <= last,
+        LotteryApplication.status.in_(APPLIED),
+    )
+
+
+async def _waiting(
+    session: AsyncSession,
+    counts: MonthCounts,
+    rooms: dict[int, RoomInfo],
+    first: date,
+    last: date,
+    keys: dict[date, int],
+) -> None:
+    codes = cast(WaitlistEntry.period_codes, String)
+    rows = await session.execute(
+        select(WaitlistEntry.room_id, WaitlistEntry.use_date, codes, func.count())
+        .where(WaitlistEntry.use_date >= first, WaitlistEntry.use_date <= last)
+        .group_by(WaitlistEntry.room_id, WaitlistEntry.use_date, codes)
+    )
+    for room_id, use_date, listed, entries in rows.all():
+        if room_id in rooms:
+            for code in json.loads(listed):
+                counts.slot((room_id, keys[use_date], code))[WAITING] += entries

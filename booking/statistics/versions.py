@@ -1,0 +1,61 @@
+"""A month's version for the cached counts: every source of its figures moves it.
+
+Bookings, lottery applications and wait-list entries move it through the change log the
+triggers of migration 0014 append to (models.py says why a log); blocks through the claims'
+month versions (a block writes claims); closures, rooms and facilities through the inventory
+revision; a group's category or residency through the log's NULL rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.reservations.models import ClaimMonth
+from booking.statistics.models import StatisticsChange
+
+# (the month's log rows, the NULL rows, the newest NULL row, its claims' version, the inventory)
+MonthVersion = tuple[int, int, int, int, int]
+
+
+async def month_versions(
+    session: AsyncSession, months: Sequence[date], inventory_revision: int
+) -> dict[date, MonthVersion]:
+    logged = await session.execute(
+        select(StatisticsChange.month, func.count(), func.max(StatisticsChange.id))
+        .where(or_(StatisticsChange.month.in_(months), StatisticsChange.month.is_(None)))
+        .group_by(StatisticsChange.month)
+    )
+    per_month: dict[date | None, tuple[int, int]] = {
+        month: (count, newest) for month, count, newest in logged.all()
+    }
+    claims = dict(
+        (
+            await session.execute(
+                select(ClaimMonth.month, ClaimMonth.version).where(ClaimMonth.month.in_(months))
+            )
+        ).all()
+    )
+    every_count, every_newest = per_month.get(None, (0, 0))
+    return {
+        month: (
+            per_month.get(month, (0, 0))[0],
+            every_count,
+            every_newest,
+            claims.get(month, 0),
+            inventory_revision,
+        )
+        for month in months
+    }
+
+
+async def prune(session: AsyncSession) -> int:
+    """Empty the log and append one NULL row, whose id no earlier version holds (models.py);
+    returns the rows removed. The worker runs it once a day, at night: it makes every process
+    read every month once more."""
+    removed = await session.execute(delete(StatisticsChange))
+    await session.execute(insert(StatisticsChange).values(month=None))
+    return int(getattr(removed, "rowcount", 0) or 0)
