@@ -13,6 +13,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, String, cast, func, select
@@ -100,6 +101,8 @@ class MonthCounts:
     # Distinct groups behind a room's figures in the month: the open data's anonymity rule.
     groups_booking: dict[int, int] = field(default_factory=dict)
     groups_applying: dict[int, int] = field(default_factory=dict)
+    # report.py's sums of these counts by its groupings: kept with the counts they sum
+    grouped: dict[object, Any] = field(default_factory=dict)
 
     def slot(self, key: SlotKey) -> list[int]:
         found = self.slots.get(key)

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
@@ -93,7 +94,7 @@ def checked_dimension(
     return value
 
 
-@dataclass(frozen=True)
+@dataclass
 class Names:
     """What the dimensions are called: the network's own names and the two small tables."""
 
@@ -144,7 +145,11 @@ class Names:
     def order(self, room: RoomInfo) -> Sort:
         facility = self.network.facilities[room.facility_id]
         ward = self.wards.get(facility.ward_id) if facility.ward_id else None
-        return (ward is None, facility.ward_id or 0, facility.id, self.network.rooms.index(room))
+        return (ward is None, facility.ward_id or 0, facility.id, self.room_order[room.id])
+
+    @cached_property
+    def room_order(self) -> dict[int, int]:
+        return {room.id: index for index, room in enumerate(self.network.rooms)}
 
 
 async def names(session: AsyncSession, network: NetworkSnapshot) -> Names:
@@ -184,27 +189,72 @@ def _rooms(network: NetworkSnapshot, facility_ids: frozenset[int] | None) -> dic
 
 def _grouped(
     months: Sequence[MonthCounts],
-    rooms: dict[int, RoomInfo],
+    facility_ids: frozenset[int] | None,
     labels: Names,
     dimensions: Sequence[Dimension],
     *,
     uses: bool,
 ) -> dict[tuple[Label, ...], list[int]]:
+    """The counts summed per value of the dimensions. Each month's sums are kept on its counts
+    (which a new version replaces), so a dashboard after one booking sums one month again."""
     width = len(USE_COUNTS if uses else SLOT_COUNTS)
     totals: dict[tuple[Label, ...], list[int]] = defaultdict(lambda: [0] * width)
+    memo_key = (tuple(dimensions), uses, facility_ids)
     for counts in months:
-        entries: Iterator[tuple[tuple[object, ...], list[int]]] = iter(
-            counts.uses.items() if uses else counts.slots.items()
-        )
-        for key, values in entries:
-            room = rooms.get(int(str(key[0])))
-            if room is None:
-                continue
-            group = tuple(labels.label(d, counts.month, room, key[1:]) for d in dimensions)
+        part = counts.grouped.get(memo_key)
+        if part is None:
+            part = counts.grouped[memo_key] = _group_month(
+                counts, facility_ids, labels, dimensions, uses=uses
+            )
+        for group, values in part.items():
             total = totals[group]
             for index, value in enumerate(values):
                 total[index] += value
     return totals
+
+
+# The part of a count's key (after the room) each dimension reads; None: the room's alone.
+_KEY_PART: dict[Dimension, int | None] = {
+    "weekday": 0, "day_type": 0, "period": 1, "category": 1, "residency": 2,
+}  # fmt: skip
+_BY_ROOM = frozenset({"facility", "room", "ward", "kind", "period"})
+
+
+def _group_month(
+    counts: MonthCounts,
+    facility_ids: frozenset[int] | None,
+    labels: Names,
+    dimensions: Sequence[Dimension],
+    *,
+    uses: bool,
+) -> dict[tuple[Label, ...], list[int]]:
+    rooms = _rooms(labels.network, facility_ids)
+    width = len(USE_COUNTS if uses else SLOT_COUNTS)
+    sums: dict[tuple[Label, ...], list[int]] = defaultdict(lambda: [0] * width)
+    known: dict[tuple[object, ...], Label] = {}
+    entries: Iterator[tuple[tuple[object, ...], list[int]]] = iter(
+        counts.uses.items() if uses else counts.slots.items()
+    )
+    for key, values in entries:
+        room = rooms.get(int(str(key[0])))
+        if room is None:
+            continue
+        group = []
+        for dimension in dimensions:
+            index = _KEY_PART.get(dimension)
+            seen = (
+                dimension,
+                room.id if dimension in _BY_ROOM else None,
+                None if index is None else key[1 + index],
+            )
+            label = known.get(seen)
+            if label is None:
+                label = known[seen] = labels.label(dimension, counts.month, room, key[1:])
+            group.append(label)
+        total = sums[tuple(group)]
+        for index, value in enumerate(values):
+            total[index] += value
+    return dict(sums)
 
 
 def _rate(part: int, whole: int, digits: int = 4) -> float | None:
@@ -275,9 +325,8 @@ async def table(
     """The report's figures per value of the dimensions (one or two), in their order."""
     for dimension in group_by:
         checked_dimension(dimension, report.allowed)
-    rooms = _rooms(source.network, facility_ids)
     labels = await names(source.session, source.network)
-    totals = _grouped(await source.counts(span), rooms, labels, group_by, uses=report.uses)
+    totals = _grouped(await source.counts(span), facility_ids, labels, group_by, uses=report.uses)
     rows = tuple(
         (*(name for _sort, cells in group for name in cells), *report.cells(values))
         for group, values in sorted(totals.items(), key=lambda item: [s for s, _ in item[0]])
@@ -290,9 +339,8 @@ async def total(
     source: Source, report: Report, span: Span, facility_ids: frozenset[int] | None = None
 ) -> tuple[Cell, ...]:
     """The report's figures over the whole span and scope: the dashboard's headline."""
-    rooms = _rooms(source.network, facility_ids)
     labels = await names(source.session, source.network)
-    totals = _grouped(await source.counts(span), rooms, labels, (), uses=report.uses)
+    totals = _grouped(await source.counts(span), facility_ids, labels, (), uses=report.uses)
     width = len(USE_COUNTS if report.uses else SLOT_COUNTS)
     return report.cells(totals.get((), [0] * width))
 
@@ -317,13 +365,7 @@ async def heat_map(
     for dimension in (rows, columns):
         checked_dimension(dimension, OCCUPANCY.allowed, "by")
     labels = await names(source.session, source.network)
-    totals = _grouped(
-        await source.counts(span),
-        _rooms(source.network, facility_ids),
-        labels,
-        (rows, columns),
-        uses=False,
-    )
+    totals = _grouped(await source.counts(span), facility_ids, labels, (rows, columns), uses=False)
     row_labels = sorted({group[0] for group in totals}, key=lambda label: label[0])
     column_labels = sorted({group[1] for group in totals}, key=lambda label: label[0])
     values = tuple(
