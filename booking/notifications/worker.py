@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.accounts import registrations
 from booking.accounts.sessions import purge_expired
-from booking.clock import Clock
+from booking.clock import Clock, local_now
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.inventory.network import SnapshotCache
 from booking.lottery.drawing import lottery_pass
@@ -39,12 +39,13 @@ from booking.notifications.models import OutboxMessage, OutboxStatus
 from booking.notifications.reminders import remind_renewals, remind_use_dates
 from booking.reservations.holds import expire_holds, remind_holds
 from booking.settings import Settings
+from booking.statistics.versions import prune_at_night
 from booking.waitlist.offers import waitlist_pass
 
 log = logging.getLogger("booking.worker")
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=6)
-PURGE_EVERY = timedelta(hours=1)  # expired sessions and password links
+PURGE_EVERY = timedelta(hours=1)  # expired sessions, password links, the statistics log
 # Use-date and renewal reminders: due by the day, so a pass every few minutes is on time
 # and spares the database a query of bookings on each poll.
 REMIND_EVERY = timedelta(minutes=5)
@@ -268,6 +269,7 @@ async def run_worker(
                 async with sessionmaker.begin() as session:
                     await purge_expired(session, clock, settings)
                     await registrations.purge(session, clock)
+                    await prune_at_night(session, local_now(clock, settings.tz))
                 purged_at = clock.now()
             report = await deliver_due(sessionmaker, clock, settings)
             total.sent += report.sent

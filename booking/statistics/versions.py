@@ -9,7 +9,7 @@ revision; a group's category or residency through the log's NULL rows.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +50,20 @@ async def month_versions(
         )
         for month in months
     }
+
+
+# The log is emptied at night once it holds this many rows (a few days of a city's changes):
+# pruning makes every process read every month once more, so it should not run by day.
+PRUNE_ABOVE = 10_000
+PRUNE_HOUR = 3  # 03:00-03:59, local time
+
+
+async def prune_at_night(session: AsyncSession, local_now: datetime) -> int:
+    """The worker's hourly call: prune when it is night and the log has grown."""
+    if local_now.hour != PRUNE_HOUR:
+        return 0
+    rows = await session.scalar(select(func.count()).select_from(StatisticsChange))
+    return await prune(session) if (rows or 0) > PRUNE_ABOVE else 0
 
 
 async def prune(session: AsyncSession) -> int:
