@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.models import Group
-from booking.inventory.calendar import DayType, is_holiday
+from booking.inventory.calendar import DayType, day_type, is_holiday
 from booking.inventory.network import NetworkSnapshot, RoomInfo
 from booking.inventory.policy import first_come_opens
 from booking.lottery.models import ApplicationStatus, LotteryApplication
@@ -300,12 +300,14 @@ async def _taken(
     for room_id, start, end, codes in blocks.all():
         if room_id not in rooms:
             continue
-        opened = open_days[rooms[room_id].facility_id]
+        opened, grid = open_days[rooms[room_id].facility_id], rooms[room_id].grid
         day = max(start, first)
         while day <= min(end, last):
             if day in opened:  # a block claims open days only (reservations/blocks.py)
+                # no codes: every period of the day (create_block stores None as [])
+                blocked = codes or grid.codes_by_day_type.get(day_type(day), ())
                 for other in sharing[room_id]:
-                    taken[other].update((day, code) for code in codes)
+                    taken[other].update((day, code) for code in blocked)
             day += timedelta(days=1)
     for room_id, slots in booked.items():
         for other in sharing.get(room_id, ()):
