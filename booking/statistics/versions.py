@@ -69,7 +69,12 @@ async def prune_at_night(session: AsyncSession, local_now: datetime) -> int:
 async def prune(session: AsyncSession) -> int:
     """Empty the log and append one NULL row, whose id no earlier version holds (models.py);
     returns the rows removed. The worker runs it once a day, at night: it makes every process
-    read every month once more."""
-    removed = await session.execute(delete(StatisticsChange))
-    await session.execute(insert(StatisticsChange).values(month=None))
+    read every month once more. The NULL row comes first and the rows before it go: SQLite
+    (no AUTOINCREMENT) numbers a row in an emptied table 1 again, so a row appended after
+    the delete would repeat the id of an earlier prune's row, and a month changed between
+    two prunes would keep the version it was cached at."""
+    newest = await session.scalar(
+        insert(StatisticsChange).values(month=None).returning(StatisticsChange.id)
+    )
+    removed = await session.execute(delete(StatisticsChange).where(StatisticsChange.id < newest))
     return int(getattr(removed, "rowcount", 0) or 0)
