@@ -1,7 +1,7 @@
 """The Japanese catalog against the messages the pages use.
 
 The messages are extracted as `pybabel extract` does, with babel.cfg's mapping (Python
-files and Jinja2 templates of booking/pages) and the keywords the code uses: `_`, `N_`,
+files and Jinja2 templates of booking/pages, Python files of booking/statistics) and the keywords the code uses: `_`, `N_`,
 `gettext`, `ngettext`, and `Form.error(field, message)`, whose message is translated where
 it is shown. The template messages.pot is made the same way:
 
@@ -26,6 +26,8 @@ from booking.pages.forms import ERROR_MESSAGES
 
 ROOT = Path(__file__).parents[2]
 PAGES = "booking/pages"
+# The packages whose messages the pages show: the pages' own and the statistics' figures.
+SHOWN = (PAGES, "booking/statistics")
 LOCALE = ROOT / PAGES / "locale"
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "error": (2,)}
 EXTRACTORS = {"python": "python", "jinja2": "jinja2.ext:babel_extract"}
@@ -53,9 +55,9 @@ def used() -> dict[str, Msgid]:
         method_map, options_map = parse_mapping_cfg(cfg)
     methods = [(pattern, EXTRACTORS[method]) for pattern, method in method_map]
 
-    def on_the_way(path: str) -> bool:  # walk booking/pages only, not the whole project
+    def on_the_way(path: str) -> bool:  # walk those packages only, not the whole project
         relative = Path(os.path.relpath(path, ROOT)).as_posix()
-        return PAGES.startswith(relative) or relative.startswith(PAGES)
+        return any(shown.startswith(relative) or relative.startswith(shown) for shown in SHOWN)
 
     found: dict[str, Msgid] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
