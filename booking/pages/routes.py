@@ -41,6 +41,7 @@ from booking.pages.passwords import PasswordPages
 from booking.pages.search import SearchPages
 from booking.pages.series import SeriesPages
 from booking.pages.series_cancel import SeriesCancelPages
+from booking.pages.statistics import StatisticsPages
 from booking.pages.waitlist import WaitlistPages
 from booking.pages.web import STATIC, add_security_headers, login_redirect, request_lang
 from booking.web.errors import EXCEPTION_HANDLERS, http_error, status_of
@@ -134,6 +135,7 @@ def pages_router() -> Router:
             SeriesPages,
             SeriesCancelPages,
             DeskSeriesPages,
+            StatisticsPages,
         ],
         # The app's handlers (JSON problems) are found by the exception's class before an
         # `Exception` here: every class they name is answered as a page too.

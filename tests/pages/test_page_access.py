@@ -41,6 +41,7 @@ from booking.pages.routes import pages_router
 from booking.pages.web import ANON_CSRF_COOKIE
 from booking.waitlist import lines
 from booking.waitlist.models import WaitlistOffer
+from booking.web.spreadsheet import XLSX_MEDIA_TYPE
 from tests.conftest import DEFAULT_NOW
 from tests.pages.browsing import ANONYMOUS_FORM_TOKEN, alerts, changes, footprint
 from tests.people import PASSWORD, ROLES, World, principal_as
@@ -290,6 +291,33 @@ PAGES = [
         "GET",
         "/manage/facilities/{hall}/lottery?month=2027-03",
         "login 403 403 403 200 403 403 200",
+    ),
+    # The statistics: a manager their own facilities (another's is refused), an
+    # administrator everything; the downloads as the page.
+    Row("statistics", "GET", "/manage/statistics", "login 403 403 403 200 200 200 200"),
+    Row(
+        "a facility's statistics",
+        "GET",
+        "/manage/statistics?facility={hall}&fiscal_year=2026",
+        "login 403 403 403 200 403 403 200",
+    ),
+    Row(
+        "a statistics table as CSV",
+        "GET",
+        "/manage/statistics/use_by_category.csv?facility={hall}",
+        "login 403 403 403 200 403 403 200",
+    ),
+    Row(
+        "a statistics table as XLSX",
+        "GET",
+        "/manage/statistics/occupancy_by_month.xlsx?facility={hall}",
+        "login 403 403 403 200 403 403 200",
+    ),
+    Row(
+        "no such statistics table",
+        "GET",
+        "/manage/statistics/bookings.csv",
+        "login 403 403 403 404 404 404 404",
     ),
     Row(
         "a booking at the desk",
@@ -1121,6 +1149,8 @@ async def _visit(
 def _media_type(path: str, status: int) -> str:
     if status == 200 and ".csv" in path:
         return "text/csv"
+    if status == 200 and ".xlsx" in path:
+        return XLSX_MEDIA_TYPE
     return "application/pdf" if status == 200 and ".pdf" in path else "text/html"
 
 
