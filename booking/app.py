@@ -57,7 +57,9 @@ from booking.reservations.claims_cache import ClaimsCache
 from booking.reservations.controllers import AvailabilityController
 from booking.reservations.series_controllers import SeriesController
 from booking.settings import Settings, load_settings
+from booking.statistics.controllers import StatisticsController
 from booking.statistics.counts import CountsCache
+from booking.statistics.open_data_controllers import OpenDataController
 from booking.waitlist.controllers import WaitlistController
 from booking.web.content_type import require_json_body
 from booking.web.errors import EXCEPTION_HANDLERS
@@ -156,6 +158,8 @@ def create_app(
             FeedController,
             ICalController,
             BookingICalController,
+            StatisticsController,
+            OpenDataController,
             pages_router(),
             static_router(),
             api_docs_assets_router(),

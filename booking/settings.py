@@ -86,6 +86,16 @@ class Settings(BaseSettings):
         default=None, description="HMAC key of the permits' verification codes."
     )
 
+    # The open data's anonymity rule (booking/statistics/open_data.py): a room-month's figures
+    # are published only when at least this many distinct groups are behind them.
+    open_data_minimum_groups: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Open data: the fewest distinct groups behind a published room-month; "
+        "fewer, and its figures are suppressed (秘匿).",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:

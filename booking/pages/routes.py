@@ -37,6 +37,7 @@ from booking.pages.manage_estimates import EstimatePages
 from booking.pages.manage_notices import NoticePages
 from booking.pages.manage_registrations import RegistrationDeskPages
 from booking.pages.manage_series import DeskSeriesPages
+from booking.pages.open_data import OpenDataPages
 from booking.pages.passwords import PasswordPages
 from booking.pages.search import SearchPages
 from booking.pages.series import SeriesPages
@@ -136,6 +137,7 @@ def pages_router() -> Router:
             SeriesCancelPages,
             DeskSeriesPages,
             StatisticsPages,
+            OpenDataPages,
         ],
         # The app's handlers (JSON problems) are found by the exception's class before an
         # `Exception` here: every class they name is answered as a page too.

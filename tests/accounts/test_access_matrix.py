@@ -575,6 +575,53 @@ OPERATIONS = [
         "/api/v1/facilities/{hall}/bookings.csv?from=2027-02-01&to=2027-02-28",
         "401 403 403 403 403 403 200",
     ),
+    # Statistics for staff: a manager sees their own facilities, another's is refused.
+    Operation(
+        "statistics: occupancy",
+        "GET",
+        "/api/v1/statistics/occupancy?fiscal_year=2026",
+        "401 403 403 403 200 200 200",
+    ),
+    Operation(
+        "statistics: a facility's demand",
+        "GET",
+        "/api/v1/statistics/demand?fiscal_year=2026&facility={here}",
+        "401 403 403 403 200 403 200",
+    ),
+    Operation(
+        "statistics: use",
+        "GET",
+        "/api/v1/statistics/use?from=2027-02-01&to=2027-02-28&group_by=category",
+        "401 403 403 403 200 200 200",
+    ),
+    # Open data: anyone, no login.
+    Operation(
+        "open data: occupancy CSV",
+        "GET",
+        "/api/v1/open-data/occupancy.csv?fiscal_year=2026",
+        "200 200 200 200 200 200 200",
+    ),
+    Operation(
+        "open data: occupancy JSON",
+        "GET",
+        "/api/v1/open-data/occupancy.json",
+        "200 200 200 200 200 200 200",
+    ),
+    Operation(
+        "open data: demand CSV",
+        "GET",
+        "/api/v1/open-data/demand.csv",
+        "200 200 200 200 200 200 200",
+    ),
+    Operation(
+        "open data: demand JSON",
+        "GET",
+        "/api/v1/open-data/demand.json?fiscal_year=2026",
+        "200 200 200 200 200 200 200",
+    ),
+    Operation(
+        "open data: schema", "GET", "/api/v1/open-data/schema.json", "200 200 200 200 200 200 200"
+    ),
 ]
 
 

@@ -139,6 +139,7 @@ SERIES_QUERY = (
 #             manager_here manager_elsewhere admin
 PAGES = [
     Row("home", "GET", "/", "200 200 200 200 200 200 200 200"),
+    Row("open data", "GET", "/open-data", "200 200 200 200 200 200 200 200"),
     Row("search form", "GET", "/search", "200 200 200 200 200 200 200 200"),
     Row(
         "search results",
