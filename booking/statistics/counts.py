@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, String, cast, func, select
@@ -25,7 +26,7 @@ from booking.inventory.network import NetworkSnapshot, RoomInfo
 from booking.inventory.policy import first_come_opens
 from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.reservations.models import Block, Booking, BookingStatus, PaymentStatus
-from booking.statistics.versions import MonthVersion, month_versions
+from booking.statistics.versions import MonthVersions, month_versions
 from booking.waitlist.models import WaitlistEntry
 
 HOLIDAY = 7  # the day key of a public holiday; 0-6 are Monday to Sunday
@@ -52,6 +53,7 @@ SLOT_COUNTS = (
     "first_hour_slots",
 )
 BOOKABLE, BOOKED_SLOTS, LOTTERY, APPLICATIONS, CONTESTED, WINNING, WAITING, FIRST = range(8)
+DEMAND_PLACES = (LOTTERY, APPLICATIONS, CONTESTED, WINNING, WAITING)  # read_demand's
 # Booking counts, in this order.
 USE_COUNTS = (
     "bookings",
@@ -79,6 +81,7 @@ USE_COUNTS = (
 ) = range(10)
 CANCEL_CAUSES = {"group": EARLY, "late": LATE, "facility": BY_FACILITY}
 
+T = TypeVar("T")
 SlotKey = tuple[int, int, str]  # room, day key, period code
 UseKey = tuple[int, int, str, bool]  # room, day key, group category, in city
 
@@ -118,14 +121,20 @@ class MonthCounts:
 
 
 class CountsCache:
-    """A process's counts by month, each with the version it was read at (versions.py).
+    """A process's counts by month, each part with the version it was read at (versions.py).
 
-    A month is read again when its version moved; a write committed between reading the
-    versions and reading the rows only makes the next request read the month once more.
+    A month's booking counts and its demand counts are read apart, each again only when its
+    version moved: a booking changed re-reads the month's bookings, not its lottery. A write
+    committed between reading the versions and the rows only makes the next request read
+    that part once more.
     """
 
     def __init__(self, max_months: int = 48) -> None:
-        self._months: OrderedDict[date, tuple[MonthVersion, MonthCounts]] = OrderedDict()
+        self._parts: dict[str, OrderedDict[date, tuple[tuple[int, ...], MonthCounts]]] = {
+            "bookings": OrderedDict(),
+            "demand": OrderedDict(),
+        }
+        self._merged: OrderedDict[date, tuple[MonthVersions, MonthCounts]] = OrderedDict()
         self._max = max_months
 
     async def months(
@@ -134,15 +143,45 @@ class CountsCache:
         versions = await month_versions(session, months, network.revision)
         result = []
         for month in months:
-            cached = self._months.get(month)
-            if cached is None or cached[0] != versions[month]:
-                cached = (versions[month], await read_month(session, network, month, tz))
-                self._months[month] = cached
-                while len(self._months) > self._max:
-                    self._months.popitem(last=False)
-            self._months.move_to_end(month)
-            result.append(cached[1])
+            merged = self._merged.get(month)
+            if merged is None or merged[0] != versions[month]:
+                bookings = await self._part(
+                    "bookings",
+                    month,
+                    versions[month].bookings,
+                    partial(read_bookings, session, network, month, tz),
+                )
+                demand = await self._part(
+                    "demand",
+                    month,
+                    versions[month].demand,
+                    partial(read_demand, session, network, month),
+                )
+                merged = (versions[month], merge(bookings, demand))
+                _keep(self._merged, month, merged, self._max)
+            self._merged.move_to_end(month)
+            result.append(merged[1])
         return result
+
+    async def _part(
+        self,
+        part: str,
+        month: date,
+        version: tuple[int, ...],
+        read: Callable[[], Awaitable[MonthCounts]],
+    ) -> MonthCounts:
+        cached = self._parts[part].get(month)
+        if cached is None or cached[0] != version:
+            cached = (version, await read())
+            _keep(self._parts[part], month, cached, self._max)
+        return cached[1]
+
+
+def _keep(store: OrderedDict[date, T], month: date, value: T, most: int) -> None:
+    store[month] = value
+    store.move_to_end(month)
+    while len(store) > most:
+        store.popitem(last=False)
 
 
 async def read_month(
@@ -153,19 +192,69 @@ async def read_month(
     *,
     last: date | None = None,
 ) -> MonthCounts:
-    """Every count of one month from its rows (five queries, the rest in Python): the whole
-    month from `first`, its first day, or `first` to `last` within it."""
+    """Every count of one month from its rows: the whole month from `first`, its first day,
+    or `first` to `last` within it."""
+    return merge(
+        await read_bookings(session, network, first, tz, last=last),
+        await read_demand(session, network, first, last=last),
+    )
+
+
+def merge(bookings: MonthCounts, demand: MonthCounts) -> MonthCounts:
+    """One month's counts from its two parts (each fills its own places of a slot's list)."""
+    slots = {key: list(values) for key, values in bookings.slots.items()}
+    for key, values in demand.slots.items():
+        found = slots.get(key)
+        if found is None:
+            slots[key] = list(values)
+        else:
+            for index in DEMAND_PLACES:
+                found[index] += values[index]
+    return MonthCounts(
+        bookings.month,
+        slots,
+        bookings.uses,
+        bookings.groups_booking,
+        demand.groups_applying,
+    )
+
+
+def _frame(first: date, last: date | None) -> tuple[date, date, dict[date, int]]:
+    """The month of `first`, the last day read, and each day's key."""
     month = first.replace(day=1)
     if last is None:
         last = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    return month, last, {day: day_key(day) for day in days}
+
+
+async def read_bookings(
+    session: AsyncSession,
+    network: NetworkSnapshot,
+    first: date,
+    tz: ZoneInfo,
+    *,
+    last: date | None = None,
+) -> MonthCounts:
+    """The month's booking counts: bookable, booked and first-hour slots, uses (three
+    queries: bookings, blocks; the closures come from the network)."""
+    month, last, keys = _frame(first, last)
     counts = MonthCounts(month)
     rooms = {room.id: room for room in network.rooms}
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    keys = {day: day_key(day) for day in days}
-    open_days = _open_days(network, rooms.values(), days)
+    open_days = _open_days(network, rooms.values(), list(keys))
     booked = await _bookings(session, counts, rooms, first, last, keys, tz)
     taken = await _taken(session, rooms, first, last, booked, open_days)
     _supply(counts, rooms.values(), open_days, keys, booked, taken)
+    return counts
+
+
+async def read_demand(
+    session: AsyncSession, network: NetworkSnapshot, first: date, *, last: date | None = None
+) -> MonthCounts:
+    """The month's demand counts: the lottery's slots and the wait lists' joins."""
+    month, last, keys = _frame(first, last)
+    counts = MonthCounts(month)
+    rooms = {room.id: room for room in network.rooms}
     await _lottery(session, counts, rooms, first, last, keys)
     await _waiting(session, counts, rooms, first, last, keys)
     return counts
@@ -198,13 +287,19 @@ async def _bookings(
     keys: dict[date, int],
     tz: ZoneInfo,
 ) -> dict[int, set[tuple[date, str]]]:
-    """Use counts and booked slots; returns each room's booked slots."""
-    rows = await session.execute(
+    """Use counts and booked slots; returns each room's booked slots.
+
+    A city's month is some 25,000 bookings: the rows come through Core (no ORM rows), the
+    period lists as text decoded once per distinct list (a month has a handful), and the
+    first-come opening once per policy and date, not per booking (bench/usage_statistics.py).
+    """
+    connection = await session.connection()
+    rows = await connection.execute(
         select(
             Booking.room_id,
             Booking.group_id,
             Booking.use_date,
-            Booking.period_codes,
+            cast(Booking.period_codes, String),
             Booking.status,
             Booking.channel,
             Booking.created_at,
@@ -221,12 +316,13 @@ async def _bookings(
     )
     booked: dict[int, set[tuple[date, str]]] = defaultdict(set)
     groups: dict[int, set[int]] = defaultdict(set)
+    lists: dict[str, list[str]] = {}
     opening: dict[tuple[int, date], datetime] = {}
     for (
         room_id,
         group_id,
         use_date,
-        codes,
+        listed,
         status,
         channel,
         created_at,
@@ -241,29 +337,35 @@ async def _bookings(
         room = rooms.get(room_id)
         if room is None:  # a retired room: its history stays, the figures cover the network
             continue
-        use = counts.use((room_id, keys[use_date], category, in_city))
         if status in BOOKED:
             due = fee_total
-            use[BOOKINGS] += 1
-            use[HEADCOUNT] += headcount
-            use[NO_SHOWS] += status is BookingStatus.NO_SHOW
         elif status is BookingStatus.CANCELLED and cause in CANCEL_CAUSES:
             due = charge or 0
-            use[CANCEL_CAUSES[cause]] += 1
         else:  # held, pending, rejected, an expired hold: not a use
             continue
+        use = counts.use((room_id, keys[use_date], category, in_city))
         use[CHARGED] += due
         use[PAID] += due if payment is PaymentStatus.PAID else 0
         use[WAIVED] += due if payment is PaymentStatus.WAIVED else 0
         use[REFUNDED] += fee_total if payment is PaymentStatus.REFUNDED else 0
         if status not in BOOKED:
+            use[CANCEL_CAUSES[cause]] += 1
             continue
+        use[BOOKINGS] += 1
+        use[HEADCOUNT] += headcount
+        use[NO_SHOWS] += status is BookingStatus.NO_SHOW
         groups[room_id].add(group_id)
-        key = (room_id, use_date)
-        if key not in opening:
-            opens = first_come_opens(room.policy_on(use_date), use_date)
-            opening[key] = datetime.combine(opens, time(), tz)
-        first_hour = channel == "online" and opening[key] <= created_at < opening[key] + FIRST_HOUR
+        first_hour = False
+        if channel == "online":
+            policy = (id(room.policy if room.timeline is None else room.timeline), use_date)
+            opens = opening.get(policy)
+            if opens is None:
+                day = first_come_opens(room.policy_on(use_date), use_date)
+                opens = opening[policy] = datetime.combine(day, time(), tz)
+            first_hour = opens <= created_at < opens + FIRST_HOUR
+        codes = lists.get(listed)
+        if codes is None:
+            codes = lists[listed] = json.loads(listed)
         for code in codes:
             booked[room_id].add((use_date, code))
             slot = counts.slot((room_id, keys[use_date], code))

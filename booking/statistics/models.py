@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Index
+from sqlalchemy import Date, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.db.base import Base
@@ -13,9 +13,12 @@ from booking.db.base import Base
 class StatisticsChange(Base):
     """One row per change to a row the statistics count, appended by database triggers.
 
-    Triggers on bookings, lottery applications and wait-list entries append the use month;
-    a change to a group's category or residency appends NULL (every month). Appending takes
-    no lock another writer waits for, unlike a counter row every booking would update.
+    Triggers on bookings, lottery applications and wait-list entries append the use month
+    and the table; a change to a group's category or residency appends NULL (every month).
+    The table lets a month's booking counts and its demand counts be read again apart: a
+    booking changes many times a day, the lottery's rows in its application and draw days.
+    Appending takes no lock another writer waits for, unlike a counter row every booking
+    would update.
 
     A month's version counts its rows: the count rises with every commit, in whatever order
     the commits land (the largest id would not: a transaction may commit after one that drew
@@ -28,3 +31,5 @@ class StatisticsChange(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     month: Mapped[date | None] = mapped_column(Date)  # the first day; NULL: every month
+    # bookings | lottery_applications | waitlist_entries | groups (a prune: statistics_changes)
+    source: Mapped[str] = mapped_column(String(24))

@@ -8,7 +8,9 @@ revision; a group's category or residency through the log's NULL rows.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import delete, func, insert, or_, select
@@ -17,21 +19,40 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.reservations.models import ClaimMonth
 from booking.statistics.models import StatisticsChange
 
-# (the month's log rows, the NULL rows, the newest NULL row, its claims' version, the inventory)
-MonthVersion = tuple[int, int, int, int, int]
+# The log's sources whose rows move a month's demand counts; every other moves its bookings'.
+DEMAND_SOURCES = frozenset({"lottery_applications", "waitlist_entries"})
+
+
+@dataclass(frozen=True, slots=True)
+class MonthVersions:
+    """A month's versions: of its booking counts (bookings, blocks, groups, the network) and
+    of its demand counts (lottery applications, wait-list entries, the network). Each also
+    holds the log's NULL rows: a group changed, or the log pruned (models.py)."""
+
+    bookings: tuple[int, ...]
+    demand: tuple[int, ...]
 
 
 async def month_versions(
     session: AsyncSession, months: Sequence[date], inventory_revision: int
-) -> dict[date, MonthVersion]:
+) -> dict[date, MonthVersions]:
     logged = await session.execute(
-        select(StatisticsChange.month, func.count(), func.max(StatisticsChange.id))
+        select(
+            StatisticsChange.month,
+            StatisticsChange.source,
+            func.count(),
+            func.max(StatisticsChange.id),
+        )
         .where(or_(StatisticsChange.month.in_(months), StatisticsChange.month.is_(None)))
-        .group_by(StatisticsChange.month)
+        .group_by(StatisticsChange.month, StatisticsChange.source)
     )
-    per_month: dict[date | None, tuple[int, int]] = {
-        month: (count, newest) for month, count, newest in logged.all()
-    }
+    rows: dict[tuple[date, bool], int] = defaultdict(int)
+    every = [0, 0]  # the NULL rows: how many, the newest
+    for month, source, count, newest in logged.all():
+        if month is None:
+            every = [every[0] + count, max(every[1], newest)]
+        else:
+            rows[(month, source in DEMAND_SOURCES)] += count
     claims = dict(
         (
             await session.execute(
@@ -39,14 +60,10 @@ async def month_versions(
             )
         ).all()
     )
-    every_count, every_newest = per_month.get(None, (0, 0))
     return {
-        month: (
-            per_month.get(month, (0, 0))[0],
-            every_count,
-            every_newest,
-            claims.get(month, 0),
-            inventory_revision,
+        month: MonthVersions(
+            (rows.get((month, False), 0), *every, claims.get(month, 0), inventory_revision),
+            (rows.get((month, True), 0), *every, inventory_revision),
         )
         for month in months
     }
@@ -74,7 +91,9 @@ async def prune(session: AsyncSession) -> int:
     the delete would repeat the id of an earlier prune's row, and a month changed between
     two prunes would keep the version it was cached at."""
     newest = await session.scalar(
-        insert(StatisticsChange).values(month=None).returning(StatisticsChange.id)
+        insert(StatisticsChange)
+        .values(month=None, source=StatisticsChange.__tablename__)
+        .returning(StatisticsChange.id)
     )
     removed = await session.execute(delete(StatisticsChange).where(StatisticsChange.id < newest))
     return int(getattr(removed, "rowcount", 0) or 0)

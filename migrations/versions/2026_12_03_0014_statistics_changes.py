@@ -1,8 +1,8 @@
 """Statistics (issue 19): a change log appended by triggers, so cached counts stay true.
 
 Every insert or update of a booking, every change to a lottery application and every
-wait-list entry appends its use month to `statistics_changes`; a change to a group's category
-or residency appends NULL (it moves figures of every month). statistics/versions.py reads a
+wait-list entry appends its use month and its table to `statistics_changes`; a change to a
+group's category or residency appends NULL (it moves figures of every month). statistics/versions.py reads a
 month's version from it; statistics/models.py says why a log and not a counter.
 
 Revision ID: 0014
@@ -34,13 +34,13 @@ _POSTGRES_FUNCTION = """
 CREATE FUNCTION log_statistics_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_TABLE_NAME = 'groups' THEN
-        INSERT INTO statistics_changes (month) VALUES (NULL);
+        INSERT INTO statistics_changes (month, source) VALUES (NULL, TG_TABLE_NAME);
     ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO statistics_changes (month)
-        VALUES (date_trunc('month', (to_jsonb(OLD) ->> TG_ARGV[0])::date)::date);
+        INSERT INTO statistics_changes (month, source)
+        VALUES (date_trunc('month', (to_jsonb(OLD) ->> TG_ARGV[0])::date)::date, TG_TABLE_NAME);
     ELSE
-        INSERT INTO statistics_changes (month)
-        VALUES (date_trunc('month', (to_jsonb(NEW) ->> TG_ARGV[0])::date)::date);
+        INSERT INTO statistics_changes (month, source)
+        VALUES (date_trunc('month', (to_jsonb(NEW) ->> TG_ARGV[0])::date)::date, TG_TABLE_NAME);
     END IF;
     RETURN NULL;
 END
@@ -53,6 +53,7 @@ def upgrade() -> None:
         "statistics_changes",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("month", sa.Date(), nullable=True),
+        sa.Column("source", sa.String(length=24), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_statistics_changes")),
     )
     with op.batch_alter_table("statistics_changes", schema=None) as batch_op:
@@ -75,11 +76,13 @@ def upgrade() -> None:
             month = _SQLITE_MONTH.format(row=row, column=column)
             op.execute(
                 f"CREATE TRIGGER {table}_log_statistics_{event.lower()} AFTER {event} ON {table}"
-                f" FOR EACH ROW BEGIN INSERT INTO statistics_changes (month) VALUES ({month}); END"
+                " FOR EACH ROW BEGIN INSERT INTO statistics_changes (month, source)"
+                f" VALUES ({month}, '{table}'); END"
             )
     op.execute(
         "CREATE TRIGGER groups_log_statistics AFTER UPDATE OF category, in_city ON groups"
-        " FOR EACH ROW BEGIN INSERT INTO statistics_changes (month) VALUES (NULL); END"
+        " FOR EACH ROW BEGIN INSERT INTO statistics_changes (month, source)"
+        " VALUES (NULL, 'groups'); END"
     )
 
 
