@@ -11,14 +11,14 @@ from datetime import date
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.params import Parameter, QueryParameter
 
 from booking.accounts.access import Principal, require_facility, require_staff
 from booking.accounts.auth import Auth
 from booking.clock import local_today
 from booking.deps import AppSettings, CurrentClock, DbSession, Network, StatisticsCounts
-from booking.errors import NotFound
+from booking.errors import InvalidInput, NotFound
 from booking.pages.i18n import translations
 from booking.statistics.report import REPORTS, Report, Source, checked_dimension, table, total
 from booking.statistics.span import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, Span, span_from_query
@@ -123,6 +123,7 @@ class StatisticsController(Controller):
     )
     async def occupancy(  # noqa: PLR0913, PLR0917 - one parameter per documented filter
         self,
+        request: Request[Any, Any, Any],
         auth: Auth,
         db_session: DbSession,
         network: Network,
@@ -135,7 +136,7 @@ class StatisticsController(Controller):
         group_by: GroupBy = None,
         facility: MaybeId = None,
     ) -> StatisticsRead:
-        query = Query(from_, to, fiscal_year, group_by, facility)
+        query = Query(from_, to, fiscal_year, group_by, facility, _dimensions(request))
         source = Source(db_session, network, statistics_counts, settings.tz)
         return await answer(REPORTS["occupancy"], source, auth, clock, query)
 
@@ -147,6 +148,7 @@ class StatisticsController(Controller):
     )
     async def demand(  # noqa: PLR0913, PLR0917 - one parameter per documented filter
         self,
+        request: Request[Any, Any, Any],
         auth: Auth,
         db_session: DbSession,
         network: Network,
@@ -159,7 +161,7 @@ class StatisticsController(Controller):
         group_by: GroupBy = None,
         facility: MaybeId = None,
     ) -> StatisticsRead:
-        query = Query(from_, to, fiscal_year, group_by, facility)
+        query = Query(from_, to, fiscal_year, group_by, facility, _dimensions(request))
         source = Source(db_session, network, statistics_counts, settings.tz)
         return await answer(REPORTS["demand"], source, auth, clock, query)
 
@@ -171,6 +173,7 @@ class StatisticsController(Controller):
     )
     async def use(  # noqa: PLR0913, PLR0917 - one parameter per documented filter
         self,
+        request: Request[Any, Any, Any],
         auth: Auth,
         db_session: DbSession,
         network: Network,
@@ -183,7 +186,7 @@ class StatisticsController(Controller):
         group_by: GroupBy = None,
         facility: MaybeId = None,
     ) -> StatisticsRead:
-        query = Query(from_, to, fiscal_year, group_by, facility)
+        query = Query(from_, to, fiscal_year, group_by, facility, _dimensions(request))
         source = Source(db_session, network, statistics_counts, settings.tz)
         return await answer(REPORTS["use"], source, auth, clock, query)
 
@@ -194,6 +197,11 @@ class Query(msgspec.Struct, frozen=True):
     fiscal_year: int | None
     group_by: str | None
     facility: int | None
+    dimensions: int  # how many times group_by was given
+
+
+def _dimensions(request: Request[Any, Any, Any]) -> int:
+    return len(request.query_params.getall("group_by", []))
 
 
 async def answer(
@@ -204,6 +212,8 @@ async def answer(
     span: Span = span_from_query(
         query.start, query.end, query.fiscal_year, today=local_today(clock, source.tz)
     )
+    if query.dimensions > 1:
+        raise InvalidInput("give one dimension (group_by once)", field="group_by")
     dimension = checked_dimension(query.group_by or "facility", report.allowed)
     found = await table(source, report, span, (dimension,), scope)
     headline = await total(source, report, span, scope)

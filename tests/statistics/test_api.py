@@ -114,6 +114,7 @@ async def test_who_may_ask(world: World, hall: Hall, client: httpx.AsyncClient) 
         ("demand?from=2024-04-01&to=2026-04-30", "to"),
         ("demand?from=2026-04-01", "to"),
         ("occupancy?group_by=nothing", "group_by"),
+        ("occupancy?group_by=room&group_by=ward", "group_by"),
         ("occupancy?group_by=category", "group_by"),
         ("use?group_by=period", "group_by"),
         ("use?facility=0", "facility"),
