@@ -103,8 +103,13 @@ class Names:
     kinds: dict[str, Name]
 
     def label(  # noqa: PLR0911 - one case per dimension
-        self, dimension: Dimension, month: date, room: RoomInfo, key: tuple[object, ...]
+        self, dimension: Dimension, month: date, room: RoomInfo | None, key: tuple[object, ...]
     ) -> Label:
+        if dimension == "month":
+            return ((month,), (month_name(month),))
+        if dimension not in _BY_ROOM:
+            return self._of_key(dimension, key)
+        assert room is not None  # noqa: S101 - _project keeps the room for these dimensions
         facility = self.network.facilities[room.facility_id]
         if dimension == "facility":
             return (self.order(room)[:3], (Name(facility.name_ja, facility.name_en),))
@@ -121,20 +126,20 @@ class Names:
                 (facility.kind,),
                 (self.kinds.get(facility.kind, Name(facility.kind, facility.kind)),),
             )
-        if dimension == "month":
-            return ((month,), (month_name(month),))
-        day = int(str(key[0]))
+        code = str(key[1])
+        period = next((p for p in room.grid.periods if p.code == code), None)
+        if period is None:
+            return ((99, code), (Name(code, code),))
+        return ((period.start, period.name_ja), (Name(period.name_ja, period.name_en),))
+
+    def _of_key(self, dimension: Dimension, key: tuple[object, ...]) -> Label:
+        """The dimensions read from a count's key alone, whatever its room."""
         if dimension == "weekday":
+            day = int(str(key[0]))
             return ((day,), (both(WEEKDAYS[day]),))
         if dimension == "day_type":
-            kind = day_type_of_key(day)
+            kind = day_type_of_key(int(str(key[0])))
             return ((list(DAY_TYPES).index(kind.value),), (both(DAY_TYPES[kind.value]),))
-        if dimension == "period":
-            code = str(key[1])
-            period = next((p for p in room.grid.periods if p.code == code), None)
-            if period is None:
-                return ((99, code), (Name(code, code),))
-            return ((period.start, period.name_ja), (Name(period.name_ja, period.name_en),))
         if dimension == "category":
             category = str(key[1])
             order = list(CATEGORIES).index(category) if category in CATEGORIES else 99
@@ -228,25 +233,17 @@ def _group_month(
     *,
     uses: bool,
 ) -> dict[tuple[Label, ...], list[int]]:
-    rooms = _rooms(labels.network, facility_ids)
+    """A month's counts summed per value of the dimensions: first projected on the parts of
+    the key the dimensions read (kept with the counts: most groupings share one), then named."""
     width = len(USE_COUNTS if uses else SLOT_COUNTS)
     sums: dict[tuple[Label, ...], list[int]] = defaultdict(lambda: [0] * width)
+    rooms = _rooms(labels.network, facility_ids)
     known: dict[tuple[object, ...], Label] = {}
-    entries: Iterator[tuple[tuple[object, ...], list[int]]] = iter(
-        counts.uses.items() if uses else counts.slots.items()
-    )
-    for key, values in entries:
-        room = rooms.get(int(str(key[0])))
-        if room is None:
-            continue
+    for key, values in _project(counts, rooms, facility_ids, dimensions, uses=uses).items():
+        room = None if key[0] is None else rooms[int(str(key[0]))]
         group = []
         for dimension in dimensions:
-            index = _KEY_PART.get(dimension)
-            seen = (
-                dimension,
-                room.id if dimension in _BY_ROOM else None,
-                None if index is None else key[1 + index],
-            )
+            seen = (dimension, *key)
             label = known.get(seen)
             if label is None:
                 label = known[seen] = labels.label(dimension, counts.month, room, key[1:])
@@ -255,6 +252,39 @@ def _group_month(
         for index, value in enumerate(values):
             total[index] += value
     return dict(sums)
+
+
+def _project(
+    counts: MonthCounts,
+    rooms: dict[int, RoomInfo],
+    facility_ids: frozenset[int] | None,
+    dimensions: Sequence[Dimension],
+    *,
+    uses: bool,
+) -> dict[tuple[object, ...], list[int]]:
+    """The month's counts of the rooms in scope, summed over the parts of their keys no
+    dimension reads (such a part becomes None)."""
+    width = len(USE_COUNTS if uses else SLOT_COUNTS)
+    keep = (
+        any(d in _BY_ROOM for d in dimensions),
+        *(any(_KEY_PART.get(d) == part for d in dimensions) for part in range(3 if uses else 2)),
+    )
+    memo_key = ("projection", keep, uses, facility_ids)
+    found: dict[tuple[object, ...], list[int]] | None = counts.grouped.get(memo_key)
+    if found is not None:
+        return found
+    sums: dict[tuple[object, ...], list[int]] = defaultdict(lambda: [0] * width)
+    entries: Iterator[tuple[tuple[object, ...], list[int]]] = iter(
+        counts.uses.items() if uses else counts.slots.items()
+    )
+    for key, values in entries:
+        if key[0] not in rooms:
+            continue
+        total = sums[tuple(part if kept else None for part, kept in zip(key, keep, strict=True))]
+        for index, value in enumerate(values):
+            total[index] += value
+    found = counts.grouped[memo_key] = dict(sums)
+    return found
 
 
 def _rate(part: int, whole: int, digits: int = 4) -> float | None:
