@@ -15,7 +15,6 @@ dashboard's (report.Source and its CountsCache).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -35,7 +34,7 @@ from booking.statistics.counts import (
     WINNING,
     MonthCounts,
 )
-from booking.statistics.report import Names, Source, names
+from booking.statistics.report import Names, Source, slots_by_room
 from booking.statistics.span import Span
 from booking.statistics.tables import Column
 from booking.web.spreadsheet import Cell, csv_text
@@ -277,17 +276,13 @@ async def published(
     source: Source, dataset: Dataset, fiscal_year: int, minimum_groups: int
 ) -> Published:
     """Every active room × month of the fiscal year, suppressed where its groups are few."""
-    labels = await names(source.session, source.network)
+    labels = await source.names()
     months = await source.cache.months(
         source.session, source.network, Span.fiscal_year(fiscal_year).months(), source.tz
     )
     rows = []
     for counts in months:
-        per_room: dict[int, list[int]] = defaultdict(lambda: [0] * len(SLOT_COUNTS))
-        for (room_id, _day, _period), values in counts.slots.items():
-            summed = per_room[room_id]
-            for index, value in enumerate(values):
-                summed[index] += value
+        per_room = slots_by_room(counts, source.network)
         for room in source.network.rooms:  # active rooms, in the network's order
             summed = per_room.get(room.id, [0] * len(SLOT_COUNTS))
             figures_ = dataset.values(summed)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 from typing import Literal, get_args
@@ -174,6 +174,13 @@ class Source:
     network: NetworkSnapshot
     cache: CountsCache
     tz: ZoneInfo
+    _names: list[Names] = field(default_factory=list, compare=False)
+
+    async def names(self) -> Names:
+        """The dimensions' names, read once a request (a dashboard groups nine times)."""
+        if not self._names:
+            self._names.append(await names(self.session, self.network))
+        return self._names[0]
 
     async def counts(self, span: Span) -> list[MonthCounts]:
         """Whole months from the cache; a month the span cuts is read for its days alone."""
@@ -287,6 +294,12 @@ def _project(
     return found
 
 
+def slots_by_room(counts: MonthCounts, network: NetworkSnapshot) -> dict[int, list[int]]:
+    """A month's slot counts summed per room of the network (kept with the counts)."""
+    projected = _project(counts, _rooms(network, None), None, ("room",), uses=False)
+    return {int(str(key[0])): values for key, values in projected.items()}
+
+
 def _rate(part: int, whole: int, digits: int = 4) -> float | None:
     return round(part / whole, digits) if whole else None
 
@@ -355,7 +368,7 @@ async def table(
     """The report's figures per value of the dimensions (one or two), in their order."""
     for dimension in group_by:
         checked_dimension(dimension, report.allowed)
-    labels = await names(source.session, source.network)
+    labels = await source.names()
     totals = _grouped(await source.counts(span), facility_ids, labels, group_by, uses=report.uses)
     rows = tuple(
         (*(name for _sort, cells in group for name in cells), *report.cells(values))
@@ -369,7 +382,7 @@ async def total(
     source: Source, report: Report, span: Span, facility_ids: frozenset[int] | None = None
 ) -> tuple[Cell, ...]:
     """The report's figures over the whole span and scope: the dashboard's headline."""
-    labels = await names(source.session, source.network)
+    labels = await source.names()
     totals = _grouped(await source.counts(span), facility_ids, labels, (), uses=report.uses)
     width = len(USE_COUNTS if report.uses else SLOT_COUNTS)
     return report.cells(totals.get((), [0] * width))
@@ -394,7 +407,7 @@ async def heat_map(
     figures in rows and columns, for screen readers and for copying."""
     for dimension in (rows, columns):
         checked_dimension(dimension, OCCUPANCY.allowed, "by")
-    labels = await names(source.session, source.network)
+    labels = await source.names()
     totals = _grouped(await source.counts(span), facility_ids, labels, (rows, columns), uses=False)
     row_labels = sorted({group[0] for group in totals}, key=lambda label: label[0])
     column_labels = sorted({group[1] for group in totals}, key=lambda label: label[0])
