@@ -734,10 +734,10 @@ async def admin_headers(url: str) -> dict[str, str]:
 class Server:
     """One `booking serve` process, as availability.py starts it."""
 
-    def __init__(self, url: str, port: int) -> None:
+    def __init__(self, url: str, port: int, name: str) -> None:
         port_free(port)
         self.base = f"http://127.0.0.1:{port}"
-        self.log = Path(f"/tmp/bench-statistics-{port}.log")  # noqa: S108 - a bench's scratch
+        self.log = Path(f"/tmp/bench-statistics-{port}-{name}.log")  # noqa: S108 - scratch
         self.process = subprocess.Popen(
             [sys.executable, "-m", "booking", "serve", "--port", str(port)],
             env={**os.environ, "BOOKING_DATABASE_URL": url, "BOOKING_LOG_LEVEL": "warning"},
@@ -813,6 +813,7 @@ async def measure(
         if response.status_code != 200:
             measured.status = response.status_code
             print(f"  {label}: GET {path} -> {response.status_code} {response.text[:200]!r}")
+            print("  (the server's log: /tmp/bench-statistics-<port>-<part>.log)")
             break
         measured.client.append(elapsed)
         measured.size = len(response.content)
@@ -850,7 +851,7 @@ async def timings(url: str, args: argparse.Namespace) -> list[Measured]:
     headers = await admin_headers(url)
     fiscal = {"fiscal_year": "2026"}
     results: list[Measured] = []
-    server = Server(url, args.port)
+    server = Server(url, args.port, "dashboard")
     try:
         await server.ready()
         async with httpx.AsyncClient(base_url=server.base, timeout=120) as client:
@@ -903,7 +904,7 @@ async def timings(url: str, args: argparse.Namespace) -> list[Measured]:
     finally:
         server.stop()
     # The open data after a restart: its first request reads every month (cold).
-    server = Server(url, args.port)
+    server = Server(url, args.port, "open-data")
     try:
         await server.ready()
         async with httpx.AsyncClient(base_url=server.base, timeout=120) as client:
