@@ -98,9 +98,14 @@ def day_type_of_key(key: int) -> DayType:
 
 @dataclass
 class MonthCounts:
+    """A month's counts. Lists while they are read, tuples once kept (`sealed`): a process
+    keeps two years of them, and the garbage collector, which walks every list on each full
+    collection (half a second inside a request, bench/usage_statistics.py), leaves tuples of
+    numbers alone."""
+
     month: date
-    slots: dict[SlotKey, list[int]] = field(default_factory=dict)
-    uses: dict[UseKey, list[int]] = field(default_factory=dict)
+    slots: dict[SlotKey, Sequence[int]] = field(default_factory=dict)
+    uses: dict[UseKey, Sequence[int]] = field(default_factory=dict)
     # Distinct groups behind a room's figures in the month: the open data's anonymity rule.
     groups_booking: dict[int, int] = field(default_factory=dict)
     groups_applying: dict[int, int] = field(default_factory=dict)
@@ -111,13 +116,20 @@ class MonthCounts:
         found = self.slots.get(key)
         if found is None:
             found = self.slots[key] = [0] * len(SLOT_COUNTS)
+        assert isinstance(found, list)  # noqa: S101 - a sealed month is read, never added to
         return found
 
     def use(self, key: UseKey) -> list[int]:
         found = self.uses.get(key)
         if found is None:
             found = self.uses[key] = [0] * len(USE_COUNTS)
+        assert isinstance(found, list)  # noqa: S101 - as in slot()
         return found
+
+    def sealed(self) -> MonthCounts:
+        self.slots = {key: tuple(values) for key, values in self.slots.items()}
+        self.uses = {key: tuple(values) for key, values in self.uses.items()}
+        return self
 
 
 class CountsCache:
@@ -202,20 +214,19 @@ async def read_month(
 
 def merge(bookings: MonthCounts, demand: MonthCounts) -> MonthCounts:
     """One month's counts from its two parts (each fills its own places of a slot's list)."""
-    slots = {key: list(values) for key, values in bookings.slots.items()}
+    slots = dict(bookings.slots)
     for key, values in demand.slots.items():
         found = slots.get(key)
-        if found is None:
-            slots[key] = list(values)
-        else:
-            for index in DEMAND_PLACES:
-                found[index] += values[index]
+        slots[key] = (
+            values
+            if found is None
+            else tuple(
+                a + b if index in DEMAND_PLACES else a
+                for index, (a, b) in enumerate(zip(found, values, strict=True))
+            )
+        )
     return MonthCounts(
-        bookings.month,
-        slots,
-        bookings.uses,
-        bookings.groups_booking,
-        demand.groups_applying,
+        bookings.month, slots, bookings.uses, bookings.groups_booking, demand.groups_applying
     )
 
 
@@ -245,7 +256,7 @@ async def read_bookings(
     booked = await _bookings(session, counts, rooms, first, last, keys, tz)
     taken = await _taken(session, rooms, first, last, booked, open_days)
     _supply(counts, rooms.values(), open_days, keys, booked, taken)
-    return counts
+    return counts.sealed()
 
 
 async def read_demand(
@@ -257,7 +268,7 @@ async def read_demand(
     rooms = {room.id: room for room in network.rooms}
     await _lottery(session, counts, rooms, first, last, keys)
     await _waiting(session, counts, rooms, first, last, keys)
-    return counts
+    return counts.sealed()
 
 
 def _open_days(

@@ -239,7 +239,7 @@ def _group_month(
     dimensions: Sequence[Dimension],
     *,
     uses: bool,
-) -> dict[tuple[Label, ...], list[int]]:
+) -> dict[tuple[Label, ...], tuple[int, ...]]:
     """A month's counts summed per value of the dimensions: first projected on the parts of
     the key the dimensions read (kept with the counts: most groupings share one), then named."""
     width = len(USE_COUNTS if uses else SLOT_COUNTS)
@@ -258,7 +258,7 @@ def _group_month(
         total = sums[tuple(group)]
         for index, value in enumerate(values):
             total[index] += value
-    return dict(sums)
+    return {group: tuple(values) for group, values in sums.items()}  # kept: see MonthCounts
 
 
 def _project(
@@ -268,7 +268,7 @@ def _project(
     dimensions: Sequence[Dimension],
     *,
     uses: bool,
-) -> dict[tuple[object, ...], list[int]]:
+) -> dict[tuple[object, ...], tuple[int, ...]]:
     """The month's counts of the rooms in scope, summed over the parts of their keys no
     dimension reads (such a part becomes None)."""
     width = len(USE_COUNTS if uses else SLOT_COUNTS)
@@ -277,11 +277,11 @@ def _project(
         *(any(_KEY_PART.get(d) == part for d in dimensions) for part in range(3 if uses else 2)),
     )
     memo_key = ("projection", keep, uses, facility_ids)
-    found: dict[tuple[object, ...], list[int]] | None = counts.grouped.get(memo_key)
+    found: dict[tuple[object, ...], tuple[int, ...]] | None = counts.grouped.get(memo_key)
     if found is not None:
         return found
     sums: dict[tuple[object, ...], list[int]] = defaultdict(lambda: [0] * width)
-    entries: Iterator[tuple[tuple[object, ...], list[int]]] = iter(
+    entries: Iterator[tuple[tuple[object, ...], Sequence[int]]] = iter(
         counts.uses.items() if uses else counts.slots.items()
     )
     for key, values in entries:
@@ -290,11 +290,11 @@ def _project(
         total = sums[tuple(part if kept else None for part, kept in zip(key, keep, strict=True))]
         for index, value in enumerate(values):
             total[index] += value
-    found = counts.grouped[memo_key] = dict(sums)
+    found = counts.grouped[memo_key] = {key: tuple(values) for key, values in sums.items()}
     return found
 
 
-def slots_by_room(counts: MonthCounts, network: NetworkSnapshot) -> dict[int, list[int]]:
+def slots_by_room(counts: MonthCounts, network: NetworkSnapshot) -> dict[int, tuple[int, ...]]:
     """A month's slot counts summed per room of the network (kept with the counts)."""
     projected = _project(counts, _rooms(network, None), None, ("room",), uses=False)
     return {int(str(key[0])): values for key, values in projected.items()}
