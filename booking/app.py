@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -60,6 +62,7 @@ from booking.settings import Settings, load_settings
 from booking.statistics.controllers import StatisticsController
 from booking.statistics.counts import CountsCache
 from booking.statistics.open_data_controllers import OpenDataController
+from booking.statistics.warm import keep_warm
 from booking.waitlist.controllers import WaitlistController
 from booking.web.content_type import require_json_body
 from booking.web.errors import EXCEPTION_HANDLERS
@@ -120,9 +123,20 @@ def create_app(
             return
         engine = create_engine(settings)
         app.state.sessionmaker = create_sessionmaker(engine)
+        stop = asyncio.Event()
+        warming = (
+            asyncio.create_task(keep_warm(app.state, settings, stop))
+            if settings.statistics_warm_seconds
+            else None
+        )
         try:
             yield
         finally:
+            stop.set()
+            if warming is not None:  # a read under way is not waited for
+                warming.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await warming
             await engine.dispose()
 
     return Litestar(

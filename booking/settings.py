@@ -95,6 +95,15 @@ class Settings(BaseSettings):
         description="Open data: the fewest distinct groups behind a published room-month; "
         "fewer, and its figures are suppressed (秘匿).",
     )
+    # Each app process reads the statistics of this fiscal year and the last in the background
+    # at start and then every so often (booking/statistics/warm.py), so the first dashboard
+    # or open-data file after a start or the night's prune is not the one that waits.
+    statistics_warm_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="Seconds between the background reads of the statistics (0: none).",
+    )
 
     @field_validator("database_url")
     @classmethod
