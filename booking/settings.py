@@ -99,10 +99,19 @@ class Settings(BaseSettings):
     # at start and then every so often (booking/statistics/warm.py), so the first dashboard
     # or open-data file after a start or the night's prune is not the one that waits.
     statistics_warm_seconds: float = Field(
-        default=60.0,
+        default=30.0,
         ge=0,
         le=3600,
         description="Seconds between the background reads of the statistics (0: none).",
+    )
+    # The pages, the staff API and the open data serve a month's counts found current at most
+    # this long ago without asking the database; the background reads keep them so.
+    statistics_max_age_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="Statistics: how old (seconds) a month's counts may be when served "
+        "(0: every request checks the database).",
     )
 
     @field_validator("database_url")

@@ -374,7 +374,7 @@ class StatisticsPages(Controller):
         context["span_text"] = texts.gettext(
             "%(start)s to %(end)s", start=texts.long_day(span.start), end=texts.long_day(span.end)
         )
-        source = Source(db_session, network, statistics_counts, settings.tz)
+        source = Source.of(db_session, network, statistics_counts, settings)
         query = {**_span_query(form, span), **scope.query}
         totals = {
             "occupancy": await total(source, OCCUPANCY, span, scope.facility_ids),
@@ -465,7 +465,7 @@ class StatisticsPages(Controller):
         if span is None or not form.ok:
             field, reason = next(iter(form.errors.items()), ("", " ".join(form.general)))
             raise InvalidInput(reason, field=field or None)
-        source = Source(db_session, network, statistics_counts, settings.tz)
+        source = Source.of(db_session, network, statistics_counts, settings)
         found = await TABLES[key](source, span, scope)
         lang = page.texts.lang
         return table_download(found, lang, fmt, download_stem(found, span.start, span.end))

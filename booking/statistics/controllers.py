@@ -137,7 +137,7 @@ class StatisticsController(Controller):
         facility: MaybeId = None,
     ) -> StatisticsRead:
         query = Query(from_, to, fiscal_year, group_by, facility, _dimensions(request))
-        source = Source(db_session, network, statistics_counts, settings.tz)
+        source = Source.of(db_session, network, statistics_counts, settings)
         return await answer(REPORTS["occupancy"], source, auth, clock, query)
 
     @get(
@@ -162,7 +162,7 @@ class StatisticsController(Controller):
         facility: MaybeId = None,
     ) -> StatisticsRead:
         query = Query(from_, to, fiscal_year, group_by, facility, _dimensions(request))
-        source = Source(db_session, network, statistics_counts, settings.tz)
+        source = Source.of(db_session, network, statistics_counts, settings)
         return await answer(REPORTS["demand"], source, auth, clock, query)
 
     @get(
@@ -187,7 +187,7 @@ class StatisticsController(Controller):
         facility: MaybeId = None,
     ) -> StatisticsRead:
         query = Query(from_, to, fiscal_year, group_by, facility, _dimensions(request))
-        source = Source(db_session, network, statistics_counts, settings.tz)
+        source = Source.of(db_session, network, statistics_counts, settings)
         return await answer(REPORTS["use"], source, auth, clock, query)
 
 

@@ -123,7 +123,7 @@ class OpenDataController(Controller):
         settings: AppSettings,
         fiscal_year: FiscalYear = None,
     ) -> Response[bytes]:
-        source = Source(db_session, network, statistics_counts, settings.tz)
+        source = Source.of(db_session, network, statistics_counts, settings)
         return await _dataset(
             DATASETS["occupancy"], "csv", request, source, clock, settings, fiscal_year
         )
@@ -145,7 +145,7 @@ class OpenDataController(Controller):
         settings: AppSettings,
         fiscal_year: FiscalYear = None,
     ) -> Response[bytes]:
-        source = Source(db_session, network, statistics_counts, settings.tz)
+        source = Source.of(db_session, network, statistics_counts, settings)
         return await _dataset(
             DATASETS["occupancy"], "json", request, source, clock, settings, fiscal_year
         )
@@ -167,7 +167,7 @@ class OpenDataController(Controller):
         settings: AppSettings,
         fiscal_year: FiscalYear = None,
     ) -> Response[bytes]:
-        source = Source(db_session, network, statistics_counts, settings.tz)
+        source = Source.of(db_session, network, statistics_counts, settings)
         return await _dataset(
             DATASETS["demand"], "csv", request, source, clock, settings, fiscal_year
         )
@@ -189,7 +189,7 @@ class OpenDataController(Controller):
         settings: AppSettings,
         fiscal_year: FiscalYear = None,
     ) -> Response[bytes]:
-        source = Source(db_session, network, statistics_counts, settings.tz)
+        source = Source.of(db_session, network, statistics_counts, settings)
         return await _dataset(
             DATASETS["demand"], "json", request, source, clock, settings, fiscal_year
         )

@@ -22,6 +22,7 @@ from booking.errors import InvalidInput
 from booking.inventory.models import FacilityKind, Ward
 from booking.inventory.network import NetworkSnapshot, RoomInfo
 from booking.pages.i18n import N_, translations
+from booking.settings import Settings
 from booking.statistics import figures
 from booking.statistics.counts import (
     SLOT_COUNTS,
@@ -174,7 +175,19 @@ class Source:
     network: NetworkSnapshot
     cache: CountsCache
     tz: ZoneInfo
+    max_age: float = 0.0  # CountsCache.months: serve months found current this recently
     _names: list[Names] = field(default_factory=list, compare=False)
+
+    @classmethod
+    def of(
+        cls,
+        session: AsyncSession,
+        network: NetworkSnapshot,
+        cache: CountsCache,
+        settings: Settings,
+    ) -> Source:
+        """A request's source: the settings' time zone and the age its figures may have."""
+        return cls(session, network, cache, settings.tz, settings.statistics_max_age_seconds)
 
     async def names(self) -> Names:
         """The dimensions' names, read once a request (a dashboard groups nine times)."""
@@ -192,7 +205,10 @@ class Source:
                 whole.append(month)
             else:
                 parts.append(await read_month(self.session, self.network, first, self.tz, last=end))
-        return [*await self.cache.months(self.session, self.network, whole, self.tz), *parts]
+        kept = await self.cache.months(
+            self.session, self.network, whole, self.tz, max_age=self.max_age
+        )
+        return [*kept, *parts]
 
 
 def _rooms(network: NetworkSnapshot, facility_ids: frozenset[int] | None) -> dict[int, RoomInfo]:
