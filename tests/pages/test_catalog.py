@@ -1,9 +1,9 @@
 """The Japanese catalog against the messages the pages use.
 
 The messages are extracted as `pybabel extract` does, with babel.cfg's mapping (Python
-files and Jinja2 templates of booking/pages, Python files of booking/statistics) and the keywords the code uses: `_`, `N_`,
-`gettext`, `ngettext`, and `Form.error(field, message)`, whose message is translated where
-it is shown. The template messages.pot is made the same way:
+files and Jinja2 templates of booking/pages, Python files of booking/statistics) and the
+keywords the code uses: `_`, `N_`, `gettext`, `ngettext`, and `Form.error(field, message)`,
+whose message is translated where it is shown. The template messages.pot is made the same way:
 
     pybabel extract -F babel.cfg -k error:2 --omit-header --no-location --sort-output \
         -o booking/pages/locale/messages.pot .

@@ -16,7 +16,9 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 async def log_rows(session: AsyncSession, rows: int) -> None:
-    await session.execute(insert(StatisticsChange), [{"month": date(2026, 5, 1), "source": "bookings"}] * rows)
+    await session.execute(
+        insert(StatisticsChange), [{"month": date(2026, 5, 1), "source": "bookings"}] * rows
+    )
 
 
 async def rows_left(session: AsyncSession) -> list[date | None]:
