@@ -81,6 +81,13 @@ GROUPS: dict[str, list[str]] = {
         "booking/notifications/reminders.py",
         "booking/accounts/standing.py",
     ],
+    "statistics": [
+        "booking/statistics/counts.py",
+        "booking/statistics/report.py",
+        "booking/statistics/span.py",
+        "booking/statistics/versions.py",
+        "booking/statistics/open_data.py",
+    ],
 }
 
 # The tests a group's mutants are tried against: its own domain's (mutmut picks, per mutated
@@ -111,6 +118,13 @@ TESTS: dict[str, list[str]] = {
     "reminders": [
         "tests/notifications/test_reminders.py",
         "tests/pages/test_facility_and_register_pages.py",
+    ],
+    # The figures by hand on a small network, the versions, spans, the prune, the open data.
+    "statistics": [
+        "tests/statistics",
+        "--ignore=tests/statistics/test_charts.py",
+        "--ignore=tests/statistics/test_downloads.py",
+        "--ignore=tests/statistics/test_warm.py",
     ],
 }
 
