@@ -176,7 +176,6 @@ class CountsCache:
         versions = await month_versions(session, months, network.revision)
         result = []
         for month in months:
-            self._checked[month] = (now, network.revision)
             merged = self._merged.get(month)
             if merged is None or merged[0] != versions[month]:
                 bookings = await self._part(
@@ -194,6 +193,7 @@ class CountsCache:
                 merged = (versions[month], merge(bookings, demand))
                 _keep(self._merged, month, merged, self._max)
             self._merged.move_to_end(month)
+            self._checked[month] = (now, network.revision)  # once read, not before
             result.append(merged[1])
         return result
 
@@ -269,8 +269,8 @@ async def read_bookings(
     *,
     last: date | None = None,
 ) -> MonthCounts:
-    """The month's booking counts: bookable, booked and first-hour slots, uses (three
-    queries: bookings, blocks; the closures come from the network)."""
+    """The month's booking counts: bookable, booked and first-hour slots, uses (two queries,
+    bookings and blocks; the closures come from the network)."""
     month, last, keys = _frame(first, last)
     counts = MonthCounts(month)
     rooms = {room.id: room for room in network.rooms}
