@@ -11,7 +11,7 @@ import csv
 import html
 import io
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -20,7 +20,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.models import Group, User
 from booking.lottery.models import ApplicationStatus, LotteryApplication
-from booking.statistics.open_data import DATASETS, LICENCE_URL, NOTES_EN
+from booking.statistics import figures
+from booking.statistics.open_data import (
+    DATASETS,
+    LICENCE_URL,
+    NOTES_EN,
+    OpenColumn,
+    Published,
+    _hidden,
+    _shown,
+    json_document,
+    schema_document,
+    suppressed,
+)
+from booking.statistics.open_data import OCCUPANCY as OPEN_OCCUPANCY
+from booking.statistics.tables import Column
 from booking.waitlist.models import EntryStatus, WaitlistEntry
 from tests.conftest import DEFAULT_NOW
 from tests.people import World
@@ -28,6 +42,11 @@ from tests.places import Hall
 from tests.statistics.test_api import book
 
 OPEN = "/api/v1/open-data"
+LICENCE = {
+    "name": "クリエイティブ・コモンズ 表示 4.0 国際（CC BY 4.0）",
+    "name_en": "Creative Commons Attribution 4.0 International (CC BY 4.0)",
+    "url": "https://creativecommons.org/licenses/by/4.0/deed.ja",
+}
 
 
 def csv_rows(response: httpx.Response) -> list[dict[str, str]]:
@@ -138,6 +157,13 @@ async def test_wait_list_joins_without_lottery_applicants_are_withheld(
     rows = csv_rows(await client.get(f"{OPEN}/demand.csv?fiscal_year=2026"))
     row = room_month(rows, key, hall.day.replace(day=1))
     assert (row["キャンセル待ち登録数"], row["秘匿"]) == ("", "1")
+    # The wait list is demand: the room-month's occupancy (nobody booked) is published as 0
+    rows = csv_rows(await client.get(f"{OPEN}/occupancy.csv?fiscal_year=2026"))
+    row = room_month(rows, key, hall.day.replace(day=1))
+    assert (row["利用コマ数"], row["秘匿"]) == ("0", "0")
+    # Its place in words: the ward's and the kind's Japanese names
+    place = (row["区"], row["施設種別"], row["施設ID"])
+    assert place == ("川崎区", "市民館", "kawasaki-civic-hall")
 
 
 async def test_csv_is_japanese_municipal_style_and_neutralised(
@@ -261,3 +287,113 @@ async def test_the_page_lists_the_files_and_every_link_works(client: httpx.Async
     assert "Open data" in english.text
     home = await client.get("/")
     assert 'href="/open-data"' in home.text
+
+
+def test_too_few_groups_are_suppressed_and_nobody_at_all_is_not() -> None:
+    """The anonymity rule at its edges, with a minimum of 3."""
+    assert suppressed(0, 3) is False  # nobody: published as 0
+    assert suppressed(1, 3) is True  # one group alone: the most identifying of all
+    assert suppressed(2, 3) is True
+    assert suppressed(3, 3) is False
+    assert suppressed(0, 3, waiting=1) is True  # only the wait list, its groups uncounted
+    assert suppressed(3, 3, waiting=1) is False
+
+
+def test_a_figure_column_carries_its_figure_title_and_formula() -> None:
+    shown = _shown("bookable_slots", "利用可能コマ数", "integer", "slots", figures.BOOKABLE_SLOTS)
+    hidden = _hidden("occupancy", "稼働率", "number", "ratio 0-1", figures.OCCUPANCY)
+    assert hidden == OpenColumn(
+        "occupancy",
+        "稼働率",
+        "Occupancy",
+        "number",
+        "ratio 0-1",
+        "booked slots ÷ bookable slots",
+        figures.OCCUPANCY,
+        suppressible=True,
+    )
+    assert (shown.name_en, shown.figure, shown.suppressible) == (
+        "Bookable slots",
+        figures.BOOKABLE_SLOTS,
+        False,
+    )
+    assert shown.description_en.startswith("the room's periods on the days its facility is open")
+    untitled = Column("x", "X", "count")  # a figure without a formula: no description
+    assert _shown("x", "x", "integer", "", untitled).description_en == ""
+    assert _hidden("x", "x", "integer", "", untitled).description_en == ""
+
+
+def test_the_json_document_spells_out_every_part() -> None:
+    place = (2026, "2026-04", "中区", "市民館", "中央市民館", "chuo", "第1会議室", "r1")
+    row = (*place, 40, None, None, 1)
+    data = Published(OPEN_OCCUPANCY, 2026, 3, (row,))
+    document = json_document(
+        data,
+        generated_at=datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
+        schema_url="https://city.example/schema.json",
+        source_url="https://city.example/open-data",
+    )
+    assert document["title"] == "公共施設の室場別・月別稼働率"
+    assert document["title_en"] == "Occupancy of the civic facilities' rooms by month"
+    assert document["licence"] == LICENCE
+    assert document["source"] == "https://city.example/open-data"
+    assert document["schema"] == "https://city.example/schema.json"
+    assert document["generated_at"] == "2026-11-25T09:00:00+00:00"
+    assert document["minimum_groups"] == 3
+    assert document["rows"] == [
+        {
+            "fiscal_year": 2026,
+            "month": "2026-04",
+            "ward": "中区",
+            "facility_kind": "市民館",
+            "facility": "中央市民館",
+            "facility_id": "chuo",
+            "room": "第1会議室",
+            "room_id": "r1",
+            "bookable_slots": 40,
+            "booked_slots": None,
+            "occupancy": None,
+            "suppressed": True,
+        }
+    ]
+    columns = {c["key"]: c for c in document["columns"]}
+    assert columns["suppressed"]["type"] == "boolean"
+    assert columns["booked_slots"]["type"] == "integer"
+    assert columns["occupancy"]["type"] == "number"
+    assert columns["month"] == {
+        "name_ja": "月",
+        "name_en": "Month",
+        "key": "month",
+        "type": "string",
+        "description_en": "the month, YYYY-MM",
+        "description_ja": "年月（YYYY-MM）",
+    }
+    # A figure's Japanese description is its formula's translation
+    assert columns["occupancy"]["description_ja"] == "利用コマ数 ÷ 利用可能コマ数"
+
+
+def test_the_schema_spells_out_every_part() -> None:
+    schema = schema_document(5, source_url="https://city.example/open-data")
+    assert schema["title"] == "公共施設の利用状況オープンデータ"
+    assert schema["title_en"] == "Open data on the use of the civic facilities"
+    assert schema["licence"] == LICENCE
+    assert schema["source"] == "https://city.example/open-data"
+    assert schema["minimum_groups"] == 5
+    assert "グループが5団体未満の場合" in schema["notes_ja"][1]
+    assert "at least 5 distinct groups" in schema["notes_en"][1]
+    assert schema["encoding"] == {
+        "csv": "UTF-8 with BOM, CRLF, header row of Japanese names",
+        "json": "UTF-8",
+    }
+    occupancy, demand = schema["datasets"]
+    assert (occupancy["title_ja"], occupancy["title_en"], occupancy["files"]) == (
+        "公共施設の室場別・月別稼働率",
+        "Occupancy of the civic facilities' rooms by month",
+        ["occupancy.csv", "occupancy.json"],
+    )
+    assert demand["files"] == ["demand.csv", "demand.json"]
+    rate = next(c for c in occupancy["columns"] if c["key"] == "occupancy")
+    assert (rate["formula_ja"], rate["formula_en"]) == (
+        "利用コマ数 ÷ 利用可能コマ数",
+        "booked slots ÷ bookable slots",
+    )
