@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.access import Principal
@@ -23,7 +23,8 @@ from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.reservations import blocks
 from booking.reservations.models import Booking, BookingStatus, PaymentStatus
 from booking.statistics.counts import CountsCache, MonthCounts, read_month
-from booking.statistics.versions import month_versions, prune
+from booking.statistics.models import StatisticsChange
+from booking.statistics.versions import MonthVersions, month_versions, prune
 from tests.conftest import Database
 from tests.people import PASSWORD, principal
 from tests.statistics.small_world import JANUARY, Place, add_booking, add_entry, jan, january
@@ -188,3 +189,42 @@ async def test_pruning_moves_every_version_and_serves_nothing_stale(
     assert content(await january_of(cache, session, w.network, database)) == content(
         await read_month(session, w.network, JANUARY, tz)
     )
+
+
+async def test_a_months_versions_count_its_own_rows_and_every_null_row(
+    session: AsyncSession,
+) -> None:
+    """Each month's booking and demand versions count that month's rows of their sources
+    alone, plus the NULL rows (how many, the newest id), its claims' version and the
+    inventory revision. Months of 2031: no claim and no trigger's row there."""
+    await session.execute(delete(StatisticsChange))
+    may, june, july = date(2031, 5, 1), date(2031, 6, 1), date(2031, 7, 1)
+    bare = await month_versions(session, [may], 7)
+    assert bare[may] == MonthVersions((0, 0, 0, 0, 7), (0, 0, 0, 7))
+
+    def log(month: date | None, source: str, rows: int) -> list[dict[str, object]]:
+        return [{"month": month, "source": source}] * rows
+
+    await session.execute(
+        insert(StatisticsChange),
+        log(may, "bookings", 2)
+        + log(may, "lottery_applications", 1)
+        + log(may, "waitlist_entries", 3)
+        + log(june, "bookings", 1)
+        + log(None, "groups", 2)
+        + log(None, "statistics_changes", 1),
+    )
+    newest = await session.scalar(select(func.max(StatisticsChange.id)))
+    assert newest is not None
+    found = await month_versions(session, [may, june, july], 7)
+    assert found[may] == MonthVersions((2, 3, newest, 0, 7), (4, 3, newest, 7))
+    assert found[june] == MonthVersions((1, 3, newest, 0, 7), (0, 3, newest, 7))
+    assert found[july] == MonthVersions((0, 3, newest, 0, 7), (0, 3, newest, 7))
+
+
+async def test_pruning_an_empty_log_removes_nothing(session: AsyncSession) -> None:
+    await session.execute(delete(StatisticsChange))
+    assert await prune(session) == 0
+    assert await prune(session) == 1  # the first prune's NULL row
+    months = (await session.scalars(select(StatisticsChange.month))).all()
+    assert months == [None]
