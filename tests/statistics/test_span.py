@@ -65,13 +65,26 @@ def test_one_day_is_a_range() -> None:
     assert span_from_query(TODAY, TODAY, None, today=TODAY) == Span(TODAY, TODAY)
 
 
+def test_a_span_of_one_month_or_one_day_touches_that_month() -> None:
+    may = date(2026, 5, 1)
+    assert Span(may, may).months() == [may]
+    assert Span(date(2026, 5, 31), date(2026, 6, 1)).months() == [may, date(2026, 6, 1)]
+
+
 def test_to_before_from_is_refused_naming_to() -> None:
-    assert refused(date(2026, 5, 2), date(2026, 5, 1), None).field == "to"
+    error = refused(date(2026, 5, 2), date(2026, 5, 1), None)
+    assert (error.field, error.message) == ("to", "must not be before from")
 
 
 def test_half_a_range_is_refused_naming_what_is_missing() -> None:
-    assert refused(date(2026, 5, 1), None, None).field == "to"
+    error = refused(date(2026, 5, 1), None, None)
+    assert (error.field, error.message) == ("to", "a range needs both from and to")
     assert refused(None, date(2026, 5, 1), None).field == "from"
+
+
+def test_a_day_outside_the_calendar_is_refused_naming_its_end() -> None:
+    assert refused(date(1899, 12, 31), date(2026, 5, 1), None).field == "from"
+    assert refused(date(2026, 5, 1), date(2200, 1, 1), None).field == "to"
 
 
 @pytest.mark.parametrize(
@@ -81,12 +94,22 @@ def test_half_a_range_is_refused_naming_what_is_missing() -> None:
 def test_a_fiscal_year_with_a_range_is_refused_naming_fiscal_year(
     start: date | None, end: date | None
 ) -> None:
-    assert refused(start, end, 2026).field == "fiscal_year"
+    error = refused(start, end, 2026)
+    assert (error.field, error.message) == (
+        "fiscal_year",
+        "give fiscal_year or from and to, not both",
+    )
 
 
-@pytest.mark.parametrize("year", [0, -1, 10_000])
+@pytest.mark.parametrize("year", [0, -1, 1899, 2199, 10_000])
 def test_a_fiscal_year_out_of_range_is_refused(year: int) -> None:
     assert refused(None, None, year).field == "fiscal_year"
+
+
+def test_the_first_and_the_last_fiscal_year_of_the_calendar_are_taken() -> None:
+    # The calendar runs 1 January 1900 to 31 December 2199: FY2198 ends in March 2199
+    assert span_from_query(None, None, 1900, today=TODAY) == Span.fiscal_year(1900)
+    assert span_from_query(None, None, 2198, today=TODAY) == Span.fiscal_year(2198)
 
 
 @pytest.mark.parametrize(
