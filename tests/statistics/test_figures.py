@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.errors import InvalidInput
-from booking.statistics.counts import CountsCache
+from booking.statistics.counts import CountsCache, read_month
 from booking.statistics.report import (
     DEMAND,
     OCCUPANCY,
@@ -317,6 +317,27 @@ async def test_a_span_inside_a_month_counts_its_days_alone(
     assert (await total(src, DEMAND, Span(jan(2), jan(10)), scope))[1:3] == (0, 0)
     assert (await total(src, DEMAND, Span(jan(11), jan(31)), scope))[1:3] == (4, 8)
     assert (await total(src, USE, Span(jan(1), jan(10)), scope))[:2] == (5, 10 + 20 + 5 + 6 + 12)
+
+
+async def test_a_cut_span_counts_the_rows_on_its_first_and_its_last_day(
+    session: AsyncSession, database: Database, world: Place
+) -> None:
+    """Rows on the very first and the very last day of a span cut inside a month count."""
+    src = source(session, database, world)
+    scope = world.scope
+    # 13-14 January: booked B4 (C, 13th 午後) and B5 (P1, 14th 午前 午後): 3 slots;
+    #   wait list W1 (P1, 13th 午後 夜間) and W2 (C, 14th 午前, expired): 3 joins
+    first_last = await total(src, DEMAND, Span(jan(13), jan(14)), scope)
+    assert first_last[8] == 2 + 1
+    assert (await total(src, OCCUPANCY, Span(jan(13), jan(14)), scope))[1] == 1 + 2
+    # 15-16 January: L1-L3 (P1, 15th 午前: 3 applicants), L4 and L5 (P2, 16th 午前: 1, 午後: 2)
+    #   → 3 slots, 6 slot applications, L4 winning twice and L1 once
+    assert (await total(src, DEMAND, Span(jan(15), jan(16)), scope))[1:3] == (3, 6)
+    assert (await total(src, DEMAND, Span(jan(15), jan(16)), scope))[5] == 3
+    # a month's counts are of its first day, whole or cut
+    tz = database.settings.tz
+    assert (await read_month(session, world.network, JANUARY, tz)).month == JANUARY
+    assert (await read_month(session, world.network, jan(13), tz, last=jan(14))).month == JANUARY
 
 
 async def test_a_span_across_two_months_is_their_sum(
