@@ -21,13 +21,14 @@ Booked (confirmed, completed, no-show): P1 B1 1 + B2 2 + B5 2 + B11 1 = 6; P2 B3
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import cast
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.errors import InvalidInput
+from booking.reservations.models import BookingStatus, PaymentStatus
 from booking.statistics.counts import CountsCache, read_month
 from booking.statistics.report import (
     DEMAND,
@@ -43,7 +44,8 @@ from booking.statistics.report import (
 from booking.statistics.span import Span
 from booking.statistics.tables import Name, Table
 from tests.conftest import Database
-from tests.statistics.small_world import FEBRUARY, JANUARY, Place, jan, january
+from tests.helpers import jst
+from tests.statistics.small_world import FEBRUARY, JANUARY, Place, add_booking, jan, january
 
 WHOLE_JANUARY = Span(JANUARY, jan(31))
 
@@ -338,6 +340,56 @@ async def test_a_cut_span_counts_the_rows_on_its_first_and_its_last_day(
     tz = database.settings.tz
     assert (await read_month(session, world.network, JANUARY, tz)).month == JANUARY
     assert (await read_month(session, world.network, jan(13), tz, last=jan(14))).month == JANUARY
+
+
+async def test_rates_are_rounded_to_their_digits(
+    session: AsyncSession, database: Database, world: Place
+) -> None:
+    src = source(session, database, world)
+    # 2-10 January: 8 booked of 81 bookable = 0.098765...: four digits
+    assert (await total(src, OCCUPANCY, Span(jan(2), jan(10)), world.scope))[2] == 0.0988
+    # 16-17 January: L4 L5 (P2: 2 slots, 3 applications), L7 L8 (C: 1 slot, 2): 5 / 3 = 1.666...,
+    #   applications per slot in two digits
+    demand = await total(src, DEMAND, Span(jan(16), jan(17)), world.scope)
+    assert demand[1:4] == (3, 5, 1.67)
+
+
+async def test_a_groups_bookings_of_one_room_and_weekday_add_up(
+    session: AsyncSession, database: Database, world: Place
+) -> None:
+    """Bookings that fall in one count (one room, weekday, category and residency; one slot
+    of a weekday) add up, whatever comes between them: group a's P1 on February's Tuesdays."""
+    C = BookingStatus  # noqa: N806 - short names for a table of rows
+    paid, waived, refunded = PaymentStatus.PAID, PaymentStatus.WAIVED, PaymentStatus.REFUNDED
+    opened = jst(date(2026, 10, 29), 0)  # first-come for February 2027: 29 October, 00:00
+    feb = [date(2027, 2, day) for day in (1, 2, 9, 16)]
+    # First of the month: a hold, not a use (the rows after it count all the same)
+    await add_booking(session, world, "a", world.p1, feb[0], ["10"], C.HELD, fee=800)
+    # 午前 of three Tuesdays: two online in the first hour (paid), two no-shows
+    await add_booking(session, world, "a", world.p1, feb[1], ["10"], headcount=5, fee=1000,
+                      payment=paid, channel="online",
+                      created_at=opened + timedelta(minutes=10))  # fmt: skip
+    await add_booking(session, world, "a", world.p1, feb[2], ["10"], C.NO_SHOW, headcount=7,
+                      fee=2000, payment=paid, channel="online",
+                      created_at=opened + timedelta(minutes=40))  # fmt: skip
+    await add_booking(session, world, "a", world.p1, feb[3], ["10"], C.NO_SHOW, headcount=2,
+                      fee=300, payment=waived)  # fmt: skip
+    # 午後 of the same Tuesdays: cancelled late, the charge due (none on the 16th)
+    await add_booking(session, world, "a", world.p1, feb[1], ["20"], C.CANCELLED, fee=900,
+                      cause="late", charge=500, payment=waived)  # fmt: skip
+    await add_booking(session, world, "a", world.p1, feb[2], ["20"], C.CANCELLED, fee=1100,
+                      cause="late", charge=700, payment=refunded)  # fmt: skip
+    await add_booking(session, world, "a", world.p1, feb[3], ["20"], C.CANCELLED, fee=1300,
+                      cause="late", payment=refunded)  # fmt: skip
+    src = source(session, database, world)
+    span = Span(FEBRUARY, feb[3])  # cut before B16 (23 February)
+    # bookings 3, headcount 5 + 7 + 2, cancelled early / late / by the facility, no-shows 2,
+    # charged 1000 + 2000 + 300 + 500 + 700 + 0, paid 1000 + 2000, waived 300 + 500,
+    # refunded (the fee) 1100 + 1300
+    assert await total(src, USE, span, world.scope) == (3, 14, 0, 3, 0, 2, 4500, 3000, 800, 2400)
+    demand = await total(src, DEMAND, span, world.scope)
+    assert demand[9] == 2  # first-hour slots: P1's Tuesday 午前 twice
+    assert (await total(src, OCCUPANCY, span, world.scope))[1] == 3
 
 
 async def test_a_span_across_two_months_is_their_sum(
