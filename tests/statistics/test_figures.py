@@ -28,6 +28,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.errors import InvalidInput
+from booking.lottery.models import ApplicationStatus
 from booking.reservations.models import BookingStatus, PaymentStatus
 from booking.statistics.counts import CountsCache, read_month
 from booking.statistics.report import (
@@ -45,7 +46,16 @@ from booking.statistics.span import Span
 from booking.statistics.tables import Name, Table
 from tests.conftest import Database
 from tests.helpers import jst
-from tests.statistics.small_world import FEBRUARY, JANUARY, Place, add_booking, jan, january
+from tests.statistics.small_world import (
+    FEBRUARY,
+    JANUARY,
+    Place,
+    add_application,
+    add_booking,
+    add_entry,
+    jan,
+    january,
+)
 
 WHOLE_JANUARY = Span(JANUARY, jan(31))
 
@@ -390,6 +400,36 @@ async def test_a_groups_bookings_of_one_room_and_weekday_add_up(
     demand = await total(src, DEMAND, span, world.scope)
     assert demand[9] == 2  # first-hour slots: P1's Tuesday 午前 twice
     assert (await total(src, OCCUPANCY, span, world.scope))[1] == 3
+
+
+async def test_february_demand_adds_up_per_room_date_and_periods(
+    session: AsyncSession, database: Database, world: Place
+) -> None:
+    """Applications and wait-list entries alike in all but their room, their date or their
+    periods are counted apart, and a weekday's slots add up: February's Wednesdays 3 and 10."""
+    S = ApplicationStatus  # noqa: N806 - short names for a table of rows
+    wed3, wed10 = date(2027, 2, 3), date(2027, 2, 10)
+    # P1 午前 on the 3rd: b won, c lost; on the 10th: L9 (a, not drawn) and b, won.
+    # P2 午前 on the 3rd: a lost
+    await add_application(session, world, "b", world.p1, wed3, ["10"], S.WON)
+    await add_application(session, world, "c", world.p1, wed3, ["10"], S.LOST)
+    await add_application(session, world, "b", world.p1, wed10, ["10"], S.WON)
+    await add_application(session, world, "a", world.p2, wed3, ["10"], S.LOST)
+    # Wait list: W3 (P2 3rd 午前); P1 3rd 午前, P1 3rd 午後+夜間, P2 10th 午前
+    await add_entry(session, world, "a", world.p1, wed3, ["10"])
+    await add_entry(session, world, "c", world.p1, wed3, ["20", "30"])
+    await add_entry(session, world, "b", world.p2, wed10, ["10"])
+    src = source(session, database, world)
+    demand = await total(src, DEMAND, Span(FEBRUARY, date(2027, 2, 28)), world.scope)
+    # slots: P1 3rd, P1 10th, P2 3rd = 3; applications 2 + 2 + 1 = 5; contested P1's two;
+    # winning 2; wait-list joins 1 + 1 + 2 + 1 = 5
+    assert (demand[1], demand[2], demand[4], demand[5], demand[8]) == (3, 5, 2, 2, 5)
+    counts = await read_month(session, world.network, FEBRUARY, database.settings.tz)
+    # distinct groups applying: P1 a, b, c (four applications); P2 a
+    assert {r: n for r, n in counts.groups_applying.items() if r in (world.p1, world.p2)} == {
+        world.p1: 3,
+        world.p2: 1,
+    }
 
 
 async def test_a_span_across_two_months_is_their_sum(
