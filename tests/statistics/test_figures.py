@@ -267,6 +267,9 @@ async def test_heat_map_room_by_month(
     expected = [(6 / 79, 0.0), (2 / 75, 2 / 84), (2 / 70, 0 / 82), (3 / 84, 0.0)]
     assert_lines(found.values, expected)
     assert_lines([row[2:] for row in found.table.rows], expected)
+    assert found.rows[0].ja == "東海道かわさき宿交流館 第1集会室"
+    assert found.table.title == "Occupancy"
+    assert [column.key for column in found.table.columns][-2:] == ["c1", "c2"]
 
 
 async def test_heat_map_weekday_by_period(
@@ -466,3 +469,24 @@ async def test_a_grouping_a_report_has_not_is_refused_naming_group_by(
     with pytest.raises(InvalidInput) as refused:
         await table(source(session, database, world), report, WHOLE_JANUARY, (group_by,))
     assert refused.value.field == "group_by"
+    choices = refused.value.message.removeprefix("must be one of ").split(", ")
+    assert choices[:2] == ["facility", "room"]
+    assert dimension not in choices
+
+
+async def test_a_heat_map_by_a_grouping_it_has_not_is_refused_naming_by(
+    session: AsyncSession, database: Database, world: Place
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        await heat_map(source(session, database, world), WHOLE_JANUARY, "category", "month")
+    assert refused.value.field == "by"
+
+
+async def test_a_table_is_named_by_its_groupings_and_nothing_counted_is_zero(
+    session: AsyncSession, database: Database, world: Place
+) -> None:
+    src = source(session, database, world)
+    found = await table(src, OCCUPANCY, WHOLE_JANUARY, ("facility", "period"), world.scope)
+    assert found.key == "occupancy_by_facility_period"
+    # A facility that does not exist: nothing bookable, nothing booked, no rate
+    assert await total(src, OCCUPANCY, WHOLE_JANUARY, frozenset({-1})) == (0, 0, None)
