@@ -356,6 +356,7 @@ def test_the_json_document_spells_out_every_part() -> None:
             "suppressed": True,
         }
     ]
+    assert document["rows"][0]["suppressed"] is True  # a JSON true, not the CSV's 1
     columns = {c["key"]: c for c in document["columns"]}
     assert columns["suppressed"]["type"] == "boolean"
     assert columns["booked_slots"]["type"] == "integer"
