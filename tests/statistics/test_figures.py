@@ -490,3 +490,11 @@ async def test_a_table_is_named_by_its_groupings_and_nothing_counted_is_zero(
     assert found.key == "occupancy_by_facility_period"
     # A facility that does not exist: nothing bookable, nothing booked, no rate
     assert await total(src, OCCUPANCY, WHOLE_JANUARY, frozenset({-1})) == (0, 0, None)
+
+
+async def test_a_requests_source_takes_the_settings_zone_and_age(
+    session: AsyncSession, database: Database, world: Place
+) -> None:
+    settings = database.settings.model_copy(update={"statistics_max_age_seconds": 45.0})
+    found = Source.of(session, world.network, CountsCache(), settings)
+    assert (found.tz, found.max_age) == (settings.tz, 45.0)
