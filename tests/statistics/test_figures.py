@@ -428,6 +428,9 @@ async def test_february_demand_adds_up_per_room_date_and_periods(
     # winning 2; wait-list joins 1 + 1 + 2 + 1 = 5
     assert (demand[1], demand[2], demand[4], demand[5], demand[8]) == (3, 5, 2, 2, 5)
     counts = await read_month(session, world.network, FEBRUARY, database.settings.tz)
+    waiting = {room: sum(v[6] for k, v in counts.slots.items() if k[0] == room) for room in (
+        world.p1, world.p2)}  # fmt: skip
+    assert waiting == {world.p1: 1 + 2, world.p2: 1 + 1}  # wait-list joins per room
     # distinct groups applying: P1 a, b, c (four applications); P2 a
     assert {r: n for r, n in counts.groups_applying.items() if r in (world.p1, world.p2)} == {
         world.p1: 3,
