@@ -27,6 +27,7 @@ from booking.inventory.network import NetworkSnapshot, RoomInfo
 from booking.inventory.policy import first_come_opens
 from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.reservations.models import Block, Booking, BookingStatus, PaymentStatus
+from booking.statistics.span import month_end
 from booking.statistics.versions import MonthVersions, month_versions
 from booking.waitlist.models import WaitlistEntry
 
@@ -256,7 +257,7 @@ def _frame(first: date, last: date | None) -> tuple[date, date, dict[date, int]]
     """The month of `first`, the last day read, and each day's key."""
     month = first.replace(day=1)
     if last is None:
-        last = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        last = month_end(month)
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     return month, last, {day: day_key(day) for day in days}
 

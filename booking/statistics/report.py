@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from functools import cached_property
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo
@@ -32,7 +32,7 @@ from booking.statistics.counts import (
     day_type_of_key,
     read_month,
 )
-from booking.statistics.span import Span
+from booking.statistics.span import Span, month_end
 from booking.statistics.tables import Cell, Column, Name, Table
 
 Dimension = Literal[
@@ -199,7 +199,7 @@ class Source:
         """Whole months from the cache; a month the span cuts is read for its days alone."""
         whole, parts = [], []
         for month in span.months():
-            last = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+            last = month_end(month)
             first, end = max(month, span.start), min(last, span.end)
             if (first, end) == (month, last):
                 whole.append(month)

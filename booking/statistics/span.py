@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from booking.errors import InvalidInput
 from booking.inventory.calendar import EARLIEST_DAY, LATEST_DAY, usable_day
+from booking.reservations.claims_cache import months_between
 
 # Two years: a fiscal year beside the one before it, the widest comparison a report makes.
 MAX_DAYS = 731
@@ -25,11 +26,12 @@ class Span:
 
     def months(self) -> list[date]:
         """The first day of every month the span touches."""
-        months, month = [], self.start.replace(day=1)
-        while month <= self.end:
-            months.append(month)
-            month = (month + timedelta(days=32)).replace(day=1)
-        return months
+        return months_between(self.start, self.end)
+
+
+def month_end(month: date) -> date:
+    """The last day of the month that starts on `month`."""
+    return (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
 def fiscal_year_of(day: date) -> int:
