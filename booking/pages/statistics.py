@@ -51,7 +51,7 @@ from booking.statistics.span import (
     fiscal_year_of,
     span_from_query,
 )
-from booking.statistics.tables import Cell, Column, Name, Table
+from booking.statistics.tables import Cell, Name, Table
 
 # The span's messages (statistics/span.py), for the catalog: shown beside their field.
 SPAN_REASONS = (
@@ -155,12 +155,6 @@ def shown_cell(value: Cell, unit: str, texts: Texts) -> str:  # noqa: PLR0911 - 
     return str(value)
 
 
-def column_title(column: Column, texts: Texts) -> str:
-    if isinstance(column.title, Name):
-        return column.title.in_lang(texts.lang)
-    return texts.gettext(column.title)
-
-
 @dataclass(frozen=True)
 class ShownTable:
     """A table as the page shows it: captioned, its names as row headers, figures formatted."""
@@ -183,7 +177,7 @@ def shown_table(
     return ShownTable(
         id=found.key,
         caption=texts.gettext(CAPTIONS[found.key]),
-        headers=[(column_title(c, texts), c.unit != "text") for c in columns],
+        headers=[(c.title_in(texts.lang), c.unit != "text") for c in columns],
         rows=[
             [
                 (shown_cell(v, c.unit, texts), c.unit == "text")
@@ -192,7 +186,7 @@ def shown_table(
             for row in found.rows
         ],
         formulas=[
-            (column_title(c, texts), texts.gettext(c.formula))
+            (c.title_in(texts.lang), texts.gettext(c.formula))
             for c in columns
             if c.formula is not None
         ],
@@ -233,7 +227,7 @@ def heat_chart(found: Table, texts: Texts) -> Markup:
         title=texts.gettext(CAPTIONS[found.key]),
         desc=texts.gettext(DESCRIPTIONS["heat"]),
         row_labels=labels,
-        column_labels=[column_title(c, texts) for c in found.columns[width:]],
+        column_labels=[c.title_in(texts.lang) for c in found.columns[width:]],
         values=[_rates(row[width:]) for row in found.rows],
         table_id=found.key,
         no_data_label=texts.gettext("No bookable slots"),
@@ -383,7 +377,7 @@ class StatisticsPages(Controller):
         }
         context["headline"] = [
             Headline(
-                column_title(column, texts),
+                column.title_in(texts.lang),
                 shown_cell(totals[report][index], column.unit, texts),
                 texts.gettext(column.formula or ""),
             )
@@ -407,11 +401,11 @@ class StatisticsPages(Controller):
                     labels=months,
                     series=[
                         (
-                            column_title(figures.BOOKABLE_SLOTS, texts),
+                            figures.BOOKABLE_SLOTS.title_in(texts.lang),
                             _counts(_column(demand, "bookable_slots")),
                         ),
                         (
-                            column_title(figures.SLOT_APPLICATIONS, texts),
+                            figures.SLOT_APPLICATIONS.title_in(texts.lang),
                             _counts(_column(demand, "slot_applications")),
                         ),
                     ],
@@ -428,7 +422,7 @@ class StatisticsPages(Controller):
                     labels=_names(by_month, texts),
                     series=[
                         (
-                            column_title(figures.OCCUPANCY, texts),
+                            figures.OCCUPANCY.title_in(texts.lang),
                             _rates(_column(by_month, "occupancy")),
                         )
                     ],

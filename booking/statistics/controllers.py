@@ -72,15 +72,11 @@ class StatisticsRead(msgspec.Struct):
 
 def column_read(column: Column) -> ColumnRead:
     ja = translations("ja")
-    if isinstance(column.title, Name):
-        title_ja, title_en = column.title.ja, column.title.en
-    else:
-        title_ja, title_en = ja.gettext(column.title), column.title
     formula = column.formula
     return ColumnRead(
         key=column.key,
-        title_ja=title_ja,
-        title_en=title_en,
+        title_ja=column.title_in("ja"),
+        title_en=column.title_in("en"),
         unit=column.unit,
         formula_ja=ja.gettext(formula) if formula else None,
         formula_en=formula,

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from litestar import Response
 
 from booking.pages.i18n import N_, Lang, translations
-from booking.statistics.tables import Column, Name, Table, Unit
+from booking.statistics.tables import Name, Table, Unit
 from booking.web.spreadsheet import (
     PERCENT,
     RATIO,
@@ -49,7 +49,7 @@ NOTE = N_("Note")
 def table_rows(table: Table, lang: Lang) -> tuple[list[str], list[list[Cell]]]:
     """The header (column titles translated) and the rows (names in `lang`, numbers as they
     are, None where a figure has no value: written as an empty cell)."""
-    header = [_title(column, lang) for column in table.columns]
+    header = [column.title_in(lang) for column in table.columns]
     rows = [[_cell(value, lang) for value in row] for row in table.rows]
     return header, rows
 
@@ -58,7 +58,7 @@ def definitions(table: Table, lang: Lang) -> Sheet:
     """The workbook's second sheet: each figure column's title and formula, then the note."""
     gettext = translations(lang).gettext
     rows: list[list[Cell]] = [
-        [_title(column, lang), gettext(column.formula)]
+        [column.title_in(lang), gettext(column.formula)]
         for column in table.columns
         if column.formula is not None
     ]
@@ -88,13 +88,6 @@ def table_download(table: Table, lang: Lang, fmt: Format, stem: str) -> Response
             filename, title, header, rows, formats=formats, more=[definitions(table, lang)]
         )
     raise ValueError(f"not a download format: {fmt!r}")
-
-
-def _title(column: Column, lang: Lang) -> str:
-    """A column's title: a msgid translated, or a name of the data (a month) in `lang`."""
-    if isinstance(column.title, Name):
-        return column.title.in_lang(lang)
-    return translations(lang).gettext(column.title)
 
 
 def _cell(value: Cell | Name, lang: Lang) -> Cell:

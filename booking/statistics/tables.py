@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from booking.pages.i18n import Lang, translations
+
 # ratio: a mean such as 2.4 applicants a slot (a float, or None with nothing to divide)
 Unit = Literal["text", "count", "rate", "ratio", "yen"]
 
@@ -37,6 +39,12 @@ class Column:
     unit: Unit
     # The formula shown beside the figure (an English msgid); None for a name column.
     formula: str | None = None
+
+    def title_in(self, lang: Lang) -> str:
+        """The title in `lang`: a msgid translated, or a name of the data in that language."""
+        if isinstance(self.title, Name):
+            return self.title.in_lang(lang)
+        return translations(lang).gettext(self.title)
 
 
 @dataclass(frozen=True, slots=True)
