@@ -30,7 +30,29 @@ class Settings(BaseSettings):
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
         default="info", description="Server log level; below info, requests are not logged."
     )
-    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_size: int = Field(default=10, ge=1, le=1000)
+
+    # Past one process (issue 20). `booking serve` runs this many server processes on one
+    # port; each has its own pool of db_pool_size connections.
+    workers: int = Field(default=1, ge=1, le=64, description="Server processes (booking serve).")
+    # An optional PostgreSQL streaming replica for reads that may lag a little (availability,
+    # feeds, public pages). A person's own pages and every write use the primary; a replica
+    # that is down or further behind than read_max_lag_seconds is not used.
+    database_read_url: str | None = Field(
+        default=None, description="PostgreSQL replica URL for public reads (unset: none)."
+    )
+    read_max_lag_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Overload: a process answers 503 with Retry-After at once when this many requests are
+    # already in flight, or when no database connection comes free within the timeout,
+    # instead of letting every request's latency grow without bound.
+    max_requests_in_flight: int = Field(default=100, ge=1, le=100_000)
+    db_pool_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    # Logs: "json" writes one JSON object a line (with the request id) for a log collector.
+    log_format: Literal["text", "json"] = Field(default="text", description="text or json")
+    # Who may read /metrics (Prometheus): these addresses or networks, comma-separated.
+    metrics_networks: str = Field(
+        default="127.0.0.1,::1", description="Addresses or networks allowed to read /metrics."
+    )
 
     # Links in mails point here: the address people use to reach the site.
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL for links.")
@@ -114,7 +136,7 @@ class Settings(BaseSettings):
         "(0: every request checks the database).",
     )
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_read_url")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
@@ -125,7 +147,7 @@ class Settings(BaseSettings):
         ZoneInfo(value)  # raises for an unknown zone
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_networks")
     @classmethod
     def _networks(cls, value: str) -> str:
         parse_networks(value)  # raises, naming the bad entry
