@@ -6,8 +6,12 @@ A fresh database with the bundled network and 200 active groups (each with an AP
 `booking serve` process, the clients in this process. In the same run:
 1. the baseline: `pgbench -N` (the simple-update TPC-B variant) on its own database, 8 clients;
 2. uncontended bookings: every open (room, date, period) of the halls, each booked once,
-   N requests with several in flight: bookings/s, client and server-side (Server-Timing) p50
-   and p95, and the ratio to pgbench's TPS;
+   N requests with several in flight, against the floor (issue 20): the cheapest booking this
+   stack can do (../shared/tools/perf/floor_app.py: one POST, one guarded INSERT, Litestar +
+   asyncpg + uvicorn) served beside `booking serve`, driven by the same httpx client at the
+   same concurrency, in interleaved rounds (floor, booking, booking, floor, ...) so that load
+   from elsewhere on the machine falls on both alike. Bookings/s of both and their ratio,
+   client and server-side (Server-Timing) p50 and p95, and the ratio to pgbench's TPS;
 3. hot-slot contention: 50 clients on 10 slots, 1,000 attempts: the statuses (only 201 and
    409 are acceptable) and the attempts/s.
 """
@@ -34,6 +38,7 @@ from sqlalchemy.engine import make_url
 from booking.accounts.secrets import digest, new_secret
 
 ROOT = Path(__file__).resolve().parents[1]
+FLOOR_APP = ROOT.parent / "shared" / "tools" / "perf" / "floor_app.py"
 GROUPS = 200
 
 
@@ -158,46 +163,113 @@ def payload(group_id: int, slot: tuple[int, str, str]) -> dict[str, object]:
     }
 
 
+# One request of a run: (url, JSON body, headers).
+Call = tuple[str, dict[str, object], dict[str, str]]
+
+
+class Run:
+    """What one side (the floor or the booking path) saw, summed over the rounds."""
+
+    def __init__(self) -> None:
+        self.client_ms: list[float] = []
+        self.server_ms: list[float] = []
+        self.statuses: Counter[int] = Counter()
+        self.seconds = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.statuses[201] / self.seconds if self.seconds else 0.0
+
+    def row(self, name: str, c: int) -> str:
+        server = (
+            f"{percentile(self.server_ms, 0.5):.1f} | {percentile(self.server_ms, 0.95):.1f}"
+            if self.server_ms
+            else "– | –"
+        )
+        return (
+            f"| {name} | {self.statuses[201]} | {c} | {self.rate:.0f} | "
+            f"{percentile(self.client_ms, 0.5):.1f} | {percentile(self.client_ms, 0.95):.1f} | "
+            f"{server} |"
+        )
+
+
+async def drive(client: httpx.AsyncClient, calls: list[Call], c: int, run: Run) -> None:
+    """Send the calls with `c` in flight, adding what was seen to `run`."""
+    queue = list(reversed(calls))
+
+    async def worker() -> None:
+        while queue:
+            url, body, headers = queue.pop()
+            began = time.perf_counter()
+            response = await client.post(url, json=body, headers=headers)
+            run.client_ms.append((time.perf_counter() - began) * 1000)
+            if timing := response.headers.get("server-timing"):
+                run.server_ms.append(float(timing.split("dur=")[1]))
+            run.statuses[response.status_code] += 1
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(c)))
+    run.seconds += time.perf_counter() - began
+
+
+PERIOD_NUMBERS: dict[str, int] = {}
+
+
+def floor_body(group_id: int, slot: tuple[int, str, str]) -> dict[str, object]:
+    """The floor's booking of the same slot: its (unit, day, period) as integers."""
+    room_id, day, period = slot
+    return {
+        "unit": room_id,
+        "day": date.fromisoformat(day).toordinal(),
+        "period": PERIOD_NUMBERS.setdefault(period, len(PERIOD_NUMBERS)),
+        "group": group_id,
+    }
+
+
 async def uncontended(
-    base: str, groups: list[tuple[int, str]], slots: list[tuple[int, str, str]], n: int, c: int
+    base: str,
+    floor: str,
+    groups: list[tuple[int, str]],
+    slots: list[tuple[int, str, str]],
+    n: int,
+    c: int,
+    rounds: int,
 ) -> float:
     random.Random(4).shuffle(slots)
-    queue = list(enumerate(slots[:n]))
-    client_ms: list[float] = []
-    server_ms: list[float] = []
-    statuses: Counter[int] = Counter()
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-
-        async def worker() -> None:
-            while queue:
-                i, slot = queue.pop()
-                group_id, token = groups[i % len(groups)]
-                began = time.perf_counter()
-                response = await client.post(
-                    "/api/v1/bookings",
-                    json=payload(group_id, slot),
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-                client_ms.append((time.perf_counter() - began) * 1000)
-                server_ms.append(float(response.headers["server-timing"].split("dur=")[1]))
-                statuses[response.status_code] += 1
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(c)))
-        elapsed = time.perf_counter() - began
-    rate = statuses[201] / elapsed
-    print(f"statuses: {dict(statuses)}")
+    booking_calls: list[Call] = []
+    floor_calls: list[Call] = []
+    for i, slot in enumerate(slots[:n]):
+        group_id, token = groups[i % len(groups)]
+        headers = {"Authorization": f"Bearer {token}"}
+        booking_calls.append((f"{base}/api/v1/bookings", payload(group_id, slot), headers))
+        floor_calls.append((f"{floor}/book", floor_body(group_id, slot), headers))
+    booking, floor_run = Run(), Run()
+    size = -(-len(booking_calls) // rounds)
+    async with httpx.AsyncClient(timeout=60) as client:
+        # A few warm-up requests on each side (connections, first-call caches), not counted.
+        await drive(
+            client,
+            [(u, {**b, "unit": -1 - i}, h) for i, (u, b, h) in enumerate(floor_calls[:c])],
+            c,
+            Run(),
+        )
+        for r in range(rounds):
+            sides = [(floor_calls, floor_run), (booking_calls, booking)]
+            for calls, run in sides if r % 2 == 0 else reversed(sides):
+                await drive(client, calls[r * size : (r + 1) * size], c, run)
+    print(f"statuses: booking {dict(booking.statuses)}, floor {dict(floor_run.statuses)}")
     print(
-        "| bookings | in flight | bookings/s | client p50 ms | client p95 ms |"
+        "| server | bookings | in flight | bookings/s | client p50 ms | client p95 ms |"
         " server p50 ms | server p95 ms |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(floor_run.row("floor", c))
+    print(booking.row("booking", c))
     print(
-        f"| {statuses[201]} | {c} | {rate:.0f} | {percentile(client_ms, 0.5):.1f} | "
-        f"{percentile(client_ms, 0.95):.1f} | {percentile(server_ms, 0.5):.1f} | "
-        f"{percentile(server_ms, 0.95):.1f} |"
+        f"booking / floor: {booking.rate / floor_run.rate:.2f} "
+        f"({rounds} interleaved rounds of {size})"
     )
-    return rate
+    return booking.rate
 
 
 async def contended(
@@ -239,10 +311,16 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--hot-attempts", type=int, default=1000)
     parser.add_argument("--port", type=int, default=8767)
+    parser.add_argument("--floor-port", type=int, default=8768)
+    parser.add_argument("--floor-app", type=Path, default=FLOOR_APP)
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved floor/booking rounds")
+    parser.add_argument("--skip-pgbench", action="store_true")
+    parser.add_argument("--skip-hot", action="store_true")
     args = parser.parse_args()
 
-    tps = pgbench(args.url, 8, 15)
-    print(f"pgbench -N, 8 clients, 15 s: {tps:.0f} TPS")
+    tps = 0.0 if args.skip_pgbench else pgbench(args.url, 8, 15)
+    if tps:
+        print(f"pgbench -N, 8 clients, 15 s: {tps:.0f} TPS")
 
     env = {**os.environ, "BOOKING_DATABASE_URL": args.url, "BOOKING_LOG_LEVEL": "warning"}
     await recreate(args.url)
@@ -264,25 +342,50 @@ async def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    floor_url = make_url(args.url).set(drivername="postgresql", database="booking_bench_floor")
+    await recreate(floor_url.render_as_string(hide_password=False))
+    floor_server = subprocess.Popen(
+        [
+            sys.executable,
+            str(args.floor_app),
+            str(args.floor_port),
+            floor_url.render_as_string(hide_password=False),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{args.port}"
+    floor = f"http://127.0.0.1:{args.floor_port}"
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-            for _ in range(300):
-                try:
-                    if (await client.get("/ready")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2)
+        async with httpx.AsyncClient(timeout=60) as client:
+            await wait_for(client, f"{base}/ready", 200)
+            await wait_for(client, f"{floor}/book", 405)  # up: GET is not its method
+            client.base_url = httpx.URL(base)
             slots = await open_slots(client)
         print(f"open hall slots in the next ~90 days: {len(slots)}")
         hot, rest = slots[:10], slots[10:]
-        rate = await uncontended(base, groups, rest, args.bookings, args.concurrency)
-        print(f"ratio to pgbench -N: {rate / tps:.2f}")
-        await contended(base, groups, hot, args.hot_attempts)
+        rate = await uncontended(
+            base, floor, groups, rest, args.bookings, args.concurrency, args.rounds
+        )
+        if tps:
+            print(f"ratio to pgbench -N: {rate / tps:.3f}")
+        if not args.skip_hot:
+            await contended(base, groups, hot, args.hot_attempts)
     finally:
-        server.terminate()
-        server.wait()
+        for process in (server, floor_server):
+            process.terminate()
+            process.wait()
+
+
+async def wait_for(client: httpx.AsyncClient, url: str, status: int) -> None:
+    for _ in range(300):
+        try:
+            if (await client.get(url)).status_code == status:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.2)
+    raise SystemExit(f"{url} did not come up")
 
 
 if __name__ == "__main__":
