@@ -114,7 +114,7 @@ def serve(host: str | None, port: int | None) -> None:
         _load_or_exit(settings, _data_path(None, settings))
     app = create_app(settings)
     if settings.mail_backend != "smtp":  # the quick start: links readable without a worker
-        from booking.notifications.worker import LocalDelivery  # noqa: PLC0415
+        from booking.notifications.delivery import LocalDelivery  # noqa: PLC0415
 
         delivery = LocalDelivery(settings, SystemClock())
         app.on_startup.append(delivery.start)
@@ -332,14 +332,31 @@ def users_create_manager(
     _create_staff(email, name, StaffRole.MANAGER, facility, password_stdin)
 
 
-@main.command()
-@click.option("--once", is_flag=True, help="Deliver what is due now, then exit")
-def worker(once: bool) -> None:
-    """Deliver the outbox's mails over SMTP until stopped (SIGTERM, Ctrl-C)."""
-    from booking.notifications.worker import run_worker  # noqa: PLC0415
+@main.group(invoke_without_command=True)
+@click.option("--once", is_flag=True, help="Run what is due now, then exit")
+@click.pass_context
+def worker(context: click.Context, once: bool) -> None:
+    """Run the scheduled jobs (mail, holds, the lottery, reminders, purges) until stopped
+    (SIGTERM, Ctrl-C); booking/jobs/schedule.py lists them. `worker status`: their last runs."""
+    if context.invoked_subcommand is not None:
+        return
+    from booking.jobs.worker import run_worker  # noqa: PLC0415
 
     report = asyncio.run(run_worker(_existing(), SystemClock(), once=once))
     click.echo(f"sent {report.sent}, to retry {report.retried}, dead {report.dead}")
+    if report.failed:  # logged with their tracebacks; `booking worker status` shows them too
+        click.echo(f"failed: {', '.join(report.failed)}", err=True)
+        sys.exit(1)
+
+
+@worker.command("status")
+def worker_status() -> None:
+    """Each job: its schedule, last run, result, how overdue it is, its last error."""
+    from booking.jobs.status import show  # noqa: PLC0415
+
+    settings = _existing()
+    lines = asyncio.run(_in_transaction(settings, lambda s: show(s, SystemClock(), settings)))
+    click.echo("\n".join(lines))
 
 
 @main.group()
@@ -361,7 +378,7 @@ async def _in_transaction(settings: Settings, work: Any) -> Any:
 @outbox.command("status")
 def outbox_status() -> None:
     """Messages by status: pending, sent, dead."""
-    from booking.notifications.worker import outbox_counts  # noqa: PLC0415
+    from booking.notifications.delivery import outbox_counts  # noqa: PLC0415
 
     counts = asyncio.run(_in_transaction(_existing(), outbox_counts))
     click.echo("  ".join(f"{status}: {count}" for status, count in counts.items()))
@@ -372,7 +389,7 @@ def outbox_status() -> None:
 @click.option("--all-dead", is_flag=True, help="Requeue every dead message")
 def outbox_requeue(message_id: int | None, all_dead: bool) -> None:
     """Give a dead message (or --all-dead) a fresh set of attempts."""
-    from booking.notifications.worker import requeue  # noqa: PLC0415
+    from booking.notifications.delivery import requeue  # noqa: PLC0415
 
     if (message_id is None) == (not all_dead):
         raise click.UsageError("give a MESSAGE_ID or --all-dead, not both")

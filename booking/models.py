@@ -30,6 +30,7 @@ from booking.inventory.models import (
     Unit,
     Ward,
 )
+from booking.jobs.models import JobRun
 from booking.lottery.models import LotteryApplication, LotteryCycle, LotteryDraw
 from booking.notifications.models import OutboxMessage
 from booking.reservations.models import (
@@ -60,6 +61,7 @@ __all__ = [
     "Group",
     "IdempotentRequest",
     "InventoryRevision",
+    "JobRun",
     "LoginThrottle",
     "LotteryApplication",
     "LotteryCycle",

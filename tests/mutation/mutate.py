@@ -78,7 +78,8 @@ GROUPS: dict[str, list[str]] = {
         "booking/waitlist/offers.py",
     ],
     "reminders": [
-        "booking/notifications/reminders.py",
+        "booking/reservations/reminders.py",
+        "booking/accounts/renewal_reminders.py",
         "booking/accounts/standing.py",
     ],
     "statistics": [

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from booking.clock import FrozenClock
-from booking.notifications.worker import run_worker
+from booking.jobs.worker import run_worker
 from tests.helpers import jst
 from tests.waitlist.test_races import GROUPS, Line, committed, line
 

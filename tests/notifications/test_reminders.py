@@ -14,17 +14,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.accounts.models import Group, GroupStatus
+from booking.accounts.renewal_reminders import remind_renewals
 from booking.audit.models import AuditEvent
 from booking.clock import FrozenClock
 from booking.inventory.network import SnapshotCache
 from booking.lottery.drawing import run_due_draws
 from booking.notifications.booking_mail import HOW_TO_PAY_EN, HOW_TO_PAY_JA, booking_context
+from booking.notifications.delivery import deliver_due
 from booking.notifications.models import OutboxMessage
 from booking.notifications.outbox import render
-from booking.notifications.reminders import remind_renewals, remind_use_dates
-from booking.notifications.worker import deliver_due
 from booking.reservations.holds import expire_holds
 from booking.reservations.models import Booking, BookingStatus, PaymentStatus
+from booking.reservations.reminders import remind_use_dates
 from tests.conftest import Database
 from tests.helpers import jst
 from tests.lottery.test_cycle import application, login

@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from booking.clock import FrozenClock, SystemClock
 from booking.db import migrate
 from booking.db.engine import create_engine, create_sessionmaker
+from booking.notifications.delivery import LocalDelivery, backoff, deliver_due, requeue
 from booking.notifications.models import OutboxMessage, OutboxStatus
 from booking.notifications.outbox import enqueue, render
-from booking.notifications.worker import LocalDelivery, backoff, deliver_due, requeue
 from booking.settings import Settings
 from tests.conftest import FAST_HASHING, Database, in_thread
 from tests.people import World

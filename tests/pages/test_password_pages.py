@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from booking.accounts.auth import CSRF_FORM_FIELD
 from booking.accounts.registrations import REGISTRATIONS_PER_ADDRESS
 from booking.clock import FrozenClock
+from booking.notifications.delivery import deliver_due
 from booking.notifications.models import OutboxMessage
-from booking.notifications.worker import deliver_due
 from tests.conftest import Database
 from tests.notifications.test_worker import (  # noqa: F401 - the fixture, used by name
     Mailbox,

@@ -33,7 +33,7 @@ from booking.clock import FrozenClock
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.errors import BookingError, Conflict
 from booking.inventory.network import NetworkSnapshot, SnapshotCache
-from booking.notifications.worker import run_worker
+from booking.jobs.worker import run_worker
 from booking.reservations import changes
 from booking.reservations.bookings import BookingRequest, book
 from booking.reservations.consistency import check
@@ -357,7 +357,7 @@ async def test_an_acceptance_waits_for_the_worker_and_finds_the_offer_expired(li
 
 
 async def test_the_worker_loop_expires_offers_and_hands_them_on(line: Line, tmp_path: Path) -> None:
-    """`booking worker` runs the wait list's pass beside the holds' (notifications/worker.py):
+    """`booking worker` runs the wait list's pass beside the holds' (jobs/schedule.py):
     one pass at the deadline expires the offer and offers the slot to the next in line."""
     offer, next_in_line = await offered(line, ["30"])
     settings = line.settings.model_copy(

@@ -1,8 +1,7 @@
-"""`booking worker`: deliver the outbox over SMTP, with retries and a dead-letter state; release
-lapsed holds (telling their groups) and remind of expiring ones; remind groups two days before
-each use date and when their registration is due for renewal (notifications/reminders.py);
-expire wait-list offers (handing their slots on), remind of them and close lines past their
-date's online deadline; purge expired sessions.
+"""Mail delivery: send the outbox over SMTP (or print or file it, BOOKING_MAIL_BACKEND), with
+retries and a dead-letter state; `booking serve`'s own delivery of printed or filed mail
+(LocalDelivery); the counts and requeue behind `booking outbox`. `booking worker` calls
+deliver_due as its `deliver_mail` job (booking/jobs/schedule.py says what runs when).
 
 Each pass leases due messages in one short transaction (FOR UPDATE SKIP LOCKED on
 PostgreSQL, so several workers share the work; SQLite has one writer anyway), sends them with
@@ -17,7 +16,6 @@ import asyncio
 import contextlib
 import copy
 import logging
-import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,26 +27,14 @@ import aiosmtplib
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from booking.accounts import registrations
-from booking.accounts.sessions import purge_expired
-from booking.clock import Clock, local_now
+from booking.clock import Clock
 from booking.db.engine import create_engine, create_sessionmaker
-from booking.inventory.network import SnapshotCache
-from booking.lottery.drawing import lottery_pass
 from booking.notifications.models import OutboxMessage, OutboxStatus
-from booking.notifications.reminders import remind_renewals, remind_use_dates
-from booking.reservations.holds import expire_holds, remind_holds
 from booking.settings import Settings
-from booking.statistics.versions import prune_at_night
-from booking.waitlist.offers import waitlist_pass
 
-log = logging.getLogger("booking.worker")
+log = logging.getLogger("booking.mail")
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=6)
-PURGE_EVERY = timedelta(hours=1)  # expired sessions, password links, the statistics log
-# Use-date and renewal reminders: due by the day, so a pass every few minutes is on time
-# and spares the database a query of bookings on each poll.
-REMIND_EVERY = timedelta(minutes=5)
 
 
 @dataclass
@@ -233,57 +219,6 @@ def _failure(
         "last_error": error[:2000],
         "next_attempt_at": clock.now() + backoff(message.attempts),
     }
-
-
-async def run_worker(
-    settings: Settings, clock: Clock, *, once: bool = False, stop: asyncio.Event | None = None
-) -> DeliveryReport:
-    """Deliver until stopped (SIGINT/SIGTERM when run as a command), or one drain if `once`."""
-    stop = stop or asyncio.Event()
-    if not once:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-    if settings.mail_backend != "smtp":
-        log.warning("mail is not sent: BOOKING_MAIL_BACKEND=%s", settings.mail_backend)
-    engine = create_engine(settings)
-    total = DeliveryReport()
-    try:
-        sessionmaker = create_sessionmaker(engine)
-        snapshots = SnapshotCache()
-        purged_at = reminded_at = None
-        while not stop.is_set():
-            # Holds lapse on the minute: release them (and remind the day before) every pass;
-            # the lottery draws when its time comes, then reminds and lapses unconfirmed wins.
-            await expire_holds(sessionmaker, clock, settings, snapshots)
-            # Wait-list offers lapse on the minute too: the slot goes to the next in line.
-            await waitlist_pass(sessionmaker, clock, settings, snapshots)
-            await remind_holds(sessionmaker, clock, settings)
-            await lottery_pass(sessionmaker, clock, settings, snapshots)
-            if reminded_at is None or clock.now() - reminded_at >= REMIND_EVERY:
-                # Two days before each use date, and a registration due for renewal.
-                await remind_use_dates(sessionmaker, clock, settings, snapshots)
-                await remind_renewals(sessionmaker, clock, settings)
-                reminded_at = clock.now()
-            if purged_at is None or clock.now() - purged_at >= PURGE_EVERY:
-                async with sessionmaker.begin() as session:
-                    await purge_expired(session, clock, settings)
-                    await registrations.purge(session, clock)
-                    await prune_at_night(session, local_now(clock, settings.tz))
-                purged_at = clock.now()
-            report = await deliver_due(sessionmaker, clock, settings)
-            total.sent += report.sent
-            total.retried += report.retried
-            total.dead += report.dead
-            if report.handled:
-                continue  # more may be due
-            if once:
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=settings.worker_poll_seconds)
-    finally:
-        await engine.dispose()
-    return total
 
 
 class LocalDelivery:
