@@ -67,6 +67,9 @@ from booking.waitlist.controllers import WaitlistController
 from booking.web.content_type import require_json_body
 from booking.web.errors import EXCEPTION_HANDLERS
 from booking.web.headers import response_headers
+from booking.web.metrics import STATE_KEY as METRICS
+from booking.web.metrics import Metrics, metrics_endpoint, watch_pool
+from booking.web.observe import observe
 from booking.web.openapi import TimeOfDaySchema, api_docs_assets_router, openapi_config
 from booking.web.path_ids import ids_in_range
 from booking.web.proxies import trusted_proxies_middleware
@@ -115,6 +118,7 @@ def create_app(
     """Build the app. Tests pass their own clock and a sessionmaker bound to their transaction."""
     settings = settings or load_settings()
     state = State({"settings": settings, **_serving(clock or SystemClock(), sessionmaker)})
+    state[METRICS] = Metrics()
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncGenerator[None, None]:
@@ -122,6 +126,7 @@ def create_app(
             yield
             return
         engine = create_engine(settings)
+        watch_pool(app.state[METRICS], engine)
         app.state.sessionmaker = create_sessionmaker(engine)
         stop = asyncio.Event()
         warming = (
@@ -139,10 +144,11 @@ def create_app(
                     await warming
             await engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             ready,
+            metrics_endpoint,
             WardController,
             FacilityController,
             RoomController,
@@ -207,3 +213,6 @@ def create_app(
         plugins=[TimeOfDaySchema()],
         debug=settings.debug,
     )
+    # Every request, routed or not: its X-Request-ID, counted and timed for /metrics.
+    observe(app, state[METRICS], settings.trusted_networks)
+    return app

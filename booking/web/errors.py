@@ -38,6 +38,7 @@ from booking.errors import (
 )
 from booking.web.fields import CONTROL_REASON, MULTI_LINE, MULTI_LINE_CONTROL_REASON, ONE_LINE
 from booking.web.redaction import redact
+from booking.web.request_id import current_request_id
 
 log = logging.getLogger("booking.web")
 # msgspec's words for a text field's pattern, in a person's words instead of the regex
@@ -163,7 +164,10 @@ def database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
 
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.error("unhandled error on %s %s", request.method, redact(request.url.path), exc_info=exc)
-    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "an unexpected error occurred", "internal")
+    response = problem(HTTP_500_INTERNAL_SERVER_ERROR, "an unexpected error occurred", "internal")
+    # What the user quotes to the operator, who finds the log line (and its traceback) by it.
+    response.content["request_id"] = current_request_id()
+    return response
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

@@ -35,6 +35,11 @@ def _trusted(address: _Address | None, networks: Sequence[IPNetwork]) -> bool:
     return address is not None and any(address in network for network in networks)
 
 
+def is_trusted(host: str | None, networks: Sequence[IPNetwork]) -> bool:
+    """Whether an address (a peer's, or a client's found behind proxies) is in the networks."""
+    return _trusted(_address(host or ""), networks)
+
+
 def client_of(
     peer: str | None, forwarded_for: Sequence[str], networks: Sequence[IPNetwork]
 ) -> str | None:
