@@ -34,6 +34,7 @@ COMMANDS = [
     ["users", "create-admin"],
     ["users", "create-manager"],
     ["worker"],
+    ["worker", "status"],
     ["outbox"],
     ["outbox", "status"],
     ["outbox", "requeue"],
@@ -351,6 +352,7 @@ NEEDS_A_DATABASE = [
     ["lottery", "draw", "--cycle", "2027-08"],
     ["lottery", "verify", "--cycle", "2027-08"],
     ["worker", "--once"],
+    ["worker", "status"],
     ["facilities", "load"],
 ]
 
