@@ -1,6 +1,7 @@
-"""The database's share of /metrics, read once per scrape in one statement: mail waiting and
-dead in the outbox, the lottery's open cycles (applications by status, draws done) and the
-wait lists (waiting, offered).
+"""The database's share of /metrics, read once per scrape: mail waiting and dead in the
+outbox, the lottery's open cycles (applications by status, draws done) and the wait lists
+(waiting, offered) in one statement; how far each worker job is overdue (booking/jobs/runs.py,
+one more on a table of ~10 rows).
 
 Each count runs on an index over a bounded set (pending and dead mail, not the sent history;
 use months from this month on, not past years; live wait-list entries through their partial
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from booking.clock import Clock, local_now
 from booking.db.engine import SQLITE_BEGIN
+from booking.jobs.runs import job_lag
 from booking.lottery.models import LotteryApplication, LotteryDraw
 from booking.notifications.models import OutboxMessage, OutboxStatus
 from booking.settings import Settings
@@ -102,7 +104,10 @@ async def read_database_gauges(
     try:
         async with asyncio.timeout(READ_TIMEOUT_SECONDS), sessionmaker() as session:
             await _read_only(session)
-            return await read_counts(session, first_open_month)
+            gauges = await read_counts(session, first_open_month)
+            poll = settings.worker_poll_seconds
+            gauges.job_lag = await job_lag(session, clock, poll_seconds=poll)
+            return gauges
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         log.warning("/metrics: the database's counts were not read: %s", type(exc).__name__)
         return None

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from booking.app import create_app
 from booking.clock import FrozenClock
 from booking.inventory.models import Room
+from booking.jobs.models import JobRun
+from booking.jobs.schedule import JOBS
 from booking.lottery.models import ApplicationStatus, LotteryApplication, LotteryDraw
 from booking.notifications.models import OutboxMessage, OutboxStatus
 from booking.settings import Settings
@@ -254,3 +256,31 @@ async def test_an_absent_database_leaves_the_processes_figures(tmp_path: Path) -
     assert value(text, "booking_database_up") == 0
     assert count(text, REQUESTS, method="GET", route="/health", status="200") == 1
     assert value(text, "booking_outbox_queued") is None
+
+
+async def test_each_worker_jobs_lag_is_a_gauge(
+    client: httpx.AsyncClient, session: AsyncSession, clock: FrozenClock
+) -> None:
+    """Every job of the schedule is named; one whose last success is 3 hours old with an
+    hourly interval is 2 hours late, one that ran a second ago is on time."""
+    session.add_all(
+        [
+            JobRun(
+                job="purge_sessions",
+                first_seen_at=clock.now() - timedelta(days=1),
+                last_succeeded_at=clock.now() - timedelta(hours=3),
+            ),
+            JobRun(
+                job="expire_holds",
+                first_seen_at=clock.now() - timedelta(days=1),
+                last_succeeded_at=clock.now() - timedelta(seconds=1),
+            ),
+        ]
+    )
+    await session.commit()
+    text = await scrape(client)
+    lag = "booking_worker_job_lag_seconds"
+    assert value(text, lag, job="purge_sessions") == 2 * 3600
+    assert value(text, lag, job="expire_holds") == 0
+    named = {dict(labels)["job"] for (name, labels) in series(text) if name == lag}
+    assert named == {job.name for job in JOBS}
