@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from booking.db.backup import BackupError, Contents, refuse_non_empty, refuse_unknown
@@ -147,6 +148,9 @@ async def pg_backup(settings: Settings, partial: Path) -> Contents:
                     ],
                     env,
                 )
+    except (OSError, DBAPIError) as exc:
+        said = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise BackupError(f"the backup of {describe(settings)} failed: {said[0]}") from None
     finally:
         await engine.dispose()
     return contents
