@@ -175,10 +175,15 @@ class Run:
         self.server_ms: list[float] = []
         self.statuses: Counter[int] = Counter()
         self.seconds = 0.0
+        self.cpu_seconds = 0.0  # the server process's, user and system
 
     @property
     def rate(self) -> float:
         return self.statuses[201] / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu_seconds * 1000 / max(1, sum(self.statuses.values()))
 
     def row(self, name: str, c: int) -> str:
         server = (
@@ -189,13 +194,25 @@ class Run:
         return (
             f"| {name} | {self.statuses[201]} | {c} | {self.rate:.0f} | "
             f"{percentile(self.client_ms, 0.5):.1f} | {percentile(self.client_ms, 0.95):.1f} | "
-            f"{server} |"
+            f"{server} | {self.cpu_ms:.2f} |"
         )
 
 
-async def drive(client: httpx.AsyncClient, calls: list[Call], c: int, run: Run) -> None:
-    """Send the calls with `c` in flight, adding what was seen to `run`."""
+def cpu_seconds(pid: int | None) -> float:
+    """A process's CPU time so far (Linux): steadier than rates on a machine that others load."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def drive(
+    client: httpx.AsyncClient, calls: list[Call], c: int, run: Run, pid: int | None = None
+) -> None:
+    """Send the calls with `c` in flight, adding what was seen to `run` (and the CPU time
+    the server `pid` spent meanwhile)."""
     queue = list(reversed(calls))
+    cpu = cpu_seconds(pid)
 
     async def worker() -> None:
         while queue:
@@ -210,6 +227,7 @@ async def drive(client: httpx.AsyncClient, calls: list[Call], c: int, run: Run) 
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(c)))
     run.seconds += time.perf_counter() - began
+    run.cpu_seconds += cpu_seconds(pid) - cpu
 
 
 PERIOD_NUMBERS: dict[str, int] = {}
@@ -226,9 +244,10 @@ def floor_body(group_id: int, slot: tuple[int, str, str]) -> dict[str, object]:
     }
 
 
-async def uncontended(
+async def uncontended(  # noqa: PLR0917 - the two servers, their processes, the run's shape
     base: str,
     floor: str,
+    pids: tuple[int, int],
     groups: list[tuple[int, str]],
     slots: list[tuple[int, str, str]],
     n: int,
@@ -254,15 +273,15 @@ async def uncontended(
             Run(),
         )
         for r in range(rounds):
-            sides = [(floor_calls, floor_run), (booking_calls, booking)]
-            for calls, run in sides if r % 2 == 0 else reversed(sides):
-                await drive(client, calls[r * size : (r + 1) * size], c, run)
+            sides = [(floor_calls, floor_run, pids[1]), (booking_calls, booking, pids[0])]
+            for calls, run, pid in sides if r % 2 == 0 else reversed(sides):
+                await drive(client, calls[r * size : (r + 1) * size], c, run, pid)
     print(f"statuses: booking {dict(booking.statuses)}, floor {dict(floor_run.statuses)}")
     print(
         "| server | bookings | in flight | bookings/s | client p50 ms | client p95 ms |"
-        " server p50 ms | server p95 ms |"
+        " server p50 ms | server p95 ms | server CPU ms per request |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(floor_run.row("floor", c))
     print(booking.row("booking", c))
     print(
@@ -365,7 +384,14 @@ async def main() -> None:
         print(f"open hall slots in the next ~90 days: {len(slots)}")
         hot, rest = slots[:10], slots[10:]
         rate = await uncontended(
-            base, floor, groups, rest, args.bookings, args.concurrency, args.rounds
+            base,
+            floor,
+            (server.pid, floor_server.pid),
+            groups,
+            rest,
+            args.bookings,
+            args.concurrency,
+            args.rounds,
         )
         if tps:
             print(f"ratio to pgbench -N: {rate / tps:.3f}")
