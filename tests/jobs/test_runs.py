@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,11 +19,12 @@ from sqlalchemy import select, text
 
 from booking.clock import FrozenClock
 from booking.db.engine import create_engine, create_sessionmaker
+from booking.inventory.network import SnapshotCache
 from booking.jobs.models import JobRun
-from booking.jobs.runs import job_lag, register
-from booking.jobs.schedule import JOBS
+from booking.jobs.runs import job_lag
+from booking.jobs.schedule import JOBS, Context
 from booking.jobs.status import show
-from booking.jobs.worker import run_worker
+from booking.jobs.worker import WorkerReport, run_pass, run_worker
 from booking.notifications.outbox import enqueue
 from booking.settings import Settings
 from tests.conftest import committed_database
@@ -112,6 +113,28 @@ async def test_a_pass_runs_every_job_of_the_table_and_records_each(settings: Set
     assert await lags(settings, clock) == dict.fromkeys(NAMES, 0.0)
 
 
+async def test_a_job_runs_again_only_when_its_interval_has_gone_by(settings: Settings) -> None:
+    """One worker's passes (run_pass, as its loop runs them) a minute apart, then past each
+    interval."""
+    clock = FrozenClock(START)
+    engine = create_engine(settings)
+    finished: list[dict[str, object]] = []
+    try:
+        context = Context(create_sessionmaker(engine), clock, settings, SnapshotCache())
+        last: dict[str, datetime] = {}
+        for step in (timedelta(minutes=1), timedelta(minutes=4), timedelta(minutes=55), None):
+            await run_pass(context, JOBS, last, WorkerReport())
+            finished.append({n: r.last_finished_at for n, r in (await runs(settings)).items()})
+            if step:
+                clock.advance(step)
+    finally:
+        await engine.dispose()
+    minute, five, hour = START + timedelta(minutes=1), START + timedelta(minutes=5), clock.now()
+    assert [f["lottery"] for f in finished] == [START, minute, five, hour]
+    assert [f["remind_use_dates"] for f in finished] == [START, START, five, hour]
+    assert [f["purge_sessions"] for f in finished] == [START, START, START, hour]
+
+
 async def test_a_failing_job_records_its_error_and_the_others_still_run(
     settings: Settings,
 ) -> None:
@@ -169,11 +192,10 @@ async def test_a_job_never_run_is_overdue_from_when_a_worker_first_listed_it(
     settings: Settings,
 ) -> None:
     clock = FrozenClock(START)
-    engine = create_engine(settings)
-    try:
-        await register(create_sessionmaker(engine), clock, JOBS)  # a worker started, then hung
-    finally:
-        await engine.dispose()
+    stopped = asyncio.Event()
+    stopped.set()  # a worker that started and was stopped (or hung) before its first pass
+    await run_worker(settings, clock, once=True, stop=stopped)
+    assert {row.last_finished_at for row in (await runs(settings)).values()} == {None}
     clock.advance(timedelta(hours=1))
     lag = await lags(settings, clock)
     assert lag["deliver_mail"] == 3600 - 5
