@@ -8,11 +8,13 @@ from typing import Any
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
 from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from booking.clock import Clock
 from booking.db.engine import SQLITE_BEGIN
+from booking.db.replica import Replica
 from booking.errors import BookingError
 from booking.inventory.network import NetworkSnapshot, SnapshotCache
 from booking.reservations.claims_cache import ClaimsCache
@@ -23,6 +25,8 @@ from booking.statistics.counts import CountsCache
 # Providers never raise: when a dependency raises, Litestar abandons the generator of the
 # database session instead of closing it; refusals are raised by handlers (accounts/auth.py).
 DbSession = NamedDependency[SkipValidation[AsyncSession]]
+# Reads of public data that may lag a little: the replica's session or db_session itself.
+ReadSession = NamedDependency[SkipValidation[AsyncSession]]
 Network = NamedDependency[SkipValidation[NetworkSnapshot]]
 CurrentClock = NamedDependency[SkipValidation[Clock]]
 AppSettings = NamedDependency[SkipValidation[Settings]]
@@ -70,6 +74,29 @@ async def provide_db_session(
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+async def provide_read_session(
+    state: State, request: Request[Any, Any, Any], db_session: DbSession
+) -> AsyncGenerator[AsyncSession, None]:
+    """For handlers that read only public data (availability, feeds, the public pages): the
+    read replica's session when the request is anonymous and safe and the replica is in time,
+    else the request's own db_session, so a person reads their own writes
+    (booking/db/replica.py). The network snapshot stays db_session's: it is cached by revision."""
+    replica: Replica | None = state.get("replica")
+    session = await replica.open_session(request) if replica and replica.serves(request) else None
+    if session is None or replica is None:
+        yield db_session
+        return
+    try:
+        yield session
+    except (BookingError, HTTPException):
+        raise  # the handler's answer, not the replica's failure
+    except Exception as exc:
+        replica.read_failed(request, exc)
+        raise
+    finally:
+        await session.close()
 
 
 def provide_clock(state: State) -> Clock:

@@ -19,13 +19,21 @@ from booking.settings import Settings
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    url = make_url(settings.effective_database_url)
+def create_engine(settings: Settings, url_text: str | None = None) -> AsyncEngine:
+    """The database's engine; `url_text` another server's with the same settings (the read
+    replica: booking/db/replica.py)."""
+    url = make_url(url_text or settings.effective_database_url)
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url.render_as_string(hide_password=False), settings)
     return create_async_engine(
         url,
         pool_size=settings.db_pool_size,
+        # The pool is the process's limit: no overflow connections opened and closed under
+        # load (a connect costs more than the query it serves), so a host holds at most
+        # workers x db_pool_size. A request that finds none free within the timeout is a 503
+        # with Retry-After (booking/db/errors.py) rather than a wait that grows with the queue.
+        max_overflow=0,
+        pool_timeout=settings.db_pool_timeout_seconds,
         # No ping per checkout: it cost a round trip per request (bench/). Connections are
         # recycled instead, and a connection found dead is discarded with its whole pool.
         pool_recycle=1800,
@@ -44,7 +52,14 @@ def _sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
     if database and database != ":memory:":
         # The file's own directory: a BOOKING_DATABASE_URL elsewhere leaves no empty data/.
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=settings.debug, hide_parameters=not settings.debug)
+    engine = create_async_engine(
+        url,
+        echo=settings.debug,
+        hide_parameters=not settings.debug,
+        # Waiting for a connection is bounded as on PostgreSQL, plus the write lock's own wait:
+        # the connections ahead may each be waiting out busy_timeout for SQLite's one writer.
+        pool_timeout=settings.db_pool_timeout_seconds + SQLITE_BUSY_TIMEOUT_MS / 1000,
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from booking.db.replica import READ_REPLICA
 from booking.reservations.models import Claim, ClaimKind, ClaimMonth
 
 # The claims on one unit for one day as a canonical signature: "10:booking,30:block".
@@ -32,6 +33,9 @@ _CLAIMS_SQL = (
 class ClaimsCache:
     def __init__(self, max_months: int = 36) -> None:
         self._months: OrderedDict[date, tuple[int, MonthClaims]] = OrderedDict()
+        # The read replica's months, apart: it lags, and readers of both would each evict
+        # the other's version of a month (booking/db/replica.py).
+        self._replica_months: OrderedDict[date, tuple[int, MonthClaims]] = OrderedDict()
         self._max = max_months
 
     async def months(self, session: AsyncSession, start: date, end: date) -> list[MonthClaims]:
@@ -41,16 +45,17 @@ class ClaimsCache:
             select(ClaimMonth.month, ClaimMonth.version).where(ClaimMonth.month.in_(wanted))
         )
         versions = dict(rows.all())
+        store = self._replica_months if session.info.get(READ_REPLICA) else self._months
         result = []
         for month in wanted:
             version = versions.get(month, 0)
-            cached = self._months.get(month)
+            cached = store.get(month)
             if cached is None or cached[0] != version:
                 cached = (version, await fetch_month(session, month))
-                self._months[month] = cached
-                while len(self._months) > self._max:
-                    self._months.popitem(last=False)
-            self._months.move_to_end(month)
+                store[month] = cached
+                while len(store) > self._max:
+                    store.popitem(last=False)
+            store.move_to_end(month)
             result.append(cached[1])
         return result
 
