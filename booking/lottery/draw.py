@@ -42,7 +42,7 @@ class Entry:
     def canonical(self) -> str:
         return (
             f"{self.id}|{self.group_id}|{self.room_id}|{self.use_date.isoformat()}|"
-            f"{','.join(self.periods)}|{','.join(str(u) for u in sorted(self.units))}"
+            f"{','.join(self.periods)}|{','.join(map(str, sorted(self.units)))}"
         )
 
     def slots(self) -> list[Slot]:
@@ -61,9 +61,17 @@ def commitment(secret: bytes) -> str:
     return hashlib.sha256(secret).hexdigest()
 
 
+def canonical_lines(entries: Iterable[Entry]) -> list[str]:
+    """The canonical application list (step 2), one line per application sorted by id."""
+    return [e.canonical() for e in sorted(entries, key=lambda e: e.id)]
+
+
+def digest_of_lines(lines: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
 def digest(entries: Iterable[Entry]) -> str:
-    lines = "\n".join(e.canonical() for e in sorted(entries, key=lambda e: e.id))
-    return hashlib.sha256(lines.encode()).hexdigest()
+    return digest_of_lines(canonical_lines(entries))
 
 
 def seed(secret: bytes, list_digest: str) -> bytes:
@@ -71,8 +79,12 @@ def seed(secret: bytes, list_digest: str) -> bytes:
 
 
 def order(entries: Sequence[Entry], draw_seed: bytes) -> list[Entry]:
+    seeded = hashlib.sha256(draw_seed)  # copied per entry: cheaper than hashing the seed again
+
     def key(entry: Entry) -> tuple[bytes, int]:
-        return hashlib.sha256(draw_seed + entry.id.to_bytes(8, "big")).digest(), entry.id
+        hashed = seeded.copy()
+        hashed.update(entry.id.to_bytes(8, "big"))
+        return hashed.digest(), entry.id
 
     return sorted(entries, key=key)
 
@@ -91,9 +103,9 @@ def allocate(
     for position, entry in enumerate(order(entries, draw_seed), start=1):
         slots = entry.slots()
         reason = None
-        if any(slot in claimed_before for slot in slots):
+        if not claimed_before.isdisjoint(slots):
             reason = "pre_claimed"
-        elif any(slot in taken for slot in slots):
+        elif not taken.isdisjoint(slots):
             reason = "taken"
         elif win_cap is not None and wins.get(entry.group_id, 0) >= win_cap:
             reason = "win_cap"

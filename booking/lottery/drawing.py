@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,9 +22,25 @@ from booking.clock import Clock, local_today
 from booking.inventory.network import NetworkSnapshot, SnapshotCache
 from booking.inventory.policy import DEFAULT_POLICY, lottery_cycle
 from booking.lottery.applications import ensure_cycle, next_use_month
-from booking.lottery.draw import ALGORITHM, Entry, Outcome, draw
+from booking.lottery.bulk import (
+    read_claimed,
+    read_entries,
+    win_claims,
+    write_claims,
+    write_outcomes,
+)
+from booking.lottery.draw import (
+    ALGORITHM,
+    Entry,
+    Outcome,
+    allocate,
+    canonical_lines,
+    digest_of_lines,
+    seed,
+)
 from booking.lottery.models import ApplicationStatus, LotteryApplication, LotteryDraw
 from booking.notifications.booking_mail import (
+    Slot,
     date_en,
     date_ja,
     lottery_line,
@@ -34,9 +50,9 @@ from booking.notifications.booking_mail import (
     slot,
     slot_context,
 )
-from booking.notifications.outbox import enqueue
+from booking.notifications.outbox import enqueue, enqueue_many
 from booking.reservations.claims import release_claims
-from booking.reservations.models import Claim, ClaimKind
+from booking.reservations.models import ClaimKind
 from booking.settings import Settings
 from booking.waitlist.offers import hand_on
 
@@ -60,8 +76,10 @@ def publish(  # noqa: PLR0913
     win_cap: int | None,
     list_digest: str,
     outcomes: list[Outcome],
+    lines: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The published draw file: with it alone anyone can check the draw (`verify`)."""
+    """The published draw file: with it alone anyone can check the draw (`verify`). `lines`:
+    the entries' canonical lines when the caller has them already."""
     return {
         "algorithm": ALGORITHM,
         "use_month": use_month.strftime("%Y-%m"),
@@ -69,7 +87,7 @@ def publish(  # noqa: PLR0913
         "secret": secret.hex(),
         "digest": list_digest,
         "win_cap": win_cap,
-        "applications": [e.canonical() for e in sorted(entries, key=lambda e: e.id)],
+        "applications": canonical_lines(entries) if lines is None else lines,
         "pre_claimed": sorted(f"{u}|{d.isoformat()}|{p}" for u, d, p in pre_claimed),
         "results": [
             {"id": o.id, "position": o.position, "won": o.won, "reason": o.reason}
@@ -110,73 +128,22 @@ async def draw_facility(
         return DrawResult(use_month, facility_id, drawn=False)
     cycle = await ensure_cycle(session, clock, use_month)
     secret = bytes.fromhex(cycle.secret_hex)
-    rows = (
-        await session.execute(
-            select(
-                LotteryApplication.id,
-                LotteryApplication.group_id,
-                LotteryApplication.room_id,
-                LotteryApplication.use_date,
-                LotteryApplication.period_codes,
-            ).where(
-                LotteryApplication.use_month == use_month,
-                LotteryApplication.facility_id == facility_id,
-                LotteryApplication.status == ApplicationStatus.APPLIED,
-            )
-        )
-    ).all()
     rooms = {room.id: room for room in snapshot.rooms if room.facility_id == facility_id}
-    entries = [
-        Entry(app_id, group_id, room_id, use_date, tuple(codes), rooms[room_id].unit_ids)
-        for app_id, group_id, room_id, use_date, codes in rows
-    ]
+    entries = await read_entries(
+        session, use_month, facility_id, {room.id: room.unit_ids for room in rooms.values()}
+    )
     units = sorted({u for room in rooms.values() for u in room.unit_ids})
     month_end = (use_month + timedelta(days=32)).replace(day=1)
-    pre_claimed = {
-        (unit_id, use_date, code)
-        for unit_id, use_date, code in (
-            await session.execute(
-                select(Claim.unit_id, Claim.use_date, Claim.period_code).where(
-                    Claim.unit_id.in_(units),
-                    Claim.use_date >= use_month,
-                    Claim.use_date < month_end,
-                )
-            )
-        ).all()
-    }
+    pre_claimed = await read_claimed(session, units, use_month, month_end)
     win_cap = facility.policy_on(use_month).lottery.win_cap
-    list_digest, _, outcomes = draw(secret, entries, pre_claimed, win_cap)
+    # draw() step by step, to keep the canonical lines for the published file.
+    lines = canonical_lines(entries)
+    list_digest = digest_of_lines(lines)
+    outcomes = allocate(entries, seed(secret, list_digest), pre_claimed, win_cap)
     by_id = {e.id: e for e in entries}
     now = clock.now()
-    if outcomes:
-        await session.execute(
-            update(LotteryApplication),
-            [
-                {
-                    "id": o.id,
-                    "status": ApplicationStatus.WON if o.won else ApplicationStatus.LOST,
-                    "position": o.position,
-                    "lose_reason": o.reason,
-                    "settled_at": None if o.won else now,
-                }
-                for o in outcomes
-            ],
-        )
-    claims = [
-        {
-            "unit_id": unit,
-            "use_date": day,
-            "period_code": code,
-            "kind": ClaimKind.LOTTERY_WIN,
-            "owner_id": o.id,
-            "created_at": now,
-        }
-        for o in outcomes
-        if o.won
-        for unit, day, code in by_id[o.id].slots()
-    ]
-    if claims:
-        await session.execute(insert(Claim), claims)
+    await write_outcomes(session, use_month, facility_id, outcomes, now)
+    await write_claims(session, win_claims(outcomes, by_id), now)
     wins = sum(1 for o in outcomes if o.won)
     await session.execute(
         update(LotteryDraw)
@@ -194,10 +161,13 @@ async def draw_facility(
                 win_cap=win_cap,
                 list_digest=list_digest,
                 outcomes=outcomes,
+                lines=lines,
             ),
         )
     )
-    await _mail_results(session, clock, settings, snapshot, outcomes, by_id, use_month)
+    await _mail_results(
+        session, clock, settings, snapshot, outcomes, by_id, (use_month, facility_id)
+    )
     await record(
         session,
         clock,
@@ -216,39 +186,55 @@ async def _mail_results(
     snapshot: NetworkSnapshot,
     outcomes: list[Outcome],
     by_id: dict[int, Entry],
-    use_month: date,
+    drawn: tuple[date, int],
 ) -> None:
     """One mail per group with all its results of this draw, a line per application in each
     language (place, date, periods, won or not)."""
+    use_month, facility_id = drawn
+    if not outcomes:
+        return
+    # Only groups with an address get lines; their ids by a subquery, not 5,000 parameters.
+    applicants = select(LotteryApplication.group_id).where(
+        LotteryApplication.use_month == use_month, LotteryApplication.facility_id == facility_id
+    )
+    contacts = {
+        group_id: (name, email)
+        for group_id, name, email in await session.execute(
+            select(Group.id, Group.name, Group.email).where(
+                Group.id.in_(applicants), Group.email.is_not(None)
+            )
+        )
+        if email
+    }
+    slots: dict[tuple[int, date, tuple[str, ...]], Slot] = {}
     per_group: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for o in sorted(outcomes, key=lambda o: o.id):
         entry = by_id[o.id]
-        per_group[entry.group_id].append(
-            lottery_line(snapshot, o.id, entry.room_id, entry.use_date, entry.periods, won=o.won)
-        )
-    if not per_group:
-        return
-    contacts = (
-        await session.execute(
-            select(Group.id, Group.name, Group.email).where(Group.id.in_(list(per_group)))
-        )
-    ).all()
-    for group_id, name, email in contacts:
-        if email:
-            await enqueue(
-                session,
-                clock,
-                to=email,
-                template="lottery_results",
-                context={
-                    "name": name,
+        if entry.group_id not in contacts:
+            continue
+        key = (entry.room_id, entry.use_date, entry.periods)
+        if (found := slots.get(key)) is None:
+            found = slots[key] = slot(snapshot, *key)
+        per_group[entry.group_id].append(lottery_line(found, o.id, won=o.won))
+    await enqueue_many(
+        session,
+        clock,
+        (
+            (
+                contacts[group_id][1],
+                "lottery_results",
+                {
+                    "name": contacts[group_id][0],
                     "month_ja": month_ja(use_month),
                     "month_en": month_en(use_month),
-                    "lines_ja": [ja for ja, _ in per_group[group_id]],
-                    "lines_en": [en for _, en in per_group[group_id]],
+                    "lines_ja": [ja for ja, _ in lines],
+                    "lines_en": [en for _, en in lines],
                     "url": lottery_url(settings),
                 },
             )
+            for group_id, lines in sorted(per_group.items())
+        ),
+    )
 
 
 def application_slot(snapshot: NetworkSnapshot, application: LotteryApplication) -> dict[str, str]:

@@ -200,17 +200,9 @@ def booking_context(
     }
 
 
-def lottery_line(
-    snapshot: NetworkSnapshot,
-    application_id: int,
-    room_id: int,
-    use_date: date,
-    period_codes: Sequence[str],
-    *,
-    won: bool,
-) -> tuple[str, str]:
-    """One application's result, in Japanese and in English."""
-    found = slot(snapshot, room_id, use_date, period_codes)
+def lottery_line(found: Slot, application_id: int, *, won: bool) -> tuple[str, str]:
+    """One application's result, in Japanese and in English; `found` its `slot` (a draw
+    names the same few thousand slots in 100,000 lines, so it asks for each once)."""
     verdict_ja, verdict_en = LOTTERY_VERDICT[won]
     ja = f"申込No.{application_id} {found.place_ja} {found.date_ja} {found.periods_ja}"
     en = f"No. {application_id} {found.place_en}, {found.date_en}, {found.periods_en}"
