@@ -29,6 +29,7 @@ from booking.pages.calendar import CalendarPages
 from booking.pages.display_switch import DisplayPages
 from booking.pages.documents import DocumentPages
 from booking.pages.forms import error_text
+from booking.pages.grid_gate import grid_gate
 from booking.pages.lottery import LotteryPages
 from booking.pages.manage import ManagePages
 from booking.pages.manage_blocks import BlockPages
@@ -143,6 +144,7 @@ def pages_router() -> Router:
         # `Exception` here: every class they name is answered as a page too.
         exception_handlers={**dict.fromkeys(EXCEPTION_HANDLERS, error_page), Exception: error_page},
         after_request=add_security_headers,
+        middleware=[grid_gate],  # month grids one at a time: they must not slow bookings
         include_in_schema=False,
     )
 

@@ -1,0 +1,59 @@
+"""Month grids pass one at a time per process (booking/pages/grid_gate.py, issue 20): fifty
+browsers loading grids took the pool's connections and the event loop from bookings. A grid
+waits its turn before its handler runs (before it takes a connection); other pages, the list
+view included, never wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.inventory.network import SnapshotCache
+from booking.pages import search
+from booking.pages.grid_gate import gate_of
+
+START = date(2026, 11, 26)  # the day after the tests' today
+
+
+async def test_a_grid_waits_for_the_one_before_it_and_the_list_does_not(
+    client: httpx.AsyncClient,
+    app: Litestar,
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    searched: list[str] = []
+    run_search = search.run_search
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        searched.append(args[3].view)  # the criteria
+        return await run_search(*args, **kwargs)
+
+    monkeypatch.setattr(search, "run_search", counted)
+    ward = next(iter((await SnapshotCache().get(session)).ward_keys))
+    end = START + timedelta(days=30)
+    where = {"ward": ward, "from": START.isoformat(), "to": end.isoformat()}
+    gate = gate_of(app.state)
+    async with gate:  # a grid being rendered
+        grid = asyncio.create_task(client.get("/search", params={**where, "view": "grid"}))
+        week = asyncio.create_task(client.get("/search", params={**where, "view": "week"}))
+        for _ in range(50):  # a grid that did not wait searches within a few ms
+            await asyncio.sleep(0.01)
+        assert searched == [], "a grid was searched while another held the gate"
+        listed = await client.get("/search", params={**where, "view": "list"})
+        assert listed.status_code == 200
+        assert searched == ["list"]
+        assert not grid.done()
+        assert not week.done()
+    shown = await grid
+    assert shown.status_code == 200
+    assert '<table class="grid' in shown.text
+    assert (await week).status_code == 200
+    assert sorted(searched) == ["grid", "grid", "list"]  # the week is a grid of 7 days
+    assert not gate.locked()  # each let the next one through
