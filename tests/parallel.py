@@ -38,6 +38,8 @@ TOGETHER = {
     # One site (its database, its clock, its login counts) and one Chromium for all the
     # journeys, which run one after the other on it.
     "tests/browser/": "browser",
+    # One streaming replica of the server (pg_basebackup, seconds to make) for all its tests.
+    "tests/test_replica.py": "replica",
     **dict.fromkeys(ALONE, "alone"),
 }
 
