@@ -341,8 +341,11 @@ def worker(context: click.Context, once: bool) -> None:
     if context.invoked_subcommand is not None:
         return
     from booking.jobs.worker import run_worker  # noqa: PLC0415
+    from booking.web.logs import configure_logging  # noqa: PLC0415
 
-    report = asyncio.run(run_worker(_existing(), SystemClock(), once=once))
+    settings = _existing()
+    configure_logging(settings)  # as serve's: text or JSON lines (BOOKING_LOG_FORMAT)
+    report = asyncio.run(run_worker(settings, SystemClock(), once=once))
     click.echo(f"sent {report.sent}, to retry {report.retried}, dead {report.dead}")
     if report.failed:  # logged with their tracebacks; `booking worker status` shows them too
         click.echo(f"failed: {', '.join(report.failed)}", err=True)
