@@ -32,14 +32,16 @@ def _line(status: Status, settings: Settings) -> list[str]:
     when = f"{last.astimezone(settings.tz):%Y-%m-%d %H:%M:%S}" if last else "never"
     took = f"{run.duration_ms} ms" if run and run.duration_ms is not None else ""
     result = "no worker" if run is None else _RESULT[run.last_ok]
-    overdue = f"overdue {duration(status.lag_seconds)}" if status.lag_seconds > 0 else ""
+    overdue = f"overdue {duration(status.lag_seconds)}" if status.lag_seconds >= 1 else ""
     lines = [_ROW.format(status.job.name, status.job.when, when, took, result, overdue).rstrip()]
     lines.append(f"    {status.job.does}")
     if run is not None and run.last_ok is False:
         if run.last_succeeded_at is not None:
             ok_at = run.last_succeeded_at.astimezone(settings.tz)
             lines.append(f"    last ok {ok_at:%Y-%m-%d %H:%M:%S}")
-        lines.append(f"    error: {run.last_error}")
+        error = (run.last_error or "").splitlines() or [""]
+        lines.append(f"    error: {error[0]}")
+        lines.extend(f"           {line}" for line in error[1:])  # SQL, parameters
     return lines
 
 
