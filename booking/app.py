@@ -71,6 +71,7 @@ from booking.web.metrics import STATE_KEY as METRICS
 from booking.web.metrics import Metrics, metrics_endpoint, watch_pool
 from booking.web.observe import observe
 from booking.web.openapi import TimeOfDaySchema, api_docs_assets_router, openapi_config
+from booking.web.overload import overload_middleware
 from booking.web.path_ids import ids_in_range
 from booking.web.proxies import trusted_proxies_middleware
 from booking.web.timing import server_timing_middleware
@@ -201,6 +202,8 @@ def create_app(
         exception_handlers={**EXCEPTION_HANDLERS, NotFoundException: not_found},
         # The client's address behind trusted proxies first: throttling and the audit use it.
         middleware=[
+            # Past the limit, a 503 at once: before any other work is spent on the request.
+            overload_middleware(settings.max_requests_in_flight),
             trusted_proxies_middleware(settings.trusted_networks),
             server_timing_middleware,
         ],

@@ -99,37 +99,27 @@ def main() -> None:
     "--host", default=None, help="Address to listen on [default: BOOKING_HOST or 127.0.0.1]"
 )
 @click.option("--port", type=int, default=None, help="Port [default: BOOKING_PORT or 8000]")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Server processes on the one port [default: BOOKING_WORKERS or 1]",
+)
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Migrate the database, load the bundled data if it is empty, and serve HTTP."""
-    import uvicorn  # noqa: PLC0415 - only the server needs it
-
-    from booking.app import create_app, settle_heap  # noqa: PLC0415
+    from booking import serving  # noqa: PLC0415 - only the server needs it
     from booking.db import migrate  # noqa: PLC0415
     from booking.inventory.commands import network_is_empty  # noqa: PLC0415
-    from booking.web.redaction import redact_access_log  # noqa: PLC0415
+    from booking.web.logs import configure_logging  # noqa: PLC0415
 
     settings = _settings()
+    configure_logging(settings)  # the migration's and the load's warnings as the server's lines
+    # Once, here, before any server process starts: N workers never race to migrate or load.
     migrate.upgrade(settings)
     if asyncio.run(network_is_empty(settings)):
         _load_or_exit(settings, _data_path(None, settings))
-    app = create_app(settings)
-    if settings.mail_backend != "smtp":  # the quick start: links readable without a worker
-        from booking.notifications.delivery import LocalDelivery  # noqa: PLC0415
-
-        delivery = LocalDelivery(settings, SystemClock())
-        app.on_startup.append(delivery.start)
-        app.on_shutdown.append(delivery.close)
-    redact_access_log()  # mailed links' tokens never reach the log
-    settle_heap()
-    uvicorn.run(
-        app,
-        host=host or settings.host,
-        port=port or settings.port,
-        # The app reads X-Forwarded-* itself, from BOOKING_TRUSTED_PROXIES only.
-        proxy_headers=False,
-        log_level=settings.log_level,
-        access_log=settings.log_level in {"info", "debug"},
-    )
+    workers = workers or settings.workers
+    serving.run(settings, host=host, port=port, workers=workers)
 
 
 @main.group()

@@ -47,7 +47,11 @@ from tests.races import city_admin
 
 @pytest.fixture
 def committed(engine_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
-    with committed_database(engine_settings, tmp_path, "races", db_pool_size=20) as settings:
+    # 200 requests at once are this test's race, not an overload to refuse (tests/processes/).
+    limits = {"max_requests_in_flight": 1000, "db_pool_timeout_seconds": 60}
+    with committed_database(
+        engine_settings, tmp_path, "races", db_pool_size=20, **limits
+    ) as settings:
         yield settings
 
 
