@@ -31,11 +31,13 @@ from booking.calendars.controllers import (
 from booking.calendars.render import EventCache
 from booking.clock import Clock, SystemClock
 from booking.db.engine import create_engine, create_sessionmaker
+from booking.db.replica import replica_reads, replica_retry_middleware
 from booking.deps import (
     provide_claims_cache,
     provide_clock,
     provide_db_session,
     provide_network,
+    provide_read_session,
     provide_settings,
     provide_statistics_counts,
 )
@@ -136,7 +138,8 @@ def create_app(
             else None
         )
         try:
-            yield
+            async with replica_reads(app.state, settings):  # if one is set
+                yield
         finally:
             stop.set()
             if warming is not None:  # a read under way is not waited for
@@ -188,6 +191,7 @@ def create_app(
         template_config=template_config(),
         dependencies={
             "db_session": Provide(provide_db_session),
+            "read_session": Provide(provide_read_session),
             "clock": Provide(provide_clock, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "network": Provide(provide_network),
@@ -206,6 +210,8 @@ def create_app(
             overload_middleware(settings.max_requests_in_flight),
             trusted_proxies_middleware(settings.trusted_networks),
             server_timing_middleware,
+            # A read that failed on the replica answered again from the primary.
+            *([replica_retry_middleware] if settings.database_read_url else []),
         ],
         # A session's or token's last use is written after the answer, in its own transaction.
         after_response=touch_credentials,

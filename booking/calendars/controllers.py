@@ -20,7 +20,7 @@ from booking.accounts.auth import Auth
 from booking.calendars import feeds, render
 from booking.calendars.models import CalendarFeed, FeedKind
 from booking.clock import local_today
-from booking.deps import AppSettings, CurrentClock, DbSession, Network
+from booking.deps import AppSettings, CurrentClock, DbSession, Network, ReadSession
 from booking.inventory.network import NetworkSnapshot
 from booking.reservations.changes import get_booking
 from booking.reservations.models import Booking
@@ -227,6 +227,7 @@ class ICalController(Controller):
         request: Request[Any, Any, Any],
         feed_file: FromPath[str],
         db_session: DbSession,
+        read_session: ReadSession,
         clock: CurrentClock,
         settings: AppSettings,
         network: Network,
@@ -235,23 +236,31 @@ class ICalController(Controller):
         future_days: Annotated[int, QueryParameter(ge=1, le=feeds.MAX_FUTURE_DAYS)] = 400,
     ) -> Response[bytes]:
         token = feed_file.removesuffix(".ics") if feed_file.endswith(".ics") else ""
+        # The token on the primary (a rotated or revoked URL stops working at once); the
+        # bookings, which may lag a little, from the read replica if one is set.
         feed, principal = await feeds.resolve(db_session, network, token)
         win = feeds.window(local_today(clock, settings.tz), settings.tz, past_days, future_days)
         ctx = await _context(request, db_session, settings, network, lang)
-        rows = await feeds.fingerprint(db_session, feed, principal, win)
+        rows = await feeds.fingerprint(read_session, feed, principal, win)
         version = _version(feed, principal, win, rows, ctx)
         served = feeds.Validators.of(feed)
         unchanged = served.version == version and served.etag is not None
         if unchanged and _not_modified(request, f'"{served.etag}"', served.last_modified):
             # nothing the body is made of has changed since it was served: nothing to render
             return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=_headers(served))
-        body = await _body(db_session, feed, principal, win, ctx)
+        # The same inputs make the same bytes: read and rendered, and hashed, once per version.
+        cached = ctx.cache.bodies.get(feed.id, version)
+        if cached is None:
+            body = await _body(read_session, feed, principal, win, ctx)
+            etag = served.etag if unchanged else hashlib.sha256(body).hexdigest()[:32]
+            ctx.cache.bodies.put(feed.id, version, body, etag or "")
+        else:
+            body, etag = cached
         if unchanged:
             new = served
             background = None
-        else:  # the same inputs make the same bytes: hashed once per version
-            etag = hashlib.sha256(body).hexdigest()[:32]
-            new = feeds.after_render(served, version, etag, clock.now())
+        else:
+            new = feeds.after_render(served, version, etag or "", clock.now())
             background = BackgroundTask(
                 feeds.store_validators, request.app.state.sessionmaker, feed.id, served, new
             )

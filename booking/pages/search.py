@@ -15,7 +15,7 @@ from litestar.response import Template
 
 from booking.accounts.auth import Auth
 from booking.clock import local_today
-from booking.deps import AppSettings, Claims, CurrentClock, DbSession, Network
+from booking.deps import AppSettings, Claims, CurrentClock, DbSession, Network, ReadSession
 from booking.errors import BookingError, NotFound
 from booking.inventory import estimates, notices, services
 from booking.inventory.closures import closed_dates
@@ -386,11 +386,12 @@ class SearchPages(Controller):
     include_in_schema = False
 
     @get(["/", "/search"], name="search")
-    async def search(
+    async def search(  # noqa: PLR0913, PLR0917 - Litestar passes them by name
         self,
         request: Request[Any, Any, Any],
         auth: Auth,
         db_session: DbSession,
+        read_session: ReadSession,
         network: Network,
         claims_cache: Claims,
         clock: CurrentClock,
@@ -409,8 +410,8 @@ class SearchPages(Controller):
         staff = page.principal is not None and page.principal.is_staff
         if form.ok and searched:
             try:
-                rooms, count = await run_search(
-                    db_session, network, claims_cache, criteria, today, staff
+                rooms, count = await run_search(  # anonymous: the read replica's, if one is set
+                    read_session, network, claims_cache, criteria, today, staff
                 )
             except SearchTooLarge as exc:
                 form.error("to", TOO_LARGE, rooms=exc.rooms, days=exc.days, limit=exc.limit)
@@ -467,12 +468,13 @@ class SearchPages(Controller):
         return rendered
 
     @get("/facilities/{facility_id:int}", name="facility")
-    async def facility(
+    async def facility(  # noqa: PLR0913, PLR0917 - Litestar passes them by name
         self,
         request: Request[Any, Any, Any],
         facility_id: FromPath[int],
         auth: Auth,
         db_session: DbSession,
+        read_session: ReadSession,
         network: Network,
         clock: CurrentClock,
         settings: AppSettings,
@@ -481,6 +483,7 @@ class SearchPages(Controller):
         info = network.facilities.get(facility_id)
         if info is None:
             raise NotFound(f"no facility {facility_id}", code="not_found")
+        # The inventory as the network snapshot has it (the primary's); notices may lag.
         detail = await services.get_facility(db_session, facility_id)
         names = await catalogue(db_session, network)
         today = local_today(clock, settings.tz)
@@ -502,7 +505,7 @@ class SearchPages(Controller):
             opening_hours=detail.facility.opening_hours or detail.kind.opening_hours,
             closure_rules=detail.closure_rules,
             day_types=DAY_TYPES,
-            notices=await notices.current_notices(db_session, facility_id, today),
+            notices=await notices.current_notices(read_session, facility_id, today),
             # Estimates stay marked (≈) until staff confirm them; then who (a role) and when.
             room_rows=room_rows,
             estimated=estimates.estimated,

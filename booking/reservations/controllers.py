@@ -9,7 +9,7 @@ from litestar import Controller, get
 from litestar.params import QueryParameter
 
 from booking.clock import local_today
-from booking.deps import AppSettings, Claims, CurrentClock, DbSession, Network
+from booking.deps import AppSettings, Claims, CurrentClock, Network, ReadSession
 from booking.errors import InvalidInput
 from booking.lottery.applications import applicant_counts
 from booking.reservations.availability import AvailabilityQuery, SlotState, search_availability
@@ -37,7 +37,7 @@ class AvailabilityController(Controller):
     )
     async def search(  # noqa: PLR0913, PLR0917 - one parameter per documented filter
         self,
-        db_session: DbSession,
+        read_session: ReadSession,
         network: Network,
         claims_cache: Claims,
         clock: CurrentClock,
@@ -66,10 +66,11 @@ class AvailabilityController(Controller):
             states=_states(slot_state),
         )
         today = local_today(clock, settings.tz)
-        applicants = await applicant_counts(db_session, query.start, query.end)
-        waiting = await waiting_counts(db_session, query.room_ids or None, query.start, query.end)
+        # Public data: the read replica's, if one is set and the request is anonymous.
+        applicants = await applicant_counts(read_session, query.start, query.end)
+        waiting = await waiting_counts(read_session, query.room_ids or None, query.start, query.end)
         rooms, slots = await search_availability(
-            db_session, network, claims_cache, query, today, applicants, waiting=waiting
+            read_session, network, claims_cache, query, today, applicants, waiting=waiting
         )
         return AvailabilityRead(
             from_=from_, to=to, today=today, room_count=len(rooms), slot_count=slots, rooms=rooms
