@@ -17,11 +17,13 @@ rooms (a Zipf law over the rooms, shuffled by the seed), Saturdays first, then S
 holidays, evenings on weekdays. Every group waits at one asyncio barrier and is released at
 once: it books its choices in order, moving to its next choice on 409, until it has what it
 wanted or nothing is left of its list. At most `--in-flight` requests are on the wire at once
-(the others wait their turn, FIFO, as they would in a front proxy's queue; see IN_FLIGHT for
-why 100). Printed: bookings/s, p50/p95/p99 of every attempt (client: on the wire; the wait
-for a connection apart; server: Server-Timing), 5xx (each body printed), 409s, when every
-group had an answer (its first booking, or nothing left of its choices), and fairness: the
-order of each group's first attempt against the order of its first success.
+(the others wait their turn, FIFO, as in a load balancer's queue; by default 2 per database
+connection of each process: IN_FLIGHT_PER_CONNECTION says why). Before the release, the
+machine's pace: uncontended bookings of the month before. Printed: bookings/s, p50/p95/p99 of
+every attempt (client: on the wire, the wait for a connection apart; server: Server-Timing),
+5xx (each body printed), 409s, when every group had an answer (its first booking, or nothing
+left of its choices), and fairness: the order of each group's first attempt against the order
+of its first success.
 
 `--scenario grids`: booking p95 with nothing else running, then while `--grids` anonymous
 clients load the month grid of the ward with the most rooms (a ward's month: the most an
@@ -72,12 +74,15 @@ from booking.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 HALLS = frozenset({"civic_hall", "branch_hall"})
-# Requests on the wire at once. 3,000 browsers each hold a connection, but what reaches the
-# servers is bounded by the front proxy (a load balancer's upstream connections) and, past
-# it, each process answers 503 beyond BOOKING_MAX_REQUESTS_IN_FLIGHT (default 100): so 100,
-# the most one process takes without turning people away; the rest wait in the queue, and
-# that wait is reported apart from the time on the wire.
-IN_FLIGHT = 100
+# Requests on the wire at once, per server process. 3,000 browsers each hold a connection, but
+# what reaches a process is bounded by the load balancer in front (haproxy's `maxconn` on a
+# server line, nginx's `max_conns`), which queues the rest in order: the bench's FIFO
+# semaphore is that queue, and the wait in it is reported apart from the time on the wire.
+# Two requests per database connection (BOOKING_DB_POOL_SIZE, 10): every connection stays busy
+# while the next request's Python runs. More gains no throughput: past the pool a request
+# waits inside the process for a connection, and past BOOKING_DB_POOL_TIMEOUT_SECONDS (2 s)
+# that wait is a 503; past BOOKING_MAX_REQUESTS_IN_FLIGHT (100) a 503 at once.
+IN_FLIGHT_PER_CONNECTION = 2
 WANTED = (1, 2, 3, 4)
 WANTED_SHARE = (0.4, 0.3, 0.2, 0.1)
 DAY_WEIGHT = {DayType.SATURDAY: 4.0, DayType.SUNDAY_HOLIDAY: 2.5, DayType.WEEKDAY: 1.0}
@@ -520,6 +525,7 @@ async def rush_run(
     args: argparse.Namespace, env: dict[str, str], groups: list[BenchGroup], workers: int
 ) -> None:
     groups, calibration = groups[: args.groups], groups[args.groups :]
+    in_flight = args.in_flight or IN_FLIGHT_PER_CONNECTION * Settings().db_pool_size * workers
     await copy_of(args.base_url, args.url)
     snapshot = await snapshot_of(args.url)
     today = datetime.now(TZ).date()
@@ -532,16 +538,16 @@ async def rush_run(
         await server.ready()
         print(
             f"\n## rush, {workers} server process(es) ({server.processes()} running), "
-            f"{args.in_flight} in flight; use month {month:%Y-%m} (first-come open since "
+            f"{in_flight} in flight; use month {month:%Y-%m} (first-come open since "
             f"its 29th of M-4; today {today}); {len(slots)} open hall slots; {len(groups)} "
             f"groups wanting {sum(w for w, _ in wants.values())}, {args.fallbacks} fallbacks "
             f"each; {load_line()}"
         )
         await calibrate(server.base, calibration, month, args.seed)
         cpu = cpu_seconds()
-        rush = await release(server.base, groups, wants, args.in_flight, args.seed)
+        rush = await release(server.base, groups, wants, in_flight, args.seed)
         spent = cpu_seconds() - cpu
-        figures = report(rush, args.in_flight)
+        figures = report(rush, in_flight)
         print(
             f"the bench's own CPU: {spent:.1f} s over {max(a.done for a in rush.attempts):.1f} s;"
             f" {load_line()}"
@@ -592,16 +598,22 @@ class Stage:
 
 
 async def bookings(
-    base: str, groups: list[BenchGroup], slots: list[Slot], in_flight: int, phase: Stage
+    base: str,
+    groups: list[BenchGroup],
+    slots: list[Slot],
+    in_flight: int,
+    phase: Stage,
+    seconds: float | None = None,
 ) -> None:
-    """Book `len(slots)` distinct free slots, `in_flight` at a time, each by its own group."""
-    queue = list(enumerate(slots))
+    """Book free slots taken from the end of `slots` (which it empties), `in_flight` at a
+    time, each by the next group, until none is left or `seconds` have passed."""
+    deadline = time.perf_counter() + seconds if seconds else float("inf")
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
 
         async def booker() -> None:
-            while queue:
-                i, slot = queue.pop()
-                group = groups[i % len(groups)]
+            while slots and time.perf_counter() < deadline:
+                slot = slots.pop()
+                group = groups[len(slots) % len(groups)]
                 began = time.perf_counter()
                 response = await client.post(
                     "/api/v1/bookings",
@@ -681,34 +693,32 @@ async def grids_run(
     try:
         await server.ready()
         async with httpx.AsyncClient(base_url=server.base, timeout=60) as client:
-            slots = await open_slots(client, month)
+            before = (month - timedelta(days=1)).replace(day=1)
+            slots = await open_slots(client, before) + await open_slots(client, month)
             first = await client.get("/search", params=params)
             first.raise_for_status()
         random.Random(args.seed).shuffle(slots)
-        n = args.phase_bookings
-        if len(slots) < 3 * n:
-            raise SystemExit(f"only {len(slots)} open slots for 3 × {n} bookings")
+        seconds = args.phase_seconds
         print(
             f"\n## grids, {workers} server process(es) ({server.processes()} running); month "
             f"{month:%Y-%m}, {taken} claims written (30% of 93 days); the grid: ward {ward!r}, "
             f"{params['from']} to {params['to']}, {len(first.content) / 1024:.0f} KB; "
-            f"{args.bookers} bookings in flight, {n} a phase; {load_line()}"
+            f"{args.bookers} bookings in flight, {seconds:.0f} s a phase, of {len(slots)} free "
+            f"slots; {load_line()}"
         )
         idle = Stage("bookings, idle")
-        await bookings(server.base, groups, slots[:n], args.bookers, idle)
-        loaded, grid = (
-            Stage(f"bookings, {args.grids} grids loading"),
-            Stage(f"grid pages ({args.grids} clients)"),
-        )
+        await bookings(server.base, groups, slots, args.bookers, idle, seconds)
+        loaded = Stage(f"bookings, {args.grids} grids loading")
+        grid = Stage(f"grid pages ({args.grids} clients)")
         stop = asyncio.Event()
         browsing = asyncio.create_task(grid_clients(server.base, params, args.grids, stop, grid))
         await asyncio.sleep(3)  # every browser in its loop
-        await bookings(server.base, groups, slots[n : 2 * n], args.bookers, loaded)
+        await bookings(server.base, groups, slots, args.bookers, loaded, seconds)
         load = load_line()
         stop.set()
         await browsing
         after = Stage("bookings, idle again")
-        await bookings(server.base, groups, slots[2 * n : 3 * n], args.bookers, after)
+        await bookings(server.base, groups, slots, args.bookers, after, seconds)
         print(
             "| requests | n | per s | client p50 ms | client p95 ms | client p99 ms "
             "| server p50 ms | server p95 ms | server p99 ms | statuses |"
@@ -764,11 +774,17 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=1, help="repeat the whole set")
     parser.add_argument("--groups", type=int, default=3000)
-    parser.add_argument("--in-flight", type=int, default=IN_FLIGHT)
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=None,
+        help="requests on the wire at once, all processes together [default: 2 per database "
+        "connection of each process]",
+    )
     parser.add_argument("--fallbacks", type=int, default=2, help="choices past what a group wants")
     parser.add_argument("--grids", type=int, default=50, help="anonymous grid clients")
     parser.add_argument("--bookers", type=int, default=4, help="bookings in flight (grids)")
-    parser.add_argument("--phase-bookings", type=int, default=400, help="bookings a phase (grids)")
+    parser.add_argument("--phase-seconds", type=float, default=30, help="a phase (grids)")
     parser.add_argument("--port", type=int, default=8781)
     parser.add_argument("--seed", type=int, default=20)
     asyncio.run(bench(parser.parse_args()))
