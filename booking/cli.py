@@ -124,7 +124,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
 @main.group()
 def db() -> None:
-    """Database schema: upgrade, downgrade, current."""
+    """The database: schema (upgrade, downgrade, current), check, backup and restore."""
 
 
 @db.command("upgrade")
@@ -156,15 +156,72 @@ def db_current() -> None:
 @db.command("check")
 def db_check() -> None:
     """Check that claims and reservations agree; exit 1 if any claim is orphaned or doubled."""
+    if not _claims_agree(_existing()):
+        sys.exit(1)
+
+
+def _claims_agree(settings: Settings) -> bool:
     from booking.reservations.consistency import check  # noqa: PLC0415
 
-    report = asyncio.run(_in_transaction(_existing(), check))
+    report = asyncio.run(_in_transaction(settings, check))
     for line in report.lines():
         click.echo(line)
     if not report.ok:
         click.echo(f"{len(report.lines())} problem(s)", err=True)
-        sys.exit(1)
+        return False
     click.echo("claims and reservations agree")
+    return True
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path(path_type=Path))
+def db_backup(path: Path) -> None:
+    """Write a consistent backup of the database to PATH while it serves (SQLite: the online
+    backup API; PostgreSQL: pg_dump's custom format). PATH appears only once complete."""
+    from booking.db.backup import BackupError, backup  # noqa: PLC0415
+
+    settings = _existing(need_schema=False)  # before an upgrade is when one is wanted most
+    try:
+        report = asyncio.run(backup(settings, path))
+    except BackupError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(report.summary())
+
+
+@db.command("restore")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace what the database holds (stop every server and worker first); "
+    "without it a database that has tables is refused",
+)
+def db_restore(path: Path, force: bool) -> None:
+    """Restore the backup PATH into the configured database, which must be empty (a new
+    PostgreSQL database, a new SQLite file), all or nothing; then check it."""
+    from booking.db.backup import BackupError, Standing, is_postgresql, restore  # noqa: PLC0415
+    from booking.db.existing import database_problem  # noqa: PLC0415
+
+    settings = _settings()
+    problem = is_postgresql(settings) and asyncio.run(database_problem(settings, need_schema=False))
+    if problem:  # PostgreSQL's database must exist; SQLite's file is made
+        click.echo(f"error: {problem}", err=True)
+        click.echo("a restore goes into a new, empty database: make one with createdb", err=True)
+        sys.exit(1)
+    try:
+        report = asyncio.run(restore(settings, path, force=force))
+    except BackupError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(report.summary())
+    if report.standing is Standing.OLDER:
+        click.echo(
+            f"the backup's schema is older than this version's ({report.head}): run "
+            "`booking db upgrade`, then `booking db check`, before `booking serve`"
+        )
+    elif not _claims_agree(settings):
+        sys.exit(1)
 
 
 @main.group()

@@ -93,7 +93,9 @@ async def _run(tool: Path, args: list[str], env: dict[str, str]) -> str:
     out, err = await process.communicate()
     if process.returncode != 0:
         said = err.decode(errors="replace").strip().splitlines()
-        raise BackupError(f"{tool.name} failed: {' / '.join(said[-3:]) or process.returncode}")
+        # Its errors, not the statement it quotes after them.
+        said = [line for line in said if " error: " in line][:2] or said[-3:]
+        raise BackupError(f"{tool.name} failed: {' / '.join(said) or process.returncode}")
     return out.decode(errors="replace")
 
 
