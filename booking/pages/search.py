@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Response, get
 from litestar.params import FromPath
 from litestar.response import Template
 
@@ -396,7 +396,7 @@ class SearchPages(Controller):
         claims_cache: Claims,
         clock: CurrentClock,
         settings: AppSettings,
-    ) -> Template:
+    ) -> Response[str]:
         page = Page.of(request, auth)
         names = await catalogue(db_session, network)
         today = local_today(clock, settings.tz)
@@ -434,7 +434,8 @@ class SearchPages(Controller):
             last_criteria = read_criteria(last_form, names, network, today)
             if last_form.ok:
                 last = (kept, summary(last_criteria, names, network, page.texts, kept))
-        rendered = page.render(
+        # A month grid is ~2,400 marks: rendered in slices, bookings beside it wait a slice.
+        rendered = await page.render_in_steps(
             "search.html",
             status_code=200 if form.ok else 400,
             nav="search",

@@ -8,6 +8,7 @@ double-submit token: a random cookie that a page of another site can neither rea
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from collections.abc import Callable, Iterable, Mapping
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
@@ -38,6 +40,8 @@ from booking.web.fields import LIMITS
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 ANON_CSRF_COOKIE = "booking_form"
+# A long page renders this long at most before the event loop serves the others waiting.
+RENDER_SLICE_SECONDS = 0.002
 
 # No inline script or style anywhere: htmx reads its settings from a <meta> tag.
 CONTENT_SECURITY_POLICY = (
@@ -210,8 +214,46 @@ class Page:
         return token
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> Template:
-        texts = self.texts
+        return Template(
+            template,
+            context=self._values(context),
+            status_code=status_code,
+            cookies=self._cookies(),
+            media_type="text/html",
+        )
+
+    async def render_in_steps(
+        self, template: str, status_code: int = 200, **context: Any
+    ) -> Response[str]:
+        """As render, for a page of thousands of marks (the month grid): rendered a slice
+        at a time with the event loop served between slices, so the requests beside it
+        (bookings) wait a slice, not the page (issue 20, bench/rush.py --scenario grids)."""
+        engine = self.request.app.template_engine
+        if not isinstance(engine, JinjaTemplateEngine):
+            raise TypeError("the pages render with Jinja")
         values = {
+            **self._values(context),
+            # What Litestar's Template adds to every page's context.
+            "request": self.request,
+            "csrf_input": "",
+        }
+        parts: list[str] = []
+        until = perf_counter() + RENDER_SLICE_SECONDS
+        for part in engine.get_template(template).generate(values):
+            parts.append(part)
+            if perf_counter() >= until:
+                await asyncio.sleep(0)
+                until = perf_counter() + RENDER_SLICE_SECONDS
+        return Response(
+            "".join(parts),
+            status_code=status_code,
+            cookies=self._cookies(),
+            media_type="text/html",
+        )
+
+    def _values(self, context: dict[str, Any]) -> dict[str, Any]:
+        texts = self.texts
+        return {
             "_": texts.gettext,
             "ngettext": texts.ngettext,
             "t": texts,
@@ -222,16 +264,11 @@ class Page:
             "nav": context.pop("nav", ""),
             **context,
         }
-        cookies = []
-        if self._new_form_token is not None:
-            cookies.append(anonymous_form_cookie(self.request, self._new_form_token))
-        return Template(
-            template,
-            context=values,
-            status_code=status_code,
-            cookies=cookies,
-            media_type="text/html",
-        )
+
+    def _cookies(self) -> list[Cookie]:
+        if self._new_form_token is None:
+            return []
+        return [anonymous_form_cookie(self.request, self._new_form_token)]
 
 
 REMEMBERED = 366 * 24 * 3600  # a year

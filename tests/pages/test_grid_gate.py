@@ -16,7 +16,7 @@ from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.inventory.network import SnapshotCache
-from booking.pages import search
+from booking.pages import search, web
 from booking.pages.grid_gate import gate_of
 
 START = date(2026, 11, 26)  # the day after the tests' today
@@ -57,3 +57,32 @@ async def test_a_grid_waits_for_the_one_before_it_and_the_list_does_not(
     assert (await week).status_code == 200
     assert sorted(searched) == ["grid", "grid", "list"]  # the week is a grid of 7 days
     assert not gate.locked()  # each let the next one through
+
+
+async def test_a_grid_renders_in_slices_with_other_requests_served_between(
+    client: httpx.AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page is rendered a slice at a time, the event loop serving the others between
+    slices: a task beside it runs between the slices, not only once the page is done."""
+    clock_reads = 0
+
+    def slice_ended() -> float:  # every part of the page ends its slice
+        nonlocal clock_reads
+        clock_reads += 1
+        return float("inf")
+
+    monkeypatch.setattr(web, "perf_counter", slice_ended)
+    ward = next(iter((await SnapshotCache().get(session)).ward_keys))
+    end = START + timedelta(days=30)
+    params = {"ward": ward, "from": START.isoformat(), "to": end.isoformat(), "view": "grid"}
+    grid = asyncio.create_task(client.get("/search", params=params))
+    between, seen = 0, 0
+    while not grid.done():
+        if clock_reads > seen > 0:  # the page went on rendering since this task last ran
+            between += 1
+        seen = clock_reads
+        await asyncio.sleep(0)
+    shown = await grid
+    assert shown.status_code == 200
+    assert shown.text.count('<th scope="rowgroup"') > 1  # rooms of the ward
+    assert between > 100, f"the loop served others {between} times while the page rendered"
