@@ -60,7 +60,9 @@ def counts_statement(first_open_month: date) -> CompoundSelect[str, str, str, in
             func.count(),
         )
         .where(application.use_month >= first_open_month)
-        .group_by(application.use_month, application.status),
+        # In the index's order (month, facility, status): counted as the index is read,
+        # no hash table over 100,000 applications (40% of the time); added up below.
+        .group_by(application.use_month, application.facility_id, application.status),
         select(literal("draws"), literal(""), cast(draw.use_month, String), func.count())
         .where(draw.use_month >= first_open_month)
         .group_by(draw.use_month),
@@ -88,7 +90,8 @@ async def read_counts(session: AsyncSession, first_open_month: date) -> Database
         if kind == "outbox":
             gauges.outbox[status] = int(count)
         elif kind == "applications":
-            gauges.applications[(month[:7], status)] = int(count)
+            key = (month[:7], status)
+            gauges.applications[key] = gauges.applications.get(key, 0) + int(count)
         elif kind == "draws":
             gauges.draws[month[:7]] = int(count)
         else:

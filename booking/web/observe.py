@@ -11,6 +11,7 @@ when the response starts, in this task) carries it.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 
@@ -25,14 +26,18 @@ from booking.web.proxies import is_trusted
 
 
 def observed(app: ASGIApp, metrics: Metrics, trusted: Sequence[IPNetwork]) -> ASGIApp:
+    @functools.lru_cache(maxsize=1024)  # the proxies are few: no address parsed per request
+    def trusted_peer(host: str | None) -> bool:
+        return is_trusted(host, trusted)
+
     async def handler(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         peer = scope.get("client")
         rid = request_id.choose_request_id(
-            list(scope.get("headers", [])),
-            from_trusted_proxy=is_trusted(peer[0] if peer else None, trusted),
+            request_id.given_request_id(scope["headers"]),
+            lambda: trusted_peer(peer[0] if peer else None),
         )
         token = request_id.enter(rid)
         status = 500  # unless a response starts: an error that escaped everything

@@ -10,8 +10,9 @@ control characters that would forge a log line) is replaced by a fresh one.
 
 from __future__ import annotations
 
+import random
 import re
-import secrets
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar, Token
 
 HEADER = "X-Request-ID"
@@ -28,21 +29,28 @@ def current_request_id() -> str | None:
 
 
 def fresh_request_id() -> str:
-    return secrets.token_hex(16)
+    """128 random bits in hex. Not a secret (it grants nothing), so the generator that needs
+    no system call (a sixth of the wrapper's time with `secrets`); reseeded in a forked child."""
+    return f"{random.getrandbits(128):032x}"
 
 
 def well_formed(value: str) -> bool:
     return _WELL_FORMED.fullmatch(value) is not None
 
 
-def choose_request_id(headers: list[tuple[bytes, bytes]], *, from_trusted_proxy: bool) -> str:
-    """The proxy's id when the peer is a trusted proxy and the (first) id is well-formed,
-    else a fresh one."""
-    if from_trusted_proxy:
-        for name, value in headers:
-            if name.lower() == _HEADER_KEY:
-                text = value.decode("latin-1")
-                return text if well_formed(text) else fresh_request_id()
+def given_request_id(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The request's (first) X-Request-ID, as sent."""
+    for name, value in headers:
+        if name.lower() == _HEADER_KEY:
+            return value.decode("latin-1")
+    return None
+
+
+def choose_request_id(given: str | None, from_trusted_proxy: Callable[[], bool]) -> str:
+    """The given id when well-formed and the peer is a trusted proxy (asked only then: it
+    parses an address), else a fresh one."""
+    if given is not None and well_formed(given) and from_trusted_proxy():
+        return given
     return fresh_request_id()
 
 

@@ -14,7 +14,12 @@ from litestar import Litestar, get
 
 from booking.app import create_app
 from booking.web.logs import RequestIdFilter
-from booking.web.request_id import MAX_LENGTH, choose_request_id, current_request_id
+from booking.web.request_id import (
+    MAX_LENGTH,
+    choose_request_id,
+    current_request_id,
+    given_request_id,
+)
 from tests.conftest import Database
 
 FRESH = re.compile(r"[0-9a-f]{32}")
@@ -86,10 +91,13 @@ async def test_a_forged_id_from_an_untrusted_peer_is_replaced(
 
 
 def test_the_choice_itself() -> None:
-    headers = [(b"X-Request-Id", b"ok-1"), (b"x-request-id", b"ok-2")]
-    assert choose_request_id(headers, from_trusted_proxy=True) == "ok-1"
-    assert FRESH.fullmatch(choose_request_id(headers, from_trusted_proxy=False))
-    assert FRESH.fullmatch(choose_request_id([], from_trusted_proxy=True))
+    headers = [(b"accept", b"*/*"), (b"X-Request-Id", b"ok-1"), (b"x-request-id", b"ok-2")]
+    given = given_request_id(headers)
+    assert given == "ok-1"
+    assert choose_request_id(given, lambda: True) == "ok-1"
+    assert FRESH.fullmatch(choose_request_id(given, lambda: False))
+    assert FRESH.fullmatch(choose_request_id(None, lambda: True))
+    assert given_request_id([]) is None
 
 
 @get("/test-only/boom", include_in_schema=False)
