@@ -19,7 +19,7 @@ from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import SkipValidation
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from booking.accounts.access import Principal
 from booking.accounts.sessions import (
@@ -144,8 +144,13 @@ async def touch_credentials(request: Request[Any, Any, Any]) -> None:
         return
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     try:
-        async with sessionmaker.begin() as session:
+        async with sessionmaker() as session:
+            bind = session.bind  # tests bind sessions to a connection inside their transaction
+            if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
+                # One UPDATE is its own transaction: no BEGIN and COMMIT round trips.
+                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             await write_touch(session, touch)
+            await session.commit()
     except (SQLAlchemyError, OSError) as exc:
         if as_unavailable(exc) is None:
             raise

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import delete, null, or_, select, union_all, update
-from sqlalchemy.engine import Result
+from sqlalchemy import Subquery, bindparam, delete, null, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts import throttle
@@ -182,6 +181,39 @@ def csrf_matches(presented: str | None, expected: str) -> bool:
     return presented is not None and same_secret(presented, expected)
 
 
+def _roles() -> Subquery:
+    """A user's roster roles and facility assignments as (user_id, ident, role); role is None
+    for a facility."""
+    return union_all(
+        select(Member.user_id, Member.group_id.label("ident"), Member.role.label("role")),
+        select(ManagerFacility.user_id, ManagerFacility.facility_id, null()),
+    ).subquery("roles")
+
+
+_ROLES = _roles()
+# The token, its user and the user's roles in one round trip (one row per role, or one with
+# NULLs): a booking's authentication was two (bench/bookings.py).
+_BEARER = (
+    select(
+        ApiToken.id,
+        ApiToken.verifier_hash,
+        ApiToken.expires_at,
+        ApiToken.revoked_at,
+        ApiToken.last_used_at,
+        User.id,
+        User.name,
+        User.email,
+        User.staff_role,
+        User.status,
+        _ROLES.c.ident,
+        _ROLES.c.role,
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(_ROLES, _ROLES.c.user_id == User.id)
+    .where(ApiToken.selector == bindparam("selector"))
+)
+
+
 async def principal_for_bearer(
     session: AsyncSession, clock: Clock, presented: str, address: str | None
 ) -> tuple[Principal | None, Touch | None]:
@@ -189,33 +221,24 @@ async def principal_for_bearer(
     secret = parse_secret(presented, TOKEN_PREFIX)
     if secret is None:
         return None, None
-    row = (
-        await session.execute(
-            select(
-                ApiToken.id,
-                ApiToken.verifier_hash,
-                ApiToken.expires_at,
-                ApiToken.revoked_at,
-                ApiToken.last_used_at,
-                User.id,
-                User.name,
-                User.email,
-                User.staff_role,
-                User.status,
-            )
-            .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.selector == secret.selector)
-        )
-    ).one_or_none()
-    if row is None or not verifies(secret, row[1]):
+    rows = (await session.execute(_BEARER, {"selector": secret.selector})).all()
+    if not rows or not verifies(secret, rows[0][1]):
         return None, None
+    row = rows[0]
     token_id, _, expires_at, revoked_at, last_used_at = row[:5]
     now = clock.now()
     if revoked_at is not None or now >= expires_at or row[9] is not UserStatus.ACTIVE:
         return None, None
     stale = last_used_at is None or now - last_used_at >= _TOUCH_EVERY
-    principal = await _principal(
-        session, row[5], row[6], row[7], row[8], "token", address, token_id=token_id
+    principal = _principal_of(
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        "token",
+        address,
+        [(r[10], r[11]) for r in rows if r[10] is not None],
+        token_id=token_id,
     )
     return principal, Touch("token", token_id, now) if stale else None
 
@@ -234,12 +257,37 @@ async def _principal(  # noqa: PLR0913 - the columns of one row, named
     csrf_token: str | None = None,
 ) -> Principal:
     """Roster roles and facility assignments, read in one round trip."""
-    memberships = select(Member.group_id, Member.role).where(Member.user_id == user_id)
-    facilities = select(ManagerFacility.facility_id, null()).where(
-        ManagerFacility.user_id == user_id
+    result = await session.execute(
+        select(_ROLES.c.ident, _ROLES.c.role).where(_ROLES.c.user_id == user_id)
     )
-    result: Result[int, str | None] = await session.execute(union_all(memberships, facilities))
-    rows: list[tuple[int, str | None]] = [(row[0], row[1]) for row in result]
+    return _principal_of(
+        user_id,
+        name,
+        email,
+        staff_role,
+        via,
+        address,
+        [(row[0], row[1]) for row in result],
+        session_id=session_id,
+        token_id=token_id,
+        csrf_token=csrf_token,
+    )
+
+
+def _principal_of(  # noqa: PLR0913 - the columns of one row, named
+    user_id: int,
+    name: str,
+    email: str | None,
+    staff_role: StaffRole | None,
+    via: Literal["session", "token"],
+    address: str | None,
+    rows: list[tuple[int, str | None]],
+    *,
+    session_id: int | None = None,
+    token_id: int | None = None,
+    csrf_token: str | None = None,
+) -> Principal:
+    """A principal from its user's columns and (ident, role) rows (role None: a facility)."""
     roles: dict[int, MemberRole] = {}
     facility_ids: set[int] = set()
     for ident, role in rows:

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
 
 from booking.accounts.access import Principal
 from booking.accounts.groups import FACILITY_CATEGORIES, get_group, may_book
 from booking.accounts.models import Group
-from booking.audit.service import insert_event
 from booking.clock import Clock, local_today
 from booking.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from booking.inventory.calendar import day_type, usable_day
@@ -32,6 +29,7 @@ from booking.inventory.policy import (
 )
 from booking.notifications.booking_mail import CANCEL_CAUSE, booking_context
 from booking.notifications.outbox import enqueue
+from booking.reservations.booking_writes import insert_booking
 from booking.reservations.claims import claim_slots
 from booking.reservations.models import Booking, BookingStatus, ClaimKind, PaymentStatus
 from booking.reservations.rules import (
@@ -315,15 +313,9 @@ async def write(
 ) -> Booking:
     """The booking, its audit event, its mail, then its claims (the last word on the slot)."""
     hold = planned.status is BookingStatus.HELD
-    booking = await insert_booking(session, booking_row(planned, clock, principal))
-    await insert_event(
-        session,
-        clock,
-        principal.actor,
-        "booking.held" if hold else "booking.created",
-        ("booking", booking.id),
-        after=audited(booking),
-    )
+    row = booking_row(planned, clock, principal)
+    action = "booking.held" if hold else "booking.created"
+    booking = await insert_booking(session, clock, row, principal.actor, action, audited(row))
     await notify(session, clock, settings, snapshot, planned.group, booking, "booking_confirmed")
     # Claims last: their insert locks the use month's version row (trigger) until commit, so
     # everything else is written first and concurrent bookings of a month wait least.
@@ -332,26 +324,6 @@ async def write(
     await claim_slots(
         session, clock, planned.room, booking.use_date, planned.periods, kind, booking.id
     )
-    return booking
-
-
-BOOKINGS = cast("Table", Booking.__table__)
-_BOOKING_COLUMNS = tuple(column.key for column in BOOKINGS.columns if column.key != "id")
-
-
-async def insert_booking(session: AsyncSession, booking: Booking) -> Booking:
-    """Insert a new booking with one INSERT ... RETURNING id, outside the ORM's unit of work
-    (its flush was a booking's largest cost in Python: bench/bookings.py), and return it
-    attached to the session as if loaded, so that later changes to it are flushed as usual."""
-    booking.sequence = 1  # the ORM's version counter (Booking.sequence) starts at 1
-    values = {key: getattr(booking, key) for key in _BOOKING_COLUMNS}
-    for key, value in values.items():  # every column loaded: none is read lazily later
-        setattr(booking, key, value)
-    booking.id = (
-        await session.execute(insert(BOOKINGS).values(values).returning(BOOKINGS.c.id))
-    ).scalar_one()
-    make_transient_to_detached(booking)
-    session.add(booking)
     return booking
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Integer, String, Table, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -49,29 +50,22 @@ async def claim_slots(
     not yet committed makes the insert wait for its writer, as the constraint did. When some
     were not written, those that were are deleted again (the caller's transaction goes on
     only if it catches the refusal) and the taken slot is named."""
-    now = clock.now()
-    rows = [
-        {
-            "unit_id": unit_id,
-            "use_date": use_date,
-            "period_code": code,
-            "kind": kind,
-            "owner_id": owner_id,
-            "created_at": now,
-        }
-        for unit_id in room.unit_ids
-        for code in periods
-    ]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    written = (
-        await session.execute(
-            insert(CLAIMS)
+    slots = [(unit_id, code) for unit_id in room.unit_ids for code in periods]
+    common = {"use_date": use_date, "kind": kind, "owner_id": owner_id, "created_at": clock.now()}
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement whatever the number of slots: compiled once, then cached.
+        units, codes = zip(*slots, strict=True)
+        found = await session.execute(_PG_CLAIM, {**common, "units": units, "codes": codes})
+    else:
+        rows = [{**common, "unit_id": unit_id, "period_code": code} for unit_id, code in slots]
+        found = await session.execute(
+            sqlite_insert(CLAIMS)
             .values(rows)
-            .on_conflict_do_nothing(index_elements=["unit_id", "use_date", "period_code"])
+            .on_conflict_do_nothing(index_elements=_CLAIM_KEY)
             .returning(CLAIMS.c.id, CLAIMS.c.period_code)
         )
-    ).all()
-    if len(written) == len(rows):
+    written = found.all()
+    if len(written) == len(slots):
         return
     if written:
         await session.execute(delete(CLAIMS).where(CLAIMS.c.id.in_([row[0] for row in written])))
@@ -84,6 +78,34 @@ async def claim_slots(
 
 
 CLAIMS = cast("Table", Claim.__table__)
+_CLAIM_KEY = ["unit_id", "use_date", "period_code"]
+
+
+def _pg_claim() -> Any:
+    """PostgreSQL's claim_slots statement: the slots as two arrays, unnested side by side."""
+    slots = (
+        func.unnest(
+            bindparam("units", type_=ARRAY(Integer)), bindparam("codes", type_=ARRAY(String))
+        )
+        .table_valued("unit_id", "period_code")
+        .render_derived(name="slots")
+    )
+    common = [
+        bindparam(key, type_=CLAIMS.c[key].type)
+        for key in ("use_date", "kind", "owner_id", "created_at")
+    ]
+    return (
+        pg_insert(CLAIMS)
+        .from_select(
+            ["unit_id", "period_code", "use_date", "kind", "owner_id", "created_at"],
+            select(slots.c.unit_id, slots.c.period_code, *common),
+        )
+        .on_conflict_do_nothing(index_elements=_CLAIM_KEY)
+        .returning(CLAIMS.c.id, CLAIMS.c.period_code)
+    )
+
+
+_PG_CLAIM = _pg_claim()
 
 
 async def _taken(

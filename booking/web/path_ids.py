@@ -20,14 +20,19 @@ MAX_ID = 2**31 - 1  # the largest INTEGER on PostgreSQL, the stricter engine
 MAX_FILE_NAME = 255  # a longer name is an OSError of the file system, not "no such file"
 
 
-def ids_in_range(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """A guard: an int path parameter below 1 or above MAX_ID names nothing that exists."""
+async def ids_in_range(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard: an int path parameter below 1 or above MAX_ID names nothing that exists.
+
+    A coroutine: Litestar runs a plain function guard in a worker thread, a thread hop on
+    every request of the app (bench/bookings.py)."""
     for name, value in connection.path_params.items():
         if isinstance(value, int) and not 1 <= value <= MAX_ID:
             raise NotFound(f"no {name.removesuffix('_id')} {value}", field=name)
 
 
-def plain_file_path(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def plain_file_path(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     """A guard of the static files: a name with a control character (a NUL is a ValueError of
     the operating system's calls) or longer than any file's names no file: 404, not a 500."""
     path = str(connection.scope["path"])
