@@ -139,6 +139,8 @@ def create_app(
         )
         try:
             async with replica_reads(app.state, settings):  # if one is set
+                if app.state.get("replica") is not None:
+                    watch_pool(app.state[METRICS], app.state.replica.engine, "replica")
                 yield
         finally:
             stop.set()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from litestar import Request, Response, get
@@ -34,10 +35,13 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from booking.db.replica import Replica
 from booking.settings import Settings, parse_networks
 from booking.web.metrics_db import DatabaseCollector, read_database_gauges
 from booking.web.metrics_processes import MULTIPROC_ENV, sweep_dead
@@ -144,8 +148,33 @@ def watch_pool(metrics: Metrics, engine: AsyncEngine, name: str = "primary") -> 
     event.listen(pool, "checkin", on_checkin)
 
 
-def exposition(metrics: Metrics, database: DatabaseCollector) -> bytes:
-    """Every process's figures (or this one's alone), then the database's."""
+class ReplicaCollector(Collector):
+    """The read replica as this process sees it (BOOKING_DATABASE_READ_URL; none: nothing)."""
+
+    def __init__(self, replica: Replica | None) -> None:
+        self.replica = replica
+
+    def collect(self) -> Iterator[Metric]:
+        if self.replica is None:
+            return
+        yield GaugeMetricFamily(
+            "booking_replica_usable",
+            "1 when reads go to the replica (answering, lag within BOOKING_READ_MAX_LAG_SECONDS).",
+            value=1 if self.replica.usable() else 0,
+        )
+        lag = self.replica.lag()
+        if lag is not None:  # unknown (down, just started): absent rather than a made-up number
+            yield GaugeMetricFamily(
+                "booking_replica_lag_seconds",
+                "How far behind the primary the replica is at most.",
+                value=lag,
+            )
+
+
+def exposition(
+    metrics: Metrics, database: DatabaseCollector, replica: Replica | None = None
+) -> bytes:
+    """Every process's figures (or this one's alone), then the database's and the replica's."""
     directory = os.environ.get(MULTIPROC_ENV)
     if directory:
         sweep_dead(directory)
@@ -156,6 +185,7 @@ def exposition(metrics: Metrics, database: DatabaseCollector) -> bytes:
         processes = generate_latest(metrics.registry)
     own = CollectorRegistry()
     own.register(database)
+    own.register(ReplicaCollector(replica))
     return processes + generate_latest(own)
 
 
@@ -173,4 +203,5 @@ async def metrics_endpoint(request: Request[Any, Any, Any], state: State) -> Res
     started = time.perf_counter()
     gauges = await read_database_gauges(state.sessionmaker, state.clock, settings)
     database = DatabaseCollector(gauges, time.perf_counter() - started)
-    return Response(exposition(metrics_of(state), database), media_type=CONTENT_TYPE)
+    body = exposition(metrics_of(state), database, state.get("replica"))
+    return Response(body, media_type=CONTENT_TYPE)

@@ -4,6 +4,7 @@ readable only from BOOKING_METRICS_NETWORKS."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.app import create_app
 from booking.clock import FrozenClock
+from booking.db.replica import Replica
 from booking.inventory.models import Room
 from booking.jobs.models import JobRun
 from booking.jobs.schedule import JOBS
@@ -284,3 +286,24 @@ async def test_each_worker_jobs_lag_is_a_gauge(
     assert value(text, lag, job="expire_holds") == 0
     named = {dict(labels)["job"] for (name, labels) in series(text) if name == lag}
     assert named == {job.name for job in JOBS}
+
+
+async def test_the_replica_as_this_process_sees_it(
+    app: Litestar, client: httpx.AsyncClient, database: Database
+) -> None:
+    """No replica configured: nothing. One (here the primary stands in for it; the replica's
+    own tests run a real standby): usable while its known lag is within the limit."""
+    assert "booking_replica" not in await scrape(client)
+    app.state.replica = Replica(database.engine, (database.engine, database.engine), 5.0)
+    try:
+        unknown = await scrape(client)
+        assert value(unknown, "booking_replica_usable") == 0
+        assert value(unknown, "booking_replica_lag_seconds") is None
+        app.state.replica.caught_up_at = time.monotonic() - 2
+        behind = await scrape(client)
+        assert value(behind, "booking_replica_usable") == 1
+        assert 2 <= (value(behind, "booking_replica_lag_seconds") or 0) < 60
+        app.state.replica.caught_up_at = time.monotonic() - 6
+        assert value(await scrape(client), "booking_replica_usable") == 0
+    finally:
+        app.state.replica = None
