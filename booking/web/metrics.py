@@ -1,8 +1,9 @@
 """/metrics for Prometheus: what each server process counts itself (requests, latency, its
-database pool), and what the database holds, read once per scrape (booking/web/metrics_db.py).
+database pools), what the database holds, read once per scrape (booking/web/metrics_db.py),
+and the read replica as the answering process sees it.
 
 Label values are bounded: a request is counted under its route's template
-(`/api/v1/bookings/{booking_id:int}`, never the raw path), an address no route matches under
+(`/api/v1/bookings/{booking_id}`, never the raw path), an address no route matches under
 `(unmatched)`, a method outside the usual seven as `other`.
 
 Several server processes (`booking serve --workers N`) give one answer: each writes its
