@@ -208,6 +208,27 @@ async def _body(
     return render.calendar(feed.name, events)
 
 
+async def _rendered(
+    read_session: AsyncSession,
+    feed: CalendarFeed,
+    principal: Principal,
+    win: feeds.Window,
+    ctx: render.Context,
+    version: str,
+    etag: str | None,
+) -> tuple[bytes, str]:
+    """The body at this version and its ETag (`etag`: the stored one, when it is of this very
+    version). The same inputs make the same bytes: read, rendered and hashed once per version
+    in each process."""
+    cached = ctx.cache.bodies.get(feed.id, version)
+    if cached is not None:
+        return cached
+    body = await _body(read_session, feed, principal, win, ctx)
+    etag = etag or hashlib.sha256(body).hexdigest()[:32]
+    ctx.cache.bodies.put(feed.id, version, body, etag)
+    return body, etag
+
+
 class ICalController(Controller):
     path = "/ical"
     tags = ["calendars"]  # noqa: RUF012
@@ -248,19 +269,14 @@ class ICalController(Controller):
         if unchanged and _not_modified(request, f'"{served.etag}"', served.last_modified):
             # nothing the body is made of has changed since it was served: nothing to render
             return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=_headers(served))
-        # The same inputs make the same bytes: read and rendered, and hashed, once per version.
-        cached = ctx.cache.bodies.get(feed.id, version)
-        if cached is None:
-            body = await _body(read_session, feed, principal, win, ctx)
-            etag = served.etag if unchanged else hashlib.sha256(body).hexdigest()[:32]
-            ctx.cache.bodies.put(feed.id, version, body, etag or "")
-        else:
-            body, etag = cached
+        body, etag = await _rendered(
+            read_session, feed, principal, win, ctx, version, served.etag if unchanged else None
+        )
         if unchanged:
             new = served
             background = None
         else:
-            new = feeds.after_render(served, version, etag or "", clock.now())
+            new = feeds.after_render(served, version, etag, clock.now())
             background = BackgroundTask(
                 feeds.store_validators, request.app.state.sessionmaker, feed.id, served, new
             )

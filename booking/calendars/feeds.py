@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, and_, case, cast, func, or_, select, update
+from sqlalchemy import BigInteger, Subquery, and_, case, cast, func, or_, select, true, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import ColumnElement
@@ -164,16 +164,22 @@ async def resolve(
     secret = parse_secret(token)
     if secret is None:
         raise NOT_FOUND
+    # A group feed's group comes in the same round trip: check_target then finds it in the
+    # session (get_group is session.get) instead of asking again.
     found = (
         await session.execute(
-            select(CalendarFeed, User)
+            select(CalendarFeed, User, Group)
             .join(User, User.id == CalendarFeed.owner_user_id)
+            .outerjoin(
+                Group,
+                and_(CalendarFeed.kind == FeedKind.GROUP, Group.id == CalendarFeed.target_id),
+            )
             .where(CalendarFeed.selector == secret.selector)
         )
     ).one_or_none()
     if found is None:
         raise NOT_FOUND
-    feed, owner = found
+    feed, owner, _ = found
     if not verifies(secret, feed.verifier_hash) or feed.revoked_at is not None:
         raise NOT_FOUND
     if owner.status is not UserStatus.ACTIVE:
@@ -230,9 +236,10 @@ def _booking_scope(
 async def fingerprint(
     session: AsyncSession, feed: CalendarFeed, principal: Principal, win: Window
 ) -> str:
-    """What the feed's rows are now, in one or two aggregate queries: it moves with any event
-    entering or leaving (count, sum of squared ids), any change to one (SEQUENCE, updated_at)
-    and any change to a group shown in it (the groups' revisions)."""
+    """What the feed's rows are now, in one aggregate query: it moves with any event entering
+    or leaving (count, sum of squared ids), any change to one (SEQUENCE, updated_at) and any
+    change to a group shown in it (the groups' revisions); a group's feed adds its lottery
+    wins, aggregated alike in the same statement."""
     conditions = _booking_scope(feed, principal, win)
     ident = cast(Booking.id, BigInteger)
     columns: list[ColumnElement[Any]] = [
@@ -247,22 +254,32 @@ async def fingerprint(
         stmt = select(*columns, revision)
     elif feed.kind not in PUBLIC:  # public events show nothing of the group
         stmt = select(*columns, func.sum(Group.revision)).join(Group, Group.id == Booking.group_id)
-    parts: list[object] = list((await session.execute(stmt.where(*conditions))).one())
+    stmt = stmt.where(*conditions)
     if feed.kind is FeedKind.GROUP:
-        app_id = cast(LotteryApplication.id, BigInteger)
-        status = case(
-            (LotteryApplication.status == ApplicationStatus.WON, 1),
-            (LotteryApplication.status == ApplicationStatus.CONFIRMED, 1_000),
-            else_=1_000_000,
-        )
-        wins = select(
+        bookings = stmt.subquery()
+        wins = _wins_fingerprint(feed, win)
+        stmt = select(bookings, wins).select_from(bookings).join(wins, true())
+    parts = (await session.execute(stmt)).one()
+    return "|".join(str(part) for part in parts)
+
+
+def _wins_fingerprint(feed: CalendarFeed, win: Window) -> Subquery:
+    app_id = cast(LotteryApplication.id, BigInteger)
+    status = case(
+        (LotteryApplication.status == ApplicationStatus.WON, 1),
+        (LotteryApplication.status == ApplicationStatus.CONFIRMED, 1_000),
+        else_=1_000_000,
+    )
+    return (
+        select(
             func.count(),
             func.sum(app_id * app_id),
             func.sum(status),
             func.max(LotteryApplication.settled_at),
-        ).where(*_win_scope(feed, win))
-        parts += list((await session.execute(wins)).one())
-    return "|".join(str(part) for part in parts)
+        )
+        .where(*_win_scope(feed, win))
+        .subquery()
+    )
 
 
 @dataclass(frozen=True, slots=True)

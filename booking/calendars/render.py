@@ -19,6 +19,7 @@ under a public feed's key.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -43,6 +44,7 @@ PRODID = "-//booking//Kawasaki public facility booking//JA"
 TZID = "Asia/Tokyo"
 REFRESH = "PT1H"  # clients poll hourly; Cache-Control says the same
 _CACHE_SIZE = 50_000
+_BODY_BYTES = 64 * 1024 * 1024  # a group's feed is ~0.3 MB, a big hall's staff feed ~3 MB
 # Part of every feed's fingerprint: a deploy that changes how events are written changes
 # every ETag, so no client keeps a body this code would no longer produce.
 CODE_VERSION = hashlib.sha256(
@@ -153,12 +155,46 @@ def _event(  # noqa: PLR0913
     return bytes(event.to_ical())
 
 
-class EventCache:
-    """Rendered events of one app process (one database), least recently used out first."""
+class BodyCache:
+    """Whole feed bodies of one app process: each feed's last body with its version (the
+    digest of everything the body is made of, controllers._version) and its ETag. The same
+    version makes the same bytes, so a feed asked for again unchanged is neither read nor
+    rendered; least recently used feeds out first past `max_bytes`."""
 
-    def __init__(self, size: int = _CACHE_SIZE) -> None:
+    def __init__(self, max_bytes: int = _BODY_BYTES) -> None:
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        self._bodies: OrderedDict[int, tuple[str, bytes, str]] = OrderedDict()
+
+    def get(self, feed_id: int, version: str) -> tuple[bytes, str] | None:
+        """(body, ETag) of the feed at this version, if this process made it last."""
+        found = self._bodies.get(feed_id)
+        if found is None or found[0] != version:
+            return None
+        self._bodies.move_to_end(feed_id)
+        return found[1], found[2]
+
+    def put(self, feed_id: int, version: str, body: bytes, etag: str) -> None:
+        old = self._bodies.pop(feed_id, None)
+        if old is not None:
+            self._bytes -= len(old[1])
+        if len(body) > self._max_bytes:
+            return
+        self._bodies[feed_id] = (version, body, etag)
+        self._bytes += len(body)
+        while self._bytes > self._max_bytes:
+            _, (_, dropped, _) = self._bodies.popitem(last=False)
+            self._bytes -= len(dropped)
+
+
+class EventCache:
+    """Rendered events of one app process (one database), least recently used out first,
+    and the whole bodies of the feeds last served (`bodies`)."""
+
+    def __init__(self, size: int = _CACHE_SIZE, body_bytes: int = _BODY_BYTES) -> None:
         self._size = size
         self._events: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+        self.bodies = BodyCache(body_bytes)
 
     def get(self, key: tuple[object, ...], make: Callable[[], bytes]) -> bytes:
         found = self._events.get(key)
@@ -387,6 +423,14 @@ def win_event(ctx: Context, application: LotteryApplication) -> bytes:
 
 def calendar(name: str, events: Iterable[bytes]) -> bytes:
     """The VCALENDAR around the events, with the VTIMEZONE of Asia/Tokyo."""
+    head, tail = _frame(name)
+    return head + b"".join(events) + tail
+
+
+@functools.lru_cache(maxsize=256)
+def _frame(name: str) -> tuple[bytes, bytes]:
+    """The calendar's bytes before and after its events (made once per name: writing the
+    VTIMEZONE cost more than joining a group's 500 cached events)."""
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -399,7 +443,7 @@ def calendar(name: str, events: Iterable[bytes]) -> bytes:
     cal.add("x-published-ttl", REFRESH)
     cal.add_component(_timezone())
     head, _, tail = bytes(cal.to_ical()).rpartition(b"END:VCALENDAR")
-    return head + b"".join(events) + b"END:VCALENDAR" + tail
+    return head, b"END:VCALENDAR" + tail
 
 
 _TZ_BLOCK: Timezone | None = None

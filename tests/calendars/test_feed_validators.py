@@ -9,8 +9,8 @@ from email.utils import format_datetime, parsedate_to_datetime
 import httpx
 import icalendar
 import pytest
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from booking.accounts.models import Group
 from booking.app import create_app
@@ -184,3 +184,52 @@ def test_last_modified_moves_forward_only_when_the_body_does() -> None:
     assert served.last_modified == noon.replace(microsecond=0) + timedelta(seconds=1)
     served = feeds.after_render(served, "v4", "c", noon + timedelta(minutes=5))
     assert served.last_modified == noon.replace(microsecond=0) + timedelta(minutes=5)
+
+
+async def test_a_feed_asked_again_unchanged_is_read_in_two_statements_and_not_rendered(
+    world: World, hall: Hall, client: httpx.AsyncClient, connection: AsyncConnection
+) -> None:
+    member = world.headers("member")
+    await client.post(B, json=body(world, hall), headers=member)
+    feed = await make_feed(client, member, kind="group", target_id=world.group_a)
+    first = await client.get(path_of(feed))
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statements.append(str(args[2]))  # (connection, cursor, statement, ...)
+
+    event.listen(connection.sync_connection, "before_cursor_execute", seen)
+    try:
+        again = await client.get(path_of(feed))
+        revalidated = await client.get(
+            path_of(feed), headers={"If-None-Match": first.headers["etag"]}
+        )
+    finally:
+        event.remove(connection.sync_connection, "before_cursor_execute", seen)
+    assert (again.status_code, again.content) == (200, first.content)
+    assert revalidated.status_code == 304
+    # Each fetch: the token with its owner and group in one statement, the fingerprint of
+    # the bookings and lottery wins in another; no group read alone, no rows read again.
+    assert sum("calendar_feeds" in s for s in statements) == 2
+    assert sum("bookings" in s for s in statements) == 2
+    assert all("bookings" in s for s in statements if "lottery_applications" in s)
+    assert not [s for s in statements if "ORDER BY bookings.use_date" in s]
+    assert not [s for s in statements if s.startswith("SELECT groups.")]
+
+
+def test_the_body_cache_keeps_a_feeds_last_version_within_its_bytes() -> None:
+    cache = render.BodyCache(max_bytes=10)
+    cache.put(1, "v1", b"aaaa", "e1")
+    assert cache.get(1, "v1") == (b"aaaa", "e1")
+    assert cache.get(1, "v2") is None  # another version is another body
+    cache.put(1, "v2", b"bbbb", "e2")  # replaces the feed's old body
+    assert cache.get(1, "v1") is None
+    cache.put(2, "v1", b"cccc", "e3")
+    assert cache.get(1, "v2") == (b"bbbb", "e2")  # feed 1 now the most recently used
+    cache.put(3, "v1", b"dddd", "e4")  # 12 bytes > 10: the least recently used (2) goes
+    assert cache.get(2, "v1") is None
+    assert cache.get(1, "v2") == (b"bbbb", "e2")
+    assert cache.get(3, "v1") == (b"dddd", "e4")
+    cache.put(4, "v1", b"x" * 11, "e5")  # larger than the whole cache: not kept
+    assert cache.get(4, "v1") is None
+    assert cache.get(3, "v1") == (b"dddd", "e4")
