@@ -17,7 +17,7 @@ rooms (a Zipf law over the rooms, shuffled by the seed), Saturdays first, then S
 holidays, evenings on weekdays. Every group waits at one asyncio barrier and is released at
 once: it books its choices in order, moving to its next choice on 409, until it has what it
 wanted or nothing is left of its list. At most `--in-flight` requests are on the wire at once
-(the others wait their turn, FIFO, as in a load balancer's queue; by default 2 per database
+(the others wait their turn, FIFO, as in a load balancer's queue; by default 1 per database
 connection of each process: IN_FLIGHT_PER_CONNECTION says why). Before the release, the
 machine's pace: uncontended bookings of the month before. Printed: bookings/s, p50/p95/p99 of
 every attempt (client: on the wire, the wait for a connection apart; server: Server-Timing),
@@ -78,11 +78,13 @@ HALLS = frozenset({"civic_hall", "branch_hall"})
 # what reaches a process is bounded by the load balancer in front (haproxy's `maxconn` on a
 # server line, nginx's `max_conns`), which queues the rest in order: the bench's FIFO
 # semaphore is that queue, and the wait in it is reported apart from the time on the wire.
-# Two requests per database connection (BOOKING_DB_POOL_SIZE, 10): every connection stays busy
-# while the next request's Python runs. More gains no throughput: past the pool a request
-# waits inside the process for a connection, and past BOOKING_DB_POOL_TIMEOUT_SECONDS (2 s)
-# that wait is a 503; past BOOKING_MAX_REQUESTS_IN_FLIGHT (100) a 503 at once.
-IN_FLIGHT_PER_CONNECTION = 2
+# One request per database connection (BOOKING_DB_POOL_SIZE, 10): a request holds its
+# connection from its first query to its answer (booking/deps.py), so a process serves at
+# most that many at once. Past it a request waits inside the process for a connection, and
+# past BOOKING_DB_POOL_TIMEOUT_SECONDS (2 s) that wait is a 503 (database_busy): with 2 per
+# connection a loaded machine gave 1 and 155 such 503s in 10,500 attempts (1 and 2
+# processes); past BOOKING_MAX_REQUESTS_IN_FLIGHT (100) a 503 at once.
+IN_FLIGHT_PER_CONNECTION = 1
 WANTED = (1, 2, 3, 4)
 WANTED_SHARE = (0.4, 0.3, 0.2, 0.1)
 DAY_WEIGHT = {DayType.SATURDAY: 4.0, DayType.SUNDAY_HOLIDAY: 2.5, DayType.WEEKDAY: 1.0}
@@ -246,7 +248,10 @@ async def one_group(
                 status, timing = response.status_code, server_ms(response)
             except httpx.HTTPError as error:  # a timeout or a refused connection: an error too
                 response, status, timing = None, 0, None
-                rush.unexpected.append(f"transport: {error!r}")
+                rush.unexpected.append(
+                    f"transport, sent {sent - rush.t0:.1f} s after the release, "
+                    f"{time.perf_counter() - sent:.1f} s on the wire: {error!r}"
+                )
             done = time.perf_counter()
         t_sent, t_done = sent - rush.t0, done - rush.t0
         rush.attempts.append(
@@ -778,7 +783,7 @@ def main() -> None:
         "--in-flight",
         type=int,
         default=None,
-        help="requests on the wire at once, all processes together [default: 2 per database "
+        help="requests on the wire at once, all processes together [default: 1 per database "
         "connection of each process]",
     )
     parser.add_argument("--fallbacks", type=int, default=2, help="choices past what a group wants")
