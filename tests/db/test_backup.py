@@ -364,6 +364,27 @@ async def test_a_damaged_backup_is_refused_and_the_target_left_as_it_was(
     assert run("db", "restore", str(good), settings=empty_target).returncode == 0
 
 
+@pytest.mark.engines("postgresql")
+async def test_a_restore_that_fails_part_way_leaves_the_target_as_it_was(
+    source: Settings, empty_target: Settings, tmp_path: Path
+) -> None:
+    """A view in the way of an index: pg_restore has made every table and loaded its rows
+    when it fails; the single transaction takes them all back. (SQLite's backup API writes
+    the target in one transaction of its own.)"""
+    path = tmp_path / "b.backup"
+    assert run("db", "backup", str(path), settings=source).returncode == 0
+    engine = create_engine(empty_target)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE VIEW ix_audit_events_target AS SELECT 1 AS x"))
+    finally:
+        await engine.dispose()
+    result = run("db", "restore", str(path), settings=empty_target)
+    assert result.returncode == 1, result.stdout
+    assert await _tables(empty_target) == 0, result.stderr
+    assert 'relation "ix_audit_events_target" already exists' in result.stderr
+
+
 async def test_bad_paths_are_clear_errors(source: Settings, tmp_path: Path) -> None:
     missing_dir = tmp_path / "no such directory" / "b.backup"
     result = run("db", "backup", str(missing_dir), settings=source)
