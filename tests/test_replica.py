@@ -211,10 +211,14 @@ async def serving(
 
 
 async def _in_time(site: Site) -> None:
-    async def usable() -> bool:
-        return site.replica.usable()
+    """Until the replica is well within the limit: what follows has seconds before the lag
+    that a pause starts reaches it (this machine's replica may trail a busy primary)."""
 
-    await until(usable, 60, "the replica is in time")
+    async def close_behind() -> bool:
+        lag = site.replica.lag()
+        return lag is not None and lag < MAX_LAG / 2
+
+    await until(close_behind, 60, "the replica is close behind")
 
 
 async def test_anonymous_reads_come_from_the_replica_and_a_member_reads_their_own_writes(
