@@ -591,6 +591,7 @@ class Stage:
     server: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
     seconds: float = 0.0
+    bodies: set[str] = field(default_factory=set)  # of unexpected answers, each once
 
     def row(self) -> str:
         cells = [percentile(v, p) for v in (self.client, self.server) for p in (0.5, 0.95, 0.99)]
@@ -630,7 +631,7 @@ async def bookings(
                     phase.server.append(timing)
                 phase.statuses[response.status_code] += 1
                 if response.status_code not in {201, 409}:
-                    print(f"  booking answered {response.status_code}: {response.text[:600]}")
+                    phase.bodies.add(f"booking {response.status_code}: {response.text[:300]}")
 
         began = time.perf_counter()
         await asyncio.gather(*(booker() for _ in range(in_flight)))
@@ -653,7 +654,8 @@ async def grid_clients(
                     phase.server.append(timing)
                 phase.statuses[response.status_code] += 1
                 if response.status_code >= 500:
-                    print(f"  grid answered {response.status_code}: {response.text[:300]}")
+                    title = response.text.partition("<title>")[2].partition("</title>")[0]
+                    phase.bodies.add(f"grid {response.status_code}: {title or response.text[:300]}")
 
     began = time.perf_counter()
     await asyncio.gather(*(browser() for _ in range(count)))
@@ -675,6 +677,8 @@ async def calibrate(base: str, groups: list[BenchGroup], month: date, seed: int)
         f"{percentile(stage.server, 0.5):.1f} / {percentile(stage.server, 0.95):.1f} ms; "
         f"{load_line()}"
     )
+    for text in sorted(stage.bodies):
+        print(f"  unexpected: {text}")
 
 
 def biggest_ward(snapshot: NetworkSnapshot) -> str:
@@ -731,6 +735,8 @@ async def grids_run(
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for phase in (idle, loaded, grid, after):
             print(phase.row())
+        for text in sorted(set().union(*(p.bodies for p in (idle, loaded, grid, after)))):
+            print(f"  unexpected: {text}")
         base_p95 = percentile(idle.client + after.client, 0.95)
         under = percentile(loaded.client, 0.95)
         ratio = under / base_p95
