@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy.exc import SQLAlchemyError
 
+from booking.db.engine import SQLITE_BEGIN
 from booking.db.migrate import head_revision, schema_revision
 
 
@@ -24,6 +25,9 @@ async def ready(state: State) -> Response[dict[str, Any]]:
     head = head_revision()
     try:
         async with state.sessionmaker() as session:
+            # A read: on SQLite it must not queue for the write lock behind the writers of a
+            # busy moment (BEGIN IMMEDIATE by default, booking/db/engine.py) and look down.
+            await session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
             current = await schema_revision(session)
     except (SQLAlchemyError, OSError) as exc:
         return Response(
