@@ -105,11 +105,11 @@ def head() -> str | None:
 
 
 def _size(size: int) -> str:
-    for unit in ("bytes", "KiB", "MiB"):
-        if size < 1024 or unit == "MiB":
-            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024  # type: ignore[assignment]
-    raise AssertionError  # pragma: no cover - the loop returns
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / (1024 * 1024):.1f} MiB"
 
 
 def is_postgresql(settings: Settings) -> bool:
@@ -220,6 +220,11 @@ async def restore(settings: Settings, path: Path, *, force: bool = False) -> Res
 
 def refuse_unknown(path: Path, revision: str | None) -> None:
     """Stop before anything is written when the backup's schema is not one this code knows."""
+    if revision is None:
+        raise BackupError(
+            f"{path} holds no booking schema (no alembic_version): it is not a backup of "
+            "booking's database. Nothing was restored"
+        )
     if revision_standing(revision) is Standing.UNKNOWN:
         raise BackupError(
             f"{path} has schema revision {revision or 'none'}, which this version of booking "
@@ -309,6 +314,10 @@ def sqlite_restore(path: Path, target: Path, *, force: bool) -> Contents:
         refuse_unknown(path, sqlite_contents(backup_file).revision)
         if target.exists() and target.samefile(path):
             raise BackupError(f"{path} is the configured database itself: nothing to restore")
+        wal = target.with_name(target.name + "-wal")
+        if wal.exists() and not target.exists():
+            # SQLite would replay it into the restored file.
+            raise BackupError(f"{wal} is left without its database: move it away first")
         target.parent.mkdir(parents=True, exist_ok=True)
         dst = sqlite3.connect(target, timeout=SQLITE_BUSY_TIMEOUT_S)
         try:

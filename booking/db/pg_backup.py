@@ -144,6 +144,9 @@ async def pg_backup(settings: Settings, partial: Path) -> Contents:
                     [
                         *args,
                         "--format=custom",
+                        # Behind a migration's lock: fail, rather than queue every request
+                        # behind the backup's own lock requests.
+                        "--lock-wait-timeout=30s",
                         f"--snapshot={snapshot}",
                         f"--file={partial}",
                         f"--dbname={url.database}",
