@@ -144,8 +144,8 @@ async def pg_backup(settings: Settings, partial: Path) -> Contents:
                     [
                         *args,
                         "--format=custom",
-                        # Behind a migration's lock: fail, rather than queue every request
-                        # behind the backup's own lock requests.
+                        # Behind a migration's lock: fail after 30 s rather than wait without
+                        # end, holding the locks on the tables it has already taken.
                         "--lock-wait-timeout=30s",
                         f"--snapshot={snapshot}",
                         f"--file={partial}",
