@@ -182,7 +182,9 @@ async def backup(settings: Settings, path: Path) -> BackupReport:
 
             contents = await pg_backup(settings, partial)
         else:
-            contents = sqlite_backup(_sqlite_source(settings), partial)
+            source = _sqlite_source(settings)
+            _refuse_the_database_itself(path, source)
+            contents = sqlite_backup(source, partial)
         publish(partial, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -253,6 +255,15 @@ def _sqlite_source(settings: Settings) -> Path:
     return file
 
 
+def _sidecars(database: Path) -> list[Path]:
+    return [database.with_name(database.name + suffix) for suffix in ("-wal", "-shm")]
+
+
+def _refuse_the_database_itself(path: Path, source: Path) -> None:
+    if path.resolve() in {source.resolve(), *_sidecars(source.resolve())}:
+        raise BackupError(f"{path} is the database itself: give the backup another name")
+
+
 def sqlite_contents(connection: sqlite3.Connection) -> Contents:
     names = {
         name
@@ -314,7 +325,7 @@ def sqlite_restore(path: Path, target: Path, *, force: bool) -> Contents:
         refuse_unknown(path, sqlite_contents(backup_file).revision)
         if target.exists() and target.samefile(path):
             raise BackupError(f"{path} is the configured database itself: nothing to restore")
-        wal = target.with_name(target.name + "-wal")
+        wal = _sidecars(target)[0]
         if wal.exists() and not target.exists():
             # SQLite would replay it into the restored file.
             raise BackupError(f"{wal} is left without its database: move it away first")

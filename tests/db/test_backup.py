@@ -396,6 +396,12 @@ async def test_bad_paths_are_clear_errors(source: Settings, tmp_path: Path) -> N
     result = run("db", "restore", str(missing_dir), settings=source)
     assert result.returncode == 1
     assert f"no backup at {missing_dir}" in result.stderr
+    if not source.database_url:  # a backup over the live file would replace it
+        live = source.data_dir / "booking.sqlite3"
+        result = run("db", "backup", str(live), settings=source)
+        assert result.returncode == 1
+        assert "is the database itself" in result.stderr
+        assert run("db", "check", settings=source).returncode == 0
 
 
 def _unreadable_bookings(settings: Settings) -> None:
