@@ -338,3 +338,15 @@ def test_lag_is_the_time_since_the_replica_last_held_all_the_primary_had() -> No
     assert replica._caught_up((True, 50, None), asked=12.5) is None
     # Not a standby (promoted, or the primary's own URL): never used.
     assert replica._caught_up((False, 300, 0.0), asked=12.5) is None
+
+
+async def test_a_read_url_beside_sqlite_is_ignored(tmp_path: Path) -> None:
+    """A replica is PostgreSQL's, of PostgreSQL: beside the embedded SQLite it is not used."""
+    settings = Settings(
+        data_dir=tmp_path, database_read_url="postgresql+asyncpg://postgres@127.0.0.1:1/none"
+    )
+    app = create_app(settings)
+    with _logged(replica_module.log) as records:
+        async with app.lifespan():
+            assert app.state.get("replica") is None
+    assert any("BOOKING_DATABASE_READ_URL ignored" in r.getMessage() for r in records)

@@ -33,6 +33,7 @@ from litestar.datastructures import State
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPRequestEvent, Message, Receive, Scope, Send
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -177,10 +178,17 @@ class Replica:
 @asynccontextmanager
 async def replica_reads(state: State, settings: Settings) -> AsyncIterator[None]:
     """While serving: the replica in `state.replica` and its watch running, if one is set."""
-    if not settings.database_read_url:
+    url = settings.database_read_url
+    if not url:
         yield
         return
-    url = settings.database_read_url
+    if (
+        make_url(url).get_backend_name() != "postgresql"
+        or make_url(settings.effective_database_url).get_backend_name() != "postgresql"
+    ):
+        log.error("BOOKING_DATABASE_READ_URL ignored: a replica is PostgreSQL's, of PostgreSQL")
+        yield
+        return
     one = settings.model_copy(update={"db_pool_size": 1})
     engines = [create_engine(settings, url), create_engine(one), create_engine(one, url)]
     for engine in (engines[0], engines[2]):
