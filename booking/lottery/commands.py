@@ -10,7 +10,7 @@ from booking.clock import Clock
 from booking.db.engine import create_engine, create_sessionmaker
 from booking.inventory.network import SnapshotCache
 from booking.lottery.draw import Entry, digest
-from booking.lottery.drawing import DrawResult, draw_facility
+from booking.lottery.drawing import DrawResult, draw_each
 from booking.lottery.models import ApplicationStatus, LotteryApplication, LotteryCycle, LotteryDraw
 from booking.lottery.verify import parse_entry, verify_document
 from booking.settings import Settings
@@ -38,13 +38,8 @@ async def draw_cycle(
             facilities = sorted(set((await session.scalars(stmt.distinct())).all()))
         if facility_id is not None:
             facilities = [facility_id]
-        results = []
-        for fid in facilities:
-            async with sessionmaker.begin() as session:
-                results.append(
-                    await draw_facility(session, clock, settings, snapshot, use_month, fid)
-                )
-        return results
+        due = [(use_month, fid) for fid in facilities]
+        return await draw_each(sessionmaker, clock, settings, snapshot, due)
     finally:
         await engine.dispose()
 

@@ -7,6 +7,7 @@ nothing. Wins become claims of kind lottery_win; every applicant's group gets on
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -14,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from booking.accounts.models import Group
 from booking.audit.service import SYSTEM, record
@@ -96,18 +97,14 @@ def publish(  # noqa: PLR0913
     }
 
 
-async def draw_facility(
-    session: AsyncSession,
-    clock: Clock,
-    settings: Settings,
-    snapshot: NetworkSnapshot,
-    use_month: date,
-    facility_id: int,
-) -> DrawResult:
+async def _take_draw(
+    session: AsyncSession, clock: Clock, use_month: date, facility_id: int
+) -> int | None:
+    """The draw's row, inserted, or None when another run has it (it waits for that run to
+    end: two runs at once, one draws)."""
     dialect = session.get_bind().dialect.name
     upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    facility = snapshot.facilities[facility_id]
-    taken = (
+    taken: int | None = (
         await session.execute(
             upsert(LotteryDraw)
             .values(
@@ -124,6 +121,20 @@ async def draw_facility(
             .returning(LotteryDraw.id)
         )
     ).scalar_one_or_none()
+    return taken
+
+
+async def draw_facility(
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    snapshot: NetworkSnapshot,
+    use_month: date,
+    facility_id: int,
+) -> DrawResult:
+    """A facility's draw for a use month, in the caller's transaction; nothing if drawn."""
+    facility = snapshot.facilities[facility_id]
+    taken = await _take_draw(session, clock, use_month, facility_id)
     if taken is None:
         return DrawResult(use_month, facility_id, drawn=False)
     cycle = await ensure_cycle(session, clock, use_month)
@@ -143,7 +154,6 @@ async def draw_facility(
     by_id = {e.id: e for e in entries}
     now = clock.now()
     await write_outcomes(session, use_month, facility_id, outcomes, now)
-    await write_claims(session, win_claims(outcomes, by_id), now)
     wins = sum(1 for o in outcomes if o.won)
     await session.execute(
         update(LotteryDraw)
@@ -176,6 +186,9 @@ async def draw_facility(
         ("facility", facility_id),
         after={"use_month": use_month.isoformat(), "applications": len(entries), "wins": wins},
     )
+    # Last: the claims' trigger locks the month's version row until the commit, and a draw
+    # of another facility, or a booking, waits for it only that long.
+    await write_claims(session, win_claims(outcomes, by_id), now)
     return DrawResult(use_month, facility_id, drawn=True, applications=len(entries), wins=wins)
 
 
@@ -277,13 +290,33 @@ async def run_due_draws(
 ) -> list[DrawResult]:
     async with sessionmaker() as session:
         due = await due_draws(session, clock, settings, snapshot)
-    results = []
-    for use_month, facility_id in due:
-        async with sessionmaker.begin() as session:
-            results.append(
-                await draw_facility(session, clock, settings, snapshot, use_month, facility_id)
-            )
-    return results
+    return await draw_each(sessionmaker, clock, settings, snapshot, due)
+
+
+async def draw_each(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings,
+    snapshot: NetworkSnapshot,
+    due: list[tuple[date, int]],
+) -> list[DrawResult]:
+    """Each (use month, facility) drawn in a transaction of its own. On PostgreSQL two at a
+    time: one draw's Python work (reading, permuting, the published file) overlaps the other's
+    writes in the database, so both cores work. SQLite has one writer: one at a time."""
+    bind = sessionmaker.kw.get("bind")  # sessions of one connection (tests): one at a time
+    width = 2 if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql" else 1
+    for use_month in sorted({month for month, _ in due}):
+        async with sessionmaker.begin() as session:  # made once, not raced for by the draws
+            await ensure_cycle(session, clock, use_month)
+    gate = asyncio.Semaphore(width)
+
+    async def one(use_month: date, facility_id: int) -> DrawResult:
+        async with gate, sessionmaker.begin() as session:
+            return await draw_facility(session, clock, settings, snapshot, use_month, facility_id)
+
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(one(month, facility)) for month, facility in due]
+    return [task.result() for task in tasks]
 
 
 async def lapse_unconfirmed(

@@ -400,3 +400,34 @@ async def test_a_draw_holds_each_group_to_the_facilitys_win_cap(
     assert drawn.document["win_cap"] == 2
     cycle = await session.get_one(LotteryCycle, MARCH)
     assert verify_document(drawn.document, cycle.commitment) == []
+
+
+async def test_a_draw_writes_its_claims_in_date_unit_period_order(
+    applicant: Applicant, hall: Hall, session: AsyncSession
+) -> None:
+    """Wins' claims go in (date, unit, period) order whatever the draw's order: claims taken
+    in crossing orders by a draw and a booking can deadlock on PostgreSQL. Claim ids follow
+    the order of insertion."""
+    world, clock = applicant.world, applicant.clock
+    days = open_weekdays(hall.snapshot, hall.facility_id, 3)
+    groups = [world.group_a, world.group_b]
+    for k, (day, period) in enumerate((d, p) for d in reversed(days) for p in ("30", "20", "10")):
+        if k < 8:  # within the groups' quotas, uncontested: every one wins
+            await applicant.apply(groups[k % 2], hall.room_id, day, (period,))
+    await session.commit()
+    clock.set(jst(date(2026, 11, 24), 9))
+    result = await draw_facility(
+        session, clock, world.settings, hall.snapshot, MARCH, hall.facility_id
+    )
+    assert (result.applications, result.wins) == (8, 8)
+    claims = (
+        await session.execute(
+            select(Claim.use_date, Claim.unit_id, Claim.period_code)
+            .where(Claim.kind == ClaimKind.LOTTERY_WIN)
+            .order_by(Claim.id)
+        )
+    ).all()
+    room = hall.snapshot.room(hall.room_id)
+    assert room is not None
+    assert len(claims) == 8 * len(room.unit_ids)
+    assert [tuple(c) for c in claims] == sorted(tuple(c) for c in claims)

@@ -31,10 +31,10 @@ from booking.db.engine import create_engine, create_sessionmaker
 from booking.errors import BookingError
 from booking.inventory.network import NetworkSnapshot, SnapshotCache
 from booking.lottery import applications as lottery
-from booking.lottery.drawing import draw_facility, lapse_unconfirmed, remind_winners
-from booking.lottery.models import ApplicationStatus, LotteryApplication
+from booking.lottery.drawing import DrawResult, draw_facility, lapse_unconfirmed, remind_winners
+from booking.lottery.models import ApplicationStatus, LotteryApplication, LotteryDraw
 from booking.reservations.bookings import BookingRequest
-from booking.reservations.models import Booking
+from booking.reservations.models import Booking, Claim, ClaimKind
 from booking.settings import Settings
 from tests.conftest import committed_database
 from tests.helpers import jst
@@ -215,3 +215,28 @@ async def test_the_worker_passes_over_a_win_whose_confirmation_is_under_way(
     async with desk.sessionmaker() as session:
         application = await session.get_one(LotteryApplication, won)
         assert (application.status, application.reminded_at) == (ApplicationStatus.CONFIRMED, None)
+
+
+async def test_two_draws_of_a_facility_at_once_draw_it_once(desk: Desk) -> None:
+    """The second run waits on the first's draw row, then finds it taken and changes nothing:
+    one set of outcomes, one claim per win, one draw file (the bulk writes included)."""
+    days = open_weekdays(desk.snapshot, desk.facility_id, 2)
+    for day in days:
+        await desk.alone(desk.applying(day, ("10",)))
+    desk.clock.set(jst(date(2026, 11, 24), 9))
+
+    def drawing(session: AsyncSession) -> Awaitable[DrawResult]:
+        return draw_facility(
+            session, desk.clock, desk.settings, desk.snapshot, MARCH, desk.facility_id
+        )
+
+    second = await desk.at_once(drawing, drawing, second_waits=True)
+    assert second == DrawResult(MARCH, desk.facility_id, drawn=False)
+    assert await desk.count(LotteryDraw) == 1
+    assert (
+        await desk.count(LotteryApplication, LotteryApplication.status == ApplicationStatus.WON)
+        == 2
+    )
+    room = desk.snapshot.room(desk.room_id)
+    assert room is not None
+    assert await desk.count(Claim, Claim.kind == ClaimKind.LOTTERY_WIN) == 2 * len(room.unit_ids)
