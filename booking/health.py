@@ -10,7 +10,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy.exc import SQLAlchemyError
 
 from booking.db.engine import SQLITE_BEGIN
-from booking.db.migrate import head_revision, schema_revision
+from booking.db.migrate import head_revision, is_known_revision, schema_revision
 
 
 @get("/health", tags=["health"], summary="The process is up", cache=False)
@@ -38,10 +38,18 @@ async def ready(state: State) -> Response[dict[str, Any]]:
             },
             status_code=HTTP_503_SERVICE_UNAVAILABLE,
         )
+    serving = current == head or schema_is_newer(current)
     body = {
-        "status": "ok" if current == head else "unavailable",
+        "status": "ok" if serving else "unavailable",
         "migration": current,
         "head": head,
     }
-    status = HTTP_200_OK if current == head else HTTP_503_SERVICE_UNAVAILABLE
-    return Response(body, status_code=status)
+    return Response(body, status_code=HTTP_200_OK if serving else HTTP_503_SERVICE_UNAVAILABLE)
+
+
+def schema_is_newer(current: str | None) -> bool:
+    """A rolling upgrade: a newer release has migrated the database past this code's head while
+    this process still serves. Migrations add before they remove (README, "Upgrades"), so it
+    keeps working; saying "not ready" would take every old process out of the load balancer
+    at once. A schema older than the code (or none) is never ready."""
+    return current is not None and not is_known_revision(current)

@@ -7,6 +7,7 @@ from functools import lru_cache
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,9 +37,22 @@ def current(settings: Settings) -> None:
 
 
 @lru_cache(maxsize=1)
+def _script() -> ScriptDirectory:
+    return ScriptDirectory(str(migrations_dir()))
+
+
 def head_revision() -> str | None:
-    script = ScriptDirectory(str(migrations_dir()))
-    return script.get_current_head()
+    return _script().get_current_head()
+
+
+@lru_cache(maxsize=64)
+def is_known_revision(revision: str) -> bool:
+    """Is this one of this code's migrations? A database at a revision the code does not know
+    was migrated by a newer release (or is not ours)."""
+    try:
+        return _script().get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 async def schema_revision(session: AsyncSession) -> str | None:
