@@ -84,7 +84,7 @@ async def provide_read_session(
     else the request's own db_session, so a person reads their own writes
     (booking/db/replica.py). The network snapshot stays db_session's: it is cached by revision."""
     replica: Replica | None = state.get("replica")
-    session = await replica.open_session(request) if replica and replica.serves(request) else None
+    session = await replica.open_session() if replica and replica.serves(request) else None
     if session is None or replica is None:
         yield db_session
         return

@@ -45,8 +45,7 @@ log = logging.getLogger(__name__)
 READ_REPLICA = "read_replica"  # AsyncSession.info key: the session reads the replica
 SESSION_COOKIE = "booking_session"  # booking/accounts/auth.py's (a test checks they agree)
 SAFE_METHODS = frozenset({"GET", "HEAD"})
-_USED = "booking.replica_used"  # scope keys: this request read the replica ...
-_FAILED = "booking.replica_failed"  # ... and it failed: the request runs again on the primary
+_FAILED = "booking.replica_failed"  # scope key: a read on the replica failed: run it again
 CONNECT_TIMEOUT_SECONDS = 2.0  # a replica host that does not answer is not waited for long
 
 _PRIMARY_LSN = "SELECT (pg_current_wal_lsn() - '0/0')::bigint"
@@ -110,7 +109,7 @@ class Replica:
             and self.usable()
         )
 
-    async def open_session(self, request: Request[Any, Any, Any]) -> AsyncSession | None:
+    async def open_session(self) -> AsyncSession | None:
         """A session on the replica, connected; None (and the replica set aside) if it cannot
         connect."""
         session = self.sessionmaker()
@@ -121,8 +120,6 @@ class Replica:
             self.failed()
             log.warning("read replica unreachable, reading the primary: %s", exc)
             return None
-        scope: dict[str, Any] = request.scope  # type: ignore[assignment]
-        scope[_USED] = True
         return session
 
     def read_failed(self, request: Request[Any, Any, Any], exc: BaseException) -> None:
