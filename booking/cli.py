@@ -114,10 +114,15 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
     settings = _settings()
     configure_logging(settings)  # the migration's and the load's warnings as the server's lines
-    # Once, here, before any server process starts: N workers never race to migrate or load.
-    migrate.upgrade(settings)
-    if asyncio.run(network_is_empty(settings)):
-        _load_or_exit(settings, _data_path(None, settings))
+
+    def prepare() -> None:
+        migrate.upgrade(settings)
+        if asyncio.run(network_is_empty(settings)):
+            _load_or_exit(settings, _data_path(None, settings))
+
+    # Once, before any server process starts (N workers never race to migrate or load), and
+    # one host at a time when several start together on one PostgreSQL.
+    serving.first_start(settings, prepare)
     workers = workers or settings.workers
     serving.run(settings, host=host, port=port, workers=workers)
 

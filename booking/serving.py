@@ -10,7 +10,11 @@ use, and throttles, sessions and scheduled work live in the database.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import make_url
 
 from booking.clock import Clock, SystemClock
 from booking.settings import Settings, load_settings
@@ -43,6 +47,38 @@ def served_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     redact_access_log()  # mailed links' tokens never reach the log
     settle_heap()
     return app
+
+
+# Hosts started together each prepare the database first (migrate; load the network when
+# empty): on PostgreSQL they take turns on this lock, and each after the first finds the work
+# done. Without it a second host's load waited out lock_timeout on the first's and exited.
+FIRST_START_LOCK = 20_201_921
+
+
+def first_start(settings: Settings, prepare: Callable[[], None]) -> None:
+    """`prepare` (blocking: it runs its own event loops) holding the first-start lock."""
+    if make_url(settings.effective_database_url).get_backend_name() != "postgresql":
+        prepare()  # SQLite: one host's own file
+        return
+    asyncio.run(_holding_lock(settings, prepare))
+
+
+async def _holding_lock(settings: Settings, prepare: Callable[[], None]) -> None:
+    from booking.db.engine import create_engine  # noqa: PLC0415 - the supervisor's only use
+
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            # A session lock outside any transaction, waited for as long as the other's load
+            # takes (the engine's lock and statement timeouts are for requests); released
+            # when this connection closes, also if the process dies.
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.exec_driver_sql("SET lock_timeout = 0")
+            await connection.exec_driver_sql("SET statement_timeout = 0")
+            await connection.exec_driver_sql(f"SELECT pg_advisory_lock({FIRST_START_LOCK})")
+            await asyncio.to_thread(prepare)
+    finally:
+        await engine.dispose()
 
 
 def uvicorn_options(settings: Settings, host: str | None, port: int | None) -> dict[str, Any]:

@@ -20,7 +20,15 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 settings: Settings = config.attributes.get("settings") or load_settings()
 
 
+# Several hosts started at once each migrate first (`booking serve`): on PostgreSQL one does,
+# the others wait for its commit on this lock and then find the schema at head (without it
+# the second failed on a duplicate table). Taken before Alembic reads the version.
+MIGRATION_LOCK = 20_201_920
+
+
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

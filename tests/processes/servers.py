@@ -70,26 +70,44 @@ def running(
     command: list[str], env: dict[str, str], port: int, ready: str = "/health"
 ) -> Iterator[subprocess.Popen[bytes]]:
     """The server, answering 200 on `ready`; stopped (SIGTERM, as an operator would) after."""
-    server = subprocess.Popen(command, env=env)  # noqa: S603 - our own interpreter and modules
-    try:
-        deadline = time.monotonic() + START_SECONDS
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"http://127.0.0.1:{port}{ready}", timeout=2).status_code == 200:
-                    break
-            if server.poll() is not None:
-                pytest.fail(f"{command} exited with {server.returncode}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"{command} did not answer {ready} in {START_SECONDS} s")
-            time.sleep(0.2)
+    with running_together([(command, port)], env, ready) as (server,):
         yield server
+
+
+@contextlib.contextmanager
+def running_together(
+    commands: list[tuple[list[str], int]], env: dict[str, str], ready: str = "/health"
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Servers started at the same moment (each command with its port), all answering."""
+    servers: list[subprocess.Popen[bytes]] = []
+    try:
+        for command, _ in commands:
+            servers.append(subprocess.Popen(command, env=env))  # noqa: S603 - our own modules
+        for server, (command, port) in zip(servers, commands, strict=True):
+            _wait_ready(server, command, port, ready)
+        yield servers
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def _wait_ready(server: subprocess.Popen[bytes], command: list[str], port: int, ready: str) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while True:
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"http://127.0.0.1:{port}{ready}", timeout=2).status_code == 200:
+                return
+        if server.poll() is not None:
+            pytest.fail(f"{command} exited with {server.returncode}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"{command} did not answer {ready} in {START_SECONDS} s")
+        time.sleep(0.2)
 
 
 def workers_of(parent: int) -> set[int]:

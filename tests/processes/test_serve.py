@@ -10,19 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
 from booking.settings import Settings
-from tests.conftest import committed_database, in_thread
+from tests.conftest import (
+    FAST_HASHING,
+    _recreate_postgres,
+    committed_database,
+    in_thread,
+    postgres_url,
+)
 from tests.processes.servers import (
     Pinned,
     free_port,
     running,
+    running_together,
     serve_command,
     server_env,
     worker_connections,
@@ -101,3 +111,40 @@ def test_after_a_postgresql_restart_each_worker_answers_again_by_itself(
         assert len(statuses) <= 2, f"worker {worker.pid}: {statuses}"  # one request lost at most
         assert all(worker.get("/api/v1/wards")[0] == 200 for _ in range(3))
         assert worker.get("/ready")[0] == 200
+
+
+@pytest.fixture
+def empty_postgresql(engine_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """A PostgreSQL database with nothing in it: no schema, no data."""
+    url = postgres_url("two_hosts")
+    in_thread(lambda: asyncio.run(_recreate_postgres(url)))
+    try:
+        yield Settings(database_url=url, data_dir=tmp_path, **FAST_HASHING)
+    finally:
+        in_thread(lambda: asyncio.run(_recreate_postgres(url, drop_only=True)))
+
+
+@pytest.mark.engines("postgresql")  # hosts share a database server; SQLite is one host's file
+def test_two_hosts_started_at_once_on_an_empty_database_both_serve(
+    empty_postgresql: Settings,
+) -> None:
+    """Each `booking serve` migrates and loads an empty database before it serves: started
+    together, one does it and the other waits for it (the second used to exit on a duplicate
+    table, or load the network twice)."""
+    ports = free_port(), free_port()
+    commands = [(serve_command(port, 1), port) for port in ports]
+    with running_together(commands, server_env(empty_postgresql), ready="/ready"):
+        for port in ports:
+            wards = httpx.get(f"http://127.0.0.1:{port}/api/v1/wards", timeout=10)
+            assert wards.status_code == 200, wards.text
+            assert len(wards.json()) == 7  # loaded once: not two of each
+
+
+@pytest.mark.engines("postgresql")
+def test_two_upgrades_at_once_both_succeed(empty_postgresql: Settings) -> None:
+    """`booking db upgrade` on two hosts at once: one migrates, the other waits for it and
+    finds the schema at head (migrations/env.py); the second used to fail on a duplicate."""
+    env = server_env(empty_postgresql)
+    command = [sys.executable, "-m", "booking", "db", "upgrade"]
+    upgrades = [subprocess.Popen(command, env=env) for _ in range(2)]  # noqa: S603
+    assert [upgrade.wait(timeout=300) for upgrade in upgrades] == [0, 0]
