@@ -18,12 +18,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy.engine import make_url
 
 from booking.db.existing import describe, sqlite_file
-from booking.paths import migrations_dir
+from booking.db.migrate import head_revision, is_known_revision
 from booking.settings import Settings
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -88,20 +86,9 @@ class RestoreReport:
 
 def revision_standing(revision: str | None) -> Standing:
     """Where a backup's schema revision stands against this code's migrations."""
-    script = ScriptDirectory(str(migrations_dir()))
-    if revision is None:
+    if revision is None or not is_known_revision(revision):
         return Standing.UNKNOWN
-    if revision == script.get_current_head():
-        return Standing.CURRENT
-    try:
-        known = script.get_revision(revision)
-    except CommandError:
-        return Standing.UNKNOWN
-    return Standing.OLDER if known is not None else Standing.UNKNOWN
-
-
-def head() -> str | None:
-    return ScriptDirectory(str(migrations_dir())).get_current_head()
+    return Standing.CURRENT if revision == head_revision() else Standing.OLDER
 
 
 def _size(size: int) -> str:
@@ -215,7 +202,7 @@ async def restore(settings: Settings, path: Path, *, force: bool = False) -> Res
         describe(settings),
         contents,
         revision_standing(contents.revision),
-        head(),
+        head_revision(),
         time.monotonic() - started,
     )
 
@@ -230,8 +217,8 @@ def refuse_unknown(path: Path, revision: str | None) -> None:
     if revision_standing(revision) is Standing.UNKNOWN:
         raise BackupError(
             f"{path} has schema revision {revision or 'none'}, which this version of booking "
-            f"does not know (its newest is {head()}): it was made by a newer version; restore "
-            "it with that version (or upgrade booking first). Nothing was restored"
+            f"does not know (its newest is {head_revision()}): it was made by a newer version; "
+            "restore it with that version (or upgrade booking first). Nothing was restored"
         )
 
 
