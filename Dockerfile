@@ -17,9 +17,15 @@ ENV PATH=/opt/booking/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     BOOKING_HOST=0.0.0.0 \
     BOOKING_PORT=8000 \
-    BOOKING_DATA_DIR=/var/lib/booking
+    BOOKING_DATA_DIR=/var/lib/booking \
+    BOOKING_WORKERS=1
 # Set BOOKING_DATABASE_URL=postgresql+asyncpg://user:password@host/db for production;
 # without it the image keeps an embedded SQLite file in /var/lib/booking (mount a volume).
+# Several server processes on the one port: BOOKING_WORKERS=N (about one per core), e.g.
+#   docker run -e BOOKING_WORKERS=4 -e BOOKING_DATABASE_URL=... -p 8000:8000 booking
+# Each holds up to BOOKING_DB_POOL_SIZE (10) connections: keep containers x workers x pool
+# under PostgreSQL's max_connections. Several hosts: the same image on each, one database,
+# a load balancer in front that checks /ready (README: production).
 USER booking
 WORKDIR /home/booking
 EXPOSE 8000
