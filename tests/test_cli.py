@@ -39,6 +39,8 @@ COMMANDS = [
     ["outbox", "status"],
     ["outbox", "requeue"],
     ["db", "check"],
+    ["db", "backup"],
+    ["db", "restore"],
     ["lottery"],
     ["lottery", "draw"],
     ["lottery", "verify"],
