@@ -31,7 +31,8 @@ SELECT unit_id, use_date, period_code FROM claims
 WHERE unit_id = ANY($1::int[]) AND use_date >= $2 AND use_date < $3
 """
 
-# Only rows still applied: the draw row taken first makes this the only writer, this says so.
+# By id, as the ORM path does; month and facility let PostgreSQL find the rows by index
+# instead of scanning every month's applications for each facility.
 _OUTCOMES_SQL = """
 UPDATE lottery_applications AS a
 SET status = CASE WHEN o.won THEN 'won' ELSE 'lost' END,
@@ -39,7 +40,7 @@ SET status = CASE WHEN o.won THEN 'won' ELSE 'lost' END,
     lose_reason = o.reason,
     settled_at = CASE WHEN o.won THEN NULL ELSE $5::timestamptz END
 FROM unnest($1::int[], $2::bool[], $3::int[], $4::text[]) AS o(id, won, position, reason)
-WHERE a.id = o.id AND a.use_month = $6 AND a.facility_id = $7 AND a.status = 'applied'
+WHERE a.id = o.id AND a.use_month = $6 AND a.facility_id = $7
 """
 
 _CLAIM_COLUMNS = ("unit_id", "use_date", "period_code", "kind", "owner_id", "created_at")
