@@ -4,8 +4,9 @@ With several, uvicorn's supervisor binds the port once and starts N worker proce
 each imports the app afresh), and restarts one that dies or stops answering its pings. Each
 worker builds its app with `served_app`, the factory uvicorn calls by name. They share
 nothing but the database: every cache of a process (the network snapshot, the claims of a
-month, rendered events, statistics counts) is checked against a version in the database on
-use, and throttles, sessions and scheduled work live in the database.
+month, rendered events and feeds) is checked against a version in the database on use (the
+statistics counts at most BOOKING_STATISTICS_MAX_AGE_SECONDS old), and throttles, sessions
+and scheduled work live in the database (tests/processes/test_caches.py).
 """
 
 from __future__ import annotations
