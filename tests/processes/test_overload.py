@@ -6,8 +6,8 @@ admitted login waits, and floods the process with more logins than it may take:
 - past BOOKING_MAX_REQUESTS_IN_FLIGHT the others are refused at once (code "overloaded");
 - with a small pool, those that find no connection within BOOKING_DB_POOL_TIMEOUT_SECONDS
   are refused after it (code "database_busy"), not held until the lock goes.
-Health (and readiness, while the pool has a connection to spare) still answers meanwhile, and
-once the lock goes the process answers every request again.
+Health (and readiness, while the pool has a connection to spare) still answers meanwhile, a
+page is refused with a page, and once the lock goes the process answers every request again.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,19 +86,36 @@ async def _login(client: httpx.AsyncClient) -> Answer:
     )
 
 
+Meanwhile = Callable[[httpx.AsyncClient], Awaitable[None]]
+
+
 async def _flood(
-    client: httpx.AsyncClient, settings: Settings, count: int, *, ready: bool = True
+    client: httpx.AsyncClient, settings: Settings, count: int, meanwhile: Meanwhile
 ) -> list[Answer]:
-    """`count` logins at once while the lock is held for HOLD seconds; health (and readiness,
-    which needs a connection of the pool) asked in the middle of it."""
+    """`count` logins at once while the lock is held for HOLD seconds; `meanwhile` asked in
+    the middle of it."""
     async with held(settings):
         flood = [asyncio.create_task(_login(client)) for _ in range(count)]
         await asyncio.sleep(0.5)
-        assert (await client.get("/health")).status_code == 200
-        if ready:
-            assert (await client.get("/ready")).status_code == 200
+        await meanwhile(client)
         await asyncio.sleep(HOLD - 0.5)
     return await asyncio.gather(*flood)
+
+
+async def _full(client: httpx.AsyncClient) -> None:
+    """A process at its limit: health and readiness answer; a page is a short 503 page."""
+    assert (await client.get("/health")).status_code == 200
+    assert (await client.get("/ready")).status_code == 200
+    page = await client.get("/")
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "1"
+    assert page.headers["content-type"].startswith("text/html")
+    assert "混み合っています" in page.text
+
+
+async def _health(client: httpx.AsyncClient) -> None:
+    """/ready needs a connection of the pool: not asked while the pool is what is full."""
+    assert (await client.get("/health")).status_code == 200
 
 
 async def _recovered(client: httpx.AsyncClient) -> None:
@@ -115,7 +132,7 @@ async def test_past_the_requests_in_flight_the_rest_are_refused_at_once(
     env = server_env(database, max_requests_in_flight=4, **UNLIMITED)
     with running(serve_command(port, 1), env, port, ready="/ready"):
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            answers = await _flood(client, database, 20)
+            answers = await _flood(client, database, 20, _full)
             refused = [a for a in answers if a.status == 503]
             admitted = [a for a in answers if a.status != 503]
             assert [a.status for a in admitted] == [401] * 4  # waited for the lock, then answered
@@ -135,7 +152,7 @@ async def test_no_connection_within_the_pool_timeout_is_a_503_after_it(
     env = server_env(database, db_pool_size=2, db_pool_timeout_seconds=0.5, **UNLIMITED)
     with running(serve_command(port, 1), env, port, ready="/ready"):
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            answers = await _flood(client, database, 10, ready=False)
+            answers = await _flood(client, database, 10, _health)
             refused = [a for a in answers if a.status == 503]
             admitted = [a for a in answers if a.status != 503]
             assert [a.status for a in admitted] == [401] * 2  # the pool's two connections
