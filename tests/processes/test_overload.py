@@ -103,9 +103,10 @@ async def _flood(
 
 
 async def _full(client: httpx.AsyncClient) -> None:
-    """A process at its limit: health and readiness answer; a page is a short 503 page."""
+    """A process at its limit: health, readiness and metrics answer; a page is a short 503."""
     assert (await client.get("/health")).status_code == 200
     assert (await client.get("/ready")).status_code == 200
+    assert (await client.get("/metrics")).status_code == 200  # from loopback: allowed
     page = await client.get("/")
     assert page.status_code == 503
     assert page.headers["retry-after"] == "1"
