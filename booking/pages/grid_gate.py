@@ -1,18 +1,21 @@
-"""One month grid at a time per process (issue 20): many grids at once must not slow bookings.
+"""Month grids one at a time per process, and at most half its time (issue 20): however many
+browsers load grids at once, bookings keep their pace.
 
 A grid is the dearest page (a ward's month: ~2,400 marks rendered in the event loop) and it
 holds a database connection from its first query until the page is rendered. Fifty browsers
-loading grids at once took every connection of the pool and most of the event loop: bookings
-waited behind them (bench/rush.py --scenario grids: booking p95 6.5× its idle value with 10
-grids). Behind this gate a grid waits its turn before it takes a connection or any CPU, so the
-grids together cost what one costs, and a booking waits for at most one of them. A grid's own
-answer is later under such load; that is its price (the list view is not gated: a tenth of
-the cost).
+loading grids at once took every connection of the pool and the event loop: booking p95 20.8×
+its idle value, a 503 for 17 bookings in 42 (bench/rush.py --scenario grids). Behind this gate
+a grid waits its turn before its handler runs, so before it takes a connection or any CPU.
+One at a time still took the whole process when grids came back to back (booking p95 2.5× on
+a quieter machine), so after each grid the next waits as long again (GRID_SHARE): grids get
+at most half a process's time, bookings the rest. A grid's own answer is later under such
+load; that is its price. The list view never waits (a tenth of the cost).
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from litestar.datastructures import State
@@ -20,9 +23,17 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 GRIDS_AT_ONCE = 1
+GRID_SHARE = 0.5  # of a process's time that grids may take when they come back to back
 GRID_VIEWS = frozenset({"grid", "week"})
 SEARCH_PATHS = frozenset({"/", "/search"})
 STATE_KEY = "grid_gate"
+
+
+@dataclass
+class Gate:
+    loop: asyncio.AbstractEventLoop
+    lock: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(GRIDS_AT_ONCE))
+    resume_at: float = 0.0  # the loop's time before which the next grid waits
 
 
 def is_grid(scope: Scope) -> bool:
@@ -32,25 +43,34 @@ def is_grid(scope: Scope) -> bool:
     return any(view in GRID_VIEWS for view in query.get("view", ()))
 
 
-def gate_of(state: State) -> asyncio.Semaphore:
+def gate_of(state: State) -> Gate:
     """The app's gate (one per process), made in the running event loop: a semaphore that
     once waited belongs to its loop, and tests run each in a loop of its own."""
     loop = asyncio.get_running_loop()
-    held: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = state.get(STATE_KEY)
-    if held is None or held[0] is not loop:
-        held = state[STATE_KEY] = (loop, asyncio.Semaphore(GRIDS_AT_ONCE))
-    return held[1]
+    gate: Gate | None = state.get(STATE_KEY)
+    if gate is None or gate.loop is not loop:
+        gate = state[STATE_KEY] = Gate(loop)
+    return gate
 
 
 def grid_gate(app: ASGIApp) -> ASGIApp:
-    """Middleware of the pages' router: grid searches pass one at a time. Litestar builds a
-    stack per route, so the gate is kept in the app's state."""
+    """Middleware of the pages' router: grid searches pass one at a time, each after the
+    pause its predecessor earned. Litestar builds a stack per route, so the gate is kept in
+    the app's state."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if not is_grid(scope):
             await app(scope, receive, send)
             return
-        async with gate_of(scope["litestar_app"].state):
-            await app(scope, receive, send)
+        gate = gate_of(scope["litestar_app"].state)
+        async with gate.lock:
+            if (pause := gate.resume_at - gate.loop.time()) > 0:
+                await asyncio.sleep(pause)
+            began = gate.loop.time()
+            try:
+                await app(scope, receive, send)
+            finally:
+                took = gate.loop.time() - began
+                gate.resume_at = gate.loop.time() + took * (1 - GRID_SHARE) / GRID_SHARE
 
     return middleware

@@ -1,7 +1,7 @@
-"""Month grids pass one at a time per process (booking/pages/grid_gate.py, issue 20): fifty
-browsers loading grids took the pool's connections and the event loop from bookings. A grid
-waits its turn before its handler runs (before it takes a connection); other pages, the list
-view included, never wait.
+"""Month grids pass one at a time per process, each after a pause as long as the one before
+took (booking/pages/grid_gate.py, issue 20): fifty browsers loading grids took the pool's
+connections and the event loop from bookings. A grid waits its turn before its handler runs
+(before it takes a connection); other pages, the list view included, never wait.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ async def test_a_grid_waits_for_the_one_before_it_and_the_list_does_not(
     end = START + timedelta(days=30)
     where = {"ward": ward, "from": START.isoformat(), "to": end.isoformat()}
     gate = gate_of(app.state)
-    async with gate:  # a grid being rendered
+    async with gate.lock:  # a grid being rendered
         grid = asyncio.create_task(client.get("/search", params={**where, "view": "grid"}))
         week = asyncio.create_task(client.get("/search", params={**where, "view": "week"}))
         for _ in range(50):  # a grid that did not wait searches within a few ms
@@ -56,7 +56,7 @@ async def test_a_grid_waits_for_the_one_before_it_and_the_list_does_not(
     assert '<table class="grid' in shown.text
     assert (await week).status_code == 200
     assert sorted(searched) == ["grid", "grid", "list"]  # the week is a grid of 7 days
-    assert not gate.locked()  # each let the next one through
+    assert not gate.lock.locked()  # each let the next one through
 
 
 async def test_a_grid_renders_in_slices_with_other_requests_served_between(
@@ -86,3 +86,29 @@ async def test_a_grid_renders_in_slices_with_other_requests_served_between(
     assert shown.status_code == 200
     assert shown.text.count('<th scope="rowgroup"') > 1  # rooms of the ward
     assert between > 100, f"the loop served others {between} times while the page rendered"
+
+
+async def test_grids_back_to_back_take_at_most_half_the_time(
+    client: httpx.AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next grid waits as long as the one before took: grids coming back to back get at
+    most half a process's time (GRID_SHARE), the bookings the rest."""
+    started: list[float] = []
+    run_search = search.run_search
+    loop = asyncio.get_running_loop()
+
+    async def timed(*args: Any, **kwargs: Any) -> Any:
+        started.append(loop.time())
+        return await run_search(*args, **kwargs)
+
+    monkeypatch.setattr(search, "run_search", timed)
+    ward = next(iter((await SnapshotCache().get(session)).ward_keys))
+    end = START + timedelta(days=30)
+    params = {"ward": ward, "from": START.isoformat(), "to": end.isoformat(), "view": "grid"}
+    asked = loop.time()
+    assert (await client.get("/search", params=params)).status_code == 200
+    answered = loop.time()
+    assert (await client.get("/search", params=params)).status_code == 200
+    took = answered - asked  # the first grid, as its client saw it (a little more than the gate)
+    waited = started[1] - answered
+    assert waited >= took * 0.8, f"the second grid began {waited:.3f} s after one of {took:.3f} s"
