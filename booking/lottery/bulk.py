@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from booking.lottery.draw import Entry, Outcome, Slot
 from booking.lottery.models import ApplicationStatus, LotteryApplication
@@ -139,6 +140,7 @@ async def write_outcomes(
             ],
         )
         return
+    _synchronize(session, outcomes, now)
     await driver.execute(
         _OUTCOMES_SQL,
         [o.id for o in outcomes],
@@ -149,6 +151,24 @@ async def write_outcomes(
         use_month,
         facility_id,
     )
+
+
+def _synchronize(session: AsyncSession, outcomes: Sequence[Outcome], now: datetime) -> None:
+    """As the ORM's bulk UPDATE does on SQLite: applications the session holds already get the
+    values written behind its back, or a caller of the same session would read them stale."""
+    by_id = {o.id: o for o in outcomes}
+    for held in list(session.identity_map.values()):
+        if not isinstance(held, LotteryApplication):
+            continue
+        identity = inspect(held).identity
+        outcome = by_id.get(identity[0]) if identity else None
+        if outcome is None:
+            continue
+        status = ApplicationStatus.WON if outcome.won else ApplicationStatus.LOST
+        set_committed_value(held, "status", status)
+        set_committed_value(held, "position", outcome.position)
+        set_committed_value(held, "lose_reason", outcome.reason)
+        set_committed_value(held, "settled_at", None if outcome.won else now)
 
 
 def win_claims(outcomes: Sequence[Outcome], by_id: dict[int, Entry]) -> list[tuple[Slot, int]]:
