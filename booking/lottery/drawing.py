@@ -305,7 +305,12 @@ async def draw_each(
     time: one draw's Python work (reading, permuting, the published file) overlaps the other's
     writes in the database, so both cores work. SQLite has one writer: one at a time."""
     bind = sessionmaker.kw.get("bind")  # sessions of one connection (tests): one at a time
-    width = 2 if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql" else 1
+    width = 1
+    if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
+        # never more than the pool holds (BOOKING_DB_POOL_SIZE may be 1): a second draw would
+        # wait past the pool's timeout for the first one's connection
+        size = getattr(bind.sync_engine.pool, "size", lambda: 1)()
+        width = min(2, size) if isinstance(size, int) else 1
     for use_month in sorted({month for month, _ in due}):
         async with sessionmaker.begin() as session:  # made once, not raced for by the draws
             await ensure_cycle(session, clock, use_month)
