@@ -122,40 +122,24 @@ async def principal_for_cookie(
     secret = parse_secret(cookie)
     if secret is None:
         return None, None
-    row = (
-        await session.execute(
-            select(
-                WebSession.id,
-                WebSession.verifier_hash,
-                WebSession.csrf_token,
-                WebSession.last_seen_at,
-                WebSession.expires_at,
-                User.id,
-                User.name,
-                User.email,
-                User.staff_role,
-                User.status,
-            )
-            .join(User, User.id == WebSession.user_id)
-            .where(WebSession.selector == secret.selector)
-        )
-    ).one_or_none()
-    if row is None or not verifies(secret, row[1]):
+    rows = (await session.execute(_COOKIE, {"selector": secret.selector})).all()
+    if not rows or not verifies(secret, rows[0][1]):
         return None, None
+    row = rows[0]
     session_id, _, csrf_token, last_seen_at, expires_at = row[:5]
     now = clock.now()
     idle_limit = last_seen_at + timedelta(minutes=settings.session_idle_minutes)
     if now >= expires_at or now >= idle_limit or row[9] is not UserStatus.ACTIVE:
         return None, None  # the row goes with the worker's purge_expired; no write on a refusal
     touch = Touch("session", session_id, now) if now - last_seen_at >= _TOUCH_EVERY else None
-    principal = await _principal(
-        session,
+    principal = _principal_of(
         row[5],
         row[6],
         row[7],
         row[8],
         "session",
         address,
+        [(r[10], r[11]) for r in rows if r[10] is not None],
         session_id=session_id,
         csrf_token=csrf_token,
     )
@@ -191,8 +175,8 @@ def _roles() -> Subquery:
 
 
 _ROLES = _roles()
-# The token, its user and the user's roles in one round trip (one row per role, or one with
-# NULLs): a booking's authentication was two (bench/bookings.py).
+# The token (or the session), its user and the user's roles in one round trip (one row per
+# role, or one with NULLs): a booking's authentication was two (bench/bookings.py).
 _BEARER = (
     select(
         ApiToken.id,
@@ -211,6 +195,26 @@ _BEARER = (
     .join(User, User.id == ApiToken.user_id)
     .outerjoin(_ROLES, _ROLES.c.user_id == User.id)
     .where(ApiToken.selector == bindparam("selector"))
+)
+
+_COOKIE = (
+    select(
+        WebSession.id,
+        WebSession.verifier_hash,
+        WebSession.csrf_token,
+        WebSession.last_seen_at,
+        WebSession.expires_at,
+        User.id,
+        User.name,
+        User.email,
+        User.staff_role,
+        User.status,
+        _ROLES.c.ident,
+        _ROLES.c.role,
+    )
+    .join(User, User.id == WebSession.user_id)
+    .outerjoin(_ROLES, _ROLES.c.user_id == User.id)
+    .where(WebSession.selector == bindparam("selector"))
 )
 
 
