@@ -1,5 +1,5 @@
-"""Month grids pass one at a time per process, each after a pause as long as the one before
-took (booking/pages/grid_gate.py, issue 20): fifty browsers loading grids took the pool's
+"""Month grids pass one at a time per process, each after a pause twice as long as the one
+before took (booking/pages/grid_gate.py, issue 20): fifty browsers loading grids took the pool's
 connections and the event loop from bookings. A grid waits its turn before its handler runs
 (before it takes a connection); other pages, the list view included, never wait.
 """
@@ -88,11 +88,11 @@ async def test_a_grid_renders_in_slices_with_other_requests_served_between(
     assert between > 100, f"the loop served others {between} times while the page rendered"
 
 
-async def test_grids_back_to_back_take_at_most_half_the_time(
+async def test_grids_back_to_back_take_at_most_a_third_of_the_time(
     client: httpx.AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The next grid waits as long as the one before took: grids coming back to back get at
-    most half a process's time (GRID_SHARE), the bookings the rest."""
+    """The next grid waits twice as long as the one before took: grids coming back to back get
+    at most a third of a process's time (GRID_SHARE), the bookings the rest."""
     started: list[float] = []
     run_search = search.run_search
     loop = asyncio.get_running_loop()
@@ -105,10 +105,9 @@ async def test_grids_back_to_back_take_at_most_half_the_time(
     ward = next(iter((await SnapshotCache().get(session)).ward_keys))
     end = START + timedelta(days=30)
     params = {"ward": ward, "from": START.isoformat(), "to": end.isoformat(), "view": "grid"}
-    asked = loop.time()
     assert (await client.get("/search", params=params)).status_code == 200
     answered = loop.time()
     assert (await client.get("/search", params=params)).status_code == 200
-    took = answered - asked  # the first grid, as its client saw it (a little more than the gate)
+    took = answered - started[0]  # the first grid from its search on: less than the gate saw
     waited = started[1] - answered
-    assert waited >= took * 0.8, f"the second grid began {waited:.3f} s after one of {took:.3f} s"
+    assert waited >= took * 1.8, f"the second grid began {waited:.3f} s after one of {took:.3f} s"
