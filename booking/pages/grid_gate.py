@@ -10,7 +10,9 @@ One at a time still took the whole process when grids came back to back (booking
 a quieter machine; 2.1× with half its time), so after each grid the next waits twice as long
 as it took (GRID_SHARE): grids get at most a third of a process's time, bookings the rest. A
 grid's own answer is later under such load; that is its price. The list view never waits (a
-tenth of the cost).
+tenth of the cost). Past GRIDS_WAITING_AT_MOST grids waiting, the next is refused at once (503,
+Retry-After): waiting grids count among a process's requests in flight, and a crowd of them
+must not fill BOOKING_MAX_REQUESTS_IN_FLIGHT and turn the bookings away.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from litestar.datastructures import State
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from booking.web.overload import refuse
+
 GRIDS_AT_ONCE = 1
 GRID_SHARE = 1 / 3  # of a process's time that grids may take when they come back to back
+GRIDS_WAITING_AT_MOST = 20
 GRID_VIEWS = frozenset({"grid", "week"})
 SEARCH_PATHS = frozenset({"/", "/search"})
 STATE_KEY = "grid_gate"
@@ -35,6 +40,7 @@ class Gate:
     loop: asyncio.AbstractEventLoop
     lock: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(GRIDS_AT_ONCE))
     resume_at: float = 0.0  # the loop's time before which the next grid waits
+    waiting: int = 0  # grids queued for the lock
 
 
 def is_grid(scope: Scope) -> bool:
@@ -64,7 +70,15 @@ def grid_gate(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         gate = gate_of(scope["litestar_app"].state)
-        async with gate.lock:
+        if gate.waiting >= GRIDS_WAITING_AT_MOST:
+            await refuse(scope, send)
+            return
+        gate.waiting += 1
+        try:
+            await gate.lock.acquire()
+        finally:
+            gate.waiting -= 1
+        try:
             if (pause := gate.resume_at - gate.loop.time()) > 0:
                 await asyncio.sleep(pause)
             began = gate.loop.time()
@@ -73,5 +87,7 @@ def grid_gate(app: ASGIApp) -> ASGIApp:
             finally:
                 took = gate.loop.time() - began
                 gate.resume_at = gate.loop.time() + took * (1 - GRID_SHARE) / GRID_SHARE
+        finally:
+            gate.lock.release()
 
     return middleware

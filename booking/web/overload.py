@@ -62,7 +62,7 @@ def overload_middleware(limit: int) -> Callable[[ASGIApp], ASGIApp]:
                 await app(scope, receive, send)
                 return
             if flight.count >= flight.limit:
-                await _refuse(scope, send)
+                await refuse(scope, send)
                 return
             flight.count += 1
             try:
@@ -75,7 +75,8 @@ def overload_middleware(limit: int) -> Callable[[ASGIApp], ASGIApp]:
     return factory
 
 
-async def _refuse(scope: Scope, send: Send) -> None:
+async def refuse(scope: Scope, send: Send) -> None:
+    """The busy answer: 503, Retry-After, problem+json for the API and feeds, else a page."""
     page = not scope["path"].startswith(("/api/", "/ical/"))
     body, media_type = (
         (_PAGE, b"text/html; charset=utf-8") if page else (_PROBLEM, b"application/problem+json")

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.inventory.network import SnapshotCache
 from booking.pages import search, web
-from booking.pages.grid_gate import gate_of
+from booking.pages.grid_gate import GRIDS_WAITING_AT_MOST, gate_of
 
 START = date(2026, 11, 26)  # the day after the tests' today
 
@@ -111,3 +111,35 @@ async def test_grids_back_to_back_take_at_most_a_third_of_the_time(
     took = answered - started[0]  # the first grid from its search on: less than the gate saw
     waited = started[1] - answered
     assert waited >= took * 1.8, f"the second grid began {waited:.3f} s after one of {took:.3f} s"
+
+
+async def test_past_the_waiting_limit_a_grid_is_refused_at_once(
+    client: httpx.AsyncClient, app: Litestar, session: AsyncSession
+) -> None:
+    """Waiting grids count among the process's requests in flight: a crowd of them is turned
+    away at the gate (503, Retry-After) before it fills the limit that bookings need."""
+    ward = next(iter((await SnapshotCache().get(session)).ward_keys))
+    end = START + timedelta(days=30)
+    params = {"ward": ward, "from": START.isoformat(), "to": end.isoformat(), "view": "grid"}
+    gate = gate_of(app.state)
+    async with gate.lock:  # a grid being rendered
+        queued = [
+            asyncio.create_task(client.get("/search", params=params))
+            for _ in range(GRIDS_WAITING_AT_MOST)
+        ]
+        for _ in range(500):  # until every one waits at the gate
+            if gate.waiting == GRIDS_WAITING_AT_MOST:
+                break
+            await asyncio.sleep(0.01)
+        assert gate.waiting == GRIDS_WAITING_AT_MOST
+        # At once: a grid let into the queue would wait here for the lock the test holds.
+        refused = await asyncio.wait_for(client.get("/search", params=params), 10)
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "1"
+        assert "混み合っています" in refused.text
+        listed = await client.get("/search", params={**params, "view": "list"})
+        assert listed.status_code == 200  # the list never waits, nor is refused
+        assert not any(task.done() for task in queued)
+    for answer in await asyncio.gather(*queued):
+        assert answer.status_code == 200
+    assert gate.waiting == 0
