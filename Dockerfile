@@ -10,6 +10,11 @@ COPY migrations ./migrations
 RUN python3 -m venv /opt/booking && /opt/booking/bin/pip install --no-cache-dir .
 
 FROM ${BASE_IMAGE}
+# PostgreSQL's client tools: `booking db backup/restore` run pg_dump and pg_restore (bookworm's
+# are 15; for a newer server, install that version's client from the PGDG repository).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 booking \
     && mkdir -p /var/lib/booking && chown booking:booking /var/lib/booking
 COPY --from=build /opt/booking /opt/booking
