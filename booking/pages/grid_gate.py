@@ -1,4 +1,4 @@
-"""Month grids one at a time per process, and at most half its time (issue 20): however many
+"""Month grids one at a time per process, and at most a quarter of its time (issue 20): however many
 browsers load grids at once, bookings keep their pace.
 
 A grid is the dearest page (a ward's month: ~2,400 marks rendered in the event loop) and it
@@ -7,12 +7,15 @@ loading grids at once took every connection of the pool and the event loop: book
 its idle value, a 503 for 17 bookings in 42 (bench/rush.py --scenario grids). Behind this gate
 a grid waits its turn before its handler runs, so before it takes a connection or any CPU.
 One at a time still took the whole process when grids came back to back (booking p95 2.5× on
-a quieter machine; 2.1× with half its time), so after each grid the next waits twice as long
-as it took (GRID_SHARE): grids get at most a third of a process's time, bookings the rest. A
+a quieter machine; 2.1× with half its time, 2.2× with a third on a quiet one), so after each
+grid the next waits three times as long as it took (GRID_SHARE): grids get at most a quarter
+of a process's time, bookings the rest (1.8×). A
 grid's own answer is later under such load; that is its price. The list view never waits (a
-tenth of the cost). Past GRIDS_WAITING_AT_MOST grids waiting, the next is refused at once (503,
-Retry-After): waiting grids count among a process's requests in flight, and a crowd of them
-must not fill BOOKING_MAX_REQUESTS_IN_FLIGHT and turn the bookings away.
+tenth of the cost). Past half of BOOKING_MAX_REQUESTS_IN_FLIGHT grids waiting (50 by default),
+the next is refused at once (503, Retry-After): waiting grids count among a process's requests
+in flight, and a crowd of them must not fill the limit and turn the bookings away. Not fewer:
+refused browsers that reload at once cost the process more than waiting ones (bench/rush.py
+--scenario grids with 20: booking p95 4.5x idle; with 50, none refused: 1.5x).
 """
 
 from __future__ import annotations
@@ -28,8 +31,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from booking.web.overload import refuse
 
 GRIDS_AT_ONCE = 1
-GRID_SHARE = 1 / 3  # of a process's time that grids may take when they come back to back
-GRIDS_WAITING_AT_MOST = 20
+GRID_SHARE = 1 / 4  # of a process's time that grids may take when they come back to back
 GRID_VIEWS = frozenset({"grid", "week"})
 SEARCH_PATHS = frozenset({"/", "/search"})
 STATE_KEY = "grid_gate"
@@ -60,6 +62,11 @@ def gate_of(state: State) -> Gate:
     return gate
 
 
+def waiting_at_most(state: State) -> int:
+    """Grids that may wait in a process: half its in-flight limit, the rest for everything else."""
+    return max(1, state.settings.max_requests_in_flight // 2)
+
+
 def grid_gate(app: ASGIApp) -> ASGIApp:
     """Middleware of the pages' router: grid searches pass one at a time, each after the
     pause its predecessor earned. Litestar builds a stack per route, so the gate is kept in
@@ -69,8 +76,9 @@ def grid_gate(app: ASGIApp) -> ASGIApp:
         if not is_grid(scope):
             await app(scope, receive, send)
             return
-        gate = gate_of(scope["litestar_app"].state)
-        if gate.waiting >= GRIDS_WAITING_AT_MOST:
+        state = scope["litestar_app"].state
+        gate = gate_of(state)
+        if gate.waiting >= waiting_at_most(state):
             await refuse(scope, send)
             return
         gate.waiting += 1
