@@ -28,6 +28,7 @@ from litestar.datastructures import State
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from booking.settings import Settings
 from booking.web.overload import refuse
 
 GRIDS_AT_ONCE = 1
@@ -64,7 +65,8 @@ def gate_of(state: State) -> Gate:
 
 def waiting_at_most(state: State) -> int:
     """Grids that may wait in a process: half its in-flight limit, the rest for everything else."""
-    return max(1, state.settings.max_requests_in_flight // 2)
+    settings: Settings = state.settings
+    return max(1, settings.max_requests_in_flight // 2)
 
 
 def grid_gate(app: ASGIApp) -> ASGIApp:
