@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -149,36 +149,41 @@ def _families(gauges: DatabaseGauges) -> Iterator[Metric]:
         "Mails given up on (refused or out of attempts): `booking outbox requeue`.",
         value=gauges.outbox.get(OutboxStatus.DEAD.value, 0),
     )
-    applications = GaugeMetricFamily(
+    yield _by_label(
         "booking_lottery_applications",
         "Lottery applications of the open cycles (use months from this month on), by status.",
-        labels=["use_month", "status"],
+        ["use_month", "status"],
+        gauges.applications.items(),
     )
-    for (month, status), count in sorted(gauges.applications.items()):
-        applications.add_metric([month, status], count)
-    yield applications
-    draws = GaugeMetricFamily(
+    yield _by_label(
         "booking_lottery_draws",
         "Facility draws done for the open cycles, by use month.",
-        labels=["use_month"],
+        ["use_month"],
+        (((month,), count) for month, count in gauges.draws.items()),
     )
-    for month, count in sorted(gauges.draws.items()):
-        draws.add_metric([month], count)
-    yield draws
-    waitlist = GaugeMetricFamily(
+    yield _by_label(
         "booking_waitlist_entries",
         "Wait-list entries still in line: waiting, or holding an open offer (offered).",
-        labels=["status"],
+        ["status"],
+        (((status,), count) for status, count in gauges.waitlist.items()),
     )
-    for status, count in sorted(gauges.waitlist.items()):
-        waitlist.add_metric([status], count)
-    yield waitlist
     if gauges.job_lag:
-        lag = GaugeMetricFamily(
+        yield _by_label(
             "booking_worker_job_lag_seconds",
             "How far each worker job is overdue (0: on time), from its last successful run.",
-            labels=["job"],
+            ["job"],
+            (((job,), seconds) for job, seconds in gauges.job_lag.items()),
         )
-        for job, seconds in sorted(gauges.job_lag.items()):
-            lag.add_metric([job], seconds)
-        yield lag
+
+
+def _by_label(
+    name: str,
+    documentation: str,
+    labels: list[str],
+    samples: Iterable[tuple[tuple[str, ...], float]],
+) -> GaugeMetricFamily:
+    """One gauge family, a sample per label tuple, in label order."""
+    family = GaugeMetricFamily(name, documentation, labels=labels)
+    for key, value in sorted(samples):
+        family.add_metric(list(key), value)
+    return family
