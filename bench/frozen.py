@@ -195,6 +195,21 @@ def port_free(port: int) -> None:
             raise SystemExit(f"port {port} is in use (another bench?): pass --port and --url")
 
 
+async def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until the server's /ready answers 200 (a minute at most); its exit is an error at once."""
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited; see {log}")
+            try:
+                if (await client.get("/ready")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError("the server did not become ready")
+
+
 class Server:
     """One server process (this file with --serve) on loopback, its clock frozen at `at`."""
 
@@ -211,17 +226,7 @@ class Server:
         )
 
     async def ready(self) -> None:
-        async with httpx.AsyncClient(base_url=self.base, timeout=10) as client:
-            for _ in range(300):
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"the server exited; see {self.log}")
-                try:
-                    if (await client.get("/ready")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise RuntimeError("the server did not become ready")
+        await wait_ready(self.base, self.process, self.log)
 
     async def check_login(self, headers: dict[str, str]) -> None:
         """The credentials work at the frozen instant (a session or token made at the real

@@ -62,6 +62,7 @@ from frozen import (
     make_groups,
     percentile,
     port_free,
+    wait_ready,
 )
 from sqlalchemy.engine import make_url
 
@@ -431,17 +432,7 @@ class Server:
         )
 
     async def ready(self) -> None:
-        async with httpx.AsyncClient(base_url=self.base, timeout=10) as client:
-            for _ in range(300):
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"the server exited; see {self.log}")
-                try:
-                    if (await client.get("/ready")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise RuntimeError("the server did not become ready")
+        await wait_ready(self.base, self.process, self.log)
 
     def processes(self) -> int:
         """Processes serving: the server's own and its children (uvicorn's workers)."""
