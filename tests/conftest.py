@@ -129,7 +129,8 @@ async def _recreate_postgres(
         await admin.close()
 
 
-def _pid_alive(pid: int) -> bool:
+# Also the replica fixture's (tests/replica.py): are a dead run's leftovers safe to drop?
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -151,7 +152,7 @@ async def _drop_databases(*, only_dead_runs: bool) -> None:
             if found is None:
                 continue
             if only_dead_runs:
-                if found[1] != _HOST or _pid_alive(int(found[2])):
+                if found[1] != _HOST or pid_alive(int(found[2])):
                     continue
             elif not name.endswith(RUN_ID):
                 continue

@@ -30,7 +30,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from booking.settings import Settings
-from tests.conftest import POSTGRES_URL, RUN_ID, in_thread
+from tests.conftest import POSTGRES_URL, RUN_ID, in_thread, pid_alive
 
 SLOT_PREFIX = "booking_test_replica_"
 # Settings a hot standby must have at least as high as its primary's.
@@ -131,20 +131,10 @@ async def _drop_dead_slots() -> None:
         )
         for (name,) in rows:
             slot_host, pid, _ = name.removeprefix(SLOT_PREFIX).split("_")
-            if slot_host == host and not _alive(int(pid)):
+            if slot_host == host and not pid_alive(int(pid)):
                 await connection.execute("SELECT pg_drop_replication_slot($1)", name)
     finally:
         await connection.close()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 async def _pg_bin() -> Path:
