@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from booking.db.sqlite_turns import WriterTurns, take_turns
 from booking.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -73,6 +74,9 @@ def _sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    turns = WriterTurns(SQLITE_BUSY_TIMEOUT_MS / 1000)
+    take_turns(engine, turns)
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Transactions take the write lock at once (BEGIN IMMEDIATE) unless told they only
@@ -80,7 +84,16 @@ def _sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
         # is locked" when another writer got in between, instead of waiting its turn
         # (busy_timeout). Safe HTTP requests ask for DEFERRED (booking/deps.py).
         mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "DEFERRED":
+            connection.exec_driver_sql("BEGIN DEFERRED")
+            return
+        dbapi_connection = connection.connection.dbapi_connection
+        turns.take(dbapi_connection)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            turns.give_back(dbapi_connection)
+            raise
 
     return engine
 
