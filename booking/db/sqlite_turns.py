@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util.concurrency import await_
 
@@ -39,8 +40,7 @@ class WriterTurns:
         try:
             await_(self._acquire())
         except TimeoutError:
-            # What SQLite itself says when busy_timeout runs out: the same 503 (db/errors.py).
-            raise sqlite3.OperationalError("database is locked") from None
+            raise _busy() from None
         self._holder = dbapi_connection
 
     async def _acquire(self) -> None:
@@ -51,6 +51,15 @@ class WriterTurns:
         if dbapi_connection is not None and dbapi_connection is self._holder:
             self._holder = None
             self._lock.release()
+
+
+def _busy() -> OperationalError:
+    """What SQLAlchemy raises when SQLite's busy_timeout runs out on BEGIN: db/errors.py knows
+    it by its result code (a 503). Raised bare, a sqlite3 error carries no code: a 500."""
+    locked = sqlite3.OperationalError("database is locked")
+    locked.sqlite_errorcode = sqlite3.SQLITE_BUSY
+    locked.sqlite_errorname = "SQLITE_BUSY"
+    return OperationalError("BEGIN IMMEDIATE", None, locked)
 
 
 def take_turns(engine: AsyncEngine, turns: WriterTurns) -> None:

@@ -14,9 +14,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
+from booking.db import engine as engine_module
 from booking.db.engine import SQLITE_BEGIN, create_engine
+from booking.db.errors import as_unavailable
+from booking.db.sqlite_turns import WriterTurns
 from booking.settings import Settings
 
 LOOPERS = 4
@@ -122,3 +127,68 @@ async def test_a_read_does_not_queue_behind_a_writer(engine: AsyncEngine) -> Non
         async with asyncio.timeout(2.0), reading(engine).begin() as reader:
             # WAL: the reader sees the last commit, not the open transaction.
             assert await reader.scalar(text("SELECT count(*) FROM t")) == 0
+
+
+async def test_a_commit_hands_on_the_turn_before_the_connection_goes_back(
+    engine: AsyncEngine,
+) -> None:
+    """A request that commits and goes on (renders its page) holds no turn meanwhile."""
+    async with engine.connect() as conn:
+        await conn.begin()
+        await conn.execute(text("INSERT INTO t (who) VALUES ('first')"))
+        await conn.commit()
+        started = time.monotonic()
+        async with asyncio.timeout(4.0):  # under the turn's own timeout (5 s)
+            await write(engine, "next")
+        assert time.monotonic() - started < 2.0
+
+
+@pytest.fixture
+async def quick_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[AsyncEngine]:
+    """The app's engine with busy_timeout, and so the turn's timeout, at 0.3 s."""
+    monkeypatch.setattr(engine_module, "SQLITE_BUSY_TIMEOUT_MS", 300)
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'quick.sqlite3'}")
+    quick = create_engine(settings)
+    async with quick.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (who TEXT NOT NULL)"))
+    yield quick
+    await quick.dispose()
+
+
+async def test_a_writer_waiting_past_the_timeout_is_told_the_database_is_busy(
+    quick_engine: AsyncEngine,
+) -> None:
+    """As when busy_timeout runs out: a 503 with Retry-After (db/errors.py), not a 500, and
+    after the timeout, not never."""
+    async with quick_engine.begin() as holder:
+        await holder.execute(text("INSERT INTO t (who) VALUES ('holding')"))
+        started = time.monotonic()
+        with pytest.raises(OperationalError) as waited:
+            async with asyncio.timeout(3.0):
+                await write(quick_engine, "waiting")
+        assert 0.25 < time.monotonic() - started < 2.0
+    assert str(waited.value.orig) == "database is locked"  # what SQLite itself says
+    unavailable = as_unavailable(waited.value)
+    assert unavailable is not None
+    assert unavailable.code == "database_busy"
+    await write(quick_engine, "after")  # the turn came back with the holder's commit
+
+
+def _take_in_a_loop_of_its_own(turns: WriterTurns, who: object) -> None:
+    async def take() -> None:
+        await greenlet_spawn(turns.take, who)
+
+    asyncio.run(take())
+
+
+async def test_a_turn_held_in_a_finished_event_loop_is_not_waited_for() -> None:
+    """An asyncio.Lock belongs to one loop: an engine that outlives its loop (as the tests'
+    do) starts a fresh queue in the next, or the next writer waits for a holder that is gone."""
+    turns = WriterTurns(0.3)
+    await asyncio.to_thread(_take_in_a_loop_of_its_own, turns, "gone")
+    started = time.monotonic()
+    await greenlet_spawn(turns.take, "next")
+    assert time.monotonic() - started < 0.25
+    turns.give_back("next")
