@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Response, get
+from litestar import HttpMethod, Response, route
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy.exc import SQLAlchemyError
@@ -12,14 +12,21 @@ from sqlalchemy.exc import SQLAlchemyError
 from booking.db.engine import SQLITE_BEGIN
 from booking.db.migrate import head_revision, is_known_revision, schema_revision
 
+# HEAD as GET (same status and headers, no body): a load balancer may probe with either.
+PROBE = [HttpMethod.GET, HttpMethod.HEAD]
 
-@get("/health", tags=["health"], summary="The process is up", cache=False)
+
+@route("/health", http_method=PROBE, tags=["health"], summary="The process is up", cache=False)
 async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get(
-    "/ready", tags=["health"], summary="The database answers and its schema is at head", cache=False
+@route(
+    "/ready",
+    http_method=PROBE,
+    tags=["health"],
+    summary="The database answers and its schema is at head",
+    cache=False,
 )
 async def ready(state: State) -> Response[dict[str, Any]]:
     head = head_revision()

@@ -22,7 +22,18 @@ async def test_ready_is_503_until_migrated_and_health_still_answers(tmp_path):
             ready = await http.get("/ready")
             assert ready.status_code == 503
             assert ready.json()["migration"] is None
+            assert (await http.head("/ready")).status_code == 503  # HEAD tells it too
             assert (await http.get("/health")).status_code == 200
+
+
+async def test_head_answers_as_get_without_a_body(client: httpx.AsyncClient) -> None:
+    """A load balancer may probe with HEAD (it was 405 Method Not Allowed)."""
+    for path in ("/health", "/ready"):
+        got, head = await client.get(path), await client.head(path)
+        assert (head.status_code, got.status_code) == (200, 200), path
+        assert head.content == b"", path
+        for name in ("cache-control", "content-type"):
+            assert head.headers[name] == got.headers[name], (path, name)
 
 
 async def test_ready_is_503_when_the_database_is_unreachable(tmp_path):
