@@ -15,11 +15,20 @@ import pytest
 from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.app import create_app
 from booking.inventory.network import SnapshotCache
 from booking.pages import search, web
 from booking.pages.grid_gate import gate_of, waiting_at_most
+from tests.conftest import Database
 
 START = date(2026, 11, 26)  # the day after the tests' today
+
+
+@pytest.fixture
+def app(database: Database) -> Litestar:
+    """An app per test (0.3 s) instead of the session's: the gate is built with the app, and
+    mutmut tries its mutants only against the tests during which it was built."""
+    return create_app(database.settings)
 
 
 async def test_a_grid_waits_for_the_one_before_it_and_the_list_does_not(
@@ -105,12 +114,17 @@ async def test_grids_back_to_back_take_at_most_a_quarter_of_the_time(
     ward = next(iter((await SnapshotCache().get(session)).ward_keys))
     end = START + timedelta(days=30)
     params = {"ward": ward, "from": START.isoformat(), "to": end.isoformat(), "view": "grid"}
+    sent = loop.time()
     assert (await client.get("/search", params=params)).status_code == 200
     answered = loop.time()
     assert (await client.get("/search", params=params)).status_code == 200
     took = answered - started[0]  # the first grid from its search on: less than the gate saw
     waited = started[1] - answered
     assert waited >= took * 2.7, f"the second grid began {waited:.3f} s after one of {took:.3f} s"
+    # And not much longer: three times what the gate saw, which is less than the whole
+    # request (a quarter more for the second request's way to its search on a busy machine).
+    whole = answered - sent
+    assert waited <= whole * 3 * 1.25, f"{waited:.3f} s after a request of {whole:.3f} s"
 
 
 async def test_past_the_waiting_limit_a_grid_is_refused_at_once(
@@ -149,3 +163,55 @@ async def test_past_the_waiting_limit_a_grid_is_refused_at_once(
     for answer in await asyncio.gather(*queued):
         assert answer.status_code == 200
     assert gate.waiting == 0
+
+
+async def test_a_grid_waits_out_the_pause_its_predecessor_left(
+    client: httpx.AsyncClient,
+    app: Litestar,
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[float] = []
+    run_search = search.run_search
+    loop = asyncio.get_running_loop()
+
+    async def timed(*args: Any, **kwargs: Any) -> Any:
+        started.append(loop.time())
+        return await run_search(*args, **kwargs)
+
+    monkeypatch.setattr(search, "run_search", timed)
+    ward = next(iter((await SnapshotCache().get(session)).ward_keys))
+    end = START + timedelta(days=30)
+    params = {"ward": ward, "from": START.isoformat(), "to": end.isoformat(), "view": "grid"}
+    gate = gate_of(app.state)
+    gate.resume_at = loop.time() + 0.5  # as a grid of 1/6 s leaves it
+    sent = loop.time()
+    assert (await client.get("/search", params=params)).status_code == 200
+    assert started[0] - sent >= 0.5
+
+
+async def test_only_the_search_pages_grids_pass_the_gate(
+    client: httpx.AsyncClient, app: Litestar, session: AsyncSession
+) -> None:
+    """Another page (a facility's, say) asked with view=grid, or the search page without it,
+    never waits for the gate."""
+    snapshot = await SnapshotCache().get(session)
+    facility = next(iter(snapshot.facilities))
+    ward = next(iter(snapshot.ward_keys))
+    gate = gate_of(app.state)
+    async with gate.lock:  # a grid being rendered
+        async with asyncio.timeout(10):
+            page = await client.get(f"/facilities/{facility}", params={"view": "grid"})
+            searched = await client.get("/search", params={"ward": ward})
+        assert page.status_code == 200
+        assert searched.status_code == 200
+        assert gate.waiting == 0
+
+
+@pytest.mark.parametrize(("in_flight", "waiting"), [(1, 1), (2, 1), (3, 1), (5, 2), (100, 50)])
+def test_grids_may_wait_up_to_half_the_requests_in_flight_and_at_least_one(
+    app: Litestar, monkeypatch: pytest.MonkeyPatch, in_flight: int, waiting: int
+) -> None:
+    lower = app.state.settings.model_copy(update={"max_requests_in_flight": in_flight})
+    monkeypatch.setattr(app.state, "settings", lower)
+    assert waiting_at_most(app.state) == waiting
