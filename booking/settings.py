@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     metrics_networks: str = Field(
         default="127.0.0.1,::1", description="Addresses or networks allowed to read /metrics."
     )
+    # A scrape reuses the database counts a process read this recently (booking/web/metrics_db.py).
+    metrics_max_age_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="/metrics: how old (seconds) the database counts may be "
+        "(0: every scrape reads them).",
+    )
 
     # Links in mails point here: the address people use to reach the site.
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL for links.")

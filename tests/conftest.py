@@ -88,8 +88,9 @@ FAST_HASHING: dict[str, int] = {
     "password_memory_kib": 64,
     "password_parallelism": 1,
 }
-# Tests change rows and read the figures at once: no statistics served from a minute ago.
-FAST_HASHING |= {"statistics_max_age_seconds": 0}
+# Tests change rows and read the figures at once: no statistics served from a minute ago,
+# no /metrics counts from seconds ago (tests/web/test_metrics.py tests that cache itself).
+FAST_HASHING |= {"statistics_max_age_seconds": 0, "metrics_max_age_seconds": 0}
 # 2026-11-25 10:00 in Tokyo: the default "now" of a test unless it sets its own.
 DEFAULT_NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 

@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking.db.replica import Replica
 from booking.settings import Settings, parse_networks
-from booking.web.metrics_db import DatabaseCollector, read_database_gauges
+from booking.web.metrics_db import CountsCache, DatabaseCollector, read_database_gauges
 from booking.web.metrics_processes import MULTIPROC_ENV, sweep_dead
 from booking.web.proxies import is_trusted
 
@@ -102,6 +102,9 @@ class Metrics:
             "Connections opened beyond the pools' size now (all processes).",
             **pool,  # type: ignore[arg-type]
         )
+
+        # The database's counts this process read last (metrics_db.py), for the next scrapes.
+        self.database_counts = CountsCache()
 
         # Each label set's child, found once: `labels()` checks and locks on every call.
         self._counted: dict[tuple[str, str | None, int], Any] = {}
@@ -202,7 +205,8 @@ async def metrics_endpoint(request: Request[Any, Any, Any], state: State) -> Res
         log.info("/metrics refused to %s: not in BOOKING_METRICS_NETWORKS", host)
         raise NotFoundException
     started = time.perf_counter()
-    gauges = await read_database_gauges(state.sessionmaker, state.clock, settings)
+    cache = metrics_of(state).database_counts
+    gauges = await read_database_gauges(state.sessionmaker, state.clock, settings, cache)
     database = DatabaseCollector(gauges, time.perf_counter() - started)
     body = exposition(metrics_of(state), database, state.get("replica"))
     return Response(body, media_type=CONTENT_TYPE)

@@ -5,17 +5,22 @@ one more on a table of ~10 rows).
 
 Each count runs on an index over a bounded set (pending and dead mail, not the sent history;
 use months from this month on, not past years; live wait-list entries through their partial
-index), so a scrape costs about the same in the tenth year as in the first. A database that
-does not answer within READ_TIMEOUT_SECONDS makes `booking_database_up` 0 and the scrape
-goes on with what the processes counted.
+index), so a scrape costs about the same in the tenth year as in the first. Still, 100,000
+open applications are 100,000 index entries counted: a process reuses its last counts for
+BOOKING_METRICS_MAX_AGE_SECONDS (CountsCache), so two Prometheus servers, or anyone asking in
+a loop (/metrics is never refused as overload), cost one count per few seconds, not one each.
+The job lags are read at every scrape (a table of ~10 rows; they move by the second). A
+database that does not answer within READ_TIMEOUT_SECONDS makes `booking_database_up` 0 and
+the scrape goes on with what the processes counted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
@@ -99,18 +104,49 @@ async def read_counts(session: AsyncSession, first_open_month: date) -> Database
     return gauges
 
 
+class CountsCache:
+    """A process's last counts, reused while younger than the max age (measured from when
+    their read began) for the same open months; a scrape that comes during a read waits for
+    it and takes its counts rather than counting again."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self._lock = asyncio.Lock()
+        self._kept: tuple[date, float, DatabaseGauges] | None = None  # month, read at, counts
+
+    async def counts(
+        self, session: AsyncSession, first_open_month: date, max_age: float
+    ) -> DatabaseGauges:
+        async with self._lock:
+            kept = self._kept
+            if kept and kept[0] == first_open_month and self._monotonic() - kept[1] < max_age:
+                return kept[2]
+            started = self._monotonic()
+            gauges = await read_counts(session, first_open_month)
+            self._kept = (first_open_month, started, gauges)
+            return gauges
+
+
 async def read_database_gauges(
-    sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings,
+    cache: CountsCache | None = None,
 ) -> DatabaseGauges | None:
-    """The counts, or None when the database is away or slow (logged)."""
+    """The counts (the cache's if it has them young enough; none given: read), or None when
+    the database is away or slow (logged)."""
     first_open_month = local_now(clock, settings.tz).date().replace(day=1)
     try:
         async with asyncio.timeout(READ_TIMEOUT_SECONDS), sessionmaker() as session:
             await _read_only(session)
-            gauges = await read_counts(session, first_open_month)
+            if cache is None:
+                counts = await read_counts(session, first_open_month)
+            else:
+                max_age = settings.metrics_max_age_seconds
+                counts = await cache.counts(session, first_open_month, max_age)
             poll = settings.worker_poll_seconds
-            gauges.job_lag = await job_lag(session, clock, poll_seconds=poll)
-            return gauges
+            lag = await job_lag(session, clock, poll_seconds=poll)
+            return replace(counts, job_lag=lag)  # the kept counts stay as read
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         log.warning("/metrics: the database's counts were not read: %s", type(exc).__name__)
         return None

@@ -4,6 +4,7 @@ readable only from BOOKING_METRICS_NETWORKS."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from booking.lottery.models import ApplicationStatus, LotteryApplication, Lotter
 from booking.notifications.models import OutboxMessage, OutboxStatus
 from booking.settings import Settings
 from booking.waitlist.models import EntryStatus, WaitlistEntry
+from booking.web.metrics_db import CountsCache
 from tests.conftest import Database
 from tests.people import World
 from tests.web.metrics_text import count, series, value
@@ -190,6 +192,41 @@ async def test_the_database_counts_are_the_rows(
     assert moved("booking_waitlist_entries", status="waiting") == 2
     assert moved("booking_waitlist_entries", status="offered") == 1
     assert value(after, "booking_waitlist_entries", status="booked") is None
+
+
+async def test_a_process_reuses_its_counts_only_while_young_and_for_the_same_months(
+    session: AsyncSession, world: World
+) -> None:
+    """BOOKING_METRICS_MAX_AGE_SECONDS: a scrape younger than that since the last read began
+    gets its counts; from that age on, for other open months, or with 0, the rows as they are
+    now; scrapes at once wait for one read instead of counting each."""
+    room = (await session.scalars(select(Room).where(Room.facility_id == world.here))).first()
+    assert room is not None
+    november, december = date(2026, 11, 1), date(2026, 12, 1)
+    now = [1000.0]
+    cache = CountsCache(monotonic=lambda: now[0])
+
+    async def applied(first_open_month: date, max_age: float = 5.0) -> int:
+        counts = await cache.counts(session, first_open_month, max_age)
+        return counts.applications.get(("2026-12", "applied"), 0)
+
+    async def apply() -> None:
+        await _application(session, world, room, december, ApplicationStatus.APPLIED)
+        await session.flush()
+
+    before = await applied(november)
+    await apply()
+    now[0] += 4.9
+    assert await applied(november) == before  # kept
+    now[0] += 0.1
+    assert await applied(november) == before + 1  # 5 s old: read again
+    await apply()
+    assert await applied(december) == before + 2  # other months: read
+    await apply()
+    assert await applied(december, max_age=0) == before + 3
+    now[0] += 60
+    first, second = await asyncio.gather(*(cache.counts(session, november, 5.0) for _ in "ab"))
+    assert first is second  # one read for both
 
 
 def _client(app: Litestar, peer: str) -> httpx.AsyncClient:
