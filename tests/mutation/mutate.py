@@ -6,7 +6,8 @@ Each group (GROUPS below) is mutated in a copy of its own under .mutation/<group
 or helpers can run two groups at once, and the checkout stays clean); mutmut remembers every
 verdict there, so a run that hits its budget resumes where it stopped, and after a change only
 the functions or tests that changed are tried again. The tests run on SQLite only: a mutant of a
-rule is caught or missed alike on either engine, and PostgreSQL's runs cost twice.
+rule is caught or missed alike on either engine, and PostgreSQL's runs cost twice; the groups in
+ENGINES, whose modules have a PostgreSQL path of their own, run there too.
 
 Writes .mutation/<group>/report.md (every survivor with its diff) and .mutation/report.md (the
 score of every group and module). Score = caught / (mutants - equivalent - engine-limited),
@@ -89,6 +90,22 @@ GROUPS: dict[str, list[str]] = {
         "booking/statistics/versions.py",
         "booking/statistics/open_data.py",
     ],
+    # Issue 20's: SQLite's writer queue; what a busy process refuses; the read replica.
+    "turns": ["booking/db/sqlite_turns.py"],
+    "overload": [
+        "booking/web/overload.py",
+        "booking/pages/grid_gate.py",
+        "booking/web/request_id.py",
+    ],
+    "replica": ["booking/db/replica.py"],
+    # The draw's bulk reads and writes and a booking's INSERT (each engine has its own path).
+    "writes": ["booking/lottery/bulk.py", "booking/reservations/booking_writes.py"],
+    "jobs": [
+        "booking/jobs/schedule.py",
+        "booking/jobs/runs.py",
+        "booking/jobs/status.py",
+        "booking/jobs/worker.py",
+    ],
 }
 
 # The tests a group's mutants are tried against: its own domain's (mutmut picks, per mutated
@@ -127,7 +144,26 @@ TESTS: dict[str, list[str]] = {
         "--ignore=tests/statistics/test_downloads.py",
         "--ignore=tests/statistics/test_warm.py",
     ],
+    "turns": ["tests/db/test_sqlite_turns.py"],
+    # In-process: tests/processes/test_overload.py's server is a process mutmut does not see.
+    "overload": [
+        "tests/web/test_overload.py",
+        "tests/pages/test_grid_gate.py",
+        "tests/web/test_request_id.py",
+    ],
+    # Without a standby: its two tests that run one take a minute each, per mutant.
+    "replica": [
+        "tests/db/test_replica_rules.py",
+        "tests/test_replica.py::test_lag_is_the_time_since_the_replica_last_held_all_the_primary_had",
+        "tests/test_replica.py::test_a_read_url_beside_sqlite_is_ignored",
+    ],
+    "writes": ["tests/lottery/test_bulk.py", "tests/reservations/test_booking_writes.py"],
+    "jobs": ["tests/jobs"],
 }
+
+# The engines a group's tests run on (default SQLite): a module whose PostgreSQL path is its
+# own code (asyncpg statements, a streaming replica) is measured where that path runs.
+ENGINES: dict[str, str] = {"writes": "sqlite,postgresql", "replica": "postgresql"}
 
 # What a copy needs besides the package and the tests.
 COPIED = ["booking", "tests", "facilities_data", "migrations", "alembic.ini"]
@@ -194,7 +230,8 @@ def run_group(
             else:
                 shutil.copy2(source, target)
     (work / "pyproject.toml").write_text(_pyproject(group), encoding="utf-8")
-    env = os.environ | {"BOOKING_TEST_ENGINES": "sqlite", "PYTHONDONTWRITEBYTECODE": "1"}
+    engines = ENGINES.get(group, "sqlite")
+    env = os.environ | {"BOOKING_TEST_ENGINES": engines, "PYTHONDONTWRITEBYTECODE": "1"}
     deadline = time.monotonic() + seconds
     print(f"{group}: mutmut run ({seconds / 60:.0f} min left, {jobs} jobs)", flush=True)
     # mutmut keeps a verdict until the function changes: a survivor stays one after a new test
@@ -260,6 +297,14 @@ def _pyproject(group: str) -> str:
     project = re.sub(r"\n\[tool\.mutmut\].*?(?=\n\[|\Z)", "\n", project, flags=re.DOTALL)
     listed = ", ".join(f'"{m}"' for m in GROUPS[group])
     tests = ", ".join(f'"{t}"' for t in TESTS[group])
+    # A test run on PostgreSQL makes databases named after its process (tests/conftest.py's
+    # RUN_ID, fixed at import): each mutant's run imports the tests anew in a process of its
+    # own, or two runs at once would make and drop the same database.
+    isolation = (
+        'process_isolation = "forkserver"\nforkserver_warmup = "none"\n'
+        if "postgresql" in ENGINES.get(group, "sqlite")
+        else ""
+    )
     return (
         project
         + f"""
@@ -269,7 +314,7 @@ only_mutate = [{listed}]
 also_copy = ["facilities_data/", "migrations/", "alembic.ini"]
 pytest_add_cli_args_test_selection = [{tests}]
 pytest_add_cli_args = ["-p", "no:cacheprovider"]
-# A mutant mypy refuses is caught without running a test.
+{isolation}# A mutant mypy refuses is caught without running a test.
 type_check_command = ["{sys.executable}", "-m", "mypy", "--output", "json",
     "--no-warn-unused-ignores", "--cache-dir", "../.mypy_cache"]
 """
