@@ -300,8 +300,10 @@ def _pyproject(group: str) -> str:
     # A test run on PostgreSQL makes databases named after its process (tests/conftest.py's
     # RUN_ID, fixed at import): each mutant's run imports the tests anew in a process of its
     # own, or two runs at once would make and drop the same database.
+    # It also migrates a database before its first test: the seconds that takes count against
+    # mutmut's timeout (15 x (the tests' time + timeout_constant)), or mutants time out unkilled.
     isolation = (
-        'process_isolation = "forkserver"\nforkserver_warmup = "none"\n'
+        'process_isolation = "forkserver"\nforkserver_warmup = "none"\ntimeout_constant = 8.0\n'
         if "postgresql" in ENGINES.get(group, "sqlite")
         else ""
     )
