@@ -27,6 +27,7 @@ from booking.clock import Clock, local_now
 from booking.inventory.network import SnapshotCache
 from booking.lottery.drawing import lottery_pass
 from booking.notifications.delivery import deliver_due
+from booking.reservations import claim_versions
 from booking.reservations.holds import expire_holds, remind_holds
 from booking.reservations.reminders import REMIND_FROM, remind_use_dates
 from booking.settings import Settings
@@ -87,6 +88,11 @@ async def _purge_registrations(c: Context) -> int:
         return await registrations.purge(session, c.clock)
 
 
+async def _fold_claim_changes(c: Context) -> int:
+    async with c.sessionmaker.begin() as session:
+        return await claim_versions.fold(session)
+
+
 async def _prune_statistics(c: Context) -> int:
     async with c.sessionmaker.begin() as session:
         return await prune_at_night(session, local_now(c.clock, c.settings.tz))
@@ -116,6 +122,8 @@ JOBS: tuple[Job, ...] = (
         "delete used and expired pending registrations (they hold birth dates)"),
     Job("prune_statistics", PURGE_EVERY, _prune_statistics,
         "empty the statistics change log once it has grown", at=_NIGHT),
+    Job("fold_claim_changes", EACH_PASS, _fold_claim_changes,
+        "fold the claims' change log into the months' versions (keeps their reads short)"),
     Job("deliver_mail", EACH_PASS, lambda c: deliver_due(c.sessionmaker, c.clock, c.settings),
         "send due outbox mail; retry with backoff, then dead"),
 )

@@ -2,8 +2,9 @@
 
 Availability reads every claim of the network over its range; fetching and grouping them was
 most of a request's time (bench/availability.py). A month's claims are kept here with the
-version the database's triggers keep for that month (reservations.models.ClaimMonth); each
-read looks the versions up in one query and refetches only the months that moved. A write
+month's version, which database triggers move on every change to its claims
+(reservations/claim_versions.py); each read looks the versions up in one query and refetches
+only the months that moved. A write
 committed between the two queries only makes the cache refetch once more, never serve stale.
 """
 
@@ -18,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from booking.db.replica import READ_REPLICA
-from booking.reservations.models import Claim, ClaimKind, ClaimMonth
+from booking.reservations.claim_versions import month_versions
+from booking.reservations.models import Claim, ClaimKind
 
 # The claims on one unit for one day as a canonical signature: "10:booking,30:block".
 Signature = str
@@ -41,14 +43,11 @@ class ClaimsCache:
     async def months(self, session: AsyncSession, start: date, end: date) -> list[MonthClaims]:
         """The claims of every month that the range touches (whole months, every unit)."""
         wanted = months_between(start, end)
-        rows = await session.execute(
-            select(ClaimMonth.month, ClaimMonth.version).where(ClaimMonth.month.in_(wanted))
-        )
-        versions = dict(rows.all())
+        versions = await month_versions(session, wanted)
         store = self._replica_months if session.info.get(READ_REPLICA) else self._months
         result = []
         for month in wanted:
-            version = versions.get(month, 0)
+            version = versions[month]
             cached = store.get(month)
             if cached is None or cached[0] != version:
                 cached = (version, await fetch_month(session, month))

@@ -64,17 +64,30 @@ class Claim(Base):
 
 
 class ClaimMonth(Base):
-    """A version per use month, raised by database triggers on every change to its claims.
+    """The base of a use month's version: the claim changes the worker has folded into it.
 
-    App processes cache a month's claims and check this version on each request (one primary
-    key lookup), so no code path that writes claims can forget to invalidate them. The
-    triggers are in migrations/versions/2026_11_24_0002_claim_month_versions.py.
+    App processes cache a month's claims and check the month's version on each request, so
+    no code path that writes claims can forget to invalidate them. The version is this base
+    plus the month's rows in ClaimChange (reservations/claim_versions.py says why).
     """
 
     __tablename__ = "claim_months"
 
     month: Mapped[date] = mapped_column(Date, primary_key=True)  # the first day of the month
     version: Mapped[int] = mapped_column(Integer)
+
+
+class ClaimChange(Base):
+    """One row per use month a change to claims touched, appended by database triggers
+    (migrations/versions/2026_12_04_0017_claim_changes.py): on PostgreSQL one a statement and
+    month, on SQLite one a changed claim. Appending takes no lock another booking waits for,
+    unlike the counter row every booking of a month once updated."""
+
+    __tablename__ = "claim_changes"
+    __table_args__ = (Index("ix_claim_changes_month", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(Date)  # the first day of the month
 
 
 class BookingStatus(enum.StrEnum):

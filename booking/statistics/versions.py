@@ -16,7 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.reservations.models import ClaimMonth
+from booking.reservations import claim_versions
 from booking.statistics.models import StatisticsChange
 
 # The log's sources whose rows move a month's demand counts; every other moves its bookings'.
@@ -53,16 +53,10 @@ async def month_versions(
             every = [every[0] + count, max(every[1], newest)]
         else:
             rows[(month, source in DEMAND_SOURCES)] += count
-    claims = dict(
-        (
-            await session.execute(
-                select(ClaimMonth.month, ClaimMonth.version).where(ClaimMonth.month.in_(months))
-            )
-        ).all()
-    )
+    claims = await claim_versions.month_versions(session, months)
     return {
         month: MonthVersions(
-            (rows.get((month, False), 0), *every, claims.get(month, 0), inventory_revision),
+            (rows.get((month, False), 0), *every, claims[month], inventory_revision),
             (rows.get((month, True), 0), *every, inventory_revision),
         )
         for month in months

@@ -32,7 +32,14 @@ from tests.helpers import jst
 
 NAMES = [job.name for job in JOBS]
 START = jst(date(2027, 6, 10), 10, 0)  # a Thursday morning in Tokyo
-EACH_PASS = {"expire_holds", "waitlist_offers", "remind_holds", "lottery", "deliver_mail"}
+EACH_PASS = {
+    "expire_holds",
+    "waitlist_offers",
+    "remind_holds",
+    "lottery",
+    "fold_claim_changes",
+    "deliver_mail",
+}
 HOURLY = {"purge_sessions", "purge_registrations", "prune_statistics"}
 
 

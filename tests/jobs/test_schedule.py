@@ -24,6 +24,7 @@ def test_the_table_lists_every_duty_once_in_the_order_a_pass_runs_them() -> None
         ("purge_sessions", timedelta(hours=1)),
         ("purge_registrations", timedelta(hours=1)),
         ("prune_statistics", timedelta(hours=1)),
+        ("fold_claim_changes", EACH_PASS),
         ("deliver_mail", EACH_PASS),
     ]
     assert JOBS[-1].name == MAIL  # last: what the pass wrote goes out in the same pass

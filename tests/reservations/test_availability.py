@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
 from booking.clock import FrozenClock
@@ -14,8 +14,9 @@ from booking.errors import InvalidInput
 from booking.inventory.network import SnapshotCache
 from booking.inventory.services import bump_revision
 from booking.reservations.availability import AvailabilityQuery, SlotState, search_availability
+from booking.reservations.claim_versions import month_versions
 from booking.reservations.claims_cache import ClaimsCache
-from booking.reservations.models import Claim, ClaimKind, ClaimMonth
+from booking.reservations.models import Claim, ClaimKind
 from tests.helpers import claim, facility_id, room_id
 
 
@@ -270,19 +271,18 @@ async def test_snapshot_follows_the_inventory_revision(test_network, clock: Froz
 
 async def test_triggers_version_each_month_of_claims(test_network):
     async def versions():
-        rows = await test_network.execute(select(ClaimMonth.month, ClaimMonth.version))
-        return dict(rows.all())
+        return await month_versions(test_network, [date(2026, 12, 1), date(2027, 1, 1)])
 
     before = await versions()
     await claim(test_network, "test-hall", "room-1", date(2026, 12, 10), "10")
     after_insert = await versions()
-    assert after_insert[date(2026, 12, 1)] == before.get(date(2026, 12, 1), 0) + 1
+    assert after_insert[date(2026, 12, 1)] == before[date(2026, 12, 1)] + 1
     await test_network.execute(
         update(Claim).where(Claim.use_date == date(2026, 12, 10)).values(use_date=date(2027, 1, 5))
     )
     moved = await versions()
     assert moved[date(2026, 12, 1)] == after_insert[date(2026, 12, 1)] + 1
-    assert moved[date(2027, 1, 1)] == before.get(date(2027, 1, 1), 0) + 1
+    assert moved[date(2027, 1, 1)] == before[date(2027, 1, 1)] + 1
     await test_network.execute(delete(Claim).where(Claim.use_date == date(2027, 1, 5)))
     assert (await versions())[date(2027, 1, 1)] == moved[date(2027, 1, 1)] + 1
 
