@@ -438,13 +438,12 @@ def month_batches(claims: Sequence[Claim], page: int) -> list[list[Claim]]:
     where a month fits one: a batch is one INSERT statement (SQLAlchemy pages an insert of
     more rows than `insertmanyvalues_page_size`).
 
-    Each INSERT locks the version rows (claim_months) of its months at its end, until commit.
-    A month split between two statements would deadlock a single booking of that month: the
-    first statement holds the month, the single booking takes its slot and waits for the
-    month, the second statement waits for the single booking's slot. With whole months per
-    statement, the months this series holds are ones it writes no more slots in, and a
-    single booking (one date, its slots and then its month, as every writer of one
-    statement) never holds what the series waits for while waiting for the series."""
+    Until migration 0017 each INSERT locked the version rows (claim_months) of its months at
+    its end, until commit, and a month split between two statements deadlocked a single
+    booking of that month (the first statement held the month, the single booking took its
+    slot and waited for the month, the second statement waited for the single booking's
+    slot). Versions are now a change log that takes no lock (reservations/claim_versions.py);
+    whole months per statement cost nothing and also log each month once a statement."""
     batches: list[list[Claim]] = []
     for _, rows in groupby(claims, key=lambda c: (c.use_date.year, c.use_date.month)):
         month = list(rows)
