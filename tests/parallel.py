@@ -13,8 +13,10 @@ lets a plugin rewrite) and the group's tests are spread silently. The marks of
 
 Tests that measure how long something takes against a fixed budget (SQLite's busy timeout
 under 200 requests at once, a login flood) run alone: while one runs, no other worker runs a
-test, so a parallel run starves them no more than a serial one does. They are one group too,
-so the others wait for them once rather than once each.
+test, so a parallel run starves them no more than a serial one does. Only the test itself
+runs alone: its setup and teardown (a committed database copied and filled with people,
+then dropped: two thirds of these tests' time) overlap the other workers' tests. They are
+one group, on one worker, so two of them never wait for each other's lock.
 """
 
 from __future__ import annotations
@@ -63,8 +65,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Together | N
     return Together(config, log)
 
 
-def _alone(item: pytest.Item | None) -> bool:
-    return item is not None and item.nodeid.startswith(ALONE)
+def _alone(item: pytest.Item) -> bool:
+    return item.nodeid.startswith(ALONE)
 
 
 class Turns:
@@ -76,7 +78,6 @@ class Turns:
         directory.mkdir(exist_ok=True)
         self._turnstile = os.open(directory / "turnstile", os.O_RDWR | os.O_CREAT)
         self._tests = os.open(directory / "tests", os.O_RDWR | os.O_CREAT)
-        self.alone = False
 
     def shared(self) -> None:
         fcntl.flock(self._turnstile, fcntl.LOCK_EX)  # waits while a test runs alone
@@ -84,17 +85,14 @@ class Turns:
         fcntl.flock(self._tests, fcntl.LOCK_SH)
 
     def exclusive(self) -> None:
-        if not self.alone:
-            fcntl.flock(self._turnstile, fcntl.LOCK_EX)
-            fcntl.flock(self._tests, fcntl.LOCK_EX)  # once the running tests have ended
-            self.alone = True
+        # Our own shared hold first: waiting for the others while holding it could deadlock.
+        fcntl.flock(self._tests, fcntl.LOCK_UN)
+        fcntl.flock(self._turnstile, fcntl.LOCK_EX)
+        fcntl.flock(self._tests, fcntl.LOCK_EX)  # once the running tests have ended
 
-    def release(self, *, keep_alone: bool = False) -> None:
-        if self.alone and keep_alone:
-            return
+    def release(self) -> None:
         fcntl.flock(self._tests, fcntl.LOCK_UN)
         fcntl.flock(self._turnstile, fcntl.LOCK_UN)
-        self.alone = False
 
 
 _turns: list[Turns] = []
@@ -115,12 +113,22 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     turns = _turns_of(item.config)
     if turns is None:
         return (yield)
-    if _alone(item):
-        turns.exclusive()
-    else:
-        turns.shared()
+    turns.shared()
     try:
         return (yield)
     finally:
-        # The group's next test keeps the lock: the others wait once for the whole group.
-        turns.release(keep_alone=_alone(item) and _alone(nextitem))
+        turns.release()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[Any]:
+    """A test that runs alone: alone from its first line to its last, not in its fixtures."""
+    turns = _turns_of(item.config)
+    if turns is None or not _alone(item):
+        return (yield)
+    turns.exclusive()
+    try:
+        return (yield)
+    finally:
+        turns.release()
+        turns.shared()  # for its teardown

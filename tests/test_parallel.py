@@ -53,12 +53,14 @@ def test_the_scheduler_is_ours_unless_another_distribution_is_asked_for(
 def test_a_test_that_runs_alone_waits_for_the_running_ones_and_holds_back_new_ones(
     tmp_path: Path,
 ) -> None:
-    """Three workers' locks on one directory: a test runs (shared); another asks to run alone
-    and waits for it; a third worker's next test waits until the lone test is done."""
+    """Three workers' locks on one directory: a test runs (shared); the lone test's setup
+    runs beside it (shared); its body asks to run alone and waits for the running test; a
+    third worker's next test waits until the lone body is done, not for its teardown."""
     running, lone, later = (Turns(tmp_path) for _ in range(3))
     pool = ThreadPoolExecutor(max_workers=2)
     try:
         running.shared()
+        lone.shared()  # its fixtures: beside the running test
         alone = pool.submit(lone.exclusive)
         time.sleep(0.3)
         assert not alone.done()  # waits for the running test
@@ -69,13 +71,10 @@ def test_a_test_that_runs_alone_waits_for_the_running_ones_and_holds_back_new_on
         alone.result(timeout=5)
         time.sleep(0.3)
         assert not starting.done()  # held back while the lone test runs
-        lone.release(keep_alone=True)  # the group's next test is alone too: kept
-        time.sleep(0.3)
-        assert not starting.done()
         lone.release()
+        lone.shared()  # its teardown: beside the next test
         starting.result(timeout=5)
     finally:
         for turns in (running, lone, later):
-            turns.alone = False
             turns.release()
         pool.shutdown(wait=True)
