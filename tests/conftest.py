@@ -8,11 +8,13 @@ own commits becoming SAVEPOINTs.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import hashlib
 import os
 import re
 import secrets
+import shutil
 import socket
 import sqlite3
 import tempfile
@@ -218,6 +220,8 @@ def engine_settings(
         keep = Path(tempfile.mkdtemp(prefix="booking-sqlite-loaded-")) / "booking.sqlite3"
         _copy_sqlite(data_dir / "booking.sqlite3", keep)
         _sqlite_loaded.append(keep)
+        # Removed when this process ends (each run left one in /tmp), not when a fork does.
+        atexit.register(_remove_if_owner, keep.parent, os.getpid())
     else:
         loaded = make_url(POSTGRES_URL).database
         in_thread(lambda: asyncio.run(_recreate_postgres(POSTGRES_LOADED_URL, template=loaded)))
@@ -225,6 +229,11 @@ def engine_settings(
 
 
 _sqlite_loaded: list[Path] = []
+
+
+def _remove_if_owner(directory: Path, owner: int) -> None:
+    if os.getpid() == owner:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _copy_sqlite(source: Path, target: Path) -> None:
