@@ -11,6 +11,7 @@ X-Forwarded-Proto is believed with it (the secure flag of the session cookie).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable, Sequence
 
@@ -63,10 +64,14 @@ def client_of(
 def trusted_proxies_middleware(networks: Sequence[IPNetwork]) -> Callable[[ASGIApp], ASGIApp]:
     """An ASGI middleware rewriting the scope's client (and scheme) when the peer is trusted."""
 
+    @functools.lru_cache(maxsize=1024)  # an address parsed once, not on every request
+    def trusted_peer(host: str | None) -> bool:
+        return is_trusted(host, networks)
+
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] == ScopeType.HTTP:
-                _resolve(scope, networks)
+                _resolve(scope, networks, trusted_peer)
             await app(scope, receive, send)
 
         return middleware
@@ -74,10 +79,12 @@ def trusted_proxies_middleware(networks: Sequence[IPNetwork]) -> Callable[[ASGIA
     return factory
 
 
-def _resolve(scope: Scope, networks: Sequence[IPNetwork]) -> None:
+def _resolve(
+    scope: Scope, networks: Sequence[IPNetwork], trusted_peer: Callable[[str | None], bool]
+) -> None:
     peer = scope.get("client")
     host = peer[0] if peer else None
-    if not _trusted(_address(host or ""), networks):
+    if not trusted_peer(host):
         return
     forwarded: list[str] = []
     protos: list[str] = []
