@@ -132,7 +132,7 @@ async def principal_for_cookie(
     if now >= expires_at or now >= idle_limit or row[9] is not UserStatus.ACTIVE:
         return None, None  # the row goes with the worker's purge_expired; no write on a refusal
     touch = Touch("session", session_id, now) if now - last_seen_at >= _TOUCH_EVERY else None
-    principal = _principal_of(
+    principal = principal_of(
         row[5],
         row[6],
         row[7],
@@ -174,7 +174,7 @@ def _roles() -> Subquery:
     ).subquery("roles")
 
 
-_ROLES = _roles()
+ROLES = _roles()
 # The token (or the session), its user and the user's roles in one round trip (one row per
 # role, or one with NULLs): a booking's authentication was two (bench/bookings.py).
 _BEARER = (
@@ -189,11 +189,11 @@ _BEARER = (
         User.email,
         User.staff_role,
         User.status,
-        _ROLES.c.ident,
-        _ROLES.c.role,
+        ROLES.c.ident,
+        ROLES.c.role,
     )
     .join(User, User.id == ApiToken.user_id)
-    .outerjoin(_ROLES, _ROLES.c.user_id == User.id)
+    .outerjoin(ROLES, ROLES.c.user_id == User.id)
     .where(ApiToken.selector == bindparam("selector"))
 )
 
@@ -209,11 +209,11 @@ _COOKIE = (
         User.email,
         User.staff_role,
         User.status,
-        _ROLES.c.ident,
-        _ROLES.c.role,
+        ROLES.c.ident,
+        ROLES.c.role,
     )
     .join(User, User.id == WebSession.user_id)
-    .outerjoin(_ROLES, _ROLES.c.user_id == User.id)
+    .outerjoin(ROLES, ROLES.c.user_id == User.id)
     .where(WebSession.selector == bindparam("selector"))
 )
 
@@ -234,7 +234,7 @@ async def principal_for_bearer(
     if revoked_at is not None or now >= expires_at or row[9] is not UserStatus.ACTIVE:
         return None, None
     stale = last_used_at is None or now - last_used_at >= _TOUCH_EVERY
-    principal = _principal_of(
+    principal = principal_of(
         row[5],
         row[6],
         row[7],
@@ -262,9 +262,9 @@ async def _principal(  # noqa: PLR0913 - the columns of one row, named
 ) -> Principal:
     """Roster roles and facility assignments, read in one round trip."""
     result = await session.execute(
-        select(_ROLES.c.ident, _ROLES.c.role).where(_ROLES.c.user_id == user_id)
+        select(ROLES.c.ident, ROLES.c.role).where(ROLES.c.user_id == user_id)
     )
-    return _principal_of(
+    return principal_of(
         user_id,
         name,
         email,
@@ -278,7 +278,7 @@ async def _principal(  # noqa: PLR0913 - the columns of one row, named
     )
 
 
-def _principal_of(  # noqa: PLR0913 - the columns of one row, named
+def principal_of(  # noqa: PLR0913 - the columns of one row, named
     user_id: int,
     name: str,
     email: str | None,

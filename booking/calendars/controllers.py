@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import msgspec
 from litestar import Controller, HttpMethod, Request, Response, delete, get, post, route
 from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +20,7 @@ from booking.accounts.access import Principal
 from booking.accounts.auth import Auth
 from booking.calendars import feeds, render
 from booking.calendars.models import CalendarFeed, FeedKind
-from booking.clock import local_today
+from booking.clock import Clock, local_today
 from booking.deps import AppSettings, CurrentClock, DbSession, Network, ReadSession
 from booking.inventory.network import NetworkSnapshot
 from booking.reservations.changes import get_booking
@@ -249,19 +250,24 @@ class ICalController(Controller):
         feed_file: FromPath[str],
         db_session: DbSession,
         read_session: ReadSession,
-        clock: CurrentClock,
-        settings: AppSettings,
-        network: Network,
+        state: State,
         lang: FromQuery[Literal["ja", "en"]] = "ja",
         past_days: Annotated[int, QueryParameter(ge=0, le=feeds.MAX_PAST_DAYS)] = 90,
         future_days: Annotated[int, QueryParameter(ge=1, le=feeds.MAX_FUTURE_DAYS)] = 400,
     ) -> Response[bytes]:
+        # The clock, settings and network from the app's state, not their providers: a feed
+        # is polled all day, and those providers (with `auth`, which `network` waits for) were
+        # a task group and a round trip per request (bench/ical.py, README "Issue 20").
+        clock: Clock = state.clock
+        settings: Settings = state.settings
         token = feed_file.removesuffix(".ics") if feed_file.endswith(".ics") else ""
-        # The token on the primary (a rotated or revoked URL stops working at once); the
-        # bookings, which may lag a little, from the read replica if one is set.
-        feed, principal = await feeds.resolve(db_session, network, token)
+        # The token on the primary (a rotated or revoked URL stops working at once), read with
+        # the network's revision; the bookings, which may lag a little, from the read replica
+        # if one is set.
+        found = await feeds.resolve(db_session, state.snapshot_cache, token)
+        feed, principal = found.feed, found.principal
         win = feeds.window(local_today(clock, settings.tz), settings.tz, past_days, future_days)
-        ctx = await _context(request, db_session, settings, network, lang)
+        ctx = await _context(request, db_session, settings, found.snapshot, lang)
         rows = await feeds.fingerprint(read_session, feed, principal, win)
         version = _version(feed, principal, win, rows, ctx)
         served = feeds.Validators.of(feed)

@@ -7,34 +7,48 @@ may no longer see the feed's target, is the same 404.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Subquery, and_, case, cast, func, or_, select, true, update
+from sqlalchemy import (
+    BigInteger,
+    Subquery,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Select
 
 from booking.accounts.access import Principal, require_facility, require_view_group
 from booking.accounts.groups import get_group
 from booking.accounts.models import Group, User, UserStatus
 from booking.accounts.secrets import new_secret, parse_secret, verifies
-from booking.accounts.sessions import principal_for_user
+from booking.accounts.sessions import ROLES, principal_of
 from booking.audit.service import record
 from booking.calendars.models import CalendarFeed, FeedKind
 from booking.clock import Clock
 from booking.db.errors import as_unavailable
 from booking.errors import BookingError, InvalidInput, NotFound
-from booking.inventory.models import Purpose
-from booking.inventory.network import NetworkSnapshot
+from booking.inventory.models import InventoryRevision, Purpose
+from booking.inventory.network import NetworkSnapshot, SnapshotCache
 from booking.lottery.models import ApplicationStatus, LotteryApplication
 from booking.reservations.models import Booking, BookingStatus
 
 log = logging.getLogger(__name__)
+AnySelect = Select[*tuple[Any, ...]]
 
 CANCELLED_KEPT = timedelta(days=30)  # so subscribed clients see them go
 MAX_PAST_DAYS = 366
@@ -156,40 +170,57 @@ async def rotate_feed(
 
 NOT_FOUND = NotFound("no such calendar feed", code="feed_not_found")
 
+# The feed of a selector, its owner, the owner's roles (one row per role, or one with NULLs),
+# a group feed's group and the network's revision, in one round trip: the 304 of an unchanged
+# feed is this and the fingerprint (four round trips before).
+_RESOLVE = (
+    select(
+        CalendarFeed,
+        Group,
+        User.name,
+        User.email,
+        User.staff_role,
+        User.status,
+        ROLES.c.ident,
+        ROLES.c.role,
+        func.coalesce(select(InventoryRevision.revision).scalar_subquery(), 0),
+    )
+    .join(User, User.id == CalendarFeed.owner_user_id)
+    .outerjoin(Group, and_(CalendarFeed.kind == FeedKind.GROUP, Group.id == CalendarFeed.target_id))
+    .outerjoin(ROLES, ROLES.c.user_id == User.id)
+    .where(CalendarFeed.selector == bindparam("selector"))
+)
 
-async def resolve(
-    session: AsyncSession, snapshot: NetworkSnapshot, token: str
-) -> tuple[CalendarFeed, Principal]:
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    feed: CalendarFeed
+    principal: Principal  # the owner's rights now
+    snapshot: NetworkSnapshot  # at the revision read with the token
+
+
+async def resolve(session: AsyncSession, snapshots: SnapshotCache, token: str) -> Resolved:
     """The feed of a token and its owner's rights now; one 404 for every kind of failure."""
     secret = parse_secret(token)
     if secret is None:
         raise NOT_FOUND
-    # A group feed's group comes in the same round trip: check_target then finds it in the
-    # session (get_group is session.get) instead of asking again.
-    found = (
-        await session.execute(
-            select(CalendarFeed, User, Group)
-            .join(User, User.id == CalendarFeed.owner_user_id)
-            .outerjoin(
-                Group,
-                and_(CalendarFeed.kind == FeedKind.GROUP, Group.id == CalendarFeed.target_id),
-            )
-            .where(CalendarFeed.selector == secret.selector)
-        )
-    ).one_or_none()
-    if found is None:
+    rows = (await session.execute(_RESOLVE, {"selector": secret.selector})).all()
+    if not rows:
         raise NOT_FOUND
-    feed, owner, _ = found
+    feed, _, name, email, staff_role, status, _, _, revision = rows[0]
     if not verifies(secret, feed.verifier_hash) or feed.revoked_at is not None:
         raise NOT_FOUND
-    if owner.status is not UserStatus.ACTIVE:
+    if status is not UserStatus.ACTIVE:
         raise NOT_FOUND
-    principal = await principal_for_user(session, owner)
-    try:
+    roles = [(row[6], row[7]) for row in rows if row[6] is not None]
+    owner = feed.owner_user_id
+    principal = principal_of(owner, name, email, staff_role, "session", None, roles)
+    snapshot = await snapshots.at(session, revision)
+    try:  # a group feed's group is in the session already: get_group asks nothing
         await check_target(session, snapshot, principal, feed.kind, feed.target_id)
     except BookingError as exc:  # the owner lost sight of the target: the same 404
         raise NOT_FOUND from exc
-    return feed, principal
+    return Resolved(feed, principal, snapshot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,38 +240,65 @@ def window(today: date, tz: ZoneInfo, past_days: int, future_days: int) -> Windo
     return Window(today - timedelta(days=past_days), today + timedelta(days=future_days), since)
 
 
-def _booking_scope(
-    feed: CalendarFeed, principal: Principal, win: Window
-) -> list[ColumnElement[bool]]:
+# Not `in_(LIVE)`: SQLAlchemy expands an IN list anew on every execution of a statement.
+_LIVE = or_(*(Booking.status == status for status in LIVE))
+
+
+def _booking_scope(kind: FeedKind, scoped: bool) -> list[ColumnElement[bool]]:
+    """The bookings a feed of this kind shows, its values bound by `_params`; `scoped`: a
+    manager's feed of the facilities assigned (an administrator's shows every facility)."""
     conditions: list[ColumnElement[bool]] = [
-        Booking.use_date >= win.start,
-        Booking.use_date <= win.end,
+        Booking.use_date >= bindparam("start"),
+        Booking.use_date <= bindparam("end"),
         or_(
-            Booking.status.in_(LIVE),
-            and_(Booking.status == BookingStatus.CANCELLED, Booking.updated_at >= win.since),
+            _LIVE,
+            and_(
+                Booking.status == BookingStatus.CANCELLED,
+                Booking.updated_at >= bindparam("since"),
+            ),
         ),
     ]
-    if feed.kind is FeedKind.GROUP:
-        conditions.append(Booking.group_id == feed.target_id)
-    elif feed.kind is FeedKind.ROOM:
-        conditions.append(Booking.room_id == feed.target_id)
-    elif feed.kind in (FeedKind.FACILITY, FeedKind.FACILITY_STAFF):
-        conditions.append(Booking.facility_id == feed.target_id)
-    elif not principal.is_admin:
-        conditions.append(Booking.facility_id.in_(sorted(principal.facility_ids)))
-    if feed.kind in PUBLIC:  # occupancy: a cancelled booking simply frees the slot
-        conditions[2] = Booking.status.in_(LIVE)
+    if kind is FeedKind.GROUP:
+        conditions.append(Booking.group_id == bindparam("target"))
+    elif kind is FeedKind.ROOM:
+        conditions.append(Booking.room_id == bindparam("target"))
+    elif kind in (FeedKind.FACILITY, FeedKind.FACILITY_STAFF):
+        conditions.append(Booking.facility_id == bindparam("target"))
+    elif scoped:
+        conditions.append(Booking.facility_id.in_(bindparam("facilities", expanding=True)))
+    if kind in PUBLIC:  # occupancy: a cancelled booking simply frees the slot
+        conditions[2] = _LIVE
     return conditions
 
 
-async def fingerprint(
-    session: AsyncSession, feed: CalendarFeed, principal: Principal, win: Window
-) -> str:
-    """What the feed's rows are now, in one aggregate query: it moves with any event entering
-    or leaving (count, sum of squared ids), any change to one (SEQUENCE, updated_at) and any
-    change to a group shown in it (the groups' revisions); a group's feed adds its lottery
-    wins, aggregated alike in the same statement."""
-    conditions = _booking_scope(feed, principal, win)
+class FeedTarget(Protocol):
+    """What a feed's statements need of it (a CalendarFeed has it)."""
+
+    @property
+    def kind(self) -> FeedKind: ...
+    @property
+    def target_id(self) -> int | None: ...
+
+
+def _scoped(feed: FeedTarget, principal: Principal) -> bool:
+    return feed.kind is FeedKind.MANAGER and not principal.is_admin
+
+
+def _params(feed: FeedTarget, principal: Principal, win: Window) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "start": win.start,
+        "end": win.end,
+        "since": win.since,
+        "target": feed.target_id,
+    }
+    if _scoped(feed, principal):
+        params["facilities"] = sorted(principal.facility_ids)
+    return params
+
+
+@functools.cache
+def _fingerprint_statement(kind: FeedKind, scoped: bool) -> AnySelect:
+    """Built once per kind: building and keying a statement cost more than running it."""
     ident = cast(Booking.id, BigInteger)
     columns: list[ColumnElement[Any]] = [
         func.count(),
@@ -249,21 +307,32 @@ async def fingerprint(
         func.max(Booking.updated_at),
     ]
     stmt = select(*columns)
-    if feed.kind is FeedKind.GROUP:  # one group: its row by key (a join per row is slower)
-        revision = select(Group.revision).where(Group.id == feed.target_id).scalar_subquery()
-        stmt = select(*columns, revision)
-    elif feed.kind not in PUBLIC:  # public events show nothing of the group
+    if kind is FeedKind.GROUP:  # one group: its row by key (a join per row is slower)
+        revision = select(Group.revision).where(Group.id == bindparam("target"))
+        stmt = select(*columns, revision.scalar_subquery())
+    elif kind not in PUBLIC:  # public events show nothing of the group
         stmt = select(*columns, func.sum(Group.revision)).join(Group, Group.id == Booking.group_id)
-    stmt = stmt.where(*conditions)
-    if feed.kind is FeedKind.GROUP:
+    stmt = stmt.where(*_booking_scope(kind, scoped))
+    if kind is FeedKind.GROUP:
         bookings = stmt.subquery()
-        wins = _wins_fingerprint(feed, win)
+        wins = _wins_fingerprint()
         stmt = select(bookings, wins).select_from(bookings).join(wins, true())
-    parts = (await session.execute(stmt)).one()
+    return stmt
+
+
+async def fingerprint(
+    session: AsyncSession, feed: FeedTarget, principal: Principal, win: Window
+) -> str:
+    """What the feed's rows are now, in one aggregate query: it moves with any event entering
+    or leaving (count, sum of squared ids), any change to one (SEQUENCE, updated_at) and any
+    change to a group shown in it (the groups' revisions); a group's feed adds its lottery
+    wins, aggregated alike in the same statement."""
+    stmt = _fingerprint_statement(feed.kind, _scoped(feed, principal))
+    parts = (await session.execute(stmt, _params(feed, principal, win))).one()
     return "|".join(str(part) for part in parts)
 
 
-def _wins_fingerprint(feed: CalendarFeed, win: Window) -> Subquery:
+def _wins_fingerprint() -> Subquery:
     app_id = cast(LotteryApplication.id, BigInteger)
     status = case(
         (LotteryApplication.status == ApplicationStatus.WON, 1),
@@ -277,7 +346,7 @@ def _wins_fingerprint(feed: CalendarFeed, win: Window) -> Subquery:
             func.sum(status),
             func.max(LotteryApplication.settled_at),
         )
-        .where(*_win_scope(feed, win))
+        .where(*_WIN_SCOPE)
         .subquery()
     )
 
@@ -353,21 +422,18 @@ async def purpose_names(
     return names
 
 
-def _win_scope(feed: CalendarFeed, win: Window) -> list[ColumnElement[bool]]:
-    return [
-        LotteryApplication.group_id == feed.target_id,
-        LotteryApplication.use_date >= win.start,
-        LotteryApplication.use_date <= win.end,
-        or_(
-            LotteryApplication.status == ApplicationStatus.WON,
-            and_(
-                LotteryApplication.status.in_(
-                    [ApplicationStatus.CONFIRMED, ApplicationStatus.LAPSED]
-                ),
-                LotteryApplication.settled_at >= win.since,
-            ),
+_WIN_SCOPE = (
+    LotteryApplication.group_id == bindparam("target"),
+    LotteryApplication.use_date >= bindparam("start"),
+    LotteryApplication.use_date <= bindparam("end"),
+    or_(
+        LotteryApplication.status == ApplicationStatus.WON,
+        and_(
+            LotteryApplication.status.in_([ApplicationStatus.CONFIRMED, ApplicationStatus.LAPSED]),
+            LotteryApplication.settled_at >= bindparam("since"),
         ),
-    ]
+    ),
+)
 
 
 EVENT_COLUMNS = (
@@ -391,30 +457,45 @@ EVENT_COLUMNS = (
 )
 
 
-async def event_rows(
-    session: AsyncSession, conditions: Sequence[ColumnElement[bool]]
-) -> Sequence[Any]:
-    """Plain rows, not ORM objects: a feed reads thousands, and most render from the cache."""
-    stmt = (
+def _events(conditions: Sequence[ColumnElement[bool]]) -> AnySelect:
+    return (
         select(*EVENT_COLUMNS)
         .join(Group, Group.id == Booking.group_id)
         .where(*conditions)
         .order_by(Booking.use_date, Booking.id)
     )
-    return (await session.execute(stmt)).all()
+
+
+async def event_rows(
+    session: AsyncSession, conditions: Sequence[ColumnElement[bool]]
+) -> Sequence[Any]:
+    """Plain rows, not ORM objects: a feed reads thousands, and most render from the cache."""
+    return (await session.execute(_events(conditions))).all()
 
 
 async def bookings_of(
-    session: AsyncSession, feed: CalendarFeed, principal: Principal, win: Window
+    session: AsyncSession, feed: FeedTarget, principal: Principal, win: Window
 ) -> Sequence[Any]:
-    return await event_rows(session, _booking_scope(feed, principal, win))
+    stmt = _events_statement(feed.kind, _scoped(feed, principal))
+    return (await session.execute(stmt, _params(feed, principal, win))).all()
+
+
+@functools.cache
+def _events_statement(kind: FeedKind, scoped: bool) -> AnySelect:
+    return _events(_booking_scope(kind, scoped))
+
+
+_WINS = (
+    select(LotteryApplication)
+    .where(*_WIN_SCOPE)
+    .order_by(LotteryApplication.use_date, LotteryApplication.id)
+)
 
 
 async def wins_of(
-    session: AsyncSession, feed: CalendarFeed, win: Window
+    session: AsyncSession, feed: FeedTarget, win: Window
 ) -> Sequence[LotteryApplication]:
     if feed.kind is not FeedKind.GROUP:
         return []
-    stmt = select(LotteryApplication).where(*_win_scope(feed, win))
-    stmt = stmt.order_by(LotteryApplication.use_date, LotteryApplication.id)
-    return (await session.scalars(stmt)).all()
+    params = {"target": feed.target_id, "start": win.start, "end": win.end, "since": win.since}
+    return (await session.scalars(_WINS, params)).all()

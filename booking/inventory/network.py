@@ -230,7 +230,10 @@ class SnapshotCache:
         self._snapshot: NetworkSnapshot | None = None
 
     async def get(self, session: AsyncSession) -> NetworkSnapshot:
-        revision = await current_revision(session)
+        return await self.at(session, await current_revision(session))
+
+    async def at(self, session: AsyncSession, revision: int) -> NetworkSnapshot:
+        """The snapshot of a revision the caller read itself (a feed reads it with its token)."""
         if self._snapshot is None or self._snapshot.revision != revision:
             self._snapshot = await build_snapshot(session, revision)
         return self._snapshot

@@ -92,8 +92,9 @@ async def test_a_new_feed_stores_its_target_and_is_audited(
     )
     assert (event.action, event.actor_user_id) == ("feed.created", manager.user_id)
     assert event.after == {"kind": "manager", "target_id": world.here}
-    resolved, owner = await feeds.resolve(session, snapshot, made.token)
-    assert (resolved.id, owner.user_id) == (feed.id, manager.user_id)
+    resolved = await feeds.resolve(session, SnapshotCache(), made.token)
+    assert (resolved.feed.id, resolved.principal) == (feed.id, manager)
+    assert resolved.snapshot.revision == snapshot.revision
 
 
 async def test_only_a_live_token_of_an_active_owner_who_still_sees_the_target_resolves(
@@ -103,13 +104,13 @@ async def test_only_a_live_token_of_an_active_owner_who_still_sees_the_target_re
 
     async def fails(token: str) -> None:
         with pytest.raises(NotFound) as found:
-            await feeds.resolve(session, snapshot, token)
+            await feeds.resolve(session, SnapshotCache(), token)
         assert found.value is feeds.NOT_FOUND  # one answer for every failure
 
     made = await feeds.create_feed(
         session, clock, snapshot, member, FeedKind.GROUP, world.group_a, "t"
     )
-    assert (await feeds.resolve(session, snapshot, made.token))[0].id == made.feed.id
+    assert (await feeds.resolve(session, SnapshotCache(), made.token)).feed.id == made.feed.id
     selector, verifier = made.token.split(".")
     await fails("nonsense")
     await fails(f"{selector}.{verifier[:-1]}{'A' if verifier[-1] != 'A' else 'B'}")
@@ -122,7 +123,7 @@ async def test_only_a_live_token_of_an_active_owner_who_still_sees_the_target_re
     await session.execute(
         update(User).where(User.id == member.user_id).values(status=UserStatus.ACTIVE)
     )
-    assert (await feeds.resolve(session, snapshot, made.token))[0].id == made.feed.id
+    assert (await feeds.resolve(session, SnapshotCache(), made.token)).feed.id == made.feed.id
     # the owner may no longer see the target
     other = await feeds.create_feed(
         session, clock, snapshot, member, FeedKind.GROUP, world.group_a, "t"

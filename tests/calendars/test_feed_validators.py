@@ -17,6 +17,8 @@ from booking.app import create_app
 from booking.calendars import feeds, render
 from booking.calendars.models import CalendarFeed
 from booking.clock import FrozenClock
+from booking.inventory.models import Room
+from booking.inventory.services import bump_revision
 from tests.calendars.test_feeds import make_feed, path_of
 from tests.conftest import Database
 from tests.people import World
@@ -58,6 +60,24 @@ async def test_renaming_a_group_or_changing_its_contact_reaches_its_feeds(
     changed = await client.get(path_of(staff), headers={"If-None-Match": etag})
     assert changed.status_code == 200
     assert "044-999-0000" in unfolded(changed)
+
+
+async def test_a_network_change_is_in_the_next_fetch(
+    world: World, hall: Hall, client: httpx.AsyncClient, session: AsyncSession, clock: FrozenClock
+) -> None:
+    """The network's revision is read with the token, in the same statement: a room renamed
+    (as `booking facilities load` does it) is in the very next fetch, not the one after."""
+    member = world.headers("member")
+    await client.post(B, json=body(world, hall), headers=member)
+    feed = await make_feed(client, member, kind="group", target_id=world.group_a)
+    first = await client.get(path_of(feed))
+    await session.execute(update(Room).where(Room.id == hall.room_id).values(name_ja="新ホール"))
+    await bump_revision(session, clock.now())
+    await session.commit()
+    again = await client.get(path_of(feed), headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 200
+    assert "新ホール" in unfolded(again)
+    assert again.headers["etag"] != first.headers["etag"]
 
 
 async def test_an_etag_names_one_body_across_restarts_and_deploys(  # noqa: PLR0917
@@ -208,13 +228,16 @@ async def test_a_feed_asked_again_unchanged_is_read_in_two_statements_and_not_re
         event.remove(connection.sync_connection, "before_cursor_execute", seen)
     assert (again.status_code, again.content) == (200, first.content)
     assert revalidated.status_code == 304
-    # Each fetch: the token with its owner and group in one statement, the fingerprint of
-    # the bookings and lottery wins in another; no group read alone, no rows read again.
-    assert sum("calendar_feeds" in s for s in statements) == 2
-    assert sum("bookings" in s for s in statements) == 2
-    assert all("bookings" in s for s in statements if "lottery_applications" in s)
-    assert not [s for s in statements if "ORDER BY bookings.use_date" in s]
-    assert not [s for s in statements if s.startswith("SELECT groups.")]
+    # Each fetch two round trips: the token with its owner, the owner's roles, the group and
+    # the network's revision; then the fingerprint of the bookings and lottery wins. No roles,
+    # group or revision read alone, no rows read again.
+    reads = [s for s in statements if not s.startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(reads) == 4
+    tables = ("FROM calendar_feeds", "inventory_revision", "group_members", "manager_facilities")
+    for token, print_ in (reads[0:2], reads[2:4]):
+        assert all(table in token for table in tables), token
+        assert all(table in print_ for table in ("bookings", "lottery_applications")), print_
+    assert not [s for s in reads if "ORDER BY bookings.use_date" in s]
 
 
 def test_the_body_cache_keeps_a_feeds_last_version_within_its_bytes() -> None:
