@@ -169,7 +169,10 @@ async def test_a_writer_waiting_past_the_timeout_is_told_the_database_is_busy(
             async with asyncio.timeout(3.0):
                 await write(quick_engine, "waiting")
         assert 0.25 < time.monotonic() - started < 2.0
-    assert str(waited.value.orig) == "database is locked"  # what SQLite itself says
+    # What SQLite itself says, and the statement that waited (in the log line of a 503).
+    assert str(waited.value.orig) == "database is locked"
+    assert getattr(waited.value.orig, "sqlite_errorname", None) == "SQLITE_BUSY"
+    assert waited.value.statement == "BEGIN IMMEDIATE"
     unavailable = as_unavailable(waited.value)
     assert unavailable is not None
     assert unavailable.code == "database_busy"
