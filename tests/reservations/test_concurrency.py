@@ -10,6 +10,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -252,7 +253,10 @@ async def test_hold_expiry_run_twice_at_once_releases_each_hold_once(race: Race)
             await engine.dispose()
 
 
-async def test_killing_the_server_mid_load_loses_no_acknowledged_booking(race: Race) -> None:
+@pytest.fixture
+async def frozen_server(race: Race) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
+    """tests/serve_frozen.py on the race's database, answering: started in the test's setup,
+    which runs beside the other workers' tests (only a test's body runs alone)."""
     port = free_port()
     env = {
         **os.environ,
@@ -262,38 +266,54 @@ async def test_killing_the_server_mid_load_loses_no_acknowledged_booking(race: R
     server = subprocess.Popen(  # noqa: S603, ASYNC220 - our own interpreter and module
         [sys.executable, "-m", "tests.serve_frozen", str(port)], env=env
     )
-    acknowledged: list[int] = []
+    base = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            for _ in range(150):
+        # Up to a minute: on a busy machine 15 s was not always enough to import and start,
+        # and the test then failed as if bookings had been lost.
+        deadline = time.monotonic() + 60
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            while True:
                 try:
                     if (await client.get("/health")).status_code == 200:
                         break
                 except httpx.TransportError:
+                    assert server.poll() is None, "tests.serve_frozen exited"
+                    assert time.monotonic() < deadline, "tests.serve_frozen did not answer"
                     await asyncio.sleep(0.1)
-            slots = [(k, p) for k in range(40) for p in ("10", "20", "30")]
-            queue = list(enumerate(slots))
-
-            async def worker() -> None:
-                while queue:
-                    i, (k, period) = queue.pop()
-                    payload = _body(race, i, race.room_id, [period])
-                    payload["use_date"] = (race.day + timedelta(days=k)).isoformat()
-                    try:
-                        response = await client.post(
-                            "/api/v1/bookings", json=payload, headers=race.headers[i % 20]
-                        )
-                    except httpx.TransportError:
-                        return  # the server is gone
-                    if response.status_code == 201:
-                        acknowledged.append(response.json()["id"])
-                        if len(acknowledged) == 25:
-                            server.kill()  # SIGKILL: no cleanup, requests in flight cut off
-
-            await asyncio.gather(*(worker() for _ in range(8)))
+        yield base, server
     finally:
         server.kill()
         server.wait()
+
+
+async def test_killing_the_server_mid_load_loses_no_acknowledged_booking(
+    race: Race, frozen_server: tuple[str, subprocess.Popen[bytes]]
+) -> None:
+    base, server = frozen_server
+    acknowledged: list[int] = []
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        slots = [(k, p) for k in range(40) for p in ("10", "20", "30")]
+        queue = list(enumerate(slots))
+
+        async def worker() -> None:
+            while queue:
+                i, (k, period) = queue.pop()
+                payload = _body(race, i, race.room_id, [period])
+                payload["use_date"] = (race.day + timedelta(days=k)).isoformat()
+                try:
+                    response = await client.post(
+                        "/api/v1/bookings", json=payload, headers=race.headers[i % 20]
+                    )
+                except httpx.TransportError:
+                    return  # the server is gone
+                if response.status_code == 201:
+                    acknowledged.append(response.json()["id"])
+                    if len(acknowledged) == 25:
+                        server.kill()  # SIGKILL: no cleanup, requests in flight cut off
+
+        await asyncio.gather(*(worker() for _ in range(8)))
+    server.kill()
+    server.wait()
     assert len(acknowledged) >= 25
     engine = create_engine(race.settings)
     try:
