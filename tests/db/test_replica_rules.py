@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.types import Receive, Scope, Send
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking.db import replica as replica_module
@@ -30,6 +32,7 @@ from booking.db.replica import (
     replica_retry_middleware,
 )
 from booking.settings import Settings
+from tests.conftest import POSTGRES_URL
 
 UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:1/none"  # nothing listens on port 1
 
@@ -50,10 +53,22 @@ def logged() -> Iterator[list[str]]:
 
 
 @pytest.fixture
-async def engines(engine_settings: Settings) -> AsyncIterator[list[AsyncEngine]]:
+def server() -> Settings:
+    """The tests' PostgreSQL server, its maintenance database: the watch asks the server for
+    WAL positions, which need no tables (and no database migrated per test run)."""
+    url = make_url(POSTGRES_URL).set(database="postgres")
+    try:  # only a look: conftest's own check makes this run's database, which is not needed
+        socket.create_connection((url.host or "127.0.0.1", url.port or 5432), 2).close()
+    except OSError:
+        pytest.skip("PostgreSQL is not reachable")
+    return Settings(database_url=url.render_as_string(hide_password=False))
+
+
+@pytest.fixture
+async def engines(server: Settings) -> AsyncIterator[list[AsyncEngine]]:
     """Three engines on the tests' server, and one on nothing, closed at the end."""
-    made = [create_engine(engine_settings) for _ in range(3)]
-    made.append(create_engine(engine_settings, UNREACHABLE))
+    made = [create_engine(server) for _ in range(3)]
+    made.append(create_engine(server, UNREACHABLE))
     yield made
     for engine in made:
         await engine.dispose()
@@ -85,7 +100,6 @@ def _request(
     return Request({**base, **(scope or {})})  # type: ignore[arg-type]
 
 
-@pytest.mark.engines("postgresql")
 async def test_how_far_behind_and_whether_in_time(engines: list[AsyncEngine]) -> None:
     replica = _replica(engines)
     assert replica.lag() is None  # unknown until the watch looks
@@ -103,7 +117,6 @@ async def test_how_far_behind_and_whether_in_time(engines: list[AsyncEngine]) ->
     assert not replica.usable()
 
 
-@pytest.mark.engines("postgresql")
 @pytest.mark.parametrize(
     ("max_lag", "interval", "expected"), [(4.0, None, 1.0), (2.0, None, 0.5), (8.0, 0.3, 0.3)]
 )
@@ -114,7 +127,6 @@ def test_the_watch_looks_every_second_or_a_quarter_of_the_lag_allowed(
     assert replica.interval == expected
 
 
-@pytest.mark.engines("postgresql")
 def test_the_requests_the_replica_serves(engines: list[AsyncEngine]) -> None:
     """Anonymous safe requests while it is in time; never a write, a logged-in member, an API
     client with credentials, or a request whose read on the replica failed."""
@@ -137,7 +149,6 @@ def test_the_requests_the_replica_serves(engines: list[AsyncEngine]) -> None:
     assert not replica.serves(_request("GET"))
 
 
-@pytest.mark.engines("postgresql")
 async def test_a_replica_session_reads_without_a_transaction(engines: list[AsyncEngine]) -> None:
     """Autocommit: each statement on its own (no BEGIN and COMMIT round trips), so two reads
     a moment apart see two transaction start times."""
@@ -156,7 +167,6 @@ async def test_a_replica_session_reads_without_a_transaction(engines: list[Async
         await session.close()
 
 
-@pytest.mark.engines("postgresql")
 async def test_a_replica_that_cannot_connect_is_set_aside(engines: list[AsyncEngine]) -> None:
     replica = Replica(engines[3], (engines[1], engines[2]), 4.0)
     replica.caught_up_at = time.monotonic()
@@ -166,7 +176,6 @@ async def test_a_replica_that_cannot_connect_is_set_aside(engines: list[AsyncEng
     assert any(r.startswith("read replica unreachable, reading the primary") for r in records)
 
 
-@pytest.mark.engines("postgresql")
 async def test_a_server_that_is_no_standby_is_never_used(engines: list[AsyncEngine]) -> None:
     """The URL names a primary (or a promoted standby, which may have diverged): the watch
     finds it not in recovery, says so once, and the replica is never in time."""
@@ -182,7 +191,6 @@ async def test_a_server_that_is_no_standby_is_never_used(engines: list[AsyncEngi
     assert all(position > 0 for _, position in replica._samples)
 
 
-@pytest.mark.engines("postgresql")
 async def test_the_watch_forgets_samples_older_than_the_lag_allowed(
     engines: list[AsyncEngine],
 ) -> None:
@@ -194,7 +202,6 @@ async def test_the_watch_forgets_samples_older_than_the_lag_allowed(
     assert len(replica._samples) == 2
 
 
-@pytest.mark.engines("postgresql")
 async def test_an_unreachable_replica_is_out_until_it_answers(engines: list[AsyncEngine]) -> None:
     replica = _replica(engines, replica_probe=3)
     replica.caught_up_at = time.monotonic()
@@ -205,7 +212,6 @@ async def test_an_unreachable_replica_is_out_until_it_answers(engines: list[Asyn
     assert len([r for r in records if r.startswith("read replica unreachable")]) == 1
 
 
-@pytest.mark.engines("postgresql")
 async def test_without_the_primarys_position_the_watch_still_asks_the_replica(
     engines: list[AsyncEngine],
 ) -> None:
@@ -226,7 +232,6 @@ def test_a_replay_timestamp_in_the_future_counts_as_now() -> None:
     assert replica._caught_up((True, 99, None), asked=12.5) is None
 
 
-@pytest.mark.engines("postgresql")
 async def test_the_watch_looks_until_stopped(engines: list[AsyncEngine]) -> None:
     replica = _replica(engines, interval=0.1)
     stop = asyncio.Event()
@@ -243,13 +248,9 @@ async def test_the_watch_looks_until_stopped(engines: list[AsyncEngine]) -> None
     assert len(replica._samples) >= 3
 
 
-@pytest.mark.engines("postgresql")
-async def test_a_read_url_starts_the_watch_while_serving(engine_settings: Settings) -> None:
-    settings = engine_settings.model_copy(
-        update={
-            "database_read_url": engine_settings.effective_database_url,
-            "read_max_lag_seconds": 2.0,
-        }
+async def test_a_read_url_starts_the_watch_while_serving(server: Settings) -> None:
+    settings = server.model_copy(
+        update={"database_read_url": server.effective_database_url, "read_max_lag_seconds": 2.0}
     )
     state = State()
     async with replica_reads(state, settings):
