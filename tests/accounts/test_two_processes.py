@@ -70,7 +70,7 @@ def process_b(shared_settings: Settings) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # as tests/web/served.py: a loaded CI machine
         while True:
             try:
                 if httpx.get(f"{base}/health", timeout=1).status_code == 200:
