@@ -21,10 +21,10 @@ from booking.db.engine import create_engine, create_sessionmaker
 from booking.inventory.network import SnapshotCache
 from booking.jobs.models import JobRun
 from booking.jobs.schedule import EACH_PASS, MAIL, Context, Job
-from booking.jobs.worker import WorkerReport, run_job, run_pass
+from booking.jobs.worker import WorkerReport, run_job, run_pass, run_worker
 from booking.notifications.delivery import DeliveryReport
 from booking.settings import Settings
-from tests.conftest import Database
+from tests.conftest import Database, committed_database
 
 
 @contextmanager
@@ -137,3 +137,57 @@ async def test_a_run_that_cannot_be_recorded_leaves_the_duties_done(
         "could not record the run of job slow",
         f"could not record the run of job {MAIL}",
     ]
+
+
+@pytest.fixture
+def committed(engine_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    with committed_database(
+        engine_settings, tmp_path, "worker", mail_backend="files", worker_poll_seconds=0.05
+    ) as settings:
+        yield settings
+
+
+async def test_a_worker_runs_passes_until_stopped_and_rests_between_them(
+    committed: Settings, clock: FrozenClock
+) -> None:
+    """Not `once`: a pass that handled mail is followed at once by the next, an idle one by
+    a rest of BOOKING_WORKER_POLL_SECONDS, until told to stop."""
+    passes: list[float] = []
+
+    async def counted(_: Context) -> DeliveryReport:
+        passes.append(asyncio.get_running_loop().time())
+        return DeliveryReport(sent=1 if len(passes) == 1 else 0)
+
+    stop = asyncio.Event()
+    with logged() as records:
+        working = asyncio.create_task(
+            run_worker(committed, clock, stop=stop, jobs=[Job(MAIL, EACH_PASS, counted, "m")])
+        )
+        await asyncio.sleep(1.0)
+        assert not working.done()  # neither a pass with mail nor an idle one ends it
+        stop.set()
+        report = await asyncio.wait_for(working, 5.0)
+    assert report.sent == 1
+    assert len(passes) >= 4  # rests of 0.05 s, not until stopped
+    assert passes[1] - passes[0] < 0.05  # after mail: at once
+    assert [r.getMessage() for r in records if r.levelno == logging.WARNING] == [
+        "mail is not sent: BOOKING_MAIL_BACKEND=files"
+    ]
+
+
+async def test_once_a_worker_stops_after_a_pass_without_mail(
+    committed: Settings, clock: FrozenClock
+) -> None:
+    passes: list[int] = []
+
+    async def counted(_: Context) -> DeliveryReport:
+        passes.append(1)
+        return DeliveryReport(sent=1 if len(passes) == 1 else 0)
+
+    smtp = committed.model_copy(update={"mail_backend": "smtp"})
+    with logged() as records:
+        report = await asyncio.wait_for(
+            run_worker(smtp, clock, once=True, jobs=[Job(MAIL, EACH_PASS, counted, "m")]), 5.0
+        )
+    assert (len(passes), report.sent) == (2, 1)
+    assert not [r for r in records if r.levelno == logging.WARNING]  # mail goes out
