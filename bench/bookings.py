@@ -362,7 +362,9 @@ async def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    floor_url = make_url(args.url).set(drivername="postgresql", database="booking_bench_floor")
+    # The floor's database named after the run's: two runs side by side never share one.
+    floor_db = f"{make_url(args.url).database}_floor"
+    floor_url = make_url(args.url).set(drivername="postgresql", database=floor_db)
     await recreate(floor_url.render_as_string(hide_password=False))
     floor_server = subprocess.Popen(
         [

@@ -35,6 +35,7 @@ from booking.db.replica import replica_reads, replica_retry_middleware
 from booking.deps import (
     provide_claims_cache,
     provide_clock,
+    provide_context,
     provide_db_session,
     provide_network,
     provide_read_session,
@@ -197,6 +198,7 @@ def create_app(
             "clock": Provide(provide_clock, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "network": Provide(provide_network),
+            "context": Provide(provide_context),
             "claims_cache": Provide(provide_claims_cache, sync_to_thread=False),
             "statistics_counts": Provide(provide_statistics_counts, sync_to_thread=False),
             "auth": Provide(provide_auth),

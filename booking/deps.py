@@ -1,8 +1,10 @@
-"""Providers shared by every domain's controllers: the session, the clock, the network."""
+"""Providers shared by every domain's controllers: the session, the clock, the network, and
+the request context that carries them together."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
@@ -42,12 +44,13 @@ async def provide_db_session(
     Litestar runs this cleanup before it sends the response, so a failed commit is an error
     response, never a 2xx for a write that did not happen. A safe request (GET, HEAD) on
     PostgreSQL reads in autocommit mode instead: no BEGIN and COMMIT round trips, which were
-    a third of a small read's time (bench/availability.py).
+    a third of a small read's time (bench/availability.py); so does a handler whose one write
+    is one statement (ONE_STATEMENT), atomic on its own.
     """
     async with state.sessionmaker() as session:
         bind = session.bind  # tests bind sessions to a connection inside their transaction
         if (
-            request.method in _SAFE_METHODS
+            (request.method in _SAFE_METHODS or _one_statement(request))
             and isinstance(bind, AsyncEngine)
             and bind.dialect.name == "postgresql"
         ):
@@ -74,6 +77,17 @@ async def provide_db_session(
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
+# A route's opt: its handler writes one statement on PostgreSQL (a booking:
+# reservations/booking_writes.py), so it needs no transaction around it; BEGIN and COMMIT were
+# two of a booking's seven round trips. Not with an Idempotency-Key: the stored answer is a
+# second write, which must commit with the first.
+ONE_STATEMENT = "one_statement"
+
+
+def _one_statement(request: Request[Any, Any, Any]) -> bool:
+    return request.route_handler.opt.get(ONE_STATEMENT) is True and (
+        "idempotency-key" not in request.headers
+    )
 
 
 async def provide_read_session(
@@ -112,12 +126,34 @@ def provide_settings(state: State) -> Settings:
 async def provide_network(
     state: State,
     db_session: DbSession,
-    auth: NamedDependency[SkipValidation[object]],  # noqa: ARG001 - see below
+    auth: NamedDependency[SkipValidation[object]],
 ) -> NetworkSnapshot:
-    """The network snapshot. It asks for `auth` only to be resolved after it: Litestar runs
-    independent providers concurrently, and both use the request's one session."""
+    """The network snapshot, checked against the inventory's revision that `auth` read with
+    the credentials (no round trip of its own), else read now. It is resolved after `auth`
+    anyway: Litestar runs independent providers concurrently, and both use the one session."""
     cache: SnapshotCache = state.snapshot_cache
-    return await cache.get(db_session)
+    revision: int | None = getattr(auth, "inventory_revision", None)
+    return await (cache.get(db_session) if revision is None else cache.at(db_session, revision))
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """What a use case needs of the request besides its input and its principal (STYLE.md's
+    request context), built by one provider: a handler asks for `context` instead of four
+    providers, which Litestar resolved concurrently in a task group of their own on every
+    request (bench/bookings.py)."""
+
+    session: AsyncSession
+    clock: Clock
+    settings: Settings
+    network: NetworkSnapshot
+
+
+async def provide_context(state: State, db_session: DbSession, network: Network) -> RequestContext:
+    return RequestContext(db_session, state.clock, state.settings, network)
+
+
+Context = NamedDependency[SkipValidation[RequestContext]]
 
 
 def provide_claims_cache(state: State) -> ClaimsCache:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from booking.accounts.group_facts import GroupFacts
 from booking.accounts.models import Group, GroupStatus, MemberRole, StaffRole
 from booking.audit.service import Actor
 from booking.errors import BookingError, NotFound, PermissionDenied, RuleViolation
@@ -52,7 +53,7 @@ class Principal:
             self.staff_role is StaffRole.MANAGER and facility_id in self.facility_ids
         )
 
-    def staff_for(self, group: Group) -> bool:
+    def staff_for(self, group: GroupFacts) -> bool:
         """Staff who may act for this group: any manager for a city-wide registration, only the
         facility's own managers for a facility's registration."""
         if self.is_admin:

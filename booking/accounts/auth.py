@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
-from litestar.datastructures import Cookie
+from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency
 from litestar.params import SkipValidation
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from booking.accounts.access import Principal
 from booking.accounts.sessions import (
+    Credentials,
     OpenedSession,
     Touch,
     csrf_matches,
@@ -31,9 +32,11 @@ from booking.accounts.sessions import (
     principal_for_cookie,
     write_touch,
 )
+from booking.clock import Clock
 from booking.db.errors import as_unavailable
-from booking.deps import AppSettings, CurrentClock, DbSession
+from booking.deps import DbSession
 from booking.errors import BookingError, PermissionDenied, Unauthenticated
+from booking.settings import Settings
 
 SESSION_COOKIE = "booking_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -54,6 +57,8 @@ class Authentication:
 
     principal: Principal | None
     refusal: BookingError | None = None  # a bad token or CSRF failure, whatever the route
+    # Read with the credentials: the network snapshot's check (booking/deps.py provide_network).
+    inventory_revision: int | None = None
 
     def required(self) -> Principal:
         """The logged-in principal, or 401 (or the refusal found)."""
@@ -78,13 +83,12 @@ def client_address(request: Request[Any, Any, Any]) -> str | None:
 
 
 async def provide_auth(
-    request: Request[Any, Any, Any],
-    db_session: DbSession,
-    clock: CurrentClock,
-    settings: AppSettings,
+    state: State, request: Request[Any, Any, Any], db_session: DbSession
 ) -> Authentication:
+    # The clock and settings from the app's state, not their providers: a handler asking for
+    # `context` alone then has no independent providers, which Litestar runs in a task group.
     try:
-        return await _authenticate(request, db_session, clock, settings)
+        return await _authenticate(request, db_session, state.clock, state.settings)
     except (SQLAlchemyError, OSError) as exc:
         # Never raise from a provider (see Authentication); a busy or unreachable database
         # is the handler's 503, anything else still its 500.
@@ -96,33 +100,33 @@ async def provide_auth(
 async def _authenticate(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
-    clock: CurrentClock,
-    settings: AppSettings,
+    clock: Clock,
+    settings: Settings,
 ) -> Authentication:
     address = client_address(request)
     authorization = request.headers.get("authorization")
     if authorization is not None:
         bearer = parse_bearer(authorization)
-        principal, touch = (
+        found = (
             await principal_for_bearer(db_session, clock, bearer, address)
             if bearer
-            else (None, None)
+            else Credentials(None, None)
         )
-        request.state[_TOUCH] = touch
-        if principal is None:
+        request.state[_TOUCH] = found.touch
+        if found.principal is None:
             return Authentication(
                 None,
                 Unauthenticated(
                     "the API token is invalid, expired or revoked", code="invalid_token"
                 ),
             )
-        return Authentication(principal)
+        return Authentication(found.principal, inventory_revision=found.inventory_revision)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return Authentication(None)
-    principal, touch = await principal_for_cookie(db_session, clock, settings, cookie, address)
-    request.state[_TOUCH] = touch
-    if principal is None:
+    found = await principal_for_cookie(db_session, clock, settings, cookie, address)
+    request.state[_TOUCH] = found.touch
+    if (principal := found.principal) is None:
         return Authentication(None)
     if request.method not in _SAFE and not csrf_matches(
         await _presented_csrf(request), principal.csrf_token or ""
@@ -131,8 +135,8 @@ async def _authenticate(
             f"missing or wrong {CSRF_HEADER} header: reload the page and try again",
             code="csrf_failed",
         )
-        return Authentication(principal, refusal)
-    return Authentication(principal)
+        return Authentication(principal, refusal, found.inventory_revision)
+    return Authentication(principal, inventory_revision=found.inventory_revision)
 
 
 async def touch_credentials(request: Request[Any, Any, Any]) -> None:

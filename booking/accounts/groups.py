@@ -23,6 +23,7 @@ from booking.accounts.access import (
     require_staff,
     require_view_group,
 )
+from booking.accounts.group_facts import GroupFacts
 from booking.accounts.login import issue_password_link
 from booking.accounts.models import (
     Group,
@@ -62,14 +63,14 @@ FACILITY_CATEGORIES = {
 _CARD_ATTEMPTS = 20
 
 
-def effective_status(group: Group, today: date) -> str:
+def effective_status(group: GroupFacts, today: date) -> str:
     """What the registration allows today: an active card past its validity has expired."""
     if group.status is GroupStatus.ACTIVE and group.valid_until and group.valid_until < today:
         return "expired"
     return group.status.value
 
 
-def may_book(group: Group, today: date) -> bool:
+def may_book(group: GroupFacts, today: date) -> bool:
     """Only an active, unexpired registration books or applies (RULES.md)."""
     return effective_status(group, today) == GroupStatus.ACTIVE.value
 

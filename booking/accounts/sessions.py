@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from sqlalchemy import Subquery, bindparam, delete, null, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +30,7 @@ from booking.accounts.models import (
 )
 from booking.accounts.secrets import new_secret, parse_secret, same_secret, verifies
 from booking.clock import Clock
+from booking.inventory.models import InventoryRevision
 from booking.settings import Settings
 
 TOKEN_PREFIX = "bkt_"  # noqa: S105 - a prefix, not a secret; lets secret scanners recognise a leaked token
@@ -67,6 +68,15 @@ async def write_touch(session: AsyncSession, touch: Touch) -> None:
             .values(last_used_at=touch.at)
             .execution_options(synchronize_session=False)
         )
+
+
+class Credentials(NamedTuple):
+    """What a token's or a session's one query found: the principal (None: refused), the last
+    use to write, and the inventory's revision read with them (booking/deps.py)."""
+
+    principal: Principal | None
+    touch: Touch | None
+    inventory_revision: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,21 +126,21 @@ async def end_all_sessions(
 
 async def principal_for_cookie(
     session: AsyncSession, clock: Clock, settings: Settings, cookie: str, address: str | None
-) -> tuple[Principal | None, Touch | None]:
+) -> Credentials:
     """The principal of a live session (its `csrf_token` is checked by the caller), and the
     touch to write when its last use is a minute old. Reads only."""
     secret = parse_secret(cookie)
     if secret is None:
-        return None, None
+        return Credentials(None, None)
     rows = (await session.execute(_COOKIE, {"selector": secret.selector})).all()
     if not rows or not verifies(secret, rows[0][1]):
-        return None, None
+        return Credentials(None, None)
     row = rows[0]
     session_id, _, csrf_token, last_seen_at, expires_at = row[:5]
     now = clock.now()
     idle_limit = last_seen_at + timedelta(minutes=settings.session_idle_minutes)
     if now >= expires_at or now >= idle_limit or row[9] is not UserStatus.ACTIVE:
-        return None, None  # the row goes with the worker's purge_expired; no write on a refusal
+        return Credentials(None, None)  # the row goes with the worker's purge; no write here
     touch = Touch("session", session_id, now) if now - last_seen_at >= _TOUCH_EVERY else None
     principal = principal_of(
         row[5],
@@ -143,7 +153,7 @@ async def principal_for_cookie(
         session_id=session_id,
         csrf_token=csrf_token,
     )
-    return principal, touch
+    return Credentials(principal, touch, row.inventory_revision)
 
 
 async def purge_expired(session: AsyncSession, clock: Clock, settings: Settings) -> int:
@@ -175,6 +185,9 @@ def _roles() -> Subquery:
 
 
 ROLES = _roles()
+# The inventory's revision rides along: the network snapshot's check needs no round trip of
+# its own on an authenticated request (booking/deps.py provide_network).
+_REVISION = select(InventoryRevision.revision).scalar_subquery().label("inventory_revision")
 # The token (or the session), its user and the user's roles in one round trip (one row per
 # role, or one with NULLs): a booking's authentication was two (bench/bookings.py).
 _BEARER = (
@@ -191,6 +204,7 @@ _BEARER = (
         User.status,
         ROLES.c.ident,
         ROLES.c.role,
+        _REVISION,
     )
     .join(User, User.id == ApiToken.user_id)
     .outerjoin(ROLES, ROLES.c.user_id == User.id)
@@ -211,6 +225,7 @@ _COOKIE = (
         User.status,
         ROLES.c.ident,
         ROLES.c.role,
+        _REVISION,
     )
     .join(User, User.id == WebSession.user_id)
     .outerjoin(ROLES, ROLES.c.user_id == User.id)
@@ -220,19 +235,19 @@ _COOKIE = (
 
 async def principal_for_bearer(
     session: AsyncSession, clock: Clock, presented: str, address: str | None
-) -> tuple[Principal | None, Touch | None]:
+) -> Credentials:
     """The principal of a live API token, and the touch to write (as for a session)."""
     secret = parse_secret(presented, TOKEN_PREFIX)
     if secret is None:
-        return None, None
+        return Credentials(None, None)
     rows = (await session.execute(_BEARER, {"selector": secret.selector})).all()
     if not rows or not verifies(secret, rows[0][1]):
-        return None, None
+        return Credentials(None, None)
     row = rows[0]
     token_id, _, expires_at, revoked_at, last_used_at = row[:5]
     now = clock.now()
     if revoked_at is not None or now >= expires_at or row[9] is not UserStatus.ACTIVE:
-        return None, None
+        return Credentials(None, None)
     stale = last_used_at is None or now - last_used_at >= _TOUCH_EVERY
     principal = principal_of(
         row[5],
@@ -244,7 +259,8 @@ async def principal_for_bearer(
         [(r[10], r[11]) for r in rows if r[10] is not None],
         token_id=token_id,
     )
-    return principal, Touch("token", token_id, now) if stale else None
+    touch = Touch("token", token_id, now) if stale else None
+    return Credentials(principal, touch, row.inventory_revision)
 
 
 async def _principal(  # noqa: PLR0913 - the columns of one row, named

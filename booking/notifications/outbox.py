@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +30,23 @@ def render(template: str, context: Mapping[str, object]) -> tuple[str, str]:
     return first.removeprefix("Subject: ").strip(), body.lstrip("\n")
 
 
+def outbox_row(
+    now: datetime, to: str, template: str, context: Mapping[str, object]
+) -> dict[str, Any]:
+    """A pending mail's columns, rendered (a booking writes them in its own statement)."""
+    subject, body = render(template, context)
+    return {
+        "created_at": now,
+        "template": template,
+        "to_address": to,
+        "subject": subject,
+        "body_text": body,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+    }
+
+
 async def enqueue(
     session: AsyncSession,
     clock: Clock,
@@ -37,18 +56,7 @@ async def enqueue(
     context: Mapping[str, object],
 ) -> OutboxMessage:
     """Add a mail to the caller's transaction: it exists if and only if the change commits."""
-    subject, body = render(template, context)
-    now = clock.now()
-    message = OutboxMessage(
-        created_at=now,
-        template=template,
-        to_address=to,
-        subject=subject,
-        body_text=body,
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        next_attempt_at=now,
-    )
+    message = OutboxMessage(**outbox_row(clock.now(), to, template, context))
     session.add(message)
     await session.flush()
     return message
@@ -63,17 +71,5 @@ async def enqueue_many(
     mails thousands of groups, and a flush each cost a round trip each."""
     now = clock.now()
     for to, template, context in mails:
-        subject, body = render(template, context)
-        session.add(
-            OutboxMessage(
-                created_at=now,
-                template=template,
-                to_address=to,
-                subject=subject,
-                body_text=body,
-                status=OutboxStatus.PENDING,
-                attempts=0,
-                next_attempt_at=now,
-            )
-        )
+        session.add(OutboxMessage(**outbox_row(now, to, template, context)))
     await session.flush()

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from booking.accounts.auth import Auth
 from booking.clock import local_today
-from booking.deps import AppSettings, CurrentClock, DbSession, Network
+from booking.deps import ONE_STATEMENT, AppSettings, Context, CurrentClock, DbSession, Network
 from booking.reservations import blocks, changes, holds, idempotency, listing
 from booking.reservations.bookings import BookingRequest, book
 from booking.reservations.models import Block, Booking
@@ -82,26 +82,28 @@ class BookingController(Controller):
         description="One or more consecutive periods of one day, all or nothing. Send an "
         "Idempotency-Key header to make retries safe.",
         responses=error_responses(400, 401, 403, 404, 409, 415, 422),
+        opt={ONE_STATEMENT: True},
     )
     async def create(
         self,
         data: JSONBody[BookingIn],
         auth: Auth,
-        db_session: DbSession,
-        clock: CurrentClock,
-        settings: AppSettings,
-        network: Network,
+        context: Context,
         idempotency_key: idempotency.IdempotencyKey = None,
     ) -> Response[Any]:
         principal = auth.required()
+        ctx = context
 
         async def create() -> dict[str, Any]:
-            booking = await book(db_session, clock, settings, network, principal, request_of(data))
+            wanted = request_of(data)
+            booking = await book(
+                ctx.session, ctx.clock, ctx.settings, ctx.network, principal, wanted
+            )
             return msgspec.to_builtins(booking_read(booking))  # type: ignore[no-any-return]
 
         status, body = await idempotency.once(
-            db_session,
-            clock,
+            ctx.session,
+            ctx.clock,
             principal.user_id,
             idempotency_key,
             msgspec.json.encode(data),
@@ -379,18 +381,13 @@ class HoldController(Controller):
         description="Where the room's policy allows holds; void unless completed by the "
         "policy's deadline (default 17:00 on the third day), then released by the worker.",
         responses=error_responses(400, 401, 403, 404, 409, 415, 422),
+        opt={ONE_STATEMENT: True},
     )
-    async def create(
-        self,
-        data: JSONBody[BookingIn],
-        auth: Auth,
-        db_session: DbSession,
-        clock: CurrentClock,
-        settings: AppSettings,
-        network: Network,
-    ) -> BookingRead:
+    async def create(self, data: JSONBody[BookingIn], auth: Auth, context: Context) -> BookingRead:
+        ctx, principal = context, auth.required()
+        wanted = request_of(data)
         booking = await book(
-            db_session, clock, settings, network, auth.required(), request_of(data), hold=True
+            ctx.session, ctx.clock, ctx.settings, ctx.network, principal, wanted, hold=True
         )
         return booking_read(booking)
 

@@ -7,15 +7,15 @@ the claims' unique constraint is the last word on whether a slot is free.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.access import Principal
-from booking.accounts.groups import FACILITY_CATEGORIES, get_group, may_book
-from booking.accounts.models import Group
+from booking.accounts.group_facts import GroupFacts
+from booking.accounts.groups import FACILITY_CATEGORIES, may_book
 from booking.clock import Clock, local_today
 from booking.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from booking.inventory.calendar import day_type, usable_day
@@ -29,8 +29,8 @@ from booking.inventory.policy import (
 )
 from booking.notifications.booking_mail import CANCEL_CAUSE, booking_context
 from booking.notifications.outbox import enqueue
-from booking.reservations.booking_writes import insert_booking
-from booking.reservations.claims import claim_slots
+from booking.reservations.booking_writes import Wanted, insert_booking, read_group
+from booking.reservations.claims import taken_as
 from booking.reservations.models import Booking, BookingStatus, ClaimKind, PaymentStatus
 from booking.reservations.rules import (
     Fee,
@@ -69,7 +69,7 @@ def room_of(snapshot: NetworkSnapshot, room_id: int, field: str = "room_id") -> 
     return room
 
 
-def channel_for(principal: Principal, group: Group, room: RoomInfo) -> str:
+def channel_for(principal: Principal, group: GroupFacts, room: RoomInfo) -> str:
     """Online when a member books for their group; counter when staff of the room's facility
     book for a group. Anyone else is refused."""
     if principal.role_in(group.id) is not None:
@@ -85,7 +85,7 @@ def channel_for(principal: Principal, group: Group, room: RoomInfo) -> str:
     raise NotFound(f"no group {group.id}", field="group_id", code="group_not_found")
 
 
-def eligibility_problem(group: Group, facility: FacilityInfo) -> str | None:
+def eligibility_problem(group: GroupFacts, facility: FacilityInfo) -> str | None:
     """Facility-specific registrations book only there; children's culture centres and senior
     centres take only groups registered with them (RULES.md "Who may book")."""
     if group.facility_id is not None and group.facility_id != facility.id:
@@ -136,13 +136,14 @@ class BookingPlan:
     request: BookingRequest
     room: RoomInfo
     facility: FacilityInfo
-    group: Group
+    group: GroupFacts
     policy: ReservationPolicy
     channel: str
     periods: list[str]
     fee: Fee
     status: BookingStatus
     hold_expires_at: datetime | None
+    booking_id: int | None = None  # reserved by `plan` on PostgreSQL (booking_writes.py)
 
 
 def check_booker(
@@ -150,7 +151,7 @@ def check_booker(
     room: RoomInfo,
     facility: FacilityInfo,
     policy: ReservationPolicy,
-    group: Group,
+    group: GroupFacts,
     channel: str,
     use_date: date,
 ) -> None:
@@ -177,7 +178,7 @@ def check_booker(
 
 
 def check_day(
-    snapshot: NetworkSnapshot, facility: FacilityInfo, group: Group, use_date: date
+    snapshot: NetworkSnapshot, facility: FacilityInfo, group: GroupFacts, use_date: date
 ) -> None:
     """The date itself: the card covers it (every channel: a counter booking, a hold or a move
     too) and the facility is open."""
@@ -192,7 +193,7 @@ def plan_booking(  # noqa: PLR0913 - one check after another, each with its own 
     settings: Settings,
     today: date,
     room: RoomInfo,
-    group: Group,
+    group: GroupFacts,
     channel: str,
     request: BookingRequest,
     *,
@@ -285,7 +286,7 @@ def booking_row(
     )
 
 
-async def plan(
+async def plan(  # noqa: PLR0913 - a request context object would carry the first five
     session: AsyncSession,
     clock: Clock,
     settings: Settings,
@@ -294,13 +295,24 @@ async def plan(
     request: BookingRequest,
     *,
     hold: bool = False,
+    claims_free: bool = False,
 ) -> BookingPlan:
-    """The checks and the fee of a booking (one query: the group), nothing written."""
+    """The checks and the fee of a booking (one query: the group), nothing written. With
+    `claims_free` the same query finds a wanted slot claimed already, refused after every
+    other check and before anything is written (most attempts of an opening rush), and
+    reserves the booking's id."""
     room = room_of(snapshot, request.room_id)
-    group = await get_group(session, request.group_id)
-    channel = channel_for(principal, group, room)
+    kind = ClaimKind.HOLD if hold else ClaimKind.BOOKING
+    wanted = Wanted(room, request.use_date, request.period_codes, kind) if claims_free else None
+    found = await read_group(session, request.group_id, wanted)
+    channel = channel_for(principal, found.group, room)
     today = local_today(clock, settings.tz)
-    return plan_booking(snapshot, settings, today, room, group, channel, request, hold=hold)
+    planned = plan_booking(
+        snapshot, settings, today, room, found.group, channel, request, hold=hold
+    )
+    if found.taken is not None:
+        raise taken_as(room, request.use_date, *found.taken)
+    return replace(planned, booking_id=found.booking_id)
 
 
 async def write(
@@ -311,20 +323,23 @@ async def write(
     principal: Principal,
     planned: BookingPlan,
 ) -> Booking:
-    """The booking, its audit event, its mail, then its claims (the last word on the slot)."""
+    """The booking, its audit event, its mail and its claims (the last word on the slot)."""
     hold = planned.status is BookingStatus.HELD
     row = booking_row(planned, clock, principal)
+    if planned.booking_id is not None:
+        row.id = planned.booking_id
     action = "booking.held" if hold else "booking.created"
-    booking = await insert_booking(session, clock, row, principal.actor, action, audited(row))
-    await notify(session, clock, settings, snapshot, planned.group, booking, "booking_confirmed")
-    # Claims last: their insert locks the use month's version row (trigger) until commit, so
-    # everything else is written first and concurrent bookings of a month wait least.
-    await session.flush()
     kind = ClaimKind.HOLD if hold else ClaimKind.BOOKING
-    await claim_slots(
-        session, clock, planned.room, booking.use_date, planned.periods, kind, booking.id
+    return await insert_booking(
+        session,
+        clock,
+        row,
+        principal.actor,
+        action,
+        audited(row),
+        wanted=Wanted(planned.room, row.use_date, planned.periods, kind),
+        mail=lambda b: booking_mail(settings, snapshot, planned.group, b, "booking_confirmed"),
     )
-    return booking
 
 
 async def book(
@@ -338,7 +353,9 @@ async def book(
     hold: bool = False,
 ) -> Booking:
     """Book, or with `hold` take a 仮予約 by phone (staff, where the policy allows holds)."""
-    planned = await plan(session, clock, settings, snapshot, principal, request, hold=hold)
+    planned = await plan(
+        session, clock, settings, snapshot, principal, request, hold=hold, claims_free=True
+    )
     return await write(session, clock, settings, snapshot, principal, planned)
 
 
@@ -367,21 +384,33 @@ async def notify(
     clock: Clock,
     settings: Settings,
     snapshot: NetworkSnapshot,
-    group: Group,
+    group: GroupFacts,
     booking: Booking,
     template: str,
     **extra: Any,
 ) -> None:
     """A mail to the group's contact address about this booking, in this transaction."""
+    if mail := booking_mail(settings, snapshot, group, booking, template, **extra):
+        await enqueue(session, clock, to=mail[0], template=mail[1], context=mail[2])
+
+
+def booking_mail(
+    settings: Settings,
+    snapshot: NetworkSnapshot,
+    group: GroupFacts,
+    booking: Booking,
+    template: str,
+    **extra: Any,
+) -> tuple[str, str, dict[str, Any]] | None:
+    """(to, template, context) of a mail about this booking; None when the group has no
+    contact address."""
     if group.email is None:
-        return
+        return None
     cause_ja, cause_en = CANCEL_CAUSE.get(booking.cancel_cause or "", ("", ""))
-    await enqueue(
-        session,
-        clock,
-        to=group.email,
-        template=template,
-        context=booking_context(
+    return (
+        group.email,
+        template,
+        booking_context(
             snapshot,
             settings,
             group.name,

@@ -1,10 +1,11 @@
 """Writing and releasing claims: the rows that make a double booking impossible.
 
 The unique constraint on (unit, date, period) decides every race between two writers.
-`claim_slots` (a booking, a hold) inserts with ON CONFLICT DO NOTHING and names the slot it
-did not get; `insert_claims` (blocks, series, offers: many rows) looks first, then inserts in a
-savepoint so that the loser, once the winner has committed, can look again and name the slot
-it lost, as the 409 of a check does.
+A booking's claims (a hold's too) are written with it (booking_writes.py: in its one
+statement on PostgreSQL, by `claim_slots` on SQLite) and a lost slot is named; `insert_claims`
+(blocks, series, offers: many rows) looks first, then inserts in a savepoint so that the
+loser, once the winner has committed, can look again and name the slot it lost, as the 409
+of a check does.
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Integer, String, Table, bindparam, delete, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Table, delete, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,38 +41,31 @@ async def claim_slots(
     kind: ClaimKind,
     owner_id: int,
 ) -> None:
-    """One claim per unit of the room and period: all or nothing.
+    """One claim per unit of the room and period: all or nothing (SQLite's booking; PostgreSQL
+    writes a booking's claims in the booking's own statement: booking_writes.py).
 
-    One INSERT ... ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike): the unique constraint
-    still decides, but a free slot needs no look-up first and a taken one no savepoint (three
-    of a booking's twelve round trips, bench/bookings.py). On PostgreSQL a conflicting claim
-    not yet committed makes the insert wait for its writer, as the constraint did. When some
-    were not written, those that were are deleted again (the caller's transaction goes on
-    only if it catches the refusal) and the taken slot is named."""
+    One INSERT ... ON CONFLICT DO NOTHING: the unique constraint still decides, but a free
+    slot needs no look-up first. When some were not written, those that were are deleted
+    again and the taken slot is named."""
     slots = [(unit_id, code) for unit_id in room.unit_ids for code in periods]
     common = {"use_date": use_date, "kind": kind, "owner_id": owner_id, "created_at": clock.now()}
-    if session.get_bind().dialect.name == "postgresql":
-        # One statement whatever the number of slots: compiled once, then cached.
-        units, codes = zip(*slots, strict=True)
-        found = await session.execute(_PG_CLAIM, {**common, "units": units, "codes": codes})
-    else:
-        rows = [{**common, "unit_id": unit_id, "period_code": code} for unit_id, code in slots]
-        found = await session.execute(
-            sqlite_insert(CLAIMS)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=_CLAIM_KEY)
-            .returning(CLAIMS.c.id, CLAIMS.c.period_code)
-        )
+    rows = [{**common, "unit_id": unit_id, "period_code": code} for unit_id, code in slots]
+    found = await session.execute(
+        sqlite_insert(CLAIMS)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=_CLAIM_KEY)
+        .returning(CLAIMS.c.id, CLAIMS.c.period_code)
+    )
     written = found.all()
     if len(written) == len(slots):
         return
-    if written:
+    if written:  # not to be found as taken below (the caller's savepoint undoes the rest)
         await session.execute(delete(CLAIMS).where(CLAIMS.c.id.in_([row[0] for row in written])))
-    conflict = await _taken(session, room, use_date, periods)
+    conflict = await taken(session, room, use_date, periods)
     if conflict is None:  # released again since: still this request's loss, named
         missing = Counter(code for _, code in written)
         first = next(code for code in periods if missing[code] < len(room.unit_ids))
-        conflict = _conflict(room, use_date, first, ClaimKind.BOOKING)
+        conflict = taken_as(room, use_date, first, ClaimKind.BOOKING)
     raise conflict
 
 
@@ -81,34 +73,7 @@ CLAIMS = cast("Table", Claim.__table__)
 _CLAIM_KEY = ["unit_id", "use_date", "period_code"]
 
 
-def _pg_claim() -> Any:
-    """PostgreSQL's claim_slots statement: the slots as two arrays, unnested side by side."""
-    slots = (
-        func.unnest(
-            bindparam("units", type_=ARRAY(Integer)), bindparam("codes", type_=ARRAY(String))
-        )
-        .table_valued("unit_id", "period_code")
-        .render_derived(name="slots")
-    )
-    common = [
-        bindparam(key, type_=CLAIMS.c[key].type)
-        for key in ("use_date", "kind", "owner_id", "created_at")
-    ]
-    return (
-        pg_insert(CLAIMS)
-        .from_select(
-            ["unit_id", "period_code", "use_date", "kind", "owner_id", "created_at"],
-            select(slots.c.unit_id, slots.c.period_code, *common),
-        )
-        .on_conflict_do_nothing(index_elements=_CLAIM_KEY)
-        .returning(CLAIMS.c.id, CLAIMS.c.period_code)
-    )
-
-
-_PG_CLAIM = _pg_claim()
-
-
-async def _taken(
+async def taken(
     session: AsyncSession, room: RoomInfo, use_date: date, periods: Sequence[str]
 ) -> Conflict | None:
     """The first of these slots claimed now, as a refusal naming it."""
@@ -124,10 +89,10 @@ async def _taken(
             .limit(1)
         )
     ).first()
-    return None if found is None else _conflict(room, use_date, found[1], found[2])
+    return None if found is None else taken_as(room, use_date, found[1], found[2])
 
 
-def _conflict(room: RoomInfo, use_date: date, period_code: str, kind: ClaimKind) -> Conflict:
+def taken_as(room: RoomInfo, use_date: date, period_code: str, kind: ClaimKind) -> Conflict:
     what = "blocked by the facility" if kind is ClaimKind.BLOCK else "already taken"
     return Conflict(
         f"{slot_label(room, use_date, period_code)} is {what}"
@@ -162,8 +127,8 @@ async def insert_claim_batches(
     taken: Callable[[], Awaitable[Conflict | None]],
 ) -> None:
     """`insert_claims` with each batch flushed on its own (its own INSERT statements), all in
-    one savepoint: a writer of many months keeps each month within one statement, since the
-    month's version row is locked at the end of the statement (series.py says why)."""
+    one savepoint: a writer of many months keeps each month within one statement, which logs
+    the month's change once (series.py month_batches says why)."""
     try:
         async with session.begin_nested():
             for batch in batches:

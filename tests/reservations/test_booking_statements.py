@@ -6,6 +6,12 @@ revision, group, booking, audit event, outbox, a look-up of the claims, the clai
 savepoint of its own); the token's roles now come with it, the claims are one INSERT ... ON
 CONFLICT DO NOTHING with no look-up first and no savepoint, and on PostgreSQL the audit event
 rides in the booking's INSERT. (On a9f8c2a this test fails: 9 statements on both engines.)
+
+Then (issue 20, second pass) the inventory's revision rides with the token's query; on
+PostgreSQL the booking, its audit event, claims and mail are one statement; and the group read
+also finds a wanted slot claimed already: such an attempt (most of an opening rush) is refused
+before anything is written. (On ac4cc29 these tests fail: a booking 6 statements on PostgreSQL
+and 7 on SQLite; a taken slot 7 and 8.)
 """
 
 from __future__ import annotations
@@ -65,7 +71,28 @@ async def test_a_booking_by_api_token_takes_few_statements(
     with statements(database) as seen:
         made = await client.post(B, json=body(world, hall), headers=headers)
     assert made.status_code == 201, made.text
-    # token + roles, inventory revision, group, booking (+ audit event on PostgreSQL),
-    # outbox, claims
-    expected = 6 if database.name == "postgresql" else 7
+    # token + roles + inventory revision, group (+ the slots' claims), then the booking with
+    # its audit event, claims and mail in one statement on PostgreSQL; on SQLite one each
+    expected = 3 if database.name == "postgresql" else 6
     assert len(seen) == expected, "\n".join(s.split("\n")[0][:90] for s in seen)
+
+
+async def test_a_taken_slot_is_refused_before_anything_is_written(
+    world: World,
+    hall: Hall,
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    clock: FrozenClock,
+    database: Database,
+) -> None:
+    user = await session.get_one(User, world.user_ids["member"])
+    issued = await create_token(session, clock, await principal_for_user(session, user), "t", 30)
+    headers = {"Authorization": f"Bearer {issued.secret}"}
+    first = await client.post(B, json=body(world, hall), headers=headers)
+    assert first.status_code == 201, first.text
+    with statements(database) as seen:
+        again = await client.post(B, json=body(world, hall), headers=headers)
+    assert again.status_code == 409, again.text
+    assert again.json()["code"] == "slot_taken", again.json()
+    # token + roles + inventory revision, group with the first taken slot: no write
+    assert len(seen) == 2, "\n".join(s.split("\n")[0][:90] for s in seen)
