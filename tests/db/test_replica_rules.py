@@ -7,6 +7,7 @@ in for a "replica" that is not one; tests/test_replica.py runs a real standby.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
@@ -140,10 +141,14 @@ def test_the_requests_the_replica_serves(engines: list[AsyncEngine]) -> None:
     assert not replica.serves(_request("GET", {"Authorization": "Bearer x"}))
     assert not replica.serves(_request("GET", {"Cookie": f"{SESSION_COOKIE}=abc"}))
     failed = _request("GET")
-    replica.read_failed(failed, RuntimeError("the replica went away"))
-    assert not replica.serves(failed)
+    with logged() as records:
+        replica.read_failed(failed, RuntimeError("the replica went away"))
+    assert records == [
+        "read on the replica failed, reading the primary: RuntimeError('the replica went away')"
+    ]
     assert replica.lag() is None  # set aside for every request until the watch looks again
     replica.caught_up_at = time.monotonic()
+    assert not replica.serves(failed)  # its answer again: from the primary
     assert replica.serves(_request("GET"))
     replica.caught_up_at = time.monotonic() - 5.0
     assert not replica.serves(_request("GET"))
@@ -173,7 +178,9 @@ async def test_a_replica_that_cannot_connect_is_set_aside(engines: list[AsyncEng
     with logged() as records:
         assert await replica.open_session() is None
     assert replica.lag() is None
-    assert any(r.startswith("read replica unreachable, reading the primary") for r in records)
+    (said,) = records
+    assert said.startswith("read replica unreachable, reading the primary: ")
+    assert "127.0.0.1" in said  # the error itself, which names the address
 
 
 async def test_a_server_that_is_no_standby_is_never_used(engines: list[AsyncEngine]) -> None:
@@ -196,7 +203,7 @@ async def test_the_watch_forgets_samples_older_than_the_lag_allowed(
 ) -> None:
     replica = _replica(engines, max_lag=4.0, interval=0.5)  # kept: 4 + 2 x 0.5 = 5 s
     now = time.monotonic()
-    replica._samples.extend([(now - 5.5, 1), (now - 4.5, 2)])
+    replica._samples.extend([(now - 5.25, 1), (now - 4.75, 2)])
     await replica.check()
     assert [position for _, position in replica._samples][:1] == [2]
     assert len(replica._samples) == 2
@@ -207,9 +214,12 @@ async def test_an_unreachable_replica_is_out_until_it_answers(engines: list[Asyn
     replica.caught_up_at = time.monotonic()
     with logged() as records:
         await replica.check()  # it was in use: said
+        assert len(records) == 1
         await replica.check()  # still down: not said again
     assert replica.lag() is None
-    assert len([r for r in records if r.startswith("read replica unreachable")]) == 1
+    (said,) = records
+    assert said.startswith("read replica unreachable: ")
+    assert "127.0.0.1" in said
 
 
 async def test_without_the_primarys_position_the_watch_still_asks_the_replica(
@@ -219,7 +229,8 @@ async def test_without_the_primarys_position_the_watch_still_asks_the_replica(
     with logged() as records:
         await replica.check()
     assert not replica._samples
-    assert any(r.startswith("read replica watch: no position from the primary") for r in records)
+    said = next(r for r in records if r.startswith("read replica watch: no position from the"))
+    assert "127.0.0.1" in said
     assert any("is not a standby" in r for r in records)  # the replica was asked
 
 
@@ -294,8 +305,15 @@ class _Handler:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.calls += 1
-        message = await receive()
-        self.bodies.append(message.get("body", b""))
+        body = b""
+        for _ in range(100):  # the whole body, as a handler taking one reads it
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        else:
+            raise AssertionError("the request's body never ends")
+        self.bodies.append(body)
         failed = self.calls == 1
         if failed:
             scope[replica_module._FAILED] = True  # type: ignore[literal-required]
@@ -314,7 +332,7 @@ async def _through(method: str) -> tuple[httpx.Response, _Handler]:
     handler = _Handler()
     transport = httpx.ASGITransport(app=replica_retry_middleware(handler))  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        response = await client.request(method, "/search", content=b"")
+        response = await asyncio.wait_for(client.request(method, "/search", content=b""), 5)
     return response, handler
 
 
@@ -343,3 +361,62 @@ async def test_an_answer_that_did_not_fail_is_sent_once() -> None:
         response = await client.get("/search")
     assert (response.status_code, response.content) == (200, b"from the primary")
     assert handler.calls == 2
+
+
+@contextlib.asynccontextmanager
+async def silent_server() -> AsyncIterator[str]:
+    """A PostgreSQL URL whose server takes the connection and never answers (a host that
+    hangs): only a timeout ends the wait."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def accept(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/none"
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+
+
+@pytest.mark.parametrize(("interval", "seconds"), [(0.1, 2.0), (1.5, 3.0)])
+async def test_a_look_at_a_server_that_hangs_gives_up_after_two_intervals_or_2_s(
+    server: Settings, interval: float, seconds: float
+) -> None:
+    """Neither the primary's nor the replica's probe waits for a hung host longer than twice
+    the interval (at least 2 s): the watch goes on, and the replica is out meanwhile."""
+    async with silent_server() as url:
+        hung = create_engine(server, url)
+        good = create_engine(server)
+        try:
+            for probes in ((hung, good), (good, hung)):
+                replica = Replica(good, probes, 8.0, interval)
+                replica.caught_up_at = time.monotonic()
+                started = time.monotonic()
+                with logged():
+                    await asyncio.wait_for(replica.check(), 30)
+                took = time.monotonic() - started
+                assert seconds - 0.1 <= took < seconds + 0.9, (probes is (hung, good), took)
+            assert replica.lag() is None  # the hung replica: out
+        finally:
+            await hung.dispose()
+            await good.dispose()
+
+
+async def test_a_replica_host_that_hangs_is_not_waited_for_by_a_request(
+    server: Settings,
+) -> None:
+    """The requests' connections to the replica give up connecting after 2 s (asyncpg's own
+    wait is a minute): the request reads the primary instead."""
+    async with silent_server() as url:
+        settings = server.model_copy(update={"database_read_url": url})
+        state = State()
+        async with replica_reads(state, settings):
+            replica = state.replica
+            started = time.monotonic()
+            with logged():
+                assert await asyncio.wait_for(replica.open_session(), 30) is None
+            assert 1.9 <= time.monotonic() - started < 3.0
