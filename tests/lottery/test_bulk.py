@@ -102,8 +102,10 @@ async def test_the_claimed_slots_are_those_of_the_units_from_the_first_day_to_be
 async def test_outcomes_are_written_to_their_applications(
     applicant: Applicant, hall: Hall, session: AsyncSession
 ) -> None:
-    won, lost, untouched = await _three(applicant, hall)
-    held = await session.get_one(Group, applicant.world.group_a)  # not an application
+    # Held in the session ahead of those written: an object of another kind, and an
+    # application without an outcome (each is passed over, not the end of the ones held).
+    held = await session.get_one(Group, applicant.world.group_a)
+    untouched, won, lost = await _three(applicant, hall)
     status = select(LotteryApplication.status).where(LotteryApplication.id == won.id)
     await write_outcomes(session, MARCH, hall.facility_id, [], NOW)  # nothing: no statement
     assert await session.scalar(status) == ApplicationStatus.APPLIED
