@@ -16,6 +16,7 @@ from datetime import date
 from typing import cast
 
 from sqlalchemy import Table, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,8 +42,8 @@ async def claim_slots(
     kind: ClaimKind,
     owner_id: int,
 ) -> None:
-    """One claim per unit of the room and period: all or nothing (SQLite's booking; PostgreSQL
-    writes a booking's claims in the booking's own statement: booking_writes.py).
+    """One claim per unit of the room and period: all or nothing, on either engine (a booking
+    on SQLite; on PostgreSQL a booking's claims are in its own statement: booking_writes.py).
 
     One INSERT ... ON CONFLICT DO NOTHING: the unique constraint still decides, but a free
     slot needs no look-up first. When some were not written, those that were are deleted
@@ -50,8 +51,9 @@ async def claim_slots(
     slots = [(unit_id, code) for unit_id in room.unit_ids for code in periods]
     common = {"use_date": use_date, "kind": kind, "owner_id": owner_id, "created_at": clock.now()}
     rows = [{**common, "unit_id": unit_id, "period_code": code} for unit_id, code in slots]
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     found = await session.execute(
-        sqlite_insert(CLAIMS)
+        dialect_insert(CLAIMS)
         .values(rows)
         .on_conflict_do_nothing(index_elements=_CLAIM_KEY)
         .returning(CLAIMS.c.id, CLAIMS.c.period_code)
