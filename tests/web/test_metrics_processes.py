@@ -60,7 +60,7 @@ def _scrape(served: Served) -> str:
 
 def _until(served: Served, check: str, expected: float, **labels: str) -> str:
     """Scrape until a gauge has the value (a restarted worker takes a moment)."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # as a served process gets to start (tests/web/served.py)
     while True:
         text = _scrape(served)
         if value(text, check, **labels) == expected or time.monotonic() > deadline:
@@ -106,7 +106,7 @@ def _metrics_dir(pid: int) -> Path:
 
 
 def _replaced(served: Served, victim: int) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # as a served process gets to start (tests/web/served.py)
     while True:
         workers = _workers(served)
         if len(workers) == 2 and victim not in workers:
