@@ -53,6 +53,13 @@ def statements(database: Database) -> Iterator[list[str]]:
         event.remove(database.engine.sync_engine, "before_cursor_execute", count)
 
 
+async def member_token(world: World, session: AsyncSession, clock: FrozenClock) -> dict[str, str]:
+    """The member's headers with a fresh API token (a booking by token, as the bench makes)."""
+    user = await session.get_one(User, world.user_ids["member"])
+    issued = await create_token(session, clock, await principal_for_user(session, user), "t", 30)
+    return {"Authorization": f"Bearer {issued.secret}"}
+
+
 async def test_a_booking_by_api_token_takes_few_statements(
     world: World,
     hall: Hall,
@@ -61,9 +68,7 @@ async def test_a_booking_by_api_token_takes_few_statements(
     clock: FrozenClock,
     database: Database,
 ) -> None:
-    user = await session.get_one(User, world.user_ids["member"])
-    issued = await create_token(session, clock, await principal_for_user(session, user), "t", 30)
-    headers = {"Authorization": f"Bearer {issued.secret}"}
+    headers = await member_token(world, session, clock)
     # A first booking builds the network snapshot and writes the token's last use (after the
     # answer): neither is a booking's usual cost.
     first = await client.post(B, json=body(world, hall, period_codes=["20"]), headers=headers)
@@ -85,9 +90,7 @@ async def test_a_taken_slot_is_refused_before_anything_is_written(
     clock: FrozenClock,
     database: Database,
 ) -> None:
-    user = await session.get_one(User, world.user_ids["member"])
-    issued = await create_token(session, clock, await principal_for_user(session, user), "t", 30)
-    headers = {"Authorization": f"Bearer {issued.secret}"}
+    headers = await member_token(world, session, clock)
     first = await client.post(B, json=body(world, hall), headers=headers)
     assert first.status_code == 201, first.text
     with statements(database) as seen:
