@@ -9,7 +9,8 @@ the second is seen waiting on a lock (or is done), then commits.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from booking.accounts.sessions import principal_for_user
 from booking.accounts.staff import grant_staff_role
 from booking.audit.service import SYSTEM
 from booking.clock import Clock
+from booking.db.engine import create_engine, create_sessionmaker
 from booking.errors import BookingError
 from booking.settings import Settings
 from tests.people import PASSWORD
@@ -85,3 +87,13 @@ class Race:
             result = error
         assert waited is second_waits, ("waited" if waited else "did not wait", result)
         return result
+
+
+@asynccontextmanager
+async def race_on(settings: Settings) -> AsyncIterator[Race]:
+    """A race on the settings' (committed) database, its engine closed at the end."""
+    engine = create_engine(settings)
+    try:
+        yield Race(engine, create_sessionmaker(engine))
+    finally:
+        await engine.dispose()

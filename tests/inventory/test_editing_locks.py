@@ -13,12 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.clock import FrozenClock
-from booking.db.engine import create_engine, create_sessionmaker
 from booking.inventory import editing
 from booking.inventory.models import Facility, Room
 from booking.settings import Settings
 from tests.conftest import DEFAULT_NOW, committed_database
-from tests.races import Race, city_admin
+from tests.races import Race, city_admin, race_on
 
 pytestmark = pytest.mark.engines("postgresql")
 
@@ -31,11 +30,8 @@ def committed(engine_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
 
 @pytest.fixture
 async def race(committed: Settings) -> AsyncIterator[Race]:
-    engine = create_engine(committed)
-    try:
-        yield Race(engine, create_sessionmaker(engine))
-    finally:
-        await engine.dispose()
+    async with race_on(committed) as race:
+        yield race
 
 
 async def test_two_edits_of_one_room_keep_both_marks(race: Race, committed: Settings) -> None:

@@ -14,14 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.clock import FrozenClock
-from booking.db.engine import create_engine, create_sessionmaker
 from booking.errors import Conflict, RuleViolation
 from booking.inventory import estimates, notices
 from booking.inventory.models import Notice, Room
 from booking.settings import Settings
 from tests.conftest import DEFAULT_NOW, committed_database
 from tests.people import principal
-from tests.races import Race, Step, city_admin
+from tests.races import Race, Step, city_admin, race_on
 
 pytestmark = pytest.mark.engines("postgresql")
 
@@ -34,11 +33,8 @@ def committed(engine_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
 
 @pytest.fixture
 async def race(committed: Settings) -> AsyncIterator[Race]:
-    engine = create_engine(committed)
-    try:
-        yield Race(engine, create_sessionmaker(engine))
-    finally:
-        await engine.dispose()
+    async with race_on(committed) as race:
+        yield race
 
 
 async def test_an_edit_waits_for_a_withdrawal_and_then_refuses(

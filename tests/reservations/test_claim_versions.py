@@ -12,14 +12,13 @@ import pytest
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.db.engine import create_engine, create_sessionmaker
 from booking.inventory.models import Unit
 from booking.reservations.claim_versions import fold, month_versions
 from booking.reservations.claims_cache import ClaimsCache
 from booking.reservations.models import Claim, ClaimChange, ClaimKind
 from booking.settings import Settings
 from tests.conftest import committed_database
-from tests.races import Race
+from tests.races import Race, race_on
 
 MARCH, APRIL = date(2031, 3, 1), date(2031, 4, 1)  # no other test's claims there
 AT = datetime(2026, 12, 4, tzinfo=UTC)
@@ -84,11 +83,8 @@ def committed(engine_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
 
 @pytest.fixture
 async def race(committed: Settings) -> AsyncIterator[Race]:
-    engine = create_engine(committed)
-    try:
-        yield Race(engine, create_sessionmaker(engine))
-    finally:
-        await engine.dispose()
+    async with race_on(committed) as race:
+        yield race
 
 
 @pytest.mark.engines("postgresql")  # SQLite has one writer: nothing to wait for there
