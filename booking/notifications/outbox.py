@@ -30,21 +30,27 @@ def render(template: str, context: Mapping[str, object]) -> tuple[str, str]:
     return first.removeprefix("Subject: ").strip(), body.lstrip("\n")
 
 
+# outbox_row's columns, in order: a statement that writes the row binds these
+# (reservations/booking_writes.py).
+OUTBOX_ROW_KEYS = (
+    "created_at",
+    "template",
+    "to_address",
+    "subject",
+    "body_text",
+    "status",
+    "attempts",
+    "next_attempt_at",
+)
+
+
 def outbox_row(
     now: datetime, to: str, template: str, context: Mapping[str, object]
 ) -> dict[str, Any]:
     """A pending mail's columns, rendered (a booking writes them in its own statement)."""
     subject, body = render(template, context)
-    return {
-        "created_at": now,
-        "template": template,
-        "to_address": to,
-        "subject": subject,
-        "body_text": body,
-        "status": OutboxStatus.PENDING,
-        "attempts": 0,
-        "next_attempt_at": now,
-    }
+    values = (now, template, to, subject, body, OutboxStatus.PENDING, 0, now)
+    return dict(zip(OUTBOX_ROW_KEYS, values, strict=True))
 
 
 async def enqueue(

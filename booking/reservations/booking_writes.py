@@ -47,7 +47,7 @@ from booking.db.errors import constraint_of
 from booking.errors import NotFound
 from booking.inventory.network import RoomInfo
 from booking.notifications.models import OutboxMessage
-from booking.notifications.outbox import enqueue, outbox_row
+from booking.notifications.outbox import OUTBOX_ROW_KEYS, enqueue, outbox_row
 from booking.reservations.claims import CLAIM_CONSTRAINTS, CLAIMS, claim_slots, taken, taken_as
 from booking.reservations.models import Booking, ClaimKind
 
@@ -55,19 +55,9 @@ BOOKINGS = cast("Table", Booking.__table__)
 GROUPS = cast("Table", Group.__table__)
 OUTBOX = cast("Table", OutboxMessage.__table__)
 _COLUMNS = tuple(column.key for column in BOOKINGS.columns if column.key != "id")
-# The audit event's and the mail's columns, each bound under its own name (prefix + column).
+# The audit event's columns, each bound under its own name (prefix + column); the mail's are
+# outbox_row's.
 _EVENT_COLUMNS = ("at", "actor_user_id", "action", "target_type", "address", "after")
-# The mail's columns: outbox.outbox_row's keys.
-_MAIL_KEYS = (
-    "created_at",
-    "template",
-    "to_address",
-    "subject",
-    "body_text",
-    "status",
-    "attempts",
-    "next_attempt_at",
-)
 # (to, template, context) of a mail about the booking, once it has its id; None: no mail.
 Mail = Callable[[Booking], tuple[str, str, Mapping[str, object]] | None]
 
@@ -167,7 +157,7 @@ def _pg_write() -> Any:
             booking.join(slots, true())  # every slot with the one booking row
         ),
     )
-    mail = {key: bindparam(f"mail_{key}", type_=OUTBOX.c[key].type) for key in _MAIL_KEYS}
+    mail = {key: bindparam(f"mail_{key}", type_=OUTBOX.c[key].type) for key in OUTBOX_ROW_KEYS}
     mails = insert(OUTBOX).from_select(
         list(mail), select(*mail.values()).where(mail["to_address"].is_not(None))
     )
@@ -248,13 +238,13 @@ async def _write_pg(  # noqa: PLR0913 - insert_booking's
         "after": after,
     }
     found = mail(booking)
-    message = outbox_row(now, *found) if found else dict.fromkeys(_MAIL_KEYS)
+    message = outbox_row(now, *found) if found else dict.fromkeys(OUTBOX_ROW_KEYS)
     slots = [(unit_id, code) for unit_id in wanted.room.unit_ids for code in wanted.periods]
     units, codes = zip(*slots, strict=True)
     params = {
         **{key: getattr(booking, key) for key in ("id", *_COLUMNS)},
         **{f"event_{key}": value for key, value in event.items()},
-        **{f"mail_{key}": message[key] for key in _MAIL_KEYS},
+        **{f"mail_{key}": message[key] for key in OUTBOX_ROW_KEYS},
         "units": units,
         "codes": codes,
         "claim_use_date": wanted.use_date,
