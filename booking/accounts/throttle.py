@@ -18,14 +18,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, case, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.models import LoginThrottle
 from booking.clock import Clock
+from booking.db.upsert import insert_for
 from booking.errors import TooManyRequests
 
 
@@ -47,10 +46,6 @@ class Slot:
     window_started_at: datetime
 
 
-def _upsert(dialect: str) -> Any:
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
 async def claim(
     session: AsyncSession, clock: Clock, limits: list[Limit], window: timedelta
 ) -> list[Slot]:
@@ -70,7 +65,7 @@ async def _claim(
     session: AsyncSession, now: datetime, limits: list[Limit], window: timedelta
 ) -> list[Slot]:
     table = LoginThrottle.__table__.c
-    insert = _upsert(session.get_bind().dialect.name)
+    insert = insert_for(session)
     lock_over = LoginThrottle.locked_until <= now
     fresh = or_(LoginThrottle.window_started_at <= now - window, lock_over)
     slots: list[Slot] = []

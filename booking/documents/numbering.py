@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.db.upsert import insert_for
 from booking.documents.models import DocumentCounter
 
 
@@ -41,8 +41,7 @@ async def next_number(session: AsyncSession, facility_id: int, year: int, kind: 
     number = await session.scalar(raise_it)
     if number is not None:
         return number
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     made: int | None = await session.scalar(
         insert(DocumentCounter)
         .values(facility_id=facility_id, fiscal_year=year, kind=kind, last_number=1)

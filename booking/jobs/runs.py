@@ -9,18 +9,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking.clock import Clock
+from booking.db.upsert import insert_for
 from booking.jobs.models import JobRun
 from booking.jobs.schedule import JOBS, Job
 
 ERROR_CHARS = 2000  # the start of a traceback's last line is what an operator needs
-
-
-def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 async def register(
@@ -31,7 +27,7 @@ async def register(
     now = clock.now()
     async with sessionmaker.begin() as session:
         await session.execute(
-            _insert(session)(JobRun)
+            insert_for(session)(JobRun)
             .values([{"job": job.name, "first_seen_at": now} for job in jobs])
             .on_conflict_do_nothing(index_elements=[JobRun.job])
         )
@@ -59,7 +55,7 @@ async def record(sessionmaker: async_sessionmaker[AsyncSession], outcome: Outcom
     if ok:
         values["last_succeeded_at"] = outcome.finished_at
     async with sessionmaker.begin() as session:
-        stmt = _insert(session)(JobRun).values(
+        stmt = insert_for(session)(JobRun).values(
             job=outcome.job, first_seen_at=outcome.started_at, **values
         )
         await session.execute(stmt.on_conflict_do_update(index_elements=[JobRun.job], set_=values))

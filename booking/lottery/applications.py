@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.accounts.access import Principal
@@ -21,6 +20,7 @@ from booking.accounts.groups import get_group, may_book
 from booking.accounts.models import Group
 from booking.audit.service import record
 from booking.clock import Clock, local_today
+from booking.db.upsert import insert_for
 from booking.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from booking.inventory.calendar import EARLIEST_DAY, LATEST_DAY, day_type
 from booking.inventory.network import NetworkSnapshot, RoomInfo
@@ -100,8 +100,7 @@ async def ensure_cycle(session: AsyncSession, clock: Clock, use_month: date) -> 
     if found is not None:
         return found
     secret = secrets.token_bytes(32)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     await session.execute(
         insert(LotteryCycle)
         .values(

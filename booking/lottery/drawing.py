@@ -15,12 +15,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from booking.accounts.models import Group
 from booking.audit.service import SYSTEM, record
 from booking.clock import Clock, local_today
+from booking.db.upsert import insert_for
 from booking.inventory.network import NetworkSnapshot, SnapshotCache
 from booking.inventory.policy import DEFAULT_POLICY, lottery_cycle
 from booking.lottery.applications import ensure_cycle, next_use_month
@@ -103,8 +103,7 @@ async def _take_draw(
 ) -> int | None:
     """The draw's row, inserted, or None when another run has it (it waits for that run to
     end: two runs at once, one draws)."""
-    dialect = session.get_bind().dialect.name
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    upsert = insert_for(session)
     taken: int | None = (
         await session.execute(
             upsert(LotteryDraw)

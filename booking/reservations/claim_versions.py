@@ -18,12 +18,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
 from sqlalchemy import BigInteger, cast, delete, func, select, union_all
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.db.upsert import insert_for
 from booking.reservations.models import ClaimChange, ClaimMonth
 
 
@@ -56,9 +55,7 @@ async def fold(session: AsyncSession) -> int:
     ).all()
     if not gone:
         return 0
-    insert: Any = (
-        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    )
+    insert = insert_for(session)
     added = insert(ClaimMonth).values(  # in the months' order: two folds never deadlock
         [{"month": month, "version": n} for month, n in sorted(Counter(gone).items())]
     )

@@ -16,13 +16,12 @@ from datetime import date
 from typing import cast
 
 from sqlalchemy import Table, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.clock import Clock
 from booking.db.errors import constraint_of
+from booking.db.upsert import insert_for
 from booking.errors import Conflict
 from booking.inventory.network import RoomInfo
 from booking.reservations.models import Claim, ClaimKind
@@ -51,7 +50,7 @@ async def claim_slots(
     slots = [(unit_id, code) for unit_id in room.unit_ids for code in periods]
     common = {"use_date": use_date, "kind": kind, "owner_id": owner_id, "created_at": clock.now()}
     rows = [{**common, "unit_id": unit_id, "period_code": code} for unit_id, code in slots]
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    dialect_insert = insert_for(session)
     found = await session.execute(
         dialect_insert(CLAIMS)
         .values(rows)
