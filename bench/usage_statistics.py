@@ -60,7 +60,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 from availability import percentile, recreate, run
-from frozen import connect, load_line, port_free
+from frozen import connect, load_line, port_free, wait_ready
 
 from booking.accounts.models import StaffRole
 from booking.accounts.sessions import open_session
@@ -749,17 +749,7 @@ class Server:
         )
 
     async def ready(self) -> None:
-        async with httpx.AsyncClient(base_url=self.base, timeout=10) as client:
-            for _ in range(300):
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"the server exited; see {self.log}")
-                try:
-                    if (await client.get("/ready")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise RuntimeError("the server did not become ready")
+        await wait_ready(self.base, self.process, self.log)
 
     def stop(self) -> None:
         self.process.terminate()
