@@ -177,14 +177,15 @@ class Run:
         self.statuses: Counter[int] = Counter()
         self.seconds = 0.0
         self.cpu_seconds = 0.0  # the server process's, user and system
+        self.client_cpu_seconds = 0.0  # this process's: the httpx client's
+        self.db_cpu_seconds = 0.0  # every PostgreSQL process's on this machine
 
     @property
     def rate(self) -> float:
         return self.statuses[201] / self.seconds if self.seconds else 0.0
 
-    @property
-    def cpu_ms(self) -> float:
-        return self.cpu_seconds * 1000 / max(1, sum(self.statuses.values()))
+    def per_request_ms(self, seconds: float) -> float:
+        return seconds * 1000 / max(1, sum(self.statuses.values()))
 
     def row(self, name: str, c: int) -> str:
         server = (
@@ -195,7 +196,9 @@ class Run:
         return (
             f"| {name} | {self.statuses[201]} | {c} | {self.rate:.0f} | "
             f"{percentile(self.client_ms, 0.5):.1f} | {percentile(self.client_ms, 0.95):.1f} | "
-            f"{server} | {self.cpu_ms:.2f} |"
+            f"{server} | {self.per_request_ms(self.cpu_seconds):.2f} | "
+            f"{self.per_request_ms(self.db_cpu_seconds):.2f} | "
+            f"{self.per_request_ms(self.client_cpu_seconds):.2f} |"
         )
 
 
@@ -207,13 +210,29 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """The CPU time so far of every PostgreSQL process (Linux): the database's side of a run,
+    when nothing else uses the server meanwhile."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # ended meanwhile
+            continue
+        name, rest = text.split("(", 1)[1].rsplit(")", 1)
+        if name.startswith("postgres"):
+            fields = rest.split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 async def drive(
     client: httpx.AsyncClient, calls: list[Call], c: int, run: Run, pid: int | None = None
 ) -> None:
     """Send the calls with `c` in flight, adding what was seen to `run` (and the CPU time
     the server `pid` spent meanwhile)."""
     queue = list(reversed(calls))
-    cpu = cpu_seconds(pid)
+    cpu, db_cpu, client_cpu = cpu_seconds(pid), postgres_cpu_seconds(), time.process_time()
 
     async def worker() -> None:
         while queue:
@@ -229,6 +248,8 @@ async def drive(
     await asyncio.gather(*(worker() for _ in range(c)))
     run.seconds += time.perf_counter() - began
     run.cpu_seconds += cpu_seconds(pid) - cpu
+    run.db_cpu_seconds += postgres_cpu_seconds() - db_cpu
+    run.client_cpu_seconds += time.process_time() - client_cpu
 
 
 PERIOD_NUMBERS: dict[str, int] = {}
@@ -280,9 +301,9 @@ async def uncontended(  # noqa: PLR0917 - the two servers, their processes, the 
     print(f"statuses: booking {dict(booking.statuses)}, floor {dict(floor_run.statuses)}")
     print(
         "| server | bookings | in flight | bookings/s | client p50 ms | client p95 ms |"
-        " server p50 ms | server p95 ms | server CPU ms per request |"
+        " server p50 ms | server p95 ms | CPU ms per request: server | database | client |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(floor_run.row("floor", c))
     print(booking.row("booking", c))
     print(

@@ -30,6 +30,7 @@ from booking.accounts.models import (
 )
 from booking.accounts.secrets import new_secret, parse_secret, same_secret, verifies
 from booking.clock import Clock
+from booking.db.direct import Direct, fetch
 from booking.inventory.models import InventoryRevision
 from booking.settings import Settings
 
@@ -132,7 +133,7 @@ async def principal_for_cookie(
     secret = parse_secret(cookie)
     if secret is None:
         return Credentials(None, None)
-    rows = (await session.execute(_COOKIE, {"selector": secret.selector})).all()
+    rows = await fetch(session, _COOKIE, {"selector": secret.selector})
     if not rows or not verifies(secret, rows[0][1]):
         return Credentials(None, None)
     row = rows[0]
@@ -153,7 +154,7 @@ async def principal_for_cookie(
         session_id=session_id,
         csrf_token=csrf_token,
     )
-    return Credentials(principal, touch, row.inventory_revision)
+    return Credentials(principal, touch, row[12])
 
 
 async def purge_expired(session: AsyncSession, clock: Clock, settings: Settings) -> int:
@@ -190,7 +191,7 @@ ROLES = _roles()
 _REVISION = select(InventoryRevision.revision).scalar_subquery().label("inventory_revision")
 # The token (or the session), its user and the user's roles in one round trip (one row per
 # role, or one with NULLs): a booking's authentication was two (bench/bookings.py).
-_BEARER = (
+_BEARER = Direct(
     select(
         ApiToken.id,
         ApiToken.verifier_hash,
@@ -211,7 +212,7 @@ _BEARER = (
     .where(ApiToken.selector == bindparam("selector"))
 )
 
-_COOKIE = (
+_COOKIE = Direct(
     select(
         WebSession.id,
         WebSession.verifier_hash,
@@ -240,7 +241,7 @@ async def principal_for_bearer(
     secret = parse_secret(presented, TOKEN_PREFIX)
     if secret is None:
         return Credentials(None, None)
-    rows = (await session.execute(_BEARER, {"selector": secret.selector})).all()
+    rows = await fetch(session, _BEARER, {"selector": secret.selector})
     if not rows or not verifies(secret, rows[0][1]):
         return Credentials(None, None)
     row = rows[0]
@@ -260,7 +261,7 @@ async def principal_for_bearer(
         token_id=token_id,
     )
     touch = Touch("token", token_id, now) if stale else None
-    return Credentials(principal, touch, row.inventory_revision)
+    return Credentials(principal, touch, row[12])
 
 
 async def _principal(  # noqa: PLR0913 - the columns of one row, named

@@ -36,13 +36,14 @@ from sqlalchemy import (
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from booking.accounts.group_facts import GROUP_FACTS, GroupRow
 from booking.accounts.models import Group
 from booking.audit.service import AUDIT_EVENTS, Actor, insert_event
 from booking.clock import Clock
+from booking.db.direct import Direct, autocommit, fetch
 from booking.db.errors import constraint_of
 from booking.errors import NotFound
 from booking.inventory.network import RoomInfo
@@ -107,7 +108,7 @@ def _group_read(dialect: str) -> Any:
     ).where(GROUPS.c.id == bindparam("group_id"))
 
 
-_GROUP_READS = {dialect: _group_read(dialect) for dialect in ("postgresql", "sqlite")}
+_GROUP_READS = {dialect: Direct(_group_read(dialect)) for dialect in ("postgresql", "sqlite")}
 
 
 async def read_group(session: AsyncSession, group_id: int, wanted: Wanted | None) -> GroupRead:
@@ -119,12 +120,12 @@ async def read_group(session: AsyncSession, group_id: int, wanted: Wanted | None
         "codes": list(wanted.periods) if wanted else [],
     }
     dialect = session.get_bind().dialect.name
-    row = (await session.execute(_GROUP_READS[dialect], params)).first()
-    if row is None:
+    rows = await fetch(session, _GROUP_READS[dialect], params)
+    if not rows:
         raise NotFound(f"no group {group_id}", code="group_not_found")
-    group = GroupRow(*row[: len(GROUP_FACTS)])
-    taken = None if row.taken_code is None else (row.taken_code, ClaimKind(row.taken_kind))
-    return GroupRead(group, taken, row.booking_id)
+    *facts, taken_code, taken_kind, booking_id = rows[0]
+    taken = None if taken_code is None else (taken_code, ClaimKind(taken_kind))
+    return GroupRead(GroupRow(*facts), taken, booking_id)
 
 
 def _pg_write() -> Any:
@@ -169,7 +170,7 @@ def _pg_write() -> Any:
     )
 
 
-_PG_WRITE = _pg_write()
+_PG_WRITE = Direct(_pg_write())
 
 
 async def insert_booking(  # noqa: PLR0913 - the row and everything written with it
@@ -252,20 +253,14 @@ async def _write_pg(  # noqa: PLR0913 - insert_booking's
         "claim_created_at": now,
     }
     try:
-        if _autocommit(await session.connection()):
-            booking.id = (await session.execute(_PG_WRITE, params)).scalar_one()
+        if autocommit(await session.connection()):
+            [(booking.id,)] = await fetch(session, _PG_WRITE, params)
         else:  # in a transaction, a failed statement aborts it: look for the slot after
             async with session.begin_nested():
-                booking.id = (await session.execute(_PG_WRITE, params)).scalar_one()
+                [(booking.id,)] = await fetch(session, _PG_WRITE, params)
     except IntegrityError as exc:  # the statement failed whole: nothing of it is written
         if constraint_of(exc) not in CLAIM_CONSTRAINTS:
             raise
         conflict = await taken(session, wanted.room, wanted.use_date, wanted.periods)
         first = wanted.periods[0]  # released again since: still this request's loss, named
         raise conflict or taken_as(wanted.room, wanted.use_date, first, ClaimKind.BOOKING) from exc
-
-
-def _autocommit(connection: AsyncConnection) -> bool:
-    """Is this request's connection outside any transaction (booking/deps.py ONE_STATEMENT)?"""
-    sync = connection.sync_connection
-    return sync is not None and sync.get_execution_options().get("isolation_level") == "AUTOCOMMIT"

@@ -16,13 +16,13 @@ and 7 on SQLite; a taken slot 7 and 8.)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from booking.accounts.api_tokens import create_token
 from booking.accounts.models import User
@@ -38,19 +38,33 @@ from tests.reservations.test_bookings import B, body
 _FRAMING = ("SAVEPOINT", "RELEASE", "ROLLBACK TO", "BEGIN", "COMMIT")
 
 
-@contextmanager
-def statements(database: Database) -> Iterator[list[str]]:
+@asynccontextmanager
+async def statements(database: Database, connection: AsyncConnection) -> AsyncIterator[list[str]]:
+    """The statements sent while inside: through SQLAlchemy, and on PostgreSQL also those run
+    on asyncpg's connection itself (booking/db/direct.py), which SQLAlchemy never sees."""
     seen: list[str] = []
 
-    def count(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def keep(statement: str) -> None:
         if not statement.lstrip().upper().startswith(_FRAMING):
             seen.append(statement)
 
+    def count(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        keep(statement)
+
+    def logged(query: Any) -> None:
+        keep(query.query)
+
+    driver: Any = None
+    if database.name == "postgresql":
+        driver = (await connection.get_raw_connection()).driver_connection
+        driver.add_query_logger(logged)
     event.listen(database.engine.sync_engine, "before_cursor_execute", count)
     try:
         yield seen
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+        if driver is not None:
+            driver.remove_query_logger(logged)
 
 
 async def member_token(world: World, session: AsyncSession, clock: FrozenClock) -> dict[str, str]:
@@ -67,13 +81,14 @@ async def test_a_booking_by_api_token_takes_few_statements(
     session: AsyncSession,
     clock: FrozenClock,
     database: Database,
+    connection: AsyncConnection,
 ) -> None:
     headers = await member_token(world, session, clock)
     # A first booking builds the network snapshot and writes the token's last use (after the
     # answer): neither is a booking's usual cost.
     first = await client.post(B, json=body(world, hall, period_codes=["20"]), headers=headers)
     assert first.status_code == 201, first.text
-    with statements(database) as seen:
+    async with statements(database, connection) as seen:
         made = await client.post(B, json=body(world, hall), headers=headers)
     assert made.status_code == 201, made.text
     # token + roles + inventory revision, group (+ the slots' claims), then the booking with
@@ -89,11 +104,12 @@ async def test_a_taken_slot_is_refused_before_anything_is_written(
     session: AsyncSession,
     clock: FrozenClock,
     database: Database,
+    connection: AsyncConnection,
 ) -> None:
     headers = await member_token(world, session, clock)
     first = await client.post(B, json=body(world, hall), headers=headers)
     assert first.status_code == 201, first.text
-    with statements(database) as seen:
+    async with statements(database, connection) as seen:
         again = await client.post(B, json=body(world, hall), headers=headers)
     assert again.status_code == 409, again.text
     assert again.json()["code"] == "slot_taken", again.json()
