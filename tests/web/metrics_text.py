@@ -22,3 +22,9 @@ def value(text: str, name: str, **labels: str) -> float | None:
 def count(text: str, name: str, **labels: str) -> float:
     """A counter's value, 0 when it has not counted yet."""
     return value(text, name, **labels) or 0.0
+
+
+def label_values(text: str) -> set[str]:
+    """Every label value of every series: where a path or a method would show, unlike in a
+    sample's value (a latency of 0.0354711 s holds "4711")."""
+    return {label for _, labels in series(text) for _, label in labels}
