@@ -11,24 +11,25 @@ committed between the two queries only makes the cache refetch once more, never 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import String, bindparam, cast, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.db.direct import Direct, fetch
 from booking.db.replica import READ_REPLICA
 from booking.reservations.claim_versions import month_versions
-from booking.reservations.models import Claim, ClaimKind
+from booking.reservations.models import Claim
 
 # The claims on one unit for one day as a canonical signature: "10:booking,30:block".
 Signature = str
 MonthClaims = dict[int, dict[date, Signature]]  # unit -> date -> signature
 
-_CLAIMS_SQL = (
-    "SELECT unit_id, use_date, period_code, kind FROM claims"
-    " WHERE use_date >= $1 AND use_date <= $2"
+# A month's claims, the kind as stored (no enum made per row: a month holds thousands).
+_MONTH = Direct(
+    select(Claim.unit_id, Claim.use_date, Claim.period_code, cast(Claim.kind, String)).where(
+        Claim.use_date >= bindparam("first"), Claim.use_date <= bindparam("last")
+    )
 )
 
 
@@ -69,8 +70,7 @@ def months_between(start: date, end: date) -> list[date]:
 
 async def fetch_month(session: AsyncSession, month: date) -> MonthClaims:
     last = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    connection = await session.connection()
-    rows = await _rows(connection, month, last)
+    rows = await fetch(session, _MONTH, {"first": month, "last": last})
     parts: dict[tuple[int, date], list[str]] = {}
     for unit, day, code, kind in rows:
         parts.setdefault((unit, day), []).append(f"{code}:{kind}")
@@ -78,21 +78,6 @@ async def fetch_month(session: AsyncSession, month: date) -> MonthClaims:
     for (unit, day), items in parts.items():
         claims.setdefault(unit, {})[day] = ",".join(sorted(items))
     return claims
-
-
-async def _rows(connection: AsyncConnection, first: date, last: date) -> Sequence[Any]:
-    if connection.dialect.name == "postgresql":
-        # Straight from asyncpg: SQLAlchemy's per-row work cost more than the query (bench/).
-        raw = await connection.get_raw_connection()
-        driver: Any = raw.driver_connection
-        rows: list[Any] = await driver.fetch(_CLAIMS_SQL, first, last)
-        return rows
-    result = await connection.execute(
-        select(Claim.unit_id, Claim.use_date, Claim.period_code, Claim.kind).where(
-            Claim.use_date >= first, Claim.use_date <= last
-        )
-    )
-    return [(unit, day, code, ClaimKind(kind).value) for unit, day, code, kind in result]
 
 
 def parse(signature: Signature) -> dict[str, str]:

@@ -98,8 +98,13 @@ GROUPS: dict[str, list[str]] = {
         "booking/web/request_id.py",
     ],
     "replica": ["booking/db/replica.py"],
-    # The draw's bulk reads and writes and a booking's INSERT (each engine has its own path).
-    "writes": ["booking/lottery/bulk.py", "booking/reservations/booking_writes.py"],
+    # The draw's bulk reads and writes, a booking's INSERT (each engine has its own path), and
+    # the hot statements run on asyncpg's connection itself.
+    "writes": [
+        "booking/lottery/bulk.py",
+        "booking/reservations/booking_writes.py",
+        "booking/db/direct.py",
+    ],
     "jobs": [
         "booking/jobs/schedule.py",
         "booking/jobs/runs.py",
@@ -157,7 +162,11 @@ TESTS: dict[str, list[str]] = {
         "tests/test_replica.py::test_lag_is_the_time_since_the_replica_last_held_all_the_primary_had",
         "tests/test_replica.py::test_a_read_url_beside_sqlite_is_ignored",
     ],
-    "writes": ["tests/lottery/test_bulk.py", "tests/reservations/test_booking_writes.py"],
+    "writes": [
+        "tests/lottery/test_bulk.py",
+        "tests/reservations/test_booking_writes.py",
+        "tests/db/test_direct.py",
+    ],
     "jobs": ["tests/jobs"],
 }
 
