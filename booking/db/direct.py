@@ -74,14 +74,15 @@ def _compile(statement: Select[*tuple[Any, ...]], dialect: Dialect) -> _Compiled
 
 async def fetch(
     session: AsyncSession, direct: Direct, params: Mapping[str, Any]
-) -> list[tuple[Any, ...]]:
-    """The statement's rows as tuples of the columns' Python values (enums, aware datetimes),
-    as `Session.execute` would give them."""
+) -> Sequence[Sequence[Any]]:
+    """The statement's rows, each a sequence of the columns' Python values (enums, aware
+    datetimes) as `Session.execute` would give them: asyncpg's records themselves when no
+    column needs converting (a month's claims are thousands: bench/availability.py)."""
     if session.new or session.deleted or session.dirty:
         await session.flush()  # what Session.execute's autoflush would have written first
     connection = await session.connection()
     if connection.dialect.driver != "asyncpg":
-        return [tuple(row) for row in await session.execute(direct.statement, params)]
+        return (await session.execute(direct.statement, params)).all()
     compiled = direct.compiled(connection.dialect)
     args = [
         _value(params, name, default, processor)
@@ -93,14 +94,14 @@ async def fetch(
     driver: Any = raw.driver_connection
     if not driver.is_in_transaction() and not autocommit(connection):
         # SQLAlchemy's driver adapter sends the transaction's BEGIN with its first statement.
-        return [tuple(row) for row in await session.execute(direct.statement, params)]
+        return (await session.execute(direct.statement, params)).all()
     try:
         records: Sequence[Any] = await driver.fetch(compiled.sql, *args)
     except Exception as exc:
         raise await _translated(connection, driver, compiled.sql, exc) from exc
     results = compiled.results
     if not any(results):
-        return [tuple(record) for record in records]
+        return records
     return [
         tuple(value if p is None else p(value) for value, p in zip(record, results, strict=True))
         for record in records
