@@ -1,7 +1,7 @@
 """The few statements of the hot path, run on asyncpg's connection itself on PostgreSQL.
 
-Through `Session.execute`, a booking's three statements cost more CPU than all the rest of
-the booking (bench/bookings.py, profiled with py-spy; README "Where a booking's time goes"):
+Through `Session.execute`, SQLAlchemy's own code was 37 % of a booking's server time
+(bench/bookings.py, profiled with py-spy; README, Performance, "Third pass"):
 the compiled-cache look-up, the parameters and the execution context built anew, the result's
 metadata, a greenlet hop each way. A `Direct` statement is compiled once per dialect with its
 types' processors; on PostgreSQL `fetch` runs it with asyncpg on the session's own connection,
@@ -83,6 +83,11 @@ async def fetch(
     connection = await session.connection()
     if connection.dialect.driver != "asyncpg":
         return (await session.execute(direct.statement, params)).all()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    if not driver.is_in_transaction() and not autocommit(connection):
+        # SQLAlchemy's driver adapter sends the transaction's BEGIN with its first statement.
+        return (await session.execute(direct.statement, params)).all()
     compiled = direct.compiled(connection.dialect)
     args = [
         _value(params, name, default, processor)
@@ -90,15 +95,13 @@ async def fetch(
             compiled.names, compiled.defaults, compiled.binds, strict=True
         )
     ]
-    raw = await connection.get_raw_connection()
-    driver: Any = raw.driver_connection
-    if not driver.is_in_transaction() and not autocommit(connection):
-        # SQLAlchemy's driver adapter sends the transaction's BEGIN with its first statement.
-        return (await session.execute(direct.statement, params)).all()
     try:
         records: Sequence[Any] = await driver.fetch(compiled.sql, *args)
     except Exception as exc:
-        raise await _translated(connection, driver, compiled.sql, exc) from exc
+        translated = await _translated(connection, driver, compiled.sql, exc)
+        if translated is exc:
+            raise
+        raise translated from exc
     results = compiled.results
     if not any(results):
         return records
