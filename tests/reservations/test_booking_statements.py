@@ -16,6 +16,7 @@ and 7 on SQLite; a taken slot 7 and 8.)
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -64,6 +65,7 @@ async def statements(database: Database, connection: AsyncConnection) -> AsyncIt
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", count)
         if driver is not None:
+            await asyncio.sleep(0)  # asyncpg calls its query loggers soon after, not at once
             driver.remove_query_logger(logged)
 
 
