@@ -154,7 +154,7 @@ async def principal_for_cookie(
         session_id=session_id,
         csrf_token=csrf_token,
     )
-    return Credentials(principal, touch, row[12])
+    return Credentials(principal, touch, row[-1])  # the statement's last column: _REVISION
 
 
 async def purge_expired(session: AsyncSession, clock: Clock, settings: Settings) -> int:
@@ -261,7 +261,7 @@ async def principal_for_bearer(
         token_id=token_id,
     )
     touch = Touch("token", token_id, now) if stale else None
-    return Credentials(principal, touch, row[12])
+    return Credentials(principal, touch, row[-1])  # the statement's last column: _REVISION
 
 
 async def _principal(  # noqa: PLR0913 - the columns of one row, named
