@@ -11,7 +11,9 @@ A fresh database with the bundled network and 200 active groups (each with an AP
    asyncpg + uvicorn) served beside `booking serve`, driven by the same httpx client at the
    same concurrency, in interleaved rounds (floor, booking, booking, floor, ...) so that load
    from elsewhere on the machine falls on both alike. Bookings/s of both and their ratio,
-   client and server-side (Server-Timing) p50 and p95, and the ratio to pgbench's TPS;
+   client and server-side (Server-Timing) p50 and p95, the CPU per request of the server, of
+   every PostgreSQL process and of this client (all three share the machine's cores), and the
+   ratio to pgbench's TPS;
 3. hot-slot contention: 50 clients on 10 slots, 1,000 attempts: the statuses (exactly one 201
    per slot, the rest 409; a 503 means a request waited for a pooled connection longer than
    BOOKING_DB_POOL_TIMEOUT_SECONDS, the overload answer of issue 20) and the attempts/s.
