@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import asyncpg
 import httpx
@@ -176,15 +176,20 @@ def in_thread(fn: Callable[[], T]) -> T:
         return pool.submit(fn).result()
 
 
-def _postgres_reachable() -> bool:
+def postgres_missing(exc: BaseException) -> NoReturn:
+    """No PostgreSQL to test against: a failure in CI (BOOKING_TEST_REQUIRE_POSTGRES=1), a
+    skip on a machine without one."""
+    if REQUIRE_POSTGRES:
+        pytest.fail(f"PostgreSQL is required (BOOKING_TEST_REQUIRE_POSTGRES=1): {exc}")
+    pytest.skip(f"PostgreSQL is not reachable (set BOOKING_TEST_REQUIRE_POSTGRES=1 to fail): {exc}")
+
+
+def _prepare_postgres() -> None:
     try:
         in_thread(lambda: asyncio.run(_drop_databases(only_dead_runs=True)))
         in_thread(lambda: asyncio.run(_recreate_postgres(POSTGRES_URL)))
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"PostgreSQL is required (BOOKING_TEST_REQUIRE_POSTGRES=1): {exc}")
-        return False
-    return True
+        postgres_missing(exc)
 
 
 @pytest.fixture(scope="session")
@@ -195,8 +200,7 @@ def engine_settings(
     name = request.param
     data_dir = tmp_path_factory.mktemp(f"db-{name}")
     if name == "postgresql":
-        if not _postgres_reachable():
-            pytest.skip("PostgreSQL is not reachable (set BOOKING_TEST_REQUIRE_POSTGRES=1 to fail)")
+        _prepare_postgres()
         settings = Settings(database_url=POSTGRES_URL, data_dir=data_dir, **FAST_HASHING)
     else:
         settings = Settings(database_url=None, data_dir=data_dir, **FAST_HASHING)

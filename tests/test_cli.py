@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import REQUIRE_POSTGRES, TEST_DATA, _recreate_postgres, postgres_url
+from tests.conftest import TEST_DATA, _recreate_postgres, postgres_missing, postgres_url
 
 COMMANDS = [
     [],
@@ -209,9 +209,7 @@ async def test_a_load_that_fails_in_the_database_leaves_nothing(tmp_path):
     try:
         await asyncio.to_thread(_recreate, url)
     except OSError as exc:
-        if REQUIRE_POSTGRES:
-            raise
-        pytest.skip(f"PostgreSQL is not reachable: {exc}")
+        postgres_missing(exc)
     assert (
         await asyncio.to_thread(booking, "db", "upgrade", data_dir=tmp_path, url=url)
     ).returncode == 0
