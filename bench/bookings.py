@@ -204,27 +204,28 @@ class Run:
         )
 
 
+def _stat_cpu(stat: str) -> tuple[str, float]:
+    """A /proc/<pid>/stat line's command name and CPU time so far, user and system (Linux)."""
+    name, rest = stat.split("(", 1)[1].rsplit(")", 1)
+    fields = rest.split()
+    return name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int | None) -> float:
-    """A process's CPU time so far (Linux): steadier than rates on a machine that others load."""
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """A process's CPU time so far: steadier than rates on a machine that others load."""
+    return 0.0 if pid is None else _stat_cpu(Path(f"/proc/{pid}/stat").read_text())[1]
 
 
 def postgres_cpu_seconds() -> float:
-    """The CPU time so far of every PostgreSQL process (Linux): the database's side of a run,
-    when nothing else uses the server meanwhile."""
+    """The CPU time so far of every PostgreSQL process: the database's side of a run, when
+    nothing else uses the server meanwhile."""
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            text = stat.read_text()
+            name, seconds = _stat_cpu(stat.read_text())
         except OSError:  # ended meanwhile
             continue
-        name, rest = text.split("(", 1)[1].rsplit(")", 1)
-        if name.startswith("postgres"):
-            fields = rest.split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        total += seconds if name.startswith("postgres") else 0.0
     return total
 
 
